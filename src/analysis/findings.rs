@@ -1,0 +1,255 @@
+//! Findings: what the flows mean for a firewall, in a sentence with the evidence.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Endpoint, FlowView};
+use crate::classify::rules::Role;
+use crate::classify::scope::Scope;
+use crate::output::text::human_bytes;
+use crate::session::Session;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    DataViaStorageAccount,
+    DataViaDedicatedEndpoint,
+    PrivateLink,
+    PrivateLinkResolvedPublicly,
+    UnnamedFlows,
+    UnusedDnsAnswers,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::DataViaStorageAccount => "data-via-storage-account",
+            FindingKind::DataViaDedicatedEndpoint => "data-via-dedicated-endpoint",
+            FindingKind::PrivateLink => "private-link",
+            FindingKind::PrivateLinkResolvedPublicly => "private-link-resolved-publicly",
+            FindingKind::UnnamedFlows => "unnamed-flows",
+            FindingKind::UnusedDnsAnswers => "unused-dns-answers",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub registry: Option<String>,
+    pub message: String,
+    /// Host names the finding is about.
+    pub hosts: Vec<String>,
+    pub addresses: Vec<IpAddr>,
+    pub bytes: u64,
+    pub flows: u64,
+}
+
+pub fn build(s: &Session, flows: &[FlowView], endpoints: &[Endpoint]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    registry_findings(endpoints, &mut out);
+    private_link_findings(s, flows, &mut out);
+    unnamed(s, flows, &mut out);
+    unused_answers(s, &mut out);
+    out
+}
+
+fn addrs_text(a: &[IpAddr]) -> String {
+    a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn registry_findings(endpoints: &[Endpoint], out: &mut Vec<Finding>) {
+    for e in endpoints {
+        let Some(host) = e.hostname.clone() else { continue };
+        let reg = e.registry.clone();
+        let for_reg = reg.as_deref().map(|r| format!(" of registry {r}")).unwrap_or_default();
+        match e.role_kind {
+            Role::AcrDataBlob => out.push(Finding {
+                kind: FindingKind::DataViaStorageAccount,
+                message: format!(
+                    "Layer data{for_reg} came from the storage account {host} ({}, {} in {} flows): the dedicated data \
+                     endpoint is not enabled, so a firewall must allow {host} by name; its address is not fixed.",
+                    addrs_text(&e.addresses),
+                    human_bytes(e.bytes),
+                    e.flows
+                ),
+                registry: reg,
+                hosts: vec![host],
+                addresses: e.addresses.clone(),
+                bytes: e.bytes,
+                flows: e.flows,
+            }),
+            Role::AcrDataDedicated if !e.via_private_link => {
+                let tag = if e.service_tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (service tag {})", e.service_tags[0])
+                };
+                out.push(Finding {
+                    kind: FindingKind::DataViaDedicatedEndpoint,
+                    message: format!(
+                        "Layer data{for_reg} came from the dedicated data endpoint {host} → {}{tag}, {} in {} flows: \
+                         allow {host} (and the login server); no storage account is involved.",
+                        addrs_text(&e.addresses),
+                        human_bytes(e.bytes),
+                        e.flows
+                    ),
+                    registry: reg,
+                    hosts: vec![host],
+                    addresses: e.addresses.clone(),
+                    bytes: e.bytes,
+                    flows: e.flows,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+    // Per registry: names that went through private link, and names whose privatelink alias
+    // resolved to a public address.
+    let mut private: BTreeMap<Option<String>, Group> = BTreeMap::new();
+    let mut public: BTreeMap<Option<String>, Group> = BTreeMap::new();
+    for v in flows.iter().filter(|v| v.privatelink_alias) {
+        let f = &s.flows()[v.id as usize];
+        let target = if v.via_private_link {
+            &mut private
+        } else if v.scope == Scope::Public {
+            &mut public
+        } else {
+            continue;
+        };
+        let g = target.entry(v.class.registry.clone()).or_default();
+        if let Some(h) = &v.naming.hostname {
+            if !g.hosts.contains(h) {
+                g.hosts.push(h.clone());
+            }
+        }
+        if !g.addresses.contains(&f.server) {
+            g.addresses.push(f.server);
+        }
+        g.bytes += f.bytes();
+        g.flows += 1;
+    }
+    for (reg, g) in private {
+        let for_reg = reg.as_deref().map(|r| format!(" for registry {r}")).unwrap_or_default();
+        out.push(Finding {
+            kind: FindingKind::PrivateLink,
+            message: format!(
+                "Private link in use{for_reg}: {} resolved through privatelink.azurecr.io to the private addresses {} \
+                 ({} in {} flows); the traffic stays in the virtual network.",
+                g.hosts.join(" and "),
+                addrs_text(&g.addresses),
+                human_bytes(g.bytes),
+                g.flows
+            ),
+            registry: reg,
+            hosts: g.hosts,
+            addresses: g.addresses,
+            bytes: g.bytes,
+            flows: g.flows,
+        });
+    }
+    for (reg, g) in public {
+        let for_reg = reg.as_deref().map(|r| format!(" for registry {r}")).unwrap_or_default();
+        out.push(Finding {
+            kind: FindingKind::PrivateLinkResolvedPublicly,
+            message: format!(
+                "Private link is configured{for_reg} (privatelink alias in the DNS chain), but this client resolved {} \
+                 to the public addresses {}: it does not use the private DNS zone, so the traffic left over the \
+                 public endpoint ({} in {} flows).",
+                g.hosts.join(" and "),
+                addrs_text(&g.addresses),
+                human_bytes(g.bytes),
+                g.flows
+            ),
+            registry: reg,
+            hosts: g.hosts,
+            addresses: g.addresses,
+            bytes: g.bytes,
+            flows: g.flows,
+        });
+    }
+}
+
+#[derive(Default)]
+struct Group {
+    hosts: Vec<String>,
+    addresses: Vec<IpAddr>,
+    bytes: u64,
+    flows: u64,
+}
+
+fn unnamed(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+    let mut g = Group::default();
+    for v in flows.iter().filter(|v| v.naming.hostname.is_none() && v.class.role != Role::Dns) {
+        let f = &s.flows()[v.id as usize];
+        if !g.addresses.contains(&f.server) {
+            g.addresses.push(f.server);
+        }
+        g.bytes += f.bytes();
+        g.flows += 1;
+    }
+    if g.flows == 0 {
+        return;
+    }
+    let shown: Vec<IpAddr> = g.addresses.iter().take(8).copied().collect();
+    let more = g.addresses.len().saturating_sub(shown.len());
+    out.push(Finding {
+        kind: FindingKind::UnnamedFlows,
+        registry: None,
+        message: format!(
+            "{} flows ({}) had no name: no DNS answer and no TLS SNI named their servers {}{}. The answer may have come \
+             before the capture started, or from a cache.",
+            g.flows,
+            human_bytes(g.bytes),
+            addrs_text(&shown),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ),
+        hosts: Vec::new(),
+        addresses: g.addresses,
+        bytes: g.bytes,
+        flows: g.flows,
+    });
+}
+
+fn unused_answers(s: &Session, out: &mut Vec<Finding>) {
+    let used: std::collections::HashSet<IpAddr> = s.flows().iter().map(|f| f.server).collect();
+    let mut hosts: Vec<String> = Vec::new();
+    let mut addrs: Vec<IpAddr> = Vec::new();
+    for a in &s.dns {
+        if a.msg.addresses.is_empty() || a.msg.addresses.iter().any(|x| used.contains(x)) {
+            continue;
+        }
+        let q = crate::session::naming::normalize(a.query());
+        if !hosts.contains(&q) {
+            hosts.push(q);
+        }
+        for x in &a.msg.addresses {
+            if !addrs.contains(x) {
+                addrs.push(*x);
+            }
+        }
+    }
+    if hosts.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = hosts.iter().take(8).map(|h| h.as_str()).collect();
+    out.push(Finding {
+        kind: FindingKind::UnusedDnsAnswers,
+        registry: None,
+        message: format!(
+            "{} names were resolved but no flow went to their addresses: {}{}.",
+            hosts.len(),
+            shown.join(", "),
+            if hosts.len() > shown.len() { format!(" and {} more", hosts.len() - shown.len()) } else { String::new() }
+        ),
+        hosts,
+        addresses: addrs,
+        bytes: 0,
+        flows: 0,
+    });
+}

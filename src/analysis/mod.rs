@@ -1,0 +1,152 @@
+//! From named flows to what the user came for: each flow's role, registry and scope, the
+//! endpoints a firewall must allow, and findings in plain words.
+
+pub mod endpoints;
+pub mod findings;
+
+use crate::classify::rules::{Classification, Role, Rules};
+use crate::classify::scope::{scope, Scope};
+use crate::classify::service_tags::{ServiceTags, TagMatch};
+use crate::session::naming::Naming;
+use crate::session::Session;
+
+pub use endpoints::Endpoint;
+pub use findings::Finding;
+
+/// A flow as every view shows it: named, classified, scoped.
+#[derive(Debug, Clone)]
+pub struct FlowView {
+    pub id: u32,
+    pub naming: Naming,
+    pub class: Classification,
+    /// The registry was inferred from the login flow that preceded this storage flow.
+    pub registry_inferred: bool,
+    pub via_private_link: bool,
+    /// A privatelink alias is in the chain (whatever the address turned out to be).
+    pub privatelink_alias: bool,
+    pub scope: Scope,
+    pub tags: Vec<TagMatch>,
+}
+
+impl FlowView {
+    /// The CNAME chain that led to the server address (empty when no DNS answer did).
+    pub fn chain<'s>(&self, s: &'s Session) -> &'s [String] {
+        self.naming.answer.and_then(|i| s.dns.get(i as usize)).map_or(&[], |a| a.msg.chain.as_slice())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    pub flows: Vec<FlowView>,
+    pub endpoints: Vec<Endpoint>,
+    pub findings: Vec<Finding>,
+}
+
+/// The rules and reference data that turn names and addresses into roles.
+pub struct Analyzer {
+    pub rules: Rules,
+    pub tags: Option<ServiceTags>,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer { rules: Rules::builtin(), tags: None }
+    }
+}
+
+impl Analyzer {
+    pub fn view(&self, s: &Session, id: u32) -> FlowView {
+        let flow = &s.flows()[id as usize];
+        let naming = s.name_flow(id);
+        let mut class = match (&naming.hostname, s.facts[id as usize].dns) {
+            (_, true) => Classification { role: Role::Dns, ..Classification::default() },
+            (Some(h), false) => self.rules.classify(h),
+            (None, false) => Classification::default(),
+        };
+        let scope = scope(flow.server);
+        let chain = naming.answer.and_then(|i| s.dns.get(i as usize)).map_or(&[][..], |a| a.msg.chain.as_slice());
+        let privatelink_alias = chain.iter().any(|n| self.rules.is_privatelink_alias(n));
+        let via_private_link = privatelink_alias && scope == Scope::Private;
+        if class.registry.is_none() {
+            // A client asking for the public name gets the registry from the alias.
+            if let Some(alias) = chain.iter().find(|n| self.rules.is_privatelink_alias(n)) {
+                let c = self.rules.classify(alias);
+                class.registry = c.registry;
+                class.region = class.region.or(c.region);
+            }
+        }
+        let tags = self.tags.as_ref().map(|t| t.lookup(flow.server)).unwrap_or_default();
+        FlowView { id, naming, class, registry_inferred: false, via_private_link, privatelink_alias, scope, tags }
+    }
+
+    pub fn analyze(&self, s: &Session) -> Analysis {
+        let mut flows: Vec<FlowView> = (0..s.flows().len() as u32).map(|id| self.view(s, id)).collect();
+        infer_regions(s, &mut flows);
+        infer_blob_registries(s, &mut flows);
+        let endpoints = endpoints::build(s, &flows);
+        let findings = findings::build(s, &flows, &endpoints);
+        Analysis { flows, endpoints, findings }
+    }
+}
+
+/// The login server's name carries no region. Its CNAME chain usually does
+/// (`*.<region>.cloudapp.azure.com`, the registry's front end), and a dedicated data endpoint
+/// of the same registry names its region outright: fill ACR flows from those, in that order.
+pub fn infer_regions(s: &Session, flows: &mut [FlowView]) {
+    let mut by_registry: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for v in flows.iter().filter(|v| v.class.role == Role::AcrDataDedicated) {
+        if let (Some(r), Some(g)) = (&v.class.registry, &v.class.region) {
+            by_registry.entry(r.clone()).or_insert_with(|| g.clone());
+        }
+    }
+    for v in flows.iter_mut().filter(|v| v.class.provider.as_deref() == Some("acr") && v.class.region.is_none()) {
+        let from_chain = v.chain(s).iter().find_map(|n| cloudapp_region(n));
+        v.class.region = from_chain.or_else(|| v.class.registry.as_ref().and_then(|r| by_registry.get(r).cloned()));
+    }
+}
+
+/// `d0223jpe.japaneast.cloudapp.azure.com` → `japaneast`.
+fn cloudapp_region(name: &str) -> Option<String> {
+    let rest = name.strip_suffix(".cloudapp.azure.com")?;
+    let region = rest.rsplit('.').next()?;
+    (rest.contains('.') && !region.is_empty() && region.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| region.to_ascii_lowercase())
+}
+
+/// ACR's managed storage accounts carry no registry name: the layers of a pull come from the
+/// account the login server redirected to, so a storage flow belongs to the registry whose
+/// login flow from the same client most recently began before it.
+pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
+    let logins: Vec<(i64, std::net::IpAddr, String, Option<String>)> = flows
+        .iter()
+        .filter(|v| v.class.role == Role::AcrLogin)
+        .filter_map(|v| {
+            let f = &s.flows()[v.id as usize];
+            Some((f.first_ns, f.client, v.class.registry.clone()?, v.class.region.clone()))
+        })
+        .collect();
+    for v in flows.iter_mut().filter(|v| v.class.role == Role::AcrDataBlob && v.class.registry.is_none()) {
+        let f = &s.flows()[v.id as usize];
+        let best = logins.iter().filter(|(t, c, _, _)| *t <= f.first_ns && *c == f.client).max_by_key(|(t, ..)| *t);
+        if let Some((_, _, reg, region)) = best {
+            v.class.registry = Some(reg.clone());
+            v.class.region = v.class.region.clone().or(region.clone());
+            v.registry_inferred = true;
+        }
+    }
+}
+
+/// Short labels for roles, as the text views and the UI show them.
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::AcrLogin => "login",
+        Role::AcrDataDedicated => "data (dedicated endpoint)",
+        Role::AcrDataBlob => "data (storage account)",
+        Role::Auth => "auth",
+        Role::RegistryLogin => "registry",
+        Role::RegistryAuth => "registry auth",
+        Role::RegistryData => "registry data",
+        Role::Dns => "dns",
+        Role::Other => "other",
+    }
+}

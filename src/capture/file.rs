@@ -1,0 +1,517 @@
+//! Capture files: classic pcap and pcapng, read in pure Rust with one reusable buffer.
+//! libpcap refuses pcapng files whose interfaces have different link types; this reader keeps
+//! a link type per interface. The format is told by the magic number, never the extension.
+
+use std::fs::File;
+use std::io::{BufReader, ErrorKind, Read};
+use std::path::Path;
+
+use super::Frame;
+
+/// A captured packet longer than this is taken as a corrupt length field (libpcap's limit).
+pub const MAX_PACKET: usize = 256 * 1024;
+/// A pcapng block longer than this is taken as corrupt.
+const MAX_BLOCK: usize = 16 * 1024 * 1024;
+const READ_BUFFER: usize = 256 * 1024;
+/// Located reader warnings kept; their count is always complete.
+const MAX_WARNINGS: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap { nanos: bool, big_endian: bool },
+    PcapNg,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{name}: {source}")]
+    Io { name: String, source: std::io::Error },
+    #[error(
+        "{name}: not a pcap or pcapng capture (it starts with {}); save captures with tcpdump -w or Wireshark",
+        hex(magic)
+    )]
+    NotACapture { name: String, magic: Vec<u8> },
+    #[error("{name}: file cut short inside a {what} at byte offset {offset} (frame {frame})")]
+    Truncated { name: String, offset: u64, frame: u64, what: &'static str },
+    #[error("{name}: corrupt at byte offset {offset} (frame {frame}): {reason}")]
+    Corrupt { name: String, offset: u64, frame: u64, reason: String },
+}
+
+fn hex(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "nothing: the file is empty".into();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Something skipped that did not stop reading.
+#[derive(Debug, Clone)]
+pub struct ReaderWarning {
+    pub kind: &'static str,
+    pub offset: u64,
+    pub frame: Option<u64>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link_type: u16,
+    /// Timestamp units per second, as a (base, exponent) pair: 10^6 by default.
+    units_per_sec: u128,
+    offset_secs: i64,
+}
+
+pub struct FileReader {
+    name: String,
+    input: BufReader<Box<dyn Read + Send>>,
+    format: Format,
+    big_endian: bool,
+    /// pcap only: link type and timestamp unit of the single interface.
+    pcap_link: u16,
+    interfaces: Vec<Interface>,
+    buf: Vec<u8>,
+    offset: u64,
+    frames: u64,
+    last_ts: i64,
+    done: bool,
+    warnings: Vec<ReaderWarning>,
+    warning_count: u64,
+}
+
+impl FileReader {
+    pub fn open(path: &Path) -> Result<FileReader, CaptureError> {
+        let name = path.display().to_string();
+        let f = File::open(path).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
+        FileReader::from_reader(Box::new(f), name)
+    }
+
+    pub fn from_reader(r: Box<dyn Read + Send>, name: String) -> Result<FileReader, CaptureError> {
+        let mut rd = FileReader {
+            name,
+            input: BufReader::with_capacity(READ_BUFFER, r),
+            format: Format::PcapNg,
+            big_endian: false,
+            pcap_link: 0,
+            interfaces: Vec::new(),
+            buf: Vec::with_capacity(64 * 1024),
+            offset: 0,
+            frames: 0,
+            last_ts: 0,
+            done: false,
+            warnings: Vec::new(),
+            warning_count: 0,
+        };
+        let mut magic = [0u8; 4];
+        let got = rd.fill(&mut magic)?;
+        if got < 4 {
+            return Err(CaptureError::NotACapture { name: rd.name, magic: magic[..got].to_vec() });
+        }
+        match magic {
+            [0xd4, 0xc3, 0xb2, 0xa1] => rd.pcap_header(false, false)?,
+            [0xa1, 0xb2, 0xc3, 0xd4] => rd.pcap_header(false, true)?,
+            [0x4d, 0x3c, 0xb2, 0xa1] => rd.pcap_header(true, false)?,
+            [0xa1, 0xb2, 0x3c, 0x4d] => rd.pcap_header(true, true)?,
+            [0x0a, 0x0d, 0x0d, 0x0a] => {
+                rd.format = Format::PcapNg;
+                rd.section_header(magic)?;
+            }
+            _ => return Err(CaptureError::NotACapture { name: rd.name, magic: magic.to_vec() }),
+        }
+        Ok(rd)
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn warnings(&self) -> &[ReaderWarning] {
+        &self.warnings
+    }
+
+    /// All reader warnings, including those beyond the located ones kept.
+    pub fn warning_count(&self) -> u64 {
+        self.warning_count
+    }
+
+    /// The next frame, `Ok(None)` at the end. After an error, always `Ok(None)`.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        let r = match self.format {
+            Format::Pcap { .. } => self.next_pcap(),
+            Format::PcapNg => self.next_pcapng(),
+        };
+        match r {
+            Ok(Some(m)) => Ok(Some(Frame {
+                number: self.frames,
+                ts_ns: m.ts_ns,
+                link_type: m.link_type,
+                interface: m.interface,
+                orig_len: m.orig_len,
+                offset: m.offset,
+                data: &self.buf[m.start..m.end],
+            })),
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    // ---- low level -------------------------------------------------------------------------
+
+    /// Reads as many bytes as are there, up to `out.len()`.
+    fn fill(&mut self, out: &mut [u8]) -> Result<usize, CaptureError> {
+        let mut got = 0;
+        while got < out.len() {
+            match self.input.read(&mut out[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(source) => return Err(CaptureError::Io { name: self.name.clone(), source }),
+            }
+        }
+        self.offset += got as u64;
+        Ok(got)
+    }
+
+    /// Reads exactly `n` bytes into the reusable buffer; a short read is `Truncated`.
+    fn fill_buf(&mut self, n: usize, start: u64, what: &'static str) -> Result<(), CaptureError> {
+        self.buf.clear();
+        self.buf.resize(n, 0);
+        let mut tmp = std::mem::take(&mut self.buf);
+        let got = self.fill(&mut tmp);
+        self.buf = tmp;
+        if got? < n {
+            return Err(self.truncated(start, what));
+        }
+        Ok(())
+    }
+
+    fn truncated(&self, offset: u64, what: &'static str) -> CaptureError {
+        CaptureError::Truncated { name: self.name.clone(), offset, frame: self.frames + 1, what }
+    }
+
+    fn corrupt(&self, offset: u64, reason: String) -> CaptureError {
+        CaptureError::Corrupt { name: self.name.clone(), offset, frame: self.frames + 1, reason }
+    }
+
+    fn warn(&mut self, kind: &'static str, offset: u64, frame: Option<u64>, message: String) {
+        self.warning_count += 1;
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(ReaderWarning { kind, offset, frame, message });
+        }
+    }
+
+    fn u16_at(&self, b: &[u8], at: usize) -> u16 {
+        let x = [b[at], b[at + 1]];
+        if self.big_endian {
+            u16::from_be_bytes(x)
+        } else {
+            u16::from_le_bytes(x)
+        }
+    }
+
+    fn u32_at(&self, b: &[u8], at: usize) -> u32 {
+        let x = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+        if self.big_endian {
+            u32::from_be_bytes(x)
+        } else {
+            u32::from_le_bytes(x)
+        }
+    }
+
+    // ---- pcap ------------------------------------------------------------------------------
+
+    fn pcap_header(&mut self, nanos: bool, big_endian: bool) -> Result<(), CaptureError> {
+        self.format = Format::Pcap { nanos, big_endian };
+        self.big_endian = big_endian;
+        let mut rest = [0u8; 20];
+        if self.fill(&mut rest)? < 20 {
+            return Err(self.truncated(0, "global header"));
+        }
+        // Upper bits of the link-type field carry FCS length flags; the type is the low 16.
+        self.pcap_link = (self.u32_at(&rest, 16) & 0xffff) as u16;
+        self.interfaces = vec![Interface {
+            link_type: self.pcap_link,
+            units_per_sec: if nanos { 1_000_000_000 } else { 1_000_000 },
+            offset_secs: 0,
+        }];
+        Ok(())
+    }
+
+    fn next_pcap(&mut self) -> Result<Option<Meta>, CaptureError> {
+        let start = self.offset;
+        let mut hdr = [0u8; 16];
+        let got = self.fill(&mut hdr)?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < 16 {
+            return Err(self.truncated(start, "record header"));
+        }
+        let secs = self.u32_at(&hdr, 0);
+        let frac = self.u32_at(&hdr, 4);
+        let incl = self.u32_at(&hdr, 8) as usize;
+        let orig = self.u32_at(&hdr, 12);
+        if incl > MAX_PACKET {
+            return Err(self.corrupt(start, format!("record claims {incl} captured bytes (limit {MAX_PACKET})")));
+        }
+        self.fill_buf(incl, start, "packet data")?;
+        self.frames += 1;
+        let unit = self.interfaces[0].units_per_sec;
+        let ts_ns = i64::from(secs) * 1_000_000_000 + (u128::from(frac) * 1_000_000_000 / unit) as i64;
+        self.last_ts = ts_ns;
+        Ok(Some(Meta {
+            ts_ns,
+            link_type: self.pcap_link,
+            interface: 0,
+            orig_len: orig,
+            offset: start,
+            start: 0,
+            end: incl,
+        }))
+    }
+
+    // ---- pcapng ----------------------------------------------------------------------------
+
+    /// Reads a Section Header Block whose magic was read already.
+    fn section_header(&mut self, _magic: [u8; 4]) -> Result<(), CaptureError> {
+        let start = self.offset - 4;
+        let mut len = [0u8; 4];
+        if self.fill(&mut len)? < 4 {
+            return Err(self.truncated(start, "section header block"));
+        }
+        self.rest_of_section(start, len)
+    }
+
+    /// The rest of a Section Header Block after its magic and length: the byte-order magic
+    /// decides how every later number of the section is read.
+    fn rest_of_section(&mut self, start: u64, len_bytes: [u8; 4]) -> Result<(), CaptureError> {
+        let mut bom = [0u8; 4];
+        if self.fill(&mut bom)? < 4 {
+            return Err(self.truncated(start, "section header block"));
+        }
+        self.big_endian = match bom {
+            [0x1a, 0x2b, 0x3c, 0x4d] => true,
+            [0x4d, 0x3c, 0x2b, 0x1a] => false,
+            _ => return Err(self.corrupt(start, "section header without a byte-order magic".into())),
+        };
+        let len = self.u32_at(&len_bytes, 0) as usize;
+        if len < 28 || len % 4 != 0 || len > MAX_BLOCK {
+            return Err(self.corrupt(start, format!("section header block length {len}")));
+        }
+        self.fill_buf(len - 12, start, "section header block")?;
+        self.interfaces.clear();
+        Ok(())
+    }
+
+    fn next_pcapng(&mut self) -> Result<Option<Meta>, CaptureError> {
+        loop {
+            let start = self.offset;
+            let mut hdr = [0u8; 8];
+            let got = self.fill(&mut hdr)?;
+            if got == 0 {
+                return Ok(None);
+            }
+            if got < 8 {
+                return Err(self.truncated(start, "block header"));
+            }
+            if hdr[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+                // A new section: byte order and interfaces start afresh.
+                self.rest_of_section(start, [hdr[4], hdr[5], hdr[6], hdr[7]])?;
+                continue;
+            }
+            let btype = self.u32_at(&hdr, 0);
+            let len = self.u32_at(&hdr, 4) as usize;
+            if len < 12 || len % 4 != 0 || len > MAX_BLOCK {
+                return Err(self.corrupt(start, format!("block of type 0x{btype:08x} has length {len}")));
+            }
+            self.fill_buf(len - 8, start, "block")?;
+            let body_len = len - 12;
+            let trailer = self.u32_at(&self.buf, body_len) as usize;
+            if trailer != len {
+                return Err(self.corrupt(start, format!("block length {len} but trailing length {trailer}")));
+            }
+            match btype {
+                1 => self.interface_block(start, body_len)?,
+                6 => {
+                    if let Some(m) = self.packet_block(start, body_len, 20, true)? {
+                        return Ok(Some(m));
+                    }
+                }
+                2 => {
+                    // Obsolete Packet Block: interface id is 16 bits, then drops count.
+                    if let Some(m) = self.packet_block(start, body_len, 20, false)? {
+                        return Ok(Some(m));
+                    }
+                }
+                3 => {
+                    if let Some(m) = self.simple_block(start, body_len)? {
+                        return Ok(Some(m));
+                    }
+                }
+                // Name resolution, interface statistics, decryption secrets, custom blocks:
+                // nothing we need.
+                4 | 5 | 0x0a | 0x0bad | 0x4000_0bad | 0x8000_0001 => {}
+                other => self.warn(
+                    "pcapng-unknown-block",
+                    start,
+                    None,
+                    format!("{}: unknown pcapng block type 0x{other:08x} at byte offset {start} skipped", self.name),
+                ),
+            }
+        }
+    }
+
+    fn interface_block(&mut self, start: u64, body_len: usize) -> Result<(), CaptureError> {
+        if body_len < 8 {
+            return Err(self.corrupt(start, "interface description block too short".into()));
+        }
+        let link_type = self.u16_at(&self.buf, 0);
+        let mut iface = Interface { link_type, units_per_sec: 1_000_000, offset_secs: 0 };
+        // Options: code (2), length (2), value padded to 4.
+        let mut at = 8;
+        while at + 4 <= body_len {
+            let code = self.u16_at(&self.buf, at);
+            let olen = self.u16_at(&self.buf, at + 2) as usize;
+            let v = at + 4;
+            if code == 0 || v + olen > body_len {
+                break;
+            }
+            match (code, olen) {
+                (9, 1) => {
+                    let r = self.buf[v];
+                    let exp = u32::from(r & 0x7f);
+                    iface.units_per_sec = if r & 0x80 != 0 {
+                        if exp > 64 {
+                            0
+                        } else {
+                            1u128 << exp
+                        }
+                    } else {
+                        10u128.checked_pow(exp).unwrap_or(0)
+                    };
+                    if iface.units_per_sec == 0 {
+                        self.warn(
+                            "pcapng-bad-tsresol",
+                            start,
+                            None,
+                            format!("{}: interface at byte offset {start} has an unusable if_tsresol {r}", self.name),
+                        );
+                        iface.units_per_sec = 1_000_000;
+                    }
+                }
+                (14, 8) => {
+                    let b = &self.buf[v..v + 8];
+                    let x = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+                    iface.offset_secs = if self.big_endian { i64::from_be_bytes(x) } else { i64::from_le_bytes(x) };
+                }
+                _ => {}
+            }
+            at = v + olen.div_ceil(4) * 4;
+        }
+        self.interfaces.push(iface);
+        Ok(())
+    }
+
+    fn packet_block(
+        &mut self,
+        start: u64,
+        body_len: usize,
+        fixed: usize,
+        epb: bool,
+    ) -> Result<Option<Meta>, CaptureError> {
+        if body_len < fixed {
+            return Err(self.corrupt(start, "packet block too short".into()));
+        }
+        let iface_id = if epb { self.u32_at(&self.buf, 0) } else { u32::from(self.u16_at(&self.buf, 0)) };
+        let hi = self.u32_at(&self.buf, 4);
+        let lo = self.u32_at(&self.buf, 8);
+        let caplen = self.u32_at(&self.buf, 12) as usize;
+        let orig = self.u32_at(&self.buf, 16);
+        if caplen > MAX_PACKET {
+            return Err(
+                self.corrupt(start, format!("packet block claims {caplen} captured bytes (limit {MAX_PACKET})"))
+            );
+        }
+        if fixed + caplen > body_len {
+            return Err(
+                self.corrupt(start, format!("packet block of {body_len} bytes cannot hold {caplen} captured bytes"))
+            );
+        }
+        self.frames += 1;
+        let Some(iface) = self.interfaces.get(iface_id as usize).copied() else {
+            let msg = format!(
+                "{}: frame {} at byte offset {start} names interface {iface_id}, which is not defined; skipped",
+                self.name, self.frames
+            );
+            self.warn("pcapng-unknown-interface", start, Some(self.frames), msg);
+            return Ok(None);
+        };
+        let raw = (u128::from(hi) << 32) | u128::from(lo);
+        let secs = raw / iface.units_per_sec;
+        let frac = raw % iface.units_per_sec;
+        let ns = (secs as i128) * 1_000_000_000
+            + (frac * 1_000_000_000 / iface.units_per_sec) as i128
+            + i128::from(iface.offset_secs) * 1_000_000_000;
+        let ts_ns = ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        self.last_ts = ts_ns;
+        Ok(Some(Meta {
+            ts_ns,
+            link_type: iface.link_type,
+            interface: iface_id,
+            orig_len: orig,
+            offset: start,
+            start: fixed,
+            end: fixed + caplen,
+        }))
+    }
+
+    fn simple_block(&mut self, start: u64, body_len: usize) -> Result<Option<Meta>, CaptureError> {
+        if body_len < 4 {
+            return Err(self.corrupt(start, "simple packet block too short".into()));
+        }
+        let orig = self.u32_at(&self.buf, 0);
+        self.frames += 1;
+        let Some(iface) = self.interfaces.first().copied() else {
+            let msg = format!(
+                "{}: frame {} at byte offset {start} comes before any interface; skipped",
+                self.name, self.frames
+            );
+            self.warn("pcapng-unknown-interface", start, Some(self.frames), msg);
+            return Ok(None);
+        };
+        // The captured length is the smaller of the original length and what the block holds.
+        let caplen = (orig as usize).min(body_len - 4);
+        Ok(Some(Meta {
+            ts_ns: self.last_ts,
+            link_type: iface.link_type,
+            interface: 0,
+            orig_len: orig,
+            offset: start,
+            start: 4,
+            end: 4 + caplen,
+        }))
+    }
+}
+
+/// Where a frame sits in the reusable buffer, and its header fields.
+struct Meta {
+    ts_ns: i64,
+    link_type: u16,
+    interface: u32,
+    orig_len: u32,
+    offset: u64,
+    start: usize,
+    end: usize,
+}

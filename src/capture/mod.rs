@@ -1,0 +1,22 @@
+//! Capture sources: saved files (pure Rust reader) and live interfaces (libpcap).
+//! Every source yields [`Frame`]s and nothing else.
+
+pub mod file;
+
+/// One captured frame, borrowed from the source's reusable buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based position in the capture (tshark's frame number).
+    pub number: u64,
+    /// Capture time in nanoseconds since the Unix epoch (may be negative).
+    pub ts_ns: i64,
+    /// Link-layer header type (LINKTYPE_* value, upper bits already masked).
+    pub link_type: u16,
+    /// pcapng interface id (0 for pcap and live captures).
+    pub interface: u32,
+    /// Length of the packet on the wire; `data.len()` may be smaller (snaplen).
+    pub orig_len: u32,
+    /// Byte offset of the frame's record in the file (0 for live).
+    pub offset: u64,
+    pub data: &'a [u8],
+}

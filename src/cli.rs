@@ -1,0 +1,169 @@
+//! Command line: subcommands and their options.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "acrscope",
+    version,
+    about = "Shows where a container pull really goes on the network: DNS answers (whole CNAME chains) \
+             and TLS SNI per flow, classified by registry role, private or public."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read a capture file (pcap or pcapng) and print what the pull talked to.
+    Report(ReportArgs),
+    /// Play a capture file in the timeline UI at its recorded pace (or faster).
+    Replay(ReplayArgs),
+    /// Capture live from an interface: timeline UI, or ndjson events for scripts.
+    Live(LiveArgs),
+    /// List capture interfaces with their addresses and state.
+    Interfaces,
+    /// Render the timeline screen of a capture to an image or text file, headless.
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct AnalysisArgs {
+    /// Endpoint rules (TOML) replacing the bundled assets/endpoints.toml.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Microsoft's ServiceTags_Public_*.json, to name the Azure service tag of each address.
+    #[arg(long, value_name = "FILE")]
+    pub service_tags: Option<PathBuf>,
+    /// Most flows tracked at once; closed and idle flows are evicted first (still reported).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Capture file: pcap or pcapng, recognised by its magic number.
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One JSON document (schema: docs/json.md).
+    Json,
+    /// Readable tables: findings, endpoints, flows, DNS answers.
+    Text,
+    /// One row per host name the pull needed: what a firewall must allow.
+    Allowlist,
+}
+
+/// Replay pace: a factor of the recorded pace, or `max` for as fast as it reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    Factor(f64),
+    Max,
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Speed, String> {
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(Speed::Max);
+        }
+        match s.trim_end_matches('x').parse::<f64>() {
+            Ok(f) if f > 0.0 && f.is_finite() => Ok(Speed::Factor(f)),
+            _ => Err(format!("'{s}' is not a speed: give a positive factor such as 1, 10 or 0.5, or 'max'")),
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// Capture file: pcap or pcapng.
+    pub file: PathBuf,
+    /// Replay pace: 1 = as recorded, 10 = ten times faster, max = all at once.
+    #[arg(long, default_value = "1", value_name = "N|max")]
+    pub speed: Speed,
+    /// Start paused (space resumes).
+    #[arg(long)]
+    pub paused: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveFormat {
+    /// One JSON event per line as things happen (dns, flow_open, flow_close, stats).
+    Ndjson,
+    /// A final summary document, the same as `report --format json`.
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LiveArgs {
+    /// Interface to capture on (`any` for all); default: the interface of the default route.
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// A BPF capture filter, as for tcpdump.
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Kernel capture buffer in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub buffer_size: i32,
+    /// Also save the raw packets to this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Headless output instead of the UI.
+    #[arg(long, value_enum)]
+    pub format: Option<LiveFormat>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Stop after this many packets.
+    #[arg(long, value_name = "PACKETS")]
+    pub count: Option<u64>,
+    /// User to switch to once the capture is open (default: the sudo caller).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewKind {
+    /// One row per flow.
+    Flows,
+    /// One row per endpoint host.
+    Endpoints,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SnapshotArgs {
+    /// Capture file: pcap or pcapng.
+    pub file: PathBuf,
+    /// Output file; the format follows its extension: .svg .png .html .txt .ansi
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// Screen size in cells, COLSxROWS.
+    #[arg(long, default_value = "120x40", value_name = "COLSxROWS")]
+    pub size: String,
+    /// Capture time to show, in seconds from the first packet.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "end")]
+    pub at: Option<f64>,
+    /// Show the end of the capture (the default).
+    #[arg(long)]
+    pub end: bool,
+    /// Select the first flow whose host name contains HOST.
+    #[arg(long, value_name = "HOST")]
+    pub select: Option<String>,
+    #[arg(long, value_enum, default_value_t = ViewKind::Flows)]
+    pub view: ViewKind,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}

@@ -1,0 +1,466 @@
+//! DNS messages: the question, the CNAME chain and the addresses of the answer section.
+//! Records are decoded one by one (hickory-proto's decoder), so a message cut by the snaplen
+//! still yields its whole records, and a broken record ends the message without losing the
+//! ones before it.
+
+use std::net::IpAddr;
+
+use hickory_proto::op::Query;
+use hickory_proto::rr::{RData, Record};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+
+/// CNAME hops followed before a chain is cut (resolvers stop well before this).
+const MAX_CHAIN: usize = 16;
+const HEADER_LEN: usize = 12;
+/// The smallest possible resource record: root name, type, class, TTL, rdlength.
+const MIN_RECORD: usize = 11;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRecord {
+    /// Owner name, lower-case, no trailing dot.
+    pub name: String,
+    pub rtype: String,
+    pub ttl: u32,
+    /// A CNAME target, an address, or the record's text form for other types.
+    pub data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsMessage {
+    pub id: u16,
+    pub is_response: bool,
+    pub opcode: u8,
+    pub rcode: u16,
+    pub truncated_flag: bool,
+    /// First question, lower-case, no trailing dot.
+    pub query: Option<String>,
+    pub qtype: Option<String>,
+    /// `[query, cname1, cname2, ...]` through the answer section; `[query]` without CNAMEs.
+    pub chain: Vec<String>,
+    /// A/AAAA data of the answer section, in order, without repeats.
+    pub addresses: Vec<IpAddr>,
+    /// Smallest TTL of the answer records on the chain.
+    pub min_ttl: Option<u32>,
+    pub answers: Vec<AnswerRecord>,
+    /// False when the message was cut and only its first records could be read.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsError {
+    #[error("shorter than a DNS header ({0} bytes)")]
+    Short(usize),
+    #[error("question name cannot be decoded: {0}")]
+    BadName(String),
+    #[error("no question and no answer could be decoded")]
+    Empty,
+}
+
+/// Host names print lower-case, without the root dot.
+fn name_text(n: &hickory_proto::rr::Name) -> String {
+    let mut s = n.to_ascii();
+    if s.ends_with('.') {
+        s.pop();
+    }
+    s.make_ascii_lowercase();
+    s
+}
+
+pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(DnsError::Short(bytes.len()));
+    }
+    let id = u16::from_be_bytes([bytes[0], bytes[1]]);
+    let flags = u16::from_be_bytes([bytes[2], bytes[3]]);
+    let qdcount = u16::from_be_bytes([bytes[4], bytes[5]]) as usize;
+    let ancount = u16::from_be_bytes([bytes[6], bytes[7]]) as usize;
+    let mut dec = BinDecoder::new(bytes);
+    // Header fields were read above; step over them in the decoder.
+    if dec.read_slice(HEADER_LEN).is_err() {
+        return Err(DnsError::Short(bytes.len()));
+    }
+    let mut complete = true;
+    let mut query = None;
+    let mut qtype = None;
+    for i in 0..qdcount {
+        match Query::read(&mut dec) {
+            Ok(q) if i == 0 => {
+                query = Some(name_text(q.name()));
+                qtype = Some(q.query_type().to_string());
+            }
+            Ok(_) => {}
+            Err(e) if i == 0 => {
+                // Nothing after a broken question can be located.
+                return Err(DnsError::BadName(e.to_string()));
+            }
+            Err(_) => {
+                complete = false;
+                break;
+            }
+        }
+    }
+    let mut records = Vec::new();
+    if complete {
+        // A count larger than the bytes could hold is a lie: never reserve for it.
+        let possible = bytes.len().saturating_sub(dec.index()) / MIN_RECORD;
+        records.reserve(ancount.min(possible));
+        for _ in 0..ancount {
+            if dec.is_empty() {
+                complete = false;
+                break;
+            }
+            match Record::<RData>::read(&mut dec) {
+                Ok(r) => records.push(r),
+                Err(_) => {
+                    complete = false;
+                    break;
+                }
+            }
+        }
+    }
+    if query.is_none() && records.is_empty() && qdcount + ancount > 0 {
+        return Err(DnsError::Empty);
+    }
+    let answers: Vec<AnswerRecord> = records
+        .iter()
+        .map(|r| AnswerRecord {
+            name: name_text(&r.name),
+            rtype: r.record_type().to_string(),
+            ttl: r.ttl,
+            data: match &r.data {
+                RData::CNAME(c) => name_text(&c.0),
+                RData::A(a) => a.0.to_string(),
+                RData::AAAA(a) => a.0.to_string(),
+                other => other.to_string(),
+            },
+        })
+        .collect();
+    // mDNS responses often carry no question: the first answer's owner stands for it.
+    let origin = query.clone().or_else(|| answers.first().map(|a| a.name.clone()));
+    let (chain, min_ttl) = follow_chain(origin.as_deref(), &answers);
+    let mut addresses: Vec<IpAddr> = Vec::new();
+    for r in &records {
+        let ip = match &r.data {
+            RData::A(a) => IpAddr::V4(a.0),
+            RData::AAAA(a) => IpAddr::V6(a.0),
+            _ => continue,
+        };
+        if !addresses.contains(&ip) {
+            addresses.push(ip);
+        }
+    }
+    // Addresses count toward the TTL only where they hang off the chain's last name.
+    let last = chain.last().cloned();
+    let addr_ttl = answers
+        .iter()
+        .filter(|a| (a.rtype == "A" || a.rtype == "AAAA") && Some(&a.name) == last.as_ref())
+        .map(|a| a.ttl)
+        .min();
+    let min_ttl = match (min_ttl, addr_ttl) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(DnsMessage {
+        id,
+        is_response: flags & 0x8000 != 0,
+        opcode: ((flags >> 11) & 0x0f) as u8,
+        rcode: flags & 0x000f,
+        truncated_flag: flags & 0x0200 != 0,
+        query: query.or(origin),
+        qtype,
+        chain,
+        addresses,
+        min_ttl,
+        answers,
+        complete,
+    })
+}
+
+/// Follows CNAMEs from `origin` through the answers, case-insensitively, guarding loops.
+fn follow_chain(origin: Option<&str>, answers: &[AnswerRecord]) -> (Vec<String>, Option<u32>) {
+    let Some(origin) = origin else {
+        return (Vec::new(), None);
+    };
+    let mut chain = vec![origin.to_string()];
+    let mut ttl: Option<u32> = None;
+    while chain.len() <= MAX_CHAIN {
+        let cur = chain.last().map(String::as_str).unwrap_or_default();
+        let Some(next) = answers.iter().find(|a| a.rtype == "CNAME" && a.name == cur) else {
+            break;
+        };
+        if chain.contains(&next.data) {
+            break;
+        }
+        ttl = Some(ttl.map_or(next.ttl, |t| t.min(next.ttl)));
+        chain.push(next.data.clone());
+    }
+    (chain, ttl)
+}
+
+/// RFC 1035 §4.2.2 messages over TCP: a 2-byte length, then the message, several per
+/// connection, split across segments anyhow.
+#[derive(Debug)]
+pub struct DnsTcpReassembler {
+    /// Sequence number of the next byte expected (None until the first segment is seen).
+    next_seq: Option<u32>,
+    buf: Vec<u8>,
+    cap: usize,
+    /// A gap was seen (a segment missing): skip to the next segment that starts a message.
+    lost: bool,
+}
+
+impl DnsTcpReassembler {
+    pub fn new(isn: Option<u32>, cap: usize) -> Self {
+        DnsTcpReassembler { next_seq: isn, buf: Vec::new(), cap: cap.max(2 + HEADER_LEN), lost: false }
+    }
+
+    /// Adds one segment (in capture order) and appends every message it completes to `out`.
+    /// Retransmitted bytes are skipped; a segment after a gap drops what was held (out-of-order
+    /// DNS over TCP is rare, and guessing message boundaries across a hole misreads).
+    pub fn push(&mut self, seq: u32, payload: &[u8], out: &mut Vec<Result<DnsMessage, DnsError>>) {
+        if payload.is_empty() {
+            return;
+        }
+        let mut data = payload;
+        let mut seq = seq;
+        if let Some(next) = self.next_seq {
+            let ahead = seq.wrapping_sub(next) as i32;
+            if ahead < 0 {
+                // Some or all of it was seen already.
+                let seen = (-(ahead as i64)) as usize;
+                if seen >= data.len() {
+                    return;
+                }
+                data = &data[seen..];
+                seq = next;
+            } else if ahead > 0 {
+                self.buf.clear();
+                self.lost = true;
+            }
+        }
+        let _ = seq;
+        self.next_seq = Some(seq.wrapping_add(data.len() as u32));
+        if self.lost {
+            // Resynchronise only on a segment that plausibly begins with a length prefix.
+            if data.len() >= 2 + HEADER_LEN && usize::from(u16::from_be_bytes([data[0], data[1]])) >= HEADER_LEN {
+                self.lost = false;
+            } else {
+                return;
+            }
+        }
+        if self.buf.len() + data.len() > self.cap {
+            self.buf.clear();
+            self.lost = true;
+            return;
+        }
+        self.buf.extend_from_slice(data);
+        let mut at = 0;
+        while self.buf.len() - at >= 2 {
+            let len = usize::from(u16::from_be_bytes([self.buf[at], self.buf[at + 1]]));
+            if self.buf.len() - at - 2 < len {
+                break;
+            }
+            out.push(parse_message(&self.buf[at + 2..at + 2 + len]));
+            at += 2 + len;
+        }
+        self.buf.drain(..at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes a name as plain labels.
+    fn name(n: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in n.split('.').filter(|l| !l.is_empty()) {
+            out.push(l.len() as u8);
+            out.extend_from_slice(l.as_bytes());
+        }
+        out.push(0);
+        out
+    }
+
+    fn rr(owner: &str, rtype: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+        let mut r = name(owner);
+        r.extend_from_slice(&rtype.to_be_bytes());
+        r.extend_from_slice(&1u16.to_be_bytes());
+        r.extend_from_slice(&ttl.to_be_bytes());
+        r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        r.extend_from_slice(rdata);
+        r
+    }
+
+    fn message(id: u16, flags: u16, q: &str, qtype: u16, answers: &[Vec<u8>]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&id.to_be_bytes());
+        m.extend_from_slice(&flags.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        m.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        m.extend_from_slice(&name(q));
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        for a in answers {
+            m.extend_from_slice(a);
+        }
+        m
+    }
+
+    fn acr_chain() -> Vec<u8> {
+        message(
+            0x78b0,
+            0x8180,
+            "FabrikamReg.azurecr.io",
+            1,
+            &[
+                rr("fabrikamreg.azurecr.io", 5, 60, &name("jpe-2-az.fe.azcr.io")),
+                rr("JPE-2-AZ.fe.azcr.io", 5, 30, &name("jpe-2-acr-az-reg.trafficmanager.net")),
+                rr("jpe-2-acr-az-reg.trafficmanager.net", 5, 60, &name("r0223jpe-2-az.japaneast.cloudapp.azure.com")),
+                rr("r0223jpe-2-az.japaneast.cloudapp.azure.com", 1, 45, &[40, 79, 197, 136]),
+            ],
+        )
+    }
+
+    #[test]
+    fn three_hop_chain_with_mixed_case() {
+        let m = parse_message(&acr_chain()).unwrap();
+        assert!(m.is_response && m.complete);
+        assert_eq!(m.id, 0x78b0);
+        assert_eq!(m.query.as_deref(), Some("fabrikamreg.azurecr.io"));
+        assert_eq!(m.qtype.as_deref(), Some("A"));
+        assert_eq!(
+            m.chain,
+            [
+                "fabrikamreg.azurecr.io",
+                "jpe-2-az.fe.azcr.io",
+                "jpe-2-acr-az-reg.trafficmanager.net",
+                "r0223jpe-2-az.japaneast.cloudapp.azure.com"
+            ]
+        );
+        assert_eq!(m.addresses, vec!["40.79.197.136".parse::<IpAddr>().unwrap()]);
+        assert_eq!(m.min_ttl, Some(30));
+        assert_eq!(m.answers.len(), 4);
+    }
+
+    #[test]
+    fn aaaa_answer_and_out_of_order_cnames() {
+        let m = parse_message(&message(
+            1,
+            0x8180,
+            "a.example",
+            28,
+            &[
+                rr("c.example", 28, 10, &"2001:db8::7".parse::<std::net::Ipv6Addr>().unwrap().octets()),
+                rr("b.example", 5, 10, &name("c.example")),
+                rr("a.example", 5, 10, &name("b.example")),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(m.chain, ["a.example", "b.example", "c.example"]);
+        assert_eq!(m.addresses, vec!["2001:db8::7".parse::<IpAddr>().unwrap()]);
+        assert_eq!(m.qtype.as_deref(), Some("AAAA"));
+    }
+
+    #[test]
+    fn cname_loop_ends_the_chain() {
+        let m = parse_message(&message(
+            1,
+            0x8180,
+            "a.example",
+            1,
+            &[rr("a.example", 5, 10, &name("b.example")), rr("b.example", 5, 10, &name("a.example"))],
+        ))
+        .unwrap();
+        assert_eq!(m.chain, ["a.example", "b.example"]);
+        assert!(m.addresses.is_empty());
+    }
+
+    #[test]
+    fn cut_in_the_third_record_keeps_the_first_two() {
+        let full = acr_chain();
+        let cut = &full[..full.len() - 8];
+        let m = parse_message(cut).unwrap();
+        assert!(!m.complete);
+        assert_eq!(m.answers.len(), 3);
+        assert_eq!(m.chain.len(), 4);
+        assert!(m.addresses.is_empty());
+    }
+
+    #[test]
+    fn compression_pointer_loop_is_an_error() {
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]); // name points at itself
+        assert!(matches!(parse_message(&m), Err(DnsError::BadName(_))));
+    }
+
+    #[test]
+    fn label_over_63_bytes_is_an_error() {
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 64];
+        m.extend_from_slice(&[b'a'; 64]);
+        m.extend_from_slice(&[0, 0, 1, 0, 1]);
+        assert!(matches!(parse_message(&m), Err(DnsError::BadName(_))));
+    }
+
+    #[test]
+    fn nxdomain_and_query() {
+        let m = parse_message(&message(9, 0x8183, "nope.example", 1, &[])).unwrap();
+        assert_eq!(m.rcode, 3);
+        assert!(m.addresses.is_empty());
+        assert_eq!(m.chain, ["nope.example"]);
+        let q = parse_message(&message(9, 0x0100, "x.example", 1, &[])).unwrap();
+        assert!(!q.is_response);
+    }
+
+    #[test]
+    fn huge_answer_count_allocates_nothing_for_it() {
+        let mut m = message(1, 0x8180, "a.example", 1, &[rr("a.example", 1, 5, &[1, 2, 3, 4])]);
+        m[6] = 0xff;
+        m[7] = 0xff;
+        let r = parse_message(&m).unwrap();
+        assert!(!r.complete);
+        assert_eq!(r.addresses, vec!["1.2.3.4".parse::<IpAddr>().unwrap()]);
+    }
+
+    fn framed(m: &[u8]) -> Vec<u8> {
+        let mut v = (m.len() as u16).to_be_bytes().to_vec();
+        v.extend_from_slice(m);
+        v
+    }
+
+    #[test]
+    fn tcp_two_messages_in_one_segment() {
+        let mut seg = framed(&acr_chain());
+        seg.extend(framed(&message(2, 0x8180, "b.example", 1, &[rr("b.example", 1, 5, &[5, 6, 7, 8])])));
+        let mut r = DnsTcpReassembler::new(Some(1000), 65_538);
+        let mut out = Vec::new();
+        r.push(1000, &seg, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].as_ref().unwrap().query.as_deref(), Some("b.example"));
+    }
+
+    #[test]
+    fn tcp_split_over_three_segments_with_a_retransmission_and_split_prefix() {
+        let all = framed(&acr_chain());
+        let mut r = DnsTcpReassembler::new(Some(0), 65_538);
+        let mut out = Vec::new();
+        r.push(0, &all[..1], &mut out); // half the length prefix
+        r.push(1, &all[1..40], &mut out);
+        r.push(1, &all[1..40], &mut out); // retransmitted
+        assert!(out.is_empty());
+        r.push(40, &all[40..], &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].as_ref().unwrap().addresses.len(), 1);
+    }
+
+    #[test]
+    fn tcp_without_isn_starts_at_the_first_segment() {
+        let all = framed(&acr_chain());
+        let mut r = DnsTcpReassembler::new(None, 65_538);
+        let mut out = Vec::new();
+        r.push(777, &all[..10], &mut out);
+        r.push(787, &all[10..], &mut out);
+        assert_eq!(out.len(), 1);
+    }
+}

@@ -1,0 +1,5 @@
+//! Dissectors: pure functions from payload bytes to facts (DNS answers, TLS hellos).
+//! They know nothing of flows or views, so they are easy to test and fuzz.
+
+pub mod dns;
+pub mod tls;

@@ -1,0 +1,1247 @@
+//! TLS hello dissection: the SNI, ALPN and versions of a ClientHello, the version a ServerHello
+//! picked, and the per-direction TCP reassembly that rebuilds that first handshake message.
+//!
+//! Pure logic: no I/O, no panics on any input, memory bounded by the reassembler's `cap`.
+
+use thiserror::Error;
+use tls_parser::{
+    parse_tls_extension_alpn_content, parse_tls_extension_sni_content, parse_tls_handshake_client_hello,
+    parse_tls_handshake_server_hello, TlsExtension,
+};
+
+/// Room for a full 16 KiB record plus its header, and for a ClientHello spread over several
+/// records (post-quantum key shares and padding make hellos of several KiB).
+pub const DEFAULT_CAP: usize = 64 * 1024;
+
+/// RFC 8446 allows a record of 2^14 bytes plus 2048 of expansion; anything longer at the
+/// stream start is not TLS.
+const MAX_RECORD_LEN: usize = 16384 + 2048;
+const RECORD_HEADER_LEN: usize = 5;
+const HANDSHAKE_HEADER_LEN: usize = 4;
+const CONTENT_HANDSHAKE: u8 = 22;
+const HS_CLIENT_HELLO: u8 = 1;
+const HS_SERVER_HELLO: u8 = 2;
+const EXT_SERVER_NAME: u16 = 0;
+const EXT_ALPN: u16 = 16;
+const EXT_SUPPORTED_VERSIONS: u16 = 43;
+const SNI_HOST_NAME: u8 = 0;
+
+/// A hello is a handful of segments; an adversary sending many tiny disjoint segments must not
+/// grow the range list (or the cost of merging it) without bound.
+const MAX_RANGES: usize = 64;
+
+/// With the ISN known, segments past a missing stream start are held in case the start is only
+/// late; this many without it and the start is taken as lost (e.g. dropped by the capture).
+const MAX_PENDING_SEGMENTS: u32 = 16;
+
+/// What a ClientHello tells about where the client wants to go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientHelloInfo {
+    /// First host_name of server_name, as sent but without a trailing dot; `None` when absent
+    /// or unusable (empty, not UTF-8, control characters).
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    pub legacy_version: u16,
+    /// supported_versions, GREASE values removed.
+    pub supported_versions: Vec<u16>,
+    /// The message was cut short; what is here was read from the part that was present, which
+    /// held the whole server_name extension.
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerHelloInfo {
+    /// supported_versions extension if present, else legacy_version.
+    pub version: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TlsError {
+    #[error("handshake message truncated")]
+    Truncated,
+    #[error("unexpected handshake message type {0}")]
+    WrongType(u8),
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+}
+
+impl TlsError {
+    fn reason(&self) -> &'static str {
+        match self {
+            TlsError::Truncated => "handshake message truncated",
+            TlsError::WrongType(_) => "unexpected handshake message type",
+            TlsError::Malformed(why) => why,
+        }
+    }
+}
+
+/// Reads a ClientHello handshake message (type, 3-byte length, body).
+///
+/// A complete message is parsed strictly with tls-parser. A message shorter than its length
+/// field says is walked tolerantly, extension by extension up to the first one that does not
+/// fit; it yields `partial = true` when the server_name extension was among those that fit,
+/// else [`TlsError::Truncated`]. Bytes after the message are ignored.
+pub fn parse_client_hello(handshake: &[u8]) -> Result<ClientHelloInfo, TlsError> {
+    let (ty, declared, body) = split_handshake(handshake)?;
+    if ty != HS_CLIENT_HELLO {
+        return Err(TlsError::WrongType(ty));
+    }
+    match body.get(..declared) {
+        Some(body) => client_hello_complete(body),
+        None => client_hello_partial(body),
+    }
+}
+
+/// Reads a ServerHello handshake message; it must be complete.
+pub fn parse_server_hello(handshake: &[u8]) -> Result<ServerHelloInfo, TlsError> {
+    let (ty, declared, body) = split_handshake(handshake)?;
+    if ty != HS_SERVER_HELLO {
+        return Err(TlsError::WrongType(ty));
+    }
+    let body = body.get(..declared).ok_or(TlsError::Truncated)?;
+    let (rest, sh) = parse_tls_handshake_server_hello(body).map_err(|_| TlsError::Malformed("server hello"))?;
+    let mut selected = None;
+    match sh.ext {
+        Some(ext) => walk_extensions(ext, true, |ty, data| {
+            if ty == EXT_SUPPORTED_VERSIONS && selected.is_none() {
+                if let [hi, lo] = data {
+                    selected = Some(u16::from_be_bytes([*hi, *lo]));
+                }
+            }
+        })?,
+        // tls-parser reads an extension block whose length overruns the message as "none".
+        None if !rest.is_empty() => return Err(TlsError::Malformed("server hello extensions")),
+        None => {}
+    }
+    Ok(ServerHelloInfo { version: selected.unwrap_or(sh.version.0) })
+}
+
+/// Handshake type, declared body length, and the body bytes present (at most the declared).
+fn split_handshake(h: &[u8]) -> Result<(u8, usize, &[u8]), TlsError> {
+    let [ty, a, b, c, rest @ ..] = h else {
+        return Err(TlsError::Truncated);
+    };
+    let declared = u24(*a, *b, *c);
+    Ok((*ty, declared, rest.get(..declared).unwrap_or(rest)))
+}
+
+fn u24(a: u8, b: u8, c: u8) -> usize {
+    (usize::from(a) << 16) | (usize::from(b) << 8) | usize::from(c)
+}
+
+fn client_hello_complete(body: &[u8]) -> Result<ClientHelloInfo, TlsError> {
+    let (rest, ch) = parse_tls_handshake_client_hello(body).map_err(|_| TlsError::Malformed("client hello"))?;
+    let mut acc = ExtAcc::default();
+    match ch.ext {
+        Some(ext) => walk_extensions(ext, true, |ty, data| acc.apply(ty, data))?,
+        None if !rest.is_empty() => return Err(TlsError::Malformed("client hello extensions")),
+        None => {}
+    }
+    Ok(acc.into_info(ch.version.0, false))
+}
+
+/// Hand walk, because tls-parser needs the whole message and the point here is to get the SNI
+/// out of the first segment when a later one never made it into the capture.
+fn client_hello_partial(body: &[u8]) -> Result<ClientHelloInfo, TlsError> {
+    let mut r = Reader(body);
+    let legacy_version = r.u16().ok_or(TlsError::Truncated)?;
+    r.take(32).ok_or(TlsError::Truncated)?;
+    let sid_len = r.u8().ok_or(TlsError::Truncated)?;
+    if sid_len > 32 {
+        return Err(TlsError::Malformed("client hello session id"));
+    }
+    r.take(usize::from(sid_len)).ok_or(TlsError::Truncated)?;
+    let suites_len = r.u16().ok_or(TlsError::Truncated)?;
+    if suites_len % 2 == 1 {
+        return Err(TlsError::Malformed("client hello cipher suites"));
+    }
+    r.take(usize::from(suites_len)).ok_or(TlsError::Truncated)?;
+    let comp_len = r.u8().ok_or(TlsError::Truncated)?;
+    r.take(usize::from(comp_len)).ok_or(TlsError::Truncated)?;
+    let ext_len = usize::from(r.u16().ok_or(TlsError::Truncated)?);
+    let ext = r.0.get(..ext_len).unwrap_or(r.0);
+    let mut acc = ExtAcc::default();
+    walk_extensions(ext, false, |ty, data| acc.apply(ty, data))?;
+    if !acc.sni_seen {
+        return Err(TlsError::Truncated);
+    }
+    Ok(acc.into_info(legacy_version, true))
+}
+
+/// Calls `f` with each extension's type and data. `strict`: an extension overrunning the block
+/// is an error; otherwise the walk just stops there (the block was cut short).
+fn walk_extensions(mut ext: &[u8], strict: bool, mut f: impl FnMut(u16, &[u8])) -> Result<(), TlsError> {
+    while !ext.is_empty() {
+        let mut r = Reader(ext);
+        let one = r.u16().zip(r.u16()).and_then(|(ty, len)| Some((ty, r.take(usize::from(len))?)));
+        let Some((ty, data)) = one else {
+            return if strict { Err(TlsError::Malformed("extension length")) } else { Ok(()) };
+        };
+        f(ty, data);
+        ext = r.0;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct ExtAcc {
+    sni: Option<String>,
+    sni_seen: bool,
+    alpn: Vec<String>,
+    alpn_seen: bool,
+    versions: Vec<u16>,
+    versions_seen: bool,
+}
+
+impl ExtAcc {
+    /// A repeated extension is illegal (RFC 8446 4.2); the first one is kept, so a second cannot
+    /// override what a middlebox or server would most likely act on.
+    fn apply(&mut self, ty: u16, data: &[u8]) {
+        match ty {
+            EXT_SERVER_NAME if !self.sni_seen => {
+                self.sni_seen = true;
+                self.sni = sni_from_ext(data);
+            }
+            EXT_ALPN if !self.alpn_seen => {
+                self.alpn_seen = true;
+                self.alpn = alpn_from_ext(data);
+            }
+            EXT_SUPPORTED_VERSIONS if !self.versions_seen => {
+                self.versions_seen = true;
+                self.versions = client_versions(data);
+            }
+            _ => {}
+        }
+    }
+
+    fn into_info(self, legacy_version: u16, partial: bool) -> ClientHelloInfo {
+        ClientHelloInfo { sni: self.sni, alpn: self.alpn, legacy_version, supported_versions: self.versions, partial }
+    }
+}
+
+fn sni_from_ext(data: &[u8]) -> Option<String> {
+    match parse_tls_extension_sni_content(data) {
+        Ok((_, TlsExtension::SNI(names))) => {
+            names.iter().find(|(ty, _)| ty.0 == SNI_HOST_NAME).and_then(|(_, name)| host_name(name))
+        }
+        _ => None,
+    }
+}
+
+/// Control characters are refused as well as non-UTF-8: the name ends up on a terminal.
+fn host_name(raw: &[u8]) -> Option<String> {
+    let name = std::str::from_utf8(raw).ok()?;
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+/// Protocol ids are opaque bytes; those that are not printable UTF-8 are left out rather than
+/// shown mangled.
+fn alpn_from_ext(data: &[u8]) -> Vec<String> {
+    match parse_tls_extension_alpn_content(data) {
+        Ok((_, TlsExtension::ALPN(protos))) => protos
+            .iter()
+            .filter_map(|p| std::str::from_utf8(p).ok())
+            .filter(|p| !p.is_empty() && !p.chars().any(char::is_control))
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Hand-parsed: tls-parser keeps this content parser private, and its public one guesses the
+/// client or server form from the length.
+fn client_versions(data: &[u8]) -> Vec<u16> {
+    let Some((&n, list)) = data.split_first() else {
+        return Vec::new();
+    };
+    let list = list.get(..usize::from(n)).unwrap_or(list);
+    list.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).filter(|&v| !is_grease(v)).collect()
+}
+
+/// RFC 8701: 0x0A0A, 0x1A1A, ... 0xFAFA.
+fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsEvent {
+    ClientHello(ClientHelloInfo),
+    ServerHello(ServerHelloInfo),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsProgress {
+    NeedMore,
+    NotTls,
+    Done(TlsEvent),
+    /// The handshake cannot be read; [`TlsReassembler::finish`] may still get a partial
+    /// ClientHello out of what was held.
+    Malformed(&'static str),
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Active,
+    Done(TlsEvent),
+    NotTls,
+    Malformed(&'static str),
+    /// `finish` was called: whatever could be had has been handed out.
+    Spent,
+}
+
+/// Rebuilds the first handshake message of one TCP direction.
+///
+/// One buffer holds the stream from the base (at most `cap` bytes) with a short list of the
+/// ranges held. Record headers are consumed from the front and the handshake fragments behind
+/// them are moved left over them, so `buf[..hs_len]` is the handshake message as reassembled
+/// so far and no second buffer is needed.
+pub struct TlsReassembler {
+    cap: usize,
+    base: Option<u32>,
+    buf: Vec<u8>,
+    /// Sorted, disjoint, non-touching `[start, end)` stream offsets present in `buf`.
+    held: Vec<(usize, usize)>,
+    /// Stream offset of the first byte not yet consumed by the record walk.
+    pos: usize,
+    /// Fragment bytes left in the current record; 0 means a record header comes next.
+    rec_left: usize,
+    records: u32,
+    hs_len: usize,
+    /// Header plus declared body length, once the 4-byte handshake header is in.
+    hs_need: Option<usize>,
+    pending: u32,
+    state: State,
+}
+
+impl std::fmt::Debug for TlsReassembler {
+    // The buffer itself is up to `cap` bytes of noise in a debug dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsReassembler")
+            .field("cap", &self.cap)
+            .field("base", &self.base)
+            .field("held", &self.held)
+            .field("pos", &self.pos)
+            .field("hs_len", &self.hs_len)
+            .field("hs_need", &self.hs_need)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+enum RecordHeader {
+    Incomplete,
+    Ok(usize),
+    NotTls,
+    Bad(&'static str),
+}
+
+/// Judged on as many bytes as there are, so that a non-TLS stream is dropped on its first byte.
+fn record_header(h: &[u8], first: bool) -> RecordHeader {
+    let bad = |why| {
+        if first {
+            RecordHeader::NotTls
+        } else {
+            RecordHeader::Bad(why)
+        }
+    };
+    if h.first().is_some_and(|&t| t != CONTENT_HANDSHAKE) {
+        return bad("non-handshake record inside the handshake message");
+    }
+    if h.get(1).is_some_and(|&major| major != 3) || h.get(2).is_some_and(|&minor| minor > 4) {
+        return bad("record version");
+    }
+    let [_, _, _, hi, lo, ..] = h else {
+        return RecordHeader::Incomplete;
+    };
+    let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+    // Zero-length handshake fragments are forbidden (RFC 8446 5.1).
+    if len == 0 || len > MAX_RECORD_LEN {
+        return bad("record length");
+    }
+    RecordHeader::Ok(len)
+}
+
+impl TlsReassembler {
+    /// `isn`: sequence number of the SYN + 1 when the SYN was seen; else the first data segment
+    /// pushed sets the base. `cap`: most stream bytes held (see [`DEFAULT_CAP`]).
+    pub fn new(isn: Option<u32>, cap: usize) -> Self {
+        TlsReassembler {
+            cap,
+            base: isn,
+            buf: Vec::new(),
+            held: Vec::new(),
+            pos: 0,
+            rec_left: 0,
+            records: 0,
+            hs_len: 0,
+            hs_need: None,
+            pending: 0,
+            state: State::Active,
+        }
+    }
+
+    /// Feeds one TCP segment of this direction, in capture order.
+    ///
+    /// Overlaps keep the bytes that arrived first, as most receiving stacks do, so a
+    /// retransmission carrying different bytes does not rewrite what was already read.
+    /// Once finished, input is ignored and the same outcome is returned again.
+    pub fn push(&mut self, seq: u32, payload: &[u8]) -> TlsProgress {
+        match &self.state {
+            State::Active => {}
+            State::Done(ev) => return TlsProgress::Done(ev.clone()),
+            State::NotTls => return TlsProgress::NotTls,
+            State::Malformed(why) => return TlsProgress::Malformed(why),
+            State::Spent => return TlsProgress::Malformed("reassembly already finished"),
+        }
+        if payload.is_empty() {
+            return TlsProgress::NeedMore;
+        }
+        let base = *self.base.get_or_insert(seq);
+        self.insert(seq.wrapping_sub(base), payload);
+        if self.contiguous_end() == 0 {
+            self.pending = self.pending.saturating_add(1);
+            if self.pending > MAX_PENDING_SEGMENTS {
+                return self.malformed("stream start missing");
+            }
+            return TlsProgress::NeedMore;
+        }
+        self.advance()
+    }
+
+    /// Best effort at flow end or when giving up, including right after `Malformed`: a
+    /// ClientHello cut short is read as far as it goes (`partial = true`) if its server_name
+    /// extension is there. `None` when nothing usable is held, or when the event was already
+    /// returned by `push`. The reassembler is spent afterwards.
+    pub fn finish(&mut self) -> Option<TlsEvent> {
+        let resumable = matches!(self.state, State::Active | State::Malformed(_));
+        self.state = State::Spent;
+        let buf = std::mem::take(&mut self.buf);
+        self.held = Vec::new();
+        if !resumable {
+            return None;
+        }
+        let hs = buf.get(..self.hs_len)?;
+        if hs.first() != Some(&HS_CLIENT_HELLO) {
+            return None;
+        }
+        parse_client_hello(hs).ok().map(TlsEvent::ClientHello)
+    }
+
+    pub fn is_finished(&self) -> bool {
+        !matches!(self.state, State::Active)
+    }
+
+    fn contiguous_end(&self) -> usize {
+        match self.held.first() {
+            Some(&(0, end)) => end,
+            _ => 0,
+        }
+    }
+
+    /// `rel`: the segment's sequence number minus the base, wrapping.
+    fn insert(&mut self, rel: u32, payload: &[u8]) {
+        // The upper half of the sequence space is behind the base: a retransmission of bytes
+        // before it, or (base taken from a later segment) an earlier segment. Only what
+        // reaches past the base is kept.
+        let (start, data) = if rel >= 1 << 31 {
+            let Ok(behind) = usize::try_from(rel.wrapping_neg()) else {
+                return;
+            };
+            match payload.get(behind..) {
+                Some(d) if !d.is_empty() => (0, d),
+                _ => return,
+            }
+        } else {
+            let Ok(start) = usize::try_from(rel) else {
+                return;
+            };
+            (start, payload)
+        };
+        if start >= self.cap {
+            return;
+        }
+        let end = start.saturating_add(data.len()).min(self.cap);
+        let Some(data) = data.get(..end - start) else {
+            return;
+        };
+        let touches = self.held.iter().any(|&(s, e)| s <= end && start <= e);
+        if !touches && self.held.len() >= MAX_RANGES {
+            return;
+        }
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        // Fill only the gaps between held ranges: the first copy of a byte wins.
+        let mut at = start;
+        for &(s, e) in &self.held {
+            if e <= at {
+                continue;
+            }
+            if s >= end {
+                break;
+            }
+            if s > at {
+                self.buf[at..s].copy_from_slice(&data[at - start..s - start]);
+            }
+            at = e;
+            if at >= end {
+                break;
+            }
+        }
+        if at < end {
+            self.buf[at..end].copy_from_slice(&data[at - start..]);
+        }
+        self.held.push((start, end));
+        self.held.sort_unstable_by_key(|r| r.0);
+        let mut w = 0;
+        for i in 1..self.held.len() {
+            let (s, e) = self.held[i];
+            if s <= self.held[w].1 {
+                self.held[w].1 = self.held[w].1.max(e);
+            } else {
+                w += 1;
+                self.held[w] = (s, e);
+            }
+        }
+        self.held.truncate(w + 1);
+    }
+
+    fn advance(&mut self) -> TlsProgress {
+        let avail = self.contiguous_end();
+        while self.pos < avail {
+            if self.rec_left == 0 {
+                let hdr = self.buf.get(self.pos..avail).unwrap_or_default();
+                match record_header(hdr, self.records == 0) {
+                    RecordHeader::Incomplete => break,
+                    RecordHeader::NotTls => return self.not_tls(),
+                    RecordHeader::Bad(why) => return self.malformed(why),
+                    RecordHeader::Ok(len) => {
+                        self.records += 1;
+                        self.pos += RECORD_HEADER_LEN;
+                        self.rec_left = len;
+                    }
+                }
+                continue;
+            }
+            let n = self.rec_left.min(avail - self.pos);
+            // hs_len <= pos - 5 * records, so this moves bytes left over consumed headers.
+            self.buf.copy_within(self.pos..self.pos + n, self.hs_len);
+            self.pos += n;
+            self.rec_left -= n;
+            self.hs_len += n;
+            if let Some(done) = self.check_message() {
+                return done;
+            }
+        }
+        if avail >= self.cap {
+            // Nothing more can be taken in: the data beyond the cap is dropped on insert.
+            return self.malformed(match self.buf.first() {
+                Some(&HS_SERVER_HELLO) => "server hello exceeds cap",
+                _ => "client hello exceeds cap",
+            });
+        }
+        TlsProgress::NeedMore
+    }
+
+    fn check_message(&mut self) -> Option<TlsProgress> {
+        let hs = self.buf.get(..self.hs_len)?;
+        let ty = *hs.first()?;
+        if ty != HS_CLIENT_HELLO && ty != HS_SERVER_HELLO {
+            return Some(self.not_tls());
+        }
+        if self.hs_need.is_none() {
+            if let [_, a, b, c, ..] = hs {
+                self.hs_need = Some(HANDSHAKE_HEADER_LEN + u24(*a, *b, *c));
+            }
+        }
+        let need = self.hs_need?;
+        let msg = hs.get(..need)?;
+        let parsed = if ty == HS_CLIENT_HELLO {
+            parse_client_hello(msg).map(TlsEvent::ClientHello)
+        } else {
+            parse_server_hello(msg).map(TlsEvent::ServerHello)
+        };
+        Some(match parsed {
+            Ok(ev) => {
+                self.release();
+                self.state = State::Done(ev.clone());
+                TlsProgress::Done(ev)
+            }
+            Err(e) => self.malformed(e.reason()),
+        })
+    }
+
+    fn not_tls(&mut self) -> TlsProgress {
+        self.release();
+        self.state = State::NotTls;
+        TlsProgress::NotTls
+    }
+
+    /// Keeps the reassembled handshake prefix for `finish`, drops the rest.
+    fn malformed(&mut self, why: &'static str) -> TlsProgress {
+        self.buf.truncate(self.hs_len);
+        self.held = Vec::new();
+        self.state = State::Malformed(why);
+        TlsProgress::Malformed(why)
+    }
+
+    fn release(&mut self) {
+        self.buf = Vec::new();
+        self.held = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSS: usize = 1448;
+    const X25519MLKEM768: u16 = 0x11ec;
+    const X25519: u16 = 0x001d;
+    const SNI: &str = "registry-1.docker.io";
+
+    fn len16(data: &[u8]) -> Vec<u8> {
+        let mut v = u16::try_from(data.len()).unwrap().to_be_bytes().to_vec();
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn len8(data: &[u8]) -> Vec<u8> {
+        let mut v = vec![u8::try_from(data.len()).unwrap()];
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn ext(ty: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = ty.to_be_bytes().to_vec();
+        v.extend(len16(data));
+        v
+    }
+
+    fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
+        let n = u32::try_from(body.len()).unwrap().to_be_bytes();
+        let mut v = vec![ty, n[1], n[2], n[3]];
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn sni_ext(name: &[u8]) -> Vec<u8> {
+        let mut entry = vec![SNI_HOST_NAME];
+        entry.extend(len16(name));
+        ext(EXT_SERVER_NAME, &len16(&entry))
+    }
+
+    /// A TLS 1.3 ClientHello in Go's extension order: server_name first, key_share late.
+    fn client_hello(sni: Option<&[u8]>, alpn: &[&str], versions: &[u16], key_shares: &[(u16, usize)]) -> Vec<u8> {
+        let mut exts = Vec::new();
+        if let Some(name) = sni {
+            exts.extend(sni_ext(name));
+        }
+        exts.extend(ext(5, &[1, 0, 0, 0, 0]));
+        let groups: Vec<u8> = [X25519MLKEM768, X25519, 0x0017].iter().flat_map(|g| g.to_be_bytes()).collect();
+        exts.extend(ext(10, &len16(&groups)));
+        exts.extend(ext(11, &[1, 0]));
+        let sigs: Vec<u8> = [0x0804u16, 0x0403, 0x0805].iter().flat_map(|s| s.to_be_bytes()).collect();
+        exts.extend(ext(13, &len16(&sigs)));
+        if !alpn.is_empty() {
+            let list: Vec<u8> = alpn.iter().flat_map(|p| len8(p.as_bytes())).collect();
+            exts.extend(ext(EXT_ALPN, &len16(&list)));
+        }
+        if !versions.is_empty() {
+            let list: Vec<u8> = versions.iter().flat_map(|v| v.to_be_bytes()).collect();
+            exts.extend(ext(EXT_SUPPORTED_VERSIONS, &len8(&list)));
+        }
+        if !key_shares.is_empty() {
+            let mut shares = Vec::new();
+            for &(group, size) in key_shares {
+                shares.extend(group.to_be_bytes());
+                let key: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+                shares.extend(len16(&key));
+            }
+            exts.extend(ext(51, &len16(&shares)));
+        }
+        exts.extend(ext(45, &[1, 1]));
+        let mut body = vec![0x03, 0x03];
+        body.extend([0x11; 32]);
+        body.extend(len8(&[0x22; 32]));
+        let suites: Vec<u8> = [0x1301u16, 0x1302, 0x1303, 0xc02b].iter().flat_map(|s| s.to_be_bytes()).collect();
+        body.extend(len16(&suites));
+        body.extend(len8(&[0]));
+        body.extend(len16(&exts));
+        handshake(HS_CLIENT_HELLO, &body)
+    }
+
+    /// What Go 1.24 sends by default: X25519MLKEM768 plus X25519 shares, ~1.5 KB.
+    fn pq_hello() -> Vec<u8> {
+        client_hello(
+            Some(SNI.as_bytes()),
+            &["h2", "http/1.1"],
+            &[0x0304, 0x0303],
+            &[(X25519MLKEM768, 1216), (X25519, 32)],
+        )
+    }
+
+    fn server_hello(selected: Option<u16>) -> Vec<u8> {
+        let mut body = vec![0x03, 0x03];
+        body.extend([0x33; 32]);
+        body.extend(len8(&[0x22; 32]));
+        body.extend(0x1301u16.to_be_bytes());
+        body.push(0);
+        let mut exts = Vec::new();
+        if let Some(v) = selected {
+            exts.extend(ext(EXT_SUPPORTED_VERSIONS, &v.to_be_bytes()));
+        }
+        let mut share = X25519.to_be_bytes().to_vec();
+        share.extend(len16(&[0x44; 32]));
+        exts.extend(ext(51, &share));
+        body.extend(len16(&exts));
+        handshake(HS_SERVER_HELLO, &body)
+    }
+
+    /// Wraps a handshake message in records of at most `frag` bytes each.
+    fn records(hs: &[u8], frag: usize) -> Vec<u8> {
+        hs.chunks(frag)
+            .flat_map(|c| {
+                let mut r = vec![CONTENT_HANDSHAKE, 3, 1];
+                r.extend(len16(c));
+                r
+            })
+            .collect()
+    }
+
+    /// (stream offset, bytes) of each segment.
+    fn segments(stream: &[u8], mss: usize) -> Vec<(usize, Vec<u8>)> {
+        stream.chunks(mss).enumerate().map(|(i, c)| (i * mss, c.to_vec())).collect()
+    }
+
+    fn seq(base: u32, off: usize) -> u32 {
+        base.wrapping_add(u32::try_from(off).unwrap())
+    }
+
+    fn expect_client_hello(p: TlsProgress) -> ClientHelloInfo {
+        match p {
+            TlsProgress::Done(TlsEvent::ClientHello(ch)) => ch,
+            other => panic!("expected a ClientHello, got {other:?}"),
+        }
+    }
+
+    fn full_pq_info() -> ClientHelloInfo {
+        ClientHelloInfo {
+            sni: Some(SNI.to_owned()),
+            alpn: vec!["h2".to_owned(), "http/1.1".to_owned()],
+            legacy_version: 0x0303,
+            supported_versions: vec![0x0304, 0x0303],
+            partial: false,
+        }
+    }
+
+    /// Offset just past the server_name extension in a handshake message from `client_hello`.
+    fn sni_ext_end(name_len: usize) -> usize {
+        4 + 2 + 32 + 1 + 32 + 2 + 8 + 2 + 2 + 4 + 2 + 1 + 2 + name_len
+    }
+
+    #[test]
+    fn parses_complete_client_hello() {
+        let hs = pq_hello();
+        assert!(hs.len() > 1400 && hs.len() < 1600, "len {}", hs.len());
+        assert_eq!(parse_client_hello(&hs), Ok(full_pq_info()));
+    }
+
+    #[test]
+    fn alpn_h2_and_http11() {
+        let hs = client_hello(Some(b"a.example"), &["h2", "http/1.1"], &[], &[]);
+        let ch = parse_client_hello(&hs).unwrap();
+        assert_eq!(ch.alpn, vec!["h2", "http/1.1"]);
+        assert!(ch.supported_versions.is_empty());
+    }
+
+    #[test]
+    fn grease_stripped_from_versions() {
+        let hs = client_hello(Some(b"a.example"), &[], &[0x2a2a, 0x0304, 0xfafa, 0x0303, 0x0a0a], &[]);
+        let ch = parse_client_hello(&hs).unwrap();
+        assert_eq!(ch.supported_versions, vec![0x0304, 0x0303]);
+        assert!(ch.alpn.is_empty());
+        assert!(!is_grease(0x0304) && !is_grease(0x0a1a) && is_grease(0x3a3a));
+    }
+
+    #[test]
+    fn sni_names_cleaned_or_rejected() {
+        let sni = |name: &[u8]| {
+            let hs = client_hello(Some(name), &[], &[], &[]);
+            parse_client_hello(&hs).unwrap().sni
+        };
+        assert_eq!(sni(b"Registry.Example.COM."), Some("Registry.Example.COM".into()));
+        assert_eq!(sni(b"192.0.2.7"), Some("192.0.2.7".into()));
+        assert_eq!(sni(b""), None);
+        assert_eq!(sni(b"."), None);
+        assert_eq!(sni(b"bad\xff\xfe.example"), None);
+        assert_eq!(sni(b"evil\x1b[2J.example"), None);
+        let hs = client_hello(None, &[], &[], &[]);
+        assert_eq!(parse_client_hello(&hs).unwrap().sni, None);
+    }
+
+    #[test]
+    fn first_host_name_entry_wins_and_other_types_skipped() {
+        let mut list = vec![7];
+        list.extend(len16(b"not-a-host-name"));
+        list.push(SNI_HOST_NAME);
+        list.extend(len16(b"first.example"));
+        list.push(SNI_HOST_NAME);
+        list.extend(len16(b"second.example"));
+        let ext_data = len16(&list);
+        assert_eq!(sni_from_ext(&ext_data), Some("first.example".into()));
+    }
+
+    #[test]
+    fn truncated_hello_partial_only_once_sni_fits() {
+        let hs = pq_hello();
+        let sni_end = sni_ext_end(SNI.len());
+        assert_eq!(&hs[sni_end - SNI.len()..sni_end], SNI.as_bytes());
+        for cut in 0..hs.len() {
+            let got = parse_client_hello(&hs[..cut]);
+            if cut < sni_end {
+                assert_eq!(got, Err(TlsError::Truncated), "cut {cut}");
+            } else {
+                let ch = got.unwrap();
+                assert_eq!(ch.sni.as_deref(), Some(SNI), "cut {cut}");
+                assert!(ch.partial);
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_type_and_garbage_rejected() {
+        let mut hs = pq_hello();
+        hs[0] = 11;
+        assert_eq!(parse_client_hello(&hs), Err(TlsError::WrongType(11)));
+        assert_eq!(parse_server_hello(&pq_hello()), Err(TlsError::WrongType(1)));
+        assert_eq!(parse_client_hello(&[1, 0]), Err(TlsError::Truncated));
+        // Extensions block longer than the message: complete but inconsistent.
+        let mut hs = client_hello(Some(b"a.example"), &[], &[], &[]);
+        let ext_len_at = 4 + 2 + 32 + 33 + 10 + 2;
+        hs[ext_len_at] = 0xff;
+        assert!(matches!(parse_client_hello(&hs), Err(TlsError::Malformed(_))));
+    }
+
+    #[test]
+    fn server_hello_version() {
+        let sh = parse_server_hello(&server_hello(Some(0x0304))).unwrap();
+        assert_eq!(sh.version, 0x0304);
+        let sh = parse_server_hello(&server_hello(None)).unwrap();
+        assert_eq!(sh.version, 0x0303);
+        let full = server_hello(Some(0x0304));
+        assert_eq!(parse_server_hello(&full[..40]), Err(TlsError::Truncated));
+    }
+
+    #[test]
+    fn reassembler_server_hello() {
+        let stream = records(&server_hello(Some(0x0304)), 16384);
+        let mut r = TlsReassembler::new(Some(5000), DEFAULT_CAP);
+        assert_eq!(
+            r.push(5000, &stream),
+            TlsProgress::Done(TlsEvent::ServerHello(ServerHelloInfo { version: 0x0304 }))
+        );
+        assert!(r.is_finished());
+        assert_eq!(r.finish(), None);
+    }
+
+    #[test]
+    fn single_segment() {
+        let stream = records(&pq_hello(), 16384);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+        assert!(!r.is_finished());
+        assert_eq!(expect_client_hello(r.push(77, &stream)), full_pq_info());
+        assert!(r.is_finished());
+        // Input after the outcome is ignored; the outcome is repeated, the buffer is gone.
+        assert_eq!(expect_client_hello(r.push(77, &stream)), full_pq_info());
+        assert!(r.buf.is_empty());
+        assert_eq!(r.finish(), None);
+    }
+
+    #[test]
+    fn pq_hello_over_two_segments() {
+        let stream = records(&pq_hello(), 16384);
+        let segs = segments(&stream, MSS);
+        assert_eq!(segs.len(), 2);
+        let isn = 1_000_000;
+        let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP);
+        assert_eq!(r.push(seq(isn, segs[0].0), &segs[0].1), TlsProgress::NeedMore);
+        assert!(!r.is_finished());
+        let ch = expect_client_hello(r.push(seq(isn, segs[1].0), &segs[1].1));
+        assert_eq!(ch, full_pq_info());
+    }
+
+    #[test]
+    fn three_segments_out_of_order_with_retransmission() {
+        let stream = records(&pq_hello(), 16384);
+        let segs = segments(&stream, 600);
+        assert_eq!(segs.len(), 3);
+        let isn = 42;
+        let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP);
+        for i in [2, 0, 0] {
+            assert_eq!(r.push(seq(isn, segs[i].0), &segs[i].1), TlsProgress::NeedMore);
+        }
+        let ch = expect_client_hello(r.push(seq(isn, segs[1].0), &segs[1].1));
+        assert_eq!(ch, full_pq_info());
+    }
+
+    #[test]
+    fn without_isn_a_later_segment_first_is_taken_as_start() {
+        let stream = records(&pq_hello(), 16384);
+        let segs = segments(&stream, 600);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+        assert_eq!(r.push(seq(9, segs[2].0), &segs[2].1), TlsProgress::NotTls);
+        assert!(r.is_finished());
+    }
+
+    #[test]
+    fn segment_before_base_is_clipped() {
+        let stream = records(&pq_hello(), 16384);
+        let isn = 10;
+        // Base from the first segment seen; then a segment starting 100 bytes earlier whose
+        // tail overlaps it.
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+        assert_eq!(r.push(isn, &stream[..700]), TlsProgress::NeedMore);
+        let mut early = vec![0xee; 100];
+        early.extend_from_slice(&stream[..900]);
+        assert_eq!(r.push(isn.wrapping_sub(100), &early), TlsProgress::NeedMore);
+        assert_eq!(r.push(seq(isn, 20_000), &[1, 2, 3]), TlsProgress::NeedMore);
+        assert_eq!(r.push(isn.wrapping_sub(5000), &[1, 2, 3]), TlsProgress::NeedMore);
+        assert_eq!(r.held, vec![(0, 900), (20_000, 20_003)]);
+        let ch = expect_client_hello(r.push(seq(isn, 900), &stream[900..]));
+        assert_eq!(ch, full_pq_info());
+    }
+
+    #[test]
+    fn handshake_split_across_records() {
+        let hs = pq_hello();
+        // Split mid-body, inside the 4-byte handshake header, and into many small records.
+        for frag in [hs.len() / 2 + 1, 3, 2, 100] {
+            let stream = records(&hs, frag);
+            let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+            let mut last = TlsProgress::NeedMore;
+            for (off, seg) in segments(&stream, MSS) {
+                last = r.push(seq(7, off), &seg);
+            }
+            assert_eq!(expect_client_hello(last), full_pq_info(), "frag {frag}");
+        }
+    }
+
+    #[test]
+    fn byte_by_byte() {
+        let stream = records(&pq_hello(), 700);
+        let mut r = TlsReassembler::new(Some(0), DEFAULT_CAP);
+        for (off, seg) in segments(&stream, 1) {
+            let p = r.push(seq(0, off), &seg);
+            if off + 1 < stream.len() {
+                assert_eq!(p, TlsProgress::NeedMore, "off {off}");
+            } else {
+                assert_eq!(expect_client_hello(p), full_pq_info());
+            }
+        }
+    }
+
+    #[test]
+    fn second_segment_missing_finish_gives_partial_sni() {
+        let stream = records(&pq_hello(), 16384);
+        let segs = segments(&stream, MSS);
+        let isn = 3_000_000_000;
+        let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP);
+        assert_eq!(r.push(isn, &segs[0].1), TlsProgress::NeedMore);
+        // The key share is cut, but everything before it (SNI, ALPN, versions) was read.
+        let expected = ClientHelloInfo { partial: true, ..full_pq_info() };
+        assert_eq!(r.finish(), Some(TlsEvent::ClientHello(expected)));
+        assert!(r.is_finished());
+        assert_eq!(r.finish(), None);
+        assert!(matches!(r.push(isn, &segs[0].1), TlsProgress::Malformed(_)));
+    }
+
+    #[test]
+    fn finish_without_sni_gives_nothing() {
+        let stream = records(&pq_hello(), 16384);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+        assert_eq!(r.push(1, &stream[..60]), TlsProgress::NeedMore);
+        assert_eq!(r.finish(), None);
+    }
+
+    /// Choice: the first copy of a byte wins, as in most stacks (Linux, Windows), so what the
+    /// server most likely read is what is reported.
+    #[test]
+    fn overlapping_retransmission_keeps_first_copy() {
+        let stream = records(&pq_hello(), 16384);
+        let name_at = 5 + sni_ext_end(SNI.len()) - SNI.len();
+        let mut forged = stream.clone();
+        forged[name_at..name_at + 8].copy_from_slice(b"attacker");
+
+        let isn = 500;
+        let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP);
+        assert_eq!(r.push(isn, &stream[..name_at + 10]), TlsProgress::NeedMore);
+        // Overlaps the name with different bytes, and brings new bytes beyond.
+        let from = name_at - 20;
+        assert_eq!(r.push(seq(isn, from), &forged[from..1000]), TlsProgress::NeedMore);
+        let ch = expect_client_hello(r.push(seq(isn, 1000), &forged[1000..]));
+        assert_eq!(ch.sni.as_deref(), Some(SNI));
+
+        // The other way round the first (forged) copy stays too.
+        let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP);
+        assert_eq!(r.push(isn, &forged[..name_at + 10]), TlsProgress::NeedMore);
+        let ch = expect_client_hello(r.push(isn, &stream));
+        assert_eq!(ch.sni.as_deref(), Some("attacker-1.docker.io"));
+    }
+
+    #[test]
+    fn sequence_wrap_around() {
+        let stream = records(&pq_hello(), 16384);
+        let isn = u32::MAX - 699;
+        let segs = segments(&stream, 400);
+        assert_eq!(segs.len(), 4);
+        assert!(seq(isn, segs[2].0) < isn, "the hello must straddle 2^32");
+        let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP);
+        let mut last = TlsProgress::NeedMore;
+        for &i in &[1, 0, 3, 2] {
+            last = r.push(seq(isn, segs[i].0), &segs[i].1);
+        }
+        assert_eq!(expect_client_hello(last), full_pq_info());
+    }
+
+    #[test]
+    fn isn_zero_and_syn_at_top_of_sequence_space() {
+        let stream = records(&pq_hello(), 16384);
+        // SYN seq 0 gives base 1; SYN seq u32::MAX gives base 0.
+        for isn in [1, 0] {
+            let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP);
+            let segs = segments(&stream, MSS);
+            assert_eq!(r.push(seq(isn, segs[1].0), &segs[1].1), TlsProgress::NeedMore);
+            let ch = expect_client_hello(r.push(isn, &segs[0].1));
+            assert_eq!(ch, full_pq_info(), "isn {isn}");
+        }
+    }
+
+    #[test]
+    fn http_is_not_tls() {
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+        assert_eq!(r.push(1, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), TlsProgress::NotTls);
+        assert!(r.is_finished());
+        assert_eq!(r.push(30, b"more"), TlsProgress::NotTls);
+        assert_eq!(r.finish(), None);
+    }
+
+    #[test]
+    fn record_header_checks_at_stream_start() {
+        let not_tls = |bytes: &[u8]| TlsReassembler::new(None, DEFAULT_CAP).push(0, bytes);
+        assert_eq!(not_tls(&[0x16]), TlsProgress::NeedMore);
+        assert_eq!(not_tls(&[0x16, 3, 1, 0]), TlsProgress::NeedMore);
+        assert_eq!(not_tls(&[0x17, 3, 3, 0, 10]), TlsProgress::NotTls);
+        assert_eq!(not_tls(&[0x16, 2, 0]), TlsProgress::NotTls);
+        assert_eq!(not_tls(&[0x16, 3, 5]), TlsProgress::NotTls);
+        assert_eq!(not_tls(&[0x16, 3, 3, 0x48, 0x01]), TlsProgress::NotTls);
+        assert_eq!(not_tls(&[0x16, 3, 3, 0, 0]), TlsProgress::NotTls);
+        // A handshake, but not a hello: a Certificate first is no stream start we know.
+        assert_eq!(not_tls(&[0x16, 3, 3, 0, 4, 11, 0, 0, 0]), TlsProgress::NotTls);
+        // Any port, any minor version up to 4; SSL 3.0 record is fine.
+        assert_eq!(not_tls(&[0x16, 3, 0, 0x48, 0x00, 1]), TlsProgress::NeedMore);
+    }
+
+    #[test]
+    fn non_handshake_record_inside_hello_is_malformed() {
+        let hs = pq_hello();
+        let mut stream = records(&hs[..200], 200);
+        stream.extend([21, 3, 3, 0, 2, 2, 40]);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+        assert!(matches!(r.push(1, &stream), TlsProgress::Malformed(_)));
+        // The SNI was in the first record, so finish still has it.
+        let Some(TlsEvent::ClientHello(ch)) = r.finish() else {
+            panic!("no partial hello");
+        };
+        assert_eq!((ch.sni.as_deref(), ch.partial), (Some(SNI), true));
+    }
+
+    #[test]
+    fn hello_claiming_16_mb_is_malformed() {
+        let mut hs = vec![HS_CLIENT_HELLO, 0xff, 0xff, 0xff];
+        hs.resize(200_000, 0);
+        let stream = records(&hs, 16384);
+        let mut r = TlsReassembler::new(Some(0), DEFAULT_CAP);
+        let mut out = TlsProgress::NeedMore;
+        let mut fed = 0;
+        for (off, seg) in segments(&stream, MSS) {
+            out = r.push(seq(0, off), &seg);
+            fed = off + seg.len();
+            if r.is_finished() {
+                break;
+            }
+        }
+        assert_eq!(out, TlsProgress::Malformed("client hello exceeds cap"));
+        assert!((DEFAULT_CAP..DEFAULT_CAP + MSS).contains(&fed), "fed {fed}");
+        assert!(r.buf.len() <= DEFAULT_CAP);
+        // Nothing readable in a hello of zeros.
+        assert_eq!(r.finish(), None);
+    }
+
+    #[test]
+    fn oversized_hello_still_yields_sni_through_finish() {
+        let mut hs = pq_hello();
+        hs[1..4].copy_from_slice(&[0xff, 0xff, 0xff]);
+        hs.resize(100_000, 0);
+        let stream = records(&hs, 16384);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP);
+        let out = r.push(8, &stream);
+        assert_eq!(out, TlsProgress::Malformed("client hello exceeds cap"));
+        let expected = ClientHelloInfo { partial: true, ..full_pq_info() };
+        assert_eq!(r.finish(), Some(TlsEvent::ClientHello(expected)));
+    }
+
+    #[test]
+    fn small_cap_gives_up_with_partial() {
+        let stream = records(&pq_hello(), 16384);
+        let mut r = TlsReassembler::new(None, 1000);
+        assert_eq!(r.push(0, &stream), TlsProgress::Malformed("client hello exceeds cap"));
+        let Some(TlsEvent::ClientHello(ch)) = r.finish() else {
+            panic!("no partial hello");
+        };
+        assert_eq!((ch.sni.as_deref(), ch.partial), (Some(SNI), true));
+    }
+
+    #[test]
+    fn stream_start_missing_gives_up() {
+        let stream = records(&pq_hello(), 16384);
+        let mut r = TlsReassembler::new(Some(100), DEFAULT_CAP);
+        for i in 0..MAX_PENDING_SEGMENTS {
+            assert_eq!(r.push(seq(100, 10 + i as usize), &stream[10..11]), TlsProgress::NeedMore);
+            assert_eq!(r.push(seq(100, 10), &[]), TlsProgress::NeedMore);
+        }
+        assert_eq!(r.push(seq(100, 50), &stream[50..60]), TlsProgress::Malformed("stream start missing"));
+        assert_eq!(r.finish(), None);
+    }
+
+    #[test]
+    fn range_list_is_bounded() {
+        let mut r = TlsReassembler::new(Some(0), DEFAULT_CAP);
+        for i in 0..1000 {
+            r.push(2 * i + 1, &[0]);
+            assert!(r.held.len() <= MAX_RANGES);
+        }
+        // Far beyond the cap, or just at it: ignored.
+        r.push(u32::try_from(DEFAULT_CAP).unwrap(), &[1; 10]);
+        r.push(1 << 30, &[1; 10]);
+        assert!(r.buf.len() <= DEFAULT_CAP);
+    }
+
+    /// Deterministic xorshift: no dev-dependency needed.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn random_segmentation_order_and_corruption_never_panic() {
+        let clean = records(&pq_hello(), 500);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut done_clean = 0;
+        for round in 0..2000 {
+            let mut stream = clean.clone();
+            let corrupt = round % 2 == 1;
+            if corrupt {
+                for _ in 0..1 + rng.below(4) {
+                    let at = rng.below(stream.len());
+                    stream[at] = rng.next() as u8;
+                }
+            }
+            let mut segs: Vec<(usize, Vec<u8>)> = Vec::new();
+            let mut off = 0;
+            while off < stream.len() {
+                let n = 1 + rng.below(900);
+                let end = (off + n).min(stream.len());
+                segs.push((off, stream[off..end].to_vec()));
+                // Sometimes an overlapping resend from a bit earlier.
+                if rng.below(4) == 0 && off > 0 {
+                    let from = off - rng.below(off.min(300));
+                    segs.push((from, stream[from..end].to_vec()));
+                }
+                off = end;
+            }
+            for i in (1..segs.len()).rev() {
+                if rng.below(3) == 0 {
+                    segs.swap(i, rng.below(i + 1));
+                }
+            }
+            let isn = rng.next() as u32;
+            let known = rng.below(2) == 0;
+            let cap = [DEFAULT_CAP, 700, 1600][rng.below(3)];
+            let mut r = TlsReassembler::new(known.then_some(isn), cap);
+            let mut out = TlsProgress::NeedMore;
+            for (o, s) in &segs {
+                if rng.below(20) == 0 {
+                    continue; // lost
+                }
+                out = r.push(seq(isn, *o), s);
+                assert!(r.buf.len() <= cap);
+                if r.is_finished() {
+                    break;
+                }
+            }
+            let fin = r.finish();
+            if !corrupt && known && cap == DEFAULT_CAP {
+                if let TlsProgress::Done(TlsEvent::ClientHello(ch)) = &out {
+                    assert_eq!(ch, &full_pq_info());
+                    done_clean += 1;
+                }
+                if let Some(TlsEvent::ClientHello(ch)) = fin {
+                    assert_eq!(ch.sni.as_deref(), Some(SNI));
+                    assert!(ch.partial);
+                }
+            }
+        }
+        assert!(done_clean > 100, "only {done_clean} clean rounds completed");
+    }
+
+    #[test]
+    fn parsers_survive_random_bytes() {
+        let mut rng = Rng(12345);
+        let hs = pq_hello();
+        for _ in 0..5000 {
+            let mut m = hs[..rng.below(hs.len() + 1)].to_vec();
+            for _ in 0..rng.below(6) {
+                if !m.is_empty() {
+                    let at = rng.below(m.len());
+                    m[at] = rng.next() as u8;
+                }
+            }
+            let _ = parse_client_hello(&m);
+            let _ = parse_server_hello(&m);
+            let junk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
+            let _ = parse_client_hello(&junk);
+            let _ = parse_server_hello(&junk);
+        }
+    }
+}

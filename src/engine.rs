@@ -1,0 +1,277 @@
+//! Capture and analysis run apart from drawing: a feeder thread reads frames (a file at its
+//! recorded pace, or a live interface) into a shared session; views lock it briefly to draw.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::capture::file::FileReader;
+use crate::capture::Frame;
+use crate::cli::Speed;
+use crate::pipeline::format_name;
+use crate::session::{Limits, Session};
+
+/// Frames ingested per lock when reading as fast as possible: long enough to amortise the
+/// lock, short enough that a frame is never kept waiting long.
+const BATCH: usize = 4096;
+/// Longest sleep of a paced feeder, so pause, stop and speed changes take effect quickly.
+const TICK: Duration = Duration::from_millis(20);
+
+/// What the header shows about the source.
+#[derive(Debug, Clone, Default)]
+pub struct SourceStatus {
+    /// File path or interface name (and why it was chosen).
+    pub label: String,
+    pub live: bool,
+    /// Capture time "now": the replay's virtual clock, or the last packet's time live.
+    pub clock_ns: Option<i64>,
+    /// Time of the first packet (the time axis origin).
+    pub start_ns: Option<i64>,
+    pub speed: Option<Speed>,
+    pub paused: bool,
+    /// The source has no more frames (end of file, or capture stopped).
+    pub finished: bool,
+    /// Packets the kernel dropped (live), from pcap stats.
+    pub kernel_drops: Option<u64>,
+    /// Packets the interface dropped (live), from pcap stats.
+    pub if_drops: Option<u64>,
+    /// Reading stopped on this error (kept: everything before it is in the session).
+    pub error: Option<String>,
+    /// File size and bytes read so far, for a loading indicator.
+    pub total_bytes: Option<u64>,
+    pub read_bytes: u64,
+}
+
+/// The session and its source, shared between the feeder and the views.
+pub struct Shared {
+    pub session: Session,
+    pub status: SourceStatus,
+}
+
+/// Knobs the UI turns while the feeder runs.
+#[derive(Debug, Default)]
+pub struct Control {
+    pub paused: AtomicBool,
+    pub stop: AtomicBool,
+    /// Bumped by the feeder whenever it changed the shared state, so views redraw only then.
+    pub generation: AtomicU64,
+    /// Replay speed factor × 1000; 0 means as fast as possible.
+    pub speed_milli: AtomicU64,
+}
+
+impl Control {
+    pub fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn set_speed(&self, s: Speed) {
+        let v = match s {
+            Speed::Max => 0,
+            Speed::Factor(f) => ((f * 1000.0).round() as u64).max(1),
+        };
+        self.speed_milli.store(v, Ordering::Relaxed);
+    }
+
+    pub fn speed(&self) -> Speed {
+        match self.speed_milli.load(Ordering::Relaxed) {
+            0 => Speed::Max,
+            m => Speed::Factor(m as f64 / 1000.0),
+        }
+    }
+}
+
+pub type SharedState = Arc<Mutex<Shared>>;
+
+/// Locks the shared state; a feeder that panicked leaves it usable (the data is plain).
+pub fn lock(s: &SharedState) -> MutexGuard<'_, Shared> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct Feeder {
+    pub shared: SharedState,
+    pub control: Arc<Control>,
+    pub handle: JoinHandle<()>,
+}
+
+/// Opens `path` (errors here are the user's: not a capture, unreadable) and starts replaying it.
+pub fn spawn_replay(
+    path: &Path,
+    speed: Speed,
+    paused: bool,
+    limits: Limits,
+) -> Result<Feeder, crate::pipeline::OpenError> {
+    let reader = FileReader::open(path)?;
+    let total = std::fs::metadata(path).ok().map(|m| m.len());
+    let shared = Arc::new(Mutex::new(Shared {
+        session: Session::new(limits),
+        status: SourceStatus {
+            label: format!("{} ({})", path.display(), format_name(reader.format())),
+            speed: Some(speed),
+            paused,
+            total_bytes: total,
+            ..SourceStatus::default()
+        },
+    }));
+    let control = Arc::new(Control::default());
+    control.set_speed(speed);
+    control.paused.store(paused, Ordering::Relaxed);
+    let (s2, c2) = (shared.clone(), control.clone());
+    let handle = std::thread::Builder::new()
+        .name("replay".into())
+        .spawn(move || replay(reader, &s2, &c2))
+        .expect("spawning the replay thread");
+    Ok(Feeder { shared, control, handle })
+}
+
+/// The replay clock: capture time advances with wall time × speed while not paused.
+struct Clock {
+    anchor_wall: Instant,
+    anchor_ns: i64,
+    speed: f64,
+}
+
+impl Clock {
+    fn now_ns(&self) -> i64 {
+        let el = self.anchor_wall.elapsed().as_secs_f64() * self.speed * 1e9;
+        self.anchor_ns.saturating_add(el as i64)
+    }
+
+    fn rebase(&mut self, speed: f64) {
+        self.anchor_ns = self.now_ns();
+        self.anchor_wall = Instant::now();
+        self.speed = speed;
+    }
+}
+
+/// A frame read ahead of the replay clock, held until its time comes.
+struct Held {
+    data: Vec<u8>,
+    number: u64,
+    ts_ns: i64,
+    link_type: u16,
+    interface: u32,
+    orig_len: u32,
+    offset: u64,
+}
+
+impl Held {
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            number: self.number,
+            ts_ns: self.ts_ns,
+            link_type: self.link_type,
+            interface: self.interface,
+            orig_len: self.orig_len,
+            offset: self.offset,
+            data: &self.data,
+        }
+    }
+}
+
+fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
+    let mut clock: Option<Clock> = None;
+    let mut held: Option<Held> = None;
+    let mut was_paused = false;
+    let mut last_speed = control.speed();
+    'outer: loop {
+        if control.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let paused = control.paused.load(Ordering::Relaxed);
+        let speed = control.speed();
+        if let Some(c) = clock.as_mut() {
+            if paused != was_paused || speed != last_speed {
+                c.rebase(if paused { 0.0 } else { factor(speed) });
+            }
+        }
+        was_paused = paused;
+        last_speed = speed;
+        let mut g = lock(shared);
+        g.status.paused = paused;
+        g.status.speed = Some(speed);
+        if let Some(c) = &clock {
+            g.status.clock_ns = Some(c.now_ns());
+        }
+        if paused {
+            drop(g);
+            control.bump();
+            std::thread::sleep(TICK);
+            continue;
+        }
+        if let Some(h) = held.take() {
+            let now = clock.as_ref().map_or(i64::MAX, |c| c.now_ns());
+            if speed != Speed::Max && h.ts_ns > now {
+                held = Some(h);
+                drop(g);
+                control.bump();
+                std::thread::sleep(TICK);
+                continue;
+            }
+            g.session.ingest(&h.frame());
+        }
+        for _ in 0..BATCH {
+            let frame = match reader.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break 'outer,
+                Err(e) => {
+                    let msg = format!("{e}; {} frames before it were read", g.session.stats.packets);
+                    g.session.warn("truncated-file", None, None, msg.clone());
+                    g.status.error = Some(msg);
+                    break 'outer;
+                }
+            };
+            g.status.start_ns.get_or_insert(frame.ts_ns);
+            let c = clock.get_or_insert_with(|| Clock {
+                anchor_wall: Instant::now(),
+                anchor_ns: frame.ts_ns,
+                speed: factor(speed),
+            });
+            if speed != Speed::Max && frame.ts_ns > c.now_ns() {
+                held = Some(Held {
+                    data: frame.data.to_vec(),
+                    number: frame.number,
+                    ts_ns: frame.ts_ns,
+                    link_type: frame.link_type,
+                    interface: frame.interface,
+                    orig_len: frame.orig_len,
+                    offset: frame.offset,
+                });
+                break;
+            }
+            g.session.ingest(&frame);
+            if speed == Speed::Max {
+                g.status.clock_ns = Some(frame.ts_ns);
+            }
+        }
+        g.status.read_bytes = reader.bytes_read();
+        drop(g);
+        control.bump();
+    }
+    let mut g = lock(shared);
+    if let Some(h) = held.take() {
+        g.session.ingest(&h.frame());
+    }
+    g.session.finish();
+    g.status.finished = true;
+    g.status.read_bytes = reader.bytes_read();
+    let last = g.session.stats.last_ns;
+    g.status.clock_ns = match (g.status.clock_ns, last) {
+        (Some(c), Some(l)) => Some(c.max(l)),
+        (c, l) => c.or(l),
+    };
+    drop(g);
+    control.bump();
+}
+
+fn factor(s: Speed) -> f64 {
+    match s {
+        Speed::Max => f64::INFINITY,
+        Speed::Factor(f) => f,
+    }
+}

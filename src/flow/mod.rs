@@ -1,0 +1,132 @@
+//! Bidirectional TCP/UDP flows: who is the client, counters each way, TCP state.
+
+pub mod key;
+pub mod table;
+
+use std::net::IpAddr;
+
+pub use key::FlowKey;
+pub use table::FlowTable;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum L4 {
+    Tcp,
+    Udp,
+}
+
+impl L4 {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            L4::Tcp => "tcp",
+            L4::Udp => "udp",
+        }
+    }
+}
+
+/// How the client side of a flow was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientBy {
+    /// The sender of the SYN (or the receiver of the SYN-ACK).
+    Handshake,
+    /// The start was not captured: the side with the ephemeral port.
+    Port,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcpState {
+    pub syn: bool,
+    pub syn_ack: bool,
+    /// Sequence number of the client's SYN and the server's SYN-ACK (ISN).
+    pub client_isn: Option<u32>,
+    pub server_isn: Option<u32>,
+    pub fin_up: bool,
+    pub fin_down: bool,
+    pub rst: bool,
+    /// Capture time of the first FIN or RST.
+    pub close_ns: Option<i64>,
+}
+
+impl TcpState {
+    pub fn closed(&self) -> bool {
+        self.rst || (self.fin_up && self.fin_down)
+    }
+}
+
+/// One flow as counted on the wire; naming and classification live in the session model.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: u32,
+    pub proto: L4,
+    pub client: IpAddr,
+    pub client_port: u16,
+    pub server: IpAddr,
+    pub server_port: u16,
+    pub client_by: ClientBy,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub first_frame: u64,
+    pub packets_up: u64,
+    pub packets_down: u64,
+    /// TCP/UDP payload bytes, retransmissions included (as summing tshark's `tcp.len` gives).
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub tcp: TcpState,
+    /// pcapng interface of the first packet.
+    pub interface: u32,
+    /// Interface index from SLL2 (`-i any`), when known.
+    pub ifindex: Option<u32>,
+    /// Some payload of this flow was cut by the snaplen.
+    pub truncated: bool,
+}
+
+impl Flow {
+    pub fn packets(&self) -> u64 {
+        self.packets_up + self.packets_down
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes_up + self.bytes_down
+    }
+}
+
+/// Ports that identify a service rather than an ephemeral client port.
+pub fn is_service_port(port: u16) -> bool {
+    port < 1024
+        || matches!(
+            port,
+            1433 | 1521
+                | 2375
+                | 2376
+                | 3000
+                | 3306
+                | 4443
+                | 5000
+                | 5353
+                | 5355
+                | 5432
+                | 5671
+                | 5672
+                | 6379
+                | 6443
+                | 8000
+                | 8080
+                | 8443
+                | 8888
+                | 9000
+                | 9090
+                | 9200
+                | 9443
+                | 27017
+        )
+}
+
+/// Decides which endpoint is the server when the handshake was not seen.
+pub fn server_is_first_by_port(first_port: u16, second_port: u16) -> bool {
+    match (is_service_port(first_port), is_service_port(second_port)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => first_port < second_port,
+    }
+}

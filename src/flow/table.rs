@@ -1,0 +1,283 @@
+//! The flow table: finds or opens the flow of each packet and counts it.
+//! Flows are kept in arrival order (their index is their id); the hash map holds only flows
+//! still active, so its size stays bounded however long a capture runs.
+
+use rustc_hash::FxHashMap;
+
+use super::{server_is_first_by_port, ClientBy, Flow, FlowKey, TcpState, L4};
+use crate::packet::{tcp_flags, Packet, Transport};
+
+/// Flows idle this long (capture time) may be dropped from the hot table when it is full.
+const IDLE_NS: i64 = 120 * 1_000_000_000;
+
+/// What the table learned about one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed<'a> {
+    pub flow: u32,
+    /// Sent by the client.
+    pub up: bool,
+    /// This packet opened the flow.
+    pub new: bool,
+    pub seq: u32,
+    pub flags: u8,
+    pub payload: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableStats {
+    /// Flows dropped from the hot table to respect `max_active` (still reported).
+    pub evicted: u64,
+    /// High-water mark of flows in the hot table.
+    pub peak_active: u64,
+}
+
+pub struct FlowTable {
+    flows: Vec<Flow>,
+    active: FxHashMap<FlowKey, u32>,
+    max_active: usize,
+    pub stats: TableStats,
+}
+
+impl FlowTable {
+    pub fn new(max_active: usize) -> FlowTable {
+        FlowTable {
+            flows: Vec::new(),
+            active: FxHashMap::default(),
+            max_active: max_active.max(16),
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+
+    pub fn get(&self, id: u32) -> Option<&Flow> {
+        self.flows.get(id as usize)
+    }
+
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut Flow> {
+        self.flows.get_mut(id as usize)
+    }
+
+    pub fn active_len(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Counts `pkt` in its flow, opening the flow when needed. `None` for non-TCP/UDP.
+    pub fn observe<'a>(
+        &mut self,
+        pkt: &Packet<'a>,
+        ts_ns: i64,
+        frame: u64,
+        interface: u32,
+        ifindex: Option<u32>,
+    ) -> Option<Observed<'a>> {
+        let (proto, sport, dport, seq, flags, payload) = match pkt.transport {
+            Transport::Tcp { sport, dport, seq, flags, payload } => (L4::Tcp, sport, dport, seq, flags, payload),
+            Transport::Udp { sport, dport, payload } => (L4::Udp, sport, dport, 0, 0, payload),
+            Transport::Other { .. } => return None,
+        };
+        let key = FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport));
+        let syn_only = proto == L4::Tcp && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+        let mut new = false;
+        let id = match self.active.get(&key) {
+            Some(&id) if !(syn_only && self.is_port_reuse(id, seq)) => id,
+            _ => {
+                new = true;
+                self.open(key, pkt, sport, dport, flags, ts_ns, frame, interface, ifindex)
+            }
+        };
+        let flow = &mut self.flows[id as usize];
+        let up = flow.client == pkt.src && flow.client_port == sport;
+        flow.last_ns = flow.last_ns.max(ts_ns);
+        flow.first_ns = flow.first_ns.min(ts_ns);
+        flow.truncated |= pkt.truncated;
+        let len = payload.len() as u64;
+        if up {
+            flow.packets_up += 1;
+            flow.bytes_up += len;
+        } else {
+            flow.packets_down += 1;
+            flow.bytes_down += len;
+        }
+        if proto == L4::Tcp {
+            track_tcp(&mut flow.tcp, up, seq, flags, ts_ns);
+        }
+        Some(Observed { flow: id, up, new, seq, flags, payload })
+    }
+
+    /// A new SYN on a known 5-tuple is a new connection when the old one ended or the ISN
+    /// differs (clients reuse ports; a retransmitted SYN keeps its ISN).
+    fn is_port_reuse(&self, id: u32, seq: u32) -> bool {
+        let f = &self.flows[id as usize];
+        f.tcp.closed() || f.tcp.client_isn.is_some_and(|isn| isn != seq) || f.bytes_up > 0
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &mut self,
+        key: FlowKey,
+        pkt: &Packet<'_>,
+        sport: u16,
+        dport: u16,
+        flags: u8,
+        ts_ns: i64,
+        frame: u64,
+        interface: u32,
+        ifindex: Option<u32>,
+    ) -> u32 {
+        if self.active.len() >= self.max_active {
+            self.evict(ts_ns);
+        }
+        let (client_by, src_is_client) = if key.proto == L4::Tcp && flags & tcp_flags::SYN != 0 {
+            (ClientBy::Handshake, flags & tcp_flags::ACK == 0)
+        } else {
+            (ClientBy::Port, !server_is_first_by_port(sport, dport))
+        };
+        let (client, client_port, server, server_port) =
+            if src_is_client { (pkt.src, sport, pkt.dst, dport) } else { (pkt.dst, dport, pkt.src, sport) };
+        let id = self.flows.len() as u32;
+        self.flows.push(Flow {
+            id,
+            proto: key.proto,
+            client,
+            client_port,
+            server,
+            server_port,
+            client_by,
+            first_ns: ts_ns,
+            last_ns: ts_ns,
+            first_frame: frame,
+            packets_up: 0,
+            packets_down: 0,
+            bytes_up: 0,
+            bytes_down: 0,
+            tcp: TcpState::default(),
+            interface,
+            ifindex,
+            truncated: false,
+        });
+        self.active.insert(key, id);
+        self.stats.peak_active = self.stats.peak_active.max(self.active.len() as u64);
+        id
+    }
+
+    /// Frees room in the hot table: closed and idle flows first, then the least recently
+    /// active, so that at least an eighth of the table is free afterwards.
+    fn evict(&mut self, now_ns: i64) {
+        let flows = &self.flows;
+        let before = self.active.len();
+        self.active.retain(|_, id| {
+            let f = &flows[*id as usize];
+            !(f.tcp.closed() || now_ns.saturating_sub(f.last_ns) > IDLE_NS)
+        });
+        let target = self.max_active - self.max_active / 8;
+        if self.active.len() > target {
+            let mut last: Vec<i64> = self.active.values().map(|id| flows[*id as usize].last_ns).collect();
+            let cut_at = self.active.len() - target;
+            let (_, cutoff, _) = last.select_nth_unstable(cut_at);
+            let cutoff = *cutoff;
+            self.active.retain(|_, id| flows[*id as usize].last_ns > cutoff);
+        }
+        self.stats.evicted += (before - self.active.len()) as u64;
+    }
+}
+
+fn track_tcp(t: &mut TcpState, up: bool, seq: u32, flags: u8, ts_ns: i64) {
+    if flags & tcp_flags::SYN != 0 {
+        if flags & tcp_flags::ACK == 0 && up {
+            t.syn = true;
+            t.client_isn.get_or_insert(seq);
+        } else if !up {
+            t.syn_ack = true;
+            t.server_isn.get_or_insert(seq);
+        }
+    }
+    if flags & tcp_flags::FIN != 0 {
+        if up {
+            t.fin_up = true;
+        } else {
+            t.fin_down = true;
+        }
+    }
+    if flags & tcp_flags::RST != 0 {
+        t.rst = true;
+    }
+    if flags & (tcp_flags::FIN | tcp_flags::RST) != 0 && t.close_ns.is_none() {
+        t.close_ns = Some(ts_ns);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp<'a>(src: &str, sport: u16, dst: &str, dport: u16, seq: u32, flags: u8, payload: &'a [u8]) -> Packet<'a> {
+        Packet {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            transport: Transport::Tcp { sport, dport, seq, flags, payload },
+            truncated: false,
+            fragment: false,
+        }
+    }
+
+    use tcp_flags::{ACK, FIN, SYN};
+
+    #[test]
+    fn syn_sender_is_client_and_counts_go_each_way() {
+        let mut t = FlowTable::new(100);
+        let c = "10.1.0.4";
+        let s = "40.79.197.136";
+        let o = t.observe(&tcp(c, 50000, s, 443, 100, SYN, b""), 1, 1, 0, None).unwrap();
+        assert!(o.new && o.up);
+        let o = t.observe(&tcp(s, 443, c, 50000, 900, SYN | ACK, b""), 2, 2, 0, None).unwrap();
+        assert!(!o.new && !o.up);
+        t.observe(&tcp(c, 50000, s, 443, 101, ACK, b"hello"), 3, 3, 0, None);
+        t.observe(&tcp(s, 443, c, 50000, 901, ACK, b"world!"), 4, 4, 0, None);
+        let f = &t.flows()[0];
+        assert_eq!((f.client.to_string(), f.client_port), (c.to_string(), 50000));
+        assert_eq!((f.packets_up, f.packets_down, f.bytes_up, f.bytes_down), (2, 2, 5, 6));
+        assert_eq!((f.tcp.client_isn, f.tcp.server_isn), (Some(100), Some(900)));
+        assert_eq!((f.first_ns, f.last_ns), (1, 4));
+        assert_eq!(f.client_by, ClientBy::Handshake);
+    }
+
+    #[test]
+    fn midstream_flow_uses_the_service_port() {
+        let mut t = FlowTable::new(100);
+        t.observe(&tcp("40.79.197.136", 443, "10.1.0.4", 50000, 5, ACK, b"x"), 1, 1, 0, None);
+        let f = &t.flows()[0];
+        assert_eq!(f.server_port, 443);
+        assert_eq!(f.client_by, ClientBy::Port);
+        assert_eq!(f.bytes_down, 1);
+    }
+
+    #[test]
+    fn port_reuse_after_fin_opens_a_new_flow() {
+        let mut t = FlowTable::new(100);
+        let (c, s) = ("10.0.0.1", "10.0.0.2");
+        t.observe(&tcp(c, 40000, s, 443, 1, SYN, b""), 1, 1, 0, None);
+        t.observe(&tcp(c, 40000, s, 443, 1, SYN, b""), 2, 2, 0, None); // retransmitted SYN
+        t.observe(&tcp(c, 40000, s, 443, 2, FIN | ACK, b""), 3, 3, 0, None);
+        t.observe(&tcp(s, 443, c, 40000, 9, FIN | ACK, b""), 4, 4, 0, None);
+        let o = t.observe(&tcp(c, 40000, s, 443, 777, SYN, b""), 5, 5, 0, None).unwrap();
+        assert!(o.new);
+        assert_eq!(t.flows().len(), 2);
+        assert_eq!(t.flows()[0].packets_up, 3);
+        assert_eq!(t.flows()[0].tcp.close_ns, Some(3));
+    }
+
+    #[test]
+    fn the_hot_table_stays_under_its_cap() {
+        let mut t = FlowTable::new(64);
+        for i in 0..1000u16 {
+            t.observe(&tcp("10.0.0.1", 10000 + i, "10.0.0.2", 443, 1, SYN, b""), i64::from(i), 1, 0, None);
+        }
+        assert!(t.active_len() <= 64);
+        assert_eq!(t.flows().len(), 1000);
+        assert_eq!(t.stats.evicted as usize + t.active_len(), 1000);
+        assert_eq!(t.stats.peak_active, 64);
+    }
+}

@@ -1,0 +1,15 @@
+//! acrscope: which hosts and addresses a container pull really talks to, from DNS answers and
+//! TLS ClientHello SNI seen on the wire.
+#![forbid(unsafe_code)]
+
+pub mod analysis;
+pub mod capture;
+pub mod classify;
+pub mod cli;
+pub mod dissect;
+pub mod engine;
+pub mod flow;
+pub mod output;
+pub mod packet;
+pub mod pipeline;
+pub mod session;

@@ -1,0 +1,5 @@
+//! Views of a finished session: the JSON document, text tables, the allowlist.
+
+pub mod json;
+pub mod text;
+pub mod time;

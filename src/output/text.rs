@@ -1,0 +1,180 @@
+//! `report --format text` and `--format allowlist`: the same facts as the JSON, as tables.
+
+use std::fmt::Write;
+
+use super::json::{rcode_name, CaptureInfo};
+use super::time::{rfc3339_us, secs};
+use crate::analysis::{role_label, Analysis, Endpoint};
+use crate::session::Session;
+
+/// Left-aligned columns sized to their widest cell (cells are counted in chars).
+pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < width.len() {
+                width[i] = width[i].max(c.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+        let mut s = String::new();
+        for (i, c) in cells.enumerate() {
+            let pad = width[i].saturating_sub(c.chars().count());
+            s.push_str(c);
+            if i + 1 < width.len() {
+                s.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(&mut out, &mut head.iter().copied());
+    for r in rows {
+        line(&mut out, &mut r.iter().map(|s| s.as_str()));
+    }
+    out
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn join<T: ToString>(v: &[T]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+pub fn allowlist(rows: &[Endpoint]) -> String {
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|e| {
+            vec![
+                e.registry.clone().unwrap_or_else(|| "-".into()),
+                e.role.to_string(),
+                e.hostname.clone().unwrap_or_else(|| "(no name)".into()),
+                format!("{}/{}", join(&e.proto), join(&e.ports)),
+                join(&e.addresses),
+                join(&e.scopes) + if e.via_private_link { " (private link)" } else { "" },
+                if e.service_tags.is_empty() { "-".into() } else { join(&e.service_tags) },
+                e.flows.to_string(),
+                human_bytes(e.bytes),
+            ]
+        })
+        .collect();
+    table(&["REGISTRY", "ROLE", "HOST", "PORTS", "ADDRESSES", "SCOPE", "SERVICE TAGS", "FLOWS", "BYTES"], &body)
+}
+
+pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
+    let mut o = String::new();
+    let st = &s.stats;
+    let _ = writeln!(o, "acrscope report: {} ({})", info.source, info.format);
+    let _ = writeln!(
+        o,
+        "{} packets, {}, {} flows, {} DNS answers, {} TLS ClientHellos, {} warnings",
+        st.packets,
+        human_bytes(st.bytes),
+        st.flows,
+        st.dns_responses,
+        st.tls_client_hellos,
+        st.warning_count()
+    );
+    if let (Some(f), Some(l)) = (&info.first_ts, &info.last_ts) {
+        let _ = writeln!(o, "from {f} to {l}");
+    }
+    if let Some(e) = &info.error {
+        let _ = writeln!(o, "stopped early: {e}");
+    }
+
+    if !a.findings.is_empty() {
+        let _ = writeln!(o, "\nFINDINGS");
+        for f in &a.findings {
+            let _ = writeln!(o, "- [{}] {}", f.kind.as_str(), f.message);
+        }
+    }
+
+    let _ = writeln!(o, "\nENDPOINTS (what a firewall must allow)");
+    o.push_str(&allowlist(&a.endpoints));
+
+    let _ = writeln!(o, "\nFLOWS by registry and role");
+    let mut order: Vec<&crate::analysis::FlowView> = a.flows.iter().collect();
+    order.sort_by_key(|v| {
+        let f = &s.flows()[v.id as usize];
+        (
+            v.class.registry.is_none(),
+            v.class.registry.clone(),
+            crate::analysis::endpoints::role_order(v.class.role),
+            f.first_ns,
+        )
+    });
+    let t0 = st.first_ns.unwrap_or(0);
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .map(|v| {
+            let f = &s.flows()[v.id as usize];
+            vec![
+                v.class.registry.clone().unwrap_or_else(|| "-".into()),
+                role_label(v.class.role).to_string(),
+                v.naming.hostname.clone().unwrap_or_else(|| "-".into()),
+                v.naming.source.as_str().to_string(),
+                format!("{} {}:{} → {}", f.proto.as_str(), f.client, f.client_port, sock(f.server, f.server_port)),
+                v.scope.as_str().to_string() + if v.via_private_link { "+pl" } else { "" },
+                format!("+{}s", secs(f.first_ns - t0)),
+                format!("{}s", secs(f.last_ns - f.first_ns)),
+                format!("{}/{}", human_bytes(f.bytes_up), human_bytes(f.bytes_down)),
+            ]
+        })
+        .collect();
+    o.push_str(&table(&["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN"], &rows));
+
+    let _ = writeln!(o, "\nDNS ANSWERS");
+    let rows: Vec<Vec<String>> = s
+        .dns
+        .iter()
+        .map(|d| {
+            vec![
+                format!("+{}s", secs(d.ts_ns - t0)),
+                d.server.to_string(),
+                d.msg.qtype.clone().unwrap_or_default(),
+                d.msg.chain.join(" → "),
+                if d.msg.addresses.is_empty() { rcode_name(d.msg.rcode).to_string() } else { join(&d.msg.addresses) },
+                d.msg.min_ttl.map_or("-".into(), |t| t.to_string()),
+            ]
+        })
+        .collect();
+    o.push_str(&table(&["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"], &rows));
+    if !s.unanswered.is_empty() {
+        let _ = writeln!(o, "\nUNANSWERED QUERIES");
+        let rows: Vec<Vec<String>> = s
+            .unanswered
+            .iter()
+            .map(|q| vec![rfc3339_us(q.ts_ns), q.server.to_string(), q.qtype.clone(), q.query.clone()])
+            .collect();
+        o.push_str(&table(&["TIME", "SERVER", "TYPE", "QUERY"], &rows));
+    }
+    if st.warning_count() > 0 {
+        let _ = writeln!(o, "\nWARNINGS");
+        for (k, n) in &st.warnings {
+            let first = st.warning_samples.iter().find(|w| w.kind == *k);
+            let _ =
+                writeln!(o, "{n:>8}  {k}{}", first.map(|w| format!("  (first: {})", w.message)).unwrap_or_default());
+        }
+    }
+    o
+}
+
+/// `addr:port`, with brackets for IPv6.
+pub fn sock(ip: std::net::IpAddr, port: u16) -> String {
+    std::net::SocketAddr::new(ip, port).to_string()
+}

@@ -1,0 +1,45 @@
+//! Capture timestamps as RFC 3339 text (UTC, microseconds), without a date crate.
+
+/// `2024-05-01T12:34:56.123456Z` for nanoseconds since the Unix epoch (negative allowed).
+pub fn rfc3339_us(ns: i64) -> String {
+    let us = ns.div_euclid(1_000);
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Seconds with millisecond precision, for durations in text views.
+pub fn secs(ns: i64) -> String {
+    format!("{:.3}", ns as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_instants() {
+        assert_eq!(rfc3339_us(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(rfc3339_us(1_587_041_676_449_862_000), "2020-04-16T12:54:36.449862Z");
+        assert_eq!(rfc3339_us(951_782_400_000_000_000), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(rfc3339_us(-1_000), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(rfc3339_us(4_102_444_800_000_000_000), "2100-01-01T00:00:00.000000Z");
+    }
+}

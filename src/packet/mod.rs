@@ -1,0 +1,6 @@
+//! Packet decoding: link layer, IP, TCP/UDP.
+
+pub mod decode;
+pub mod link;
+
+pub use decode::{decode, tcp_flags, DecodeError, Packet, Transport};

@@ -1,0 +1,515 @@
+//! The session model: the single source of truth every view reads. Frames go in; flows with
+//! their TLS facts, DNS answers, names and counters come out. Plain data, no I/O.
+
+pub mod naming;
+pub mod stats;
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::Frame;
+use crate::dissect::dns::{self, DnsMessage, DnsTcpReassembler};
+use crate::dissect::tls::{ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
+use crate::flow::{table::Observed, Flow, FlowTable, L4};
+use crate::packet::{self, link::linktype, DecodeError};
+pub use stats::{Stats, Warning};
+
+/// Bytes a TLS reassembler may hold for one direction of one flow: a full 16 KiB record with
+/// its header, and a ClientHello spread over several records.
+pub const TLS_CAP: usize = 64 * 1024;
+/// Bytes a DNS-over-TCP reassembler may hold: one maximal message and its length prefix.
+pub const DNS_TCP_CAP: usize = 64 * 1024 + 2;
+/// DNS queries waiting for an answer; older ones are dropped (and counted) beyond this.
+const MAX_PENDING_QUERIES: usize = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Flows kept in the hot table (closed and idle flows are evicted first).
+    pub max_active_flows: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // About 1 GB of flow state at the worst.
+        Limits { max_active_flows: 1_000_000 }
+    }
+}
+
+/// A DNS response as seen on the wire.
+#[derive(Debug, Clone)]
+pub struct DnsAnswer {
+    pub ts_ns: i64,
+    pub frame: u64,
+    /// The host that asked (receiver of the response).
+    pub client: IpAddr,
+    pub client_port: u16,
+    pub server: IpAddr,
+    pub server_port: u16,
+    pub transport: L4,
+    pub flow: u32,
+    pub msg: DnsMessage,
+}
+
+impl DnsAnswer {
+    pub fn query(&self) -> &str {
+        self.msg.query.as_deref().unwrap_or("")
+    }
+
+    /// Whether this answer's TTL still covered `at_ns`.
+    pub fn valid_at(&self, at_ns: i64) -> bool {
+        let ttl_ns = i64::from(self.msg.min_ttl.unwrap_or(0)) * 1_000_000_000;
+        at_ns >= self.ts_ns && at_ns <= self.ts_ns.saturating_add(ttl_ns)
+    }
+}
+
+/// A DNS query that has not (yet) been answered.
+#[derive(Debug, Clone)]
+pub struct PendingQuery {
+    pub ts_ns: i64,
+    pub frame: u64,
+    pub client: IpAddr,
+    pub client_port: u16,
+    pub server: IpAddr,
+    pub server_port: u16,
+    pub transport: L4,
+    pub query: String,
+    pub qtype: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct QueryKey {
+    client: IpAddr,
+    client_port: u16,
+    server: IpAddr,
+    id: u16,
+}
+
+/// What the TLS handshake of a flow told.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFacts {
+    pub client_hello: Option<ClientHelloInfo>,
+    pub client_hello_ns: Option<i64>,
+    pub client_hello_frame: Option<u64>,
+    /// Version chosen by the server (ServerHello supported_versions, else legacy).
+    pub server_version: Option<u16>,
+}
+
+/// Per-flow facts beyond the counters; reassembly state is dropped once it has served.
+#[derive(Debug, Default)]
+pub struct FlowFacts {
+    pub tls: TlsFacts,
+    /// The flow carries DNS (port 53, mDNS or LLMNR).
+    pub dns: bool,
+    parse: Option<Box<FlowParsers>>,
+    tls_up_done: bool,
+    tls_down_done: bool,
+}
+
+#[derive(Debug, Default)]
+struct FlowParsers {
+    tls_up: Option<TlsReassembler>,
+    tls_down: Option<TlsReassembler>,
+    dns_up: Option<DnsTcpReassembler>,
+    dns_down: Option<DnsTcpReassembler>,
+}
+
+/// Things that happened, for live views (ndjson, the timeline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    FlowOpen(u32),
+    /// The flow learned its TLS ClientHello.
+    ClientHello(u32),
+    FlowClose(u32),
+    Dns(u32),
+}
+
+pub struct Session {
+    pub table: FlowTable,
+    pub facts: Vec<FlowFacts>,
+    pub dns: Vec<DnsAnswer>,
+    /// Answer indices (in arrival order) by the addresses they hold.
+    by_addr: FxHashMap<IpAddr, Vec<u32>>,
+    pending: FxHashMap<QueryKey, PendingQuery>,
+    pub unanswered: Vec<PendingQuery>,
+    pub stats: Stats,
+    events: Option<Vec<Event>>,
+    reply_buf: Vec<Result<DnsMessage, dns::DnsError>>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new(Limits::default())
+    }
+}
+
+impl Session {
+    pub fn new(limits: Limits) -> Session {
+        Session {
+            table: FlowTable::new(limits.max_active_flows),
+            facts: Vec::new(),
+            dns: Vec::new(),
+            by_addr: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            unanswered: Vec::new(),
+            stats: Stats::default(),
+            events: None,
+            reply_buf: Vec::new(),
+        }
+    }
+
+    /// Starts recording [`Event`]s for [`Session::drain_events`].
+    pub fn record_events(&mut self) {
+        self.events.get_or_insert_with(Vec::new);
+    }
+
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        self.events.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn emit(&mut self, e: Event) {
+        if let Some(ev) = self.events.as_mut() {
+            ev.push(e);
+        }
+    }
+
+    pub fn flows(&self) -> &[Flow] {
+        self.table.flows()
+    }
+
+    pub fn warn(&mut self, kind: &'static str, frame: Option<u64>, offset: Option<u64>, msg: impl Into<String>) {
+        self.stats.warn(kind, frame, offset, msg);
+    }
+
+    /// Reads one frame into the model.
+    pub fn ingest(&mut self, frame: &Frame<'_>) {
+        let st = &mut self.stats;
+        st.packets += 1;
+        st.bytes += frame.data.len() as u64;
+        st.wire_bytes += u64::from(frame.orig_len.max(frame.data.len() as u32));
+        if let Some(last) = st.last_ns {
+            if frame.ts_ns < last {
+                st.out_of_order_timestamps += 1;
+            }
+        }
+        st.first_ns = Some(st.first_ns.map_or(frame.ts_ns, |f| f.min(frame.ts_ns)));
+        st.last_ns = Some(st.last_ns.map_or(frame.ts_ns, |l| l.max(frame.ts_ns)));
+        let lt = linktype::name(frame.link_type);
+        if let Some(n) = st.link_types.get_mut(lt) {
+            *n += 1;
+        } else {
+            st.link_types.insert(lt.to_string(), 1);
+        }
+
+        let (pkt, meta) = match packet::decode(frame.link_type, frame.data) {
+            Ok(p) => p,
+            Err(DecodeError::NotIp) => {
+                self.stats.non_ip += 1;
+                return;
+            }
+            Err(e) => {
+                let msg = match e {
+                    DecodeError::Link(packet::link::LinkError::UnknownLinkType) => {
+                        format!("link type {} is not supported; frame skipped", frame.link_type)
+                    }
+                    _ => format!("frame {}: {}", frame.number, e.kind()),
+                };
+                self.warn(e.kind(), Some(frame.number), Some(frame.offset), msg);
+                return;
+            }
+        };
+        self.stats.ip_packets += 1;
+        if pkt.fragment {
+            self.stats.ip_fragments += 1;
+        }
+        let Some(obs) = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex) else {
+            self.stats.other_transport += 1;
+            return;
+        };
+        if obs.new {
+            self.open_flow(obs.flow);
+        }
+        if pkt.truncated && !obs.payload.is_empty() {
+            self.warn(
+                "truncated-payload",
+                Some(frame.number),
+                Some(frame.offset),
+                format!("frame {}: payload cut by the capture's snaplen", frame.number),
+            );
+        }
+        self.dissect(&obs, frame, pkt.fragment);
+        let flow = &self.table.flows()[obs.flow as usize];
+        if flow.proto == L4::Tcp && flow.tcp.close_ns == Some(frame.ts_ns) && obs.flags & 0x05 != 0 {
+            self.emit(Event::FlowClose(obs.flow));
+        }
+    }
+
+    fn open_flow(&mut self, id: u32) {
+        let flow = &self.table.flows()[id as usize];
+        let dns = is_dns_port(flow.server_port) || (flow.proto == L4::Udp && is_dns_port(flow.client_port));
+        debug_assert_eq!(self.facts.len(), id as usize);
+        self.facts.push(FlowFacts { dns, ..FlowFacts::default() });
+        self.stats.flows += 1;
+        self.stats.flows_evicted = self.table.stats.evicted;
+        self.stats.peak_active_flows = self.table.stats.peak_active;
+        self.emit(Event::FlowOpen(id));
+    }
+
+    fn dissect(&mut self, obs: &Observed<'_>, frame: &Frame<'_>, fragment: bool) {
+        let id = obs.flow as usize;
+        let (proto, server_port) = {
+            let f = &self.table.flows()[id];
+            (f.proto, f.server_port)
+        };
+        if obs.payload.is_empty() {
+            return;
+        }
+        if self.facts[id].dns {
+            match proto {
+                L4::Udp => {
+                    if fragment {
+                        self.warn(
+                            "dns-ip-fragment",
+                            Some(frame.number),
+                            Some(frame.offset),
+                            format!("frame {}: DNS message in IP fragments (not reassembled)", frame.number),
+                        );
+                        return;
+                    }
+                    let r = dns::parse_message(obs.payload);
+                    self.on_dns(r, obs, frame);
+                }
+                L4::Tcp => self.dns_over_tcp(obs, frame),
+            }
+            if proto == L4::Udp || server_port == 53 {
+                return;
+            }
+        }
+        if proto == L4::Tcp {
+            self.tls(obs, frame);
+        }
+    }
+
+    fn dns_over_tcp(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
+        let id = obs.flow as usize;
+        let isn = {
+            let t = &self.table.flows()[id].tcp;
+            if obs.up {
+                t.client_isn
+            } else {
+                t.server_isn
+            }
+        }
+        .map(|s| s.wrapping_add(1));
+        let parsers = self.facts[id].parse.get_or_insert_with(Default::default);
+        let r = if obs.up { &mut parsers.dns_up } else { &mut parsers.dns_down };
+        let r = r.get_or_insert_with(|| DnsTcpReassembler::new(isn, DNS_TCP_CAP));
+        let mut out = std::mem::take(&mut self.reply_buf);
+        r.push(obs.seq, obs.payload, &mut out);
+        for m in out.drain(..) {
+            self.on_dns(m, obs, frame);
+        }
+        self.reply_buf = out;
+    }
+
+    fn on_dns(&mut self, r: Result<DnsMessage, dns::DnsError>, obs: &Observed<'_>, frame: &Frame<'_>) {
+        let msg = match r {
+            Ok(m) => m,
+            Err(e) => {
+                self.warn(
+                    "malformed-dns",
+                    Some(frame.number),
+                    Some(frame.offset),
+                    format!("frame {}: DNS message skipped: {e}", frame.number),
+                );
+                return;
+            }
+        };
+        let f = &self.table.flows()[obs.flow as usize];
+        // The asker is the receiver of a response and the sender of a query.
+        let (client, client_port, server, server_port) = if obs.up != msg.is_response {
+            (f.client, f.client_port, f.server, f.server_port)
+        } else {
+            (f.server, f.server_port, f.client, f.client_port)
+        };
+        let transport = f.proto;
+        let key = QueryKey { client, client_port, server, id: msg.id };
+        if !msg.is_response {
+            self.stats.dns_queries += 1;
+            if self.pending.len() >= MAX_PENDING_QUERIES {
+                self.expire_pending();
+            }
+            self.pending.insert(
+                key,
+                PendingQuery {
+                    ts_ns: frame_ts(frame),
+                    frame: frame.number,
+                    client,
+                    client_port,
+                    server,
+                    server_port,
+                    transport,
+                    query: msg.query.clone().unwrap_or_default(),
+                    qtype: msg.qtype.clone().unwrap_or_default(),
+                },
+            );
+            return;
+        }
+        self.stats.dns_responses += 1;
+        self.pending.remove(&key);
+        if !msg.complete {
+            self.warn(
+                "truncated-dns",
+                Some(frame.number),
+                Some(frame.offset),
+                format!("frame {}: DNS response cut short; kept the records that were whole", frame.number),
+            );
+        }
+        let idx = self.dns.len() as u32;
+        for a in &msg.addresses {
+            let list = self.by_addr.entry(*a).or_default();
+            if list.last() != Some(&idx) {
+                list.push(idx);
+            }
+        }
+        self.dns.push(DnsAnswer {
+            ts_ns: frame.ts_ns,
+            frame: frame.number,
+            client,
+            client_port,
+            server,
+            server_port,
+            transport,
+            flow: obs.flow,
+            msg,
+        });
+        self.emit(Event::Dns(idx));
+    }
+
+    /// Moves the oldest half of the pending queries to the unanswered list.
+    fn expire_pending(&mut self) {
+        let mut all: Vec<(QueryKey, PendingQuery)> = self.pending.drain().collect();
+        all.sort_by_key(|(_, q)| q.ts_ns);
+        let keep = all.split_off(all.len() / 2);
+        self.stats.dns_queries_evicted += all.len() as u64;
+        self.unanswered.extend(all.into_iter().map(|(_, q)| q));
+        self.pending.extend(keep);
+    }
+
+    fn tls(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
+        let id = obs.flow as usize;
+        let facts = &mut self.facts[id];
+        if (obs.up && facts.tls_up_done) || (!obs.up && facts.tls_down_done) {
+            return;
+        }
+        let isn = {
+            let t = &self.table.flows()[id].tcp;
+            if obs.up {
+                t.client_isn
+            } else {
+                t.server_isn
+            }
+        }
+        .map(|s| s.wrapping_add(1));
+        let parsers = facts.parse.get_or_insert_with(Default::default);
+        let slot = if obs.up { &mut parsers.tls_up } else { &mut parsers.tls_down };
+        let r = slot.get_or_insert_with(|| TlsReassembler::new(isn, TLS_CAP));
+        let progress = r.push(obs.seq, obs.payload);
+        match progress {
+            TlsProgress::NeedMore => {}
+            TlsProgress::NotTls => self.tls_done(id, obs.up, None, frame),
+            TlsProgress::Done(ev) => self.tls_done(id, obs.up, Some(ev), frame),
+            TlsProgress::Malformed(why) => {
+                let partial = slot_of(&mut self.facts[id], obs.up).and_then(|r| r.finish());
+                self.warn(
+                    "malformed-tls",
+                    Some(frame.number),
+                    Some(frame.offset),
+                    format!("frame {}: TLS handshake skipped: {why}", frame.number),
+                );
+                self.tls_done(id, obs.up, partial, frame);
+            }
+        }
+    }
+
+    fn tls_done(&mut self, id: usize, up: bool, ev: Option<TlsEvent>, frame: &Frame<'_>) {
+        let facts = &mut self.facts[id];
+        if up {
+            facts.tls_up_done = true;
+        } else {
+            facts.tls_down_done = true;
+        }
+        if let Some(p) = facts.parse.as_mut() {
+            if up {
+                p.tls_up = None;
+            } else {
+                p.tls_down = None;
+            }
+        }
+        match ev {
+            Some(TlsEvent::ClientHello(ch)) if up => {
+                facts.tls.client_hello = Some(ch);
+                facts.tls.client_hello_ns = Some(frame.ts_ns);
+                facts.tls.client_hello_frame = Some(frame.number);
+                self.stats.tls_client_hellos += 1;
+                self.emit(Event::ClientHello(id as u32));
+            }
+            Some(TlsEvent::ServerHello(sh)) if !up => facts.tls.server_version = Some(sh.version),
+            _ => {}
+        }
+    }
+
+    /// Ends the capture: partial ClientHellos are read as far as they go, pending queries
+    /// become unanswered.
+    pub fn finish(&mut self) {
+        let mut found = Vec::new();
+        for (id, facts) in self.facts.iter_mut().enumerate() {
+            if let Some(p) = facts.parse.take() {
+                if !facts.tls_up_done {
+                    if let Some(mut r) = p.tls_up {
+                        if let Some(TlsEvent::ClientHello(ch)) = r.finish() {
+                            found.push((id, ch));
+                        }
+                    }
+                }
+            }
+        }
+        for (id, ch) in found {
+            let f = &self.table.flows()[id];
+            let (ts, frame) = (f.last_ns, f.first_frame);
+            let facts = &mut self.facts[id];
+            facts.tls.client_hello = Some(ch);
+            facts.tls.client_hello_ns = Some(ts);
+            facts.tls.client_hello_frame.get_or_insert(frame);
+            facts.tls_up_done = true;
+            self.stats.tls_client_hellos += 1;
+        }
+        self.unanswered.extend(self.pending.drain().map(|(_, q)| q));
+        self.unanswered.sort_by_key(|q| (q.ts_ns, q.frame));
+        self.stats.flows_evicted = self.table.stats.evicted;
+        self.stats.peak_active_flows = self.table.stats.peak_active;
+    }
+
+    /// Answers (indices into `dns`) that held `addr`, in arrival order.
+    pub fn answers_for(&self, addr: &IpAddr) -> &[u32] {
+        self.by_addr.get(addr).map_or(&[], |v| v.as_slice())
+    }
+}
+
+fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {
+    let p = facts.parse.as_mut()?;
+    if up {
+        p.tls_up.as_mut()
+    } else {
+        p.tls_down.as_mut()
+    }
+}
+
+fn frame_ts(frame: &Frame<'_>) -> i64 {
+    frame.ts_ns
+}
+
+/// DNS, mDNS and LLMNR.
+pub fn is_dns_port(port: u16) -> bool {
+    matches!(port, 53 | 5353 | 5355)
+}

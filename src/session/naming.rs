@@ -1,0 +1,88 @@
+//! Which name a flow was opened for: the SNI when the ClientHello had one, otherwise the DNS
+//! name whose answer held the server address most recently before the flow began.
+
+use serde::Serialize;
+
+use super::{DnsAnswer, Session};
+use crate::flow::Flow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NameSource {
+    Sni,
+    Dns,
+    None,
+}
+
+impl NameSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::Sni => "sni",
+            NameSource::Dns => "dns",
+            NameSource::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Naming {
+    pub hostname: Option<String>,
+    pub source: NameSource,
+    /// The DNS answer (index into `Session::dns`) whose chain led to the server address.
+    pub answer: Option<u32>,
+}
+
+impl Session {
+    /// Names flow `id` from what the session holds now (call again later to use more data).
+    pub fn name_flow(&self, id: u32) -> Naming {
+        let Some(flow) = self.flows().get(id as usize) else {
+            return Naming { hostname: None, source: NameSource::None, answer: None };
+        };
+        let sni = self.facts[id as usize].tls.client_hello.as_ref().and_then(|ch| ch.sni.as_deref()).map(normalize);
+        if let Some(sni) = sni {
+            // Only a chain that starts from (or passes through) the SNI explains this address.
+            let answer = self.pick_answer(flow, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&sni)));
+            return Naming { hostname: Some(sni), source: NameSource::Sni, answer };
+        }
+        match self.pick_answer(flow, |a| !a.query().is_empty()) {
+            Some(i) => Naming {
+                hostname: Some(normalize(self.dns[i as usize].query())),
+                source: NameSource::Dns,
+                answer: Some(i),
+            },
+            None => Naming { hostname: None, source: NameSource::None, answer: None },
+        }
+    }
+
+    /// Among the answers that held the flow's server address and pass `fits`: the latest one
+    /// still valid (TTL) when the flow began, else the latest before it, else the first after.
+    /// Answers given to the flow's own client are preferred at each step.
+    fn pick_answer(&self, flow: &Flow, fits: impl Fn(&DnsAnswer) -> bool) -> Option<u32> {
+        let ids = self.answers_for(&flow.server);
+        if ids.is_empty() {
+            return None;
+        }
+        let start = flow.first_ns;
+        let cands = || ids.iter().copied().filter(|&i| fits(&self.dns[i as usize])).map(|i| (i, &self.dns[i as usize]));
+        for same_client in [true, false] {
+            let mine = |a: &DnsAnswer| !same_client || a.client == flow.client;
+            let before = || cands().filter(|(_, a)| a.ts_ns <= start && mine(a));
+            if let Some((i, _)) = before().filter(|(_, a)| a.valid_at(start)).max_by_key(|(i, a)| (a.ts_ns, *i)) {
+                return Some(i);
+            }
+            if let Some((i, _)) = before().max_by_key(|(i, a)| (a.ts_ns, *i)) {
+                return Some(i);
+            }
+            if let Some((i, _)) = cands().filter(|(_, a)| a.ts_ns > start && mine(a)).min_by_key(|(i, a)| (a.ts_ns, *i))
+            {
+                return Some(i);
+            }
+        }
+        None
+    }
+}
+
+/// Host names compare and print lower-case, without the root dot.
+pub fn normalize(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}

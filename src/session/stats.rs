@@ -1,0 +1,64 @@
+//! Counters for everything read, and warnings counted by kind with a few located samples.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Located warnings kept for the report; the counts by kind are always complete.
+const MAX_WARNING_SAMPLES: usize = 200;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub kind: &'static str,
+    /// 1-based frame number, when the warning concerns one frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
+    /// Byte offset in the capture file, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub packets: u64,
+    /// Captured bytes (what the file holds).
+    pub bytes: u64,
+    /// Bytes on the wire (before any snaplen cut).
+    pub wire_bytes: u64,
+    pub link_types: BTreeMap<String, u64>,
+    pub ip_packets: u64,
+    pub non_ip: u64,
+    pub ip_fragments: u64,
+    pub other_transport: u64,
+    pub dns_responses: u64,
+    pub dns_queries: u64,
+    pub tls_client_hellos: u64,
+    pub flows: u64,
+    /// Flows dropped from the hot table to respect its cap (still reported).
+    pub flows_evicted: u64,
+    pub peak_active_flows: u64,
+    /// Pending DNS queries dropped to respect their cap.
+    pub dns_queries_evicted: u64,
+    pub warnings: BTreeMap<&'static str, u64>,
+    pub warning_samples: Vec<Warning>,
+    /// Timestamps that went backwards (the capture is not in time order).
+    pub out_of_order_timestamps: u64,
+    #[serde(skip)]
+    pub first_ns: Option<i64>,
+    #[serde(skip)]
+    pub last_ns: Option<i64>,
+}
+
+impl Stats {
+    pub fn warn(&mut self, kind: &'static str, frame: Option<u64>, offset: Option<u64>, message: impl Into<String>) {
+        *self.warnings.entry(kind).or_insert(0) += 1;
+        if self.warning_samples.len() < MAX_WARNING_SAMPLES {
+            self.warning_samples.push(Warning { kind, frame, offset, message: message.into() });
+        }
+    }
+
+    pub fn warning_count(&self) -> u64 {
+        self.warnings.values().sum()
+    }
+}
