@@ -68,6 +68,8 @@ pub struct FileReader {
     big_endian: bool,
     /// pcap only: link type and timestamp unit of the single interface.
     pcap_link: u16,
+    /// pcap only: how the writer ordered the two length fields (see `pcap_header`).
+    lengths: Lengths,
     interfaces: Vec<Interface>,
     buf: Vec<u8>,
     offset: u64,
@@ -92,6 +94,7 @@ impl FileReader {
             format: Format::PcapNg,
             big_endian: false,
             pcap_link: 0,
+            lengths: Lengths::Normal,
             interfaces: Vec::new(),
             buf: Vec::with_capacity(64 * 1024),
             offset: 0,
@@ -239,6 +242,14 @@ impl FileReader {
         if self.fill(&mut rest)? < 20 {
             return Err(self.truncated(0, "global header"));
         }
+        // Writers of format versions before 2.3 put the original length first; 2.3 files come
+        // both ways (libpcap and Wireshark read them with the same rule).
+        let (major, minor) = (self.u16_at(&rest, 0), self.u16_at(&rest, 2));
+        self.lengths = match (major, minor) {
+            (0..=1, _) | (2, 0..=2) => Lengths::Swapped,
+            (2, 3) => Lengths::MaybeSwapped,
+            _ => Lengths::Normal,
+        };
         // Upper bits of the link-type field carry FCS length flags; the type is the low 16.
         self.pcap_link = (self.u32_at(&rest, 16) & 0xffff) as u16;
         self.interfaces = vec![Interface {
@@ -261,8 +272,11 @@ impl FileReader {
         }
         let secs = self.u32_at(&hdr, 0);
         let frac = self.u32_at(&hdr, 4);
-        let incl = self.u32_at(&hdr, 8) as usize;
-        let orig = self.u32_at(&hdr, 12);
+        let (mut incl, mut orig) = (self.u32_at(&hdr, 8), self.u32_at(&hdr, 12));
+        if self.lengths == Lengths::Swapped || (self.lengths == Lengths::MaybeSwapped && incl > orig) {
+            std::mem::swap(&mut incl, &mut orig);
+        }
+        let incl = incl as usize;
         if incl > MAX_PACKET {
             return Err(self.corrupt(start, format!("record claims {incl} captured bytes (limit {MAX_PACKET})")));
         }
@@ -505,6 +519,13 @@ impl FileReader {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lengths {
+    Normal,
+    Swapped,
+    MaybeSwapped,
+}
+
 /// Where a frame sits in the reusable buffer, and its header fields.
 struct Meta {
     ts_ns: i64,
@@ -514,4 +535,225 @@ struct Meta {
     offset: u64,
     start: usize,
     end: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(bytes: Vec<u8>) -> Result<FileReader, CaptureError> {
+        FileReader::from_reader(Box::new(std::io::Cursor::new(bytes)), "test.cap".into())
+    }
+
+    fn pcap(magic: u32, be: bool, version: (u16, u16), records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let w32 = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w16 = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut f = Vec::new();
+        f.extend_from_slice(&w32(magic));
+        f.extend_from_slice(&w16(version.0));
+        f.extend_from_slice(&w16(version.1));
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&w32(65535));
+        f.extend_from_slice(&w32(0x4000_0001)); // Ethernet, with FCS flag bits set
+        for (s, frac, data) in records {
+            f.extend_from_slice(&w32(*s));
+            f.extend_from_slice(&w32(*frac));
+            f.extend_from_slice(&w32(data.len() as u32));
+            f.extend_from_slice(&w32(data.len() as u32 + 10));
+            f.extend_from_slice(data);
+        }
+        f
+    }
+
+    fn all(mut r: FileReader) -> (Vec<(u64, i64, u16, u32, Vec<u8>)>, Option<CaptureError>) {
+        let mut out = Vec::new();
+        loop {
+            match r.next_frame() {
+                Ok(Some(f)) => out.push((f.number, f.ts_ns, f.link_type, f.interface, f.data.to_vec())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_micro_and_nano_both_byte_orders() {
+        for (magic, be, nanos) in
+            [(0xa1b2c3d4, false, false), (0xa1b2c3d4, true, false), (0xa1b23c4d, false, true), (0xa1b23c4d, true, true)]
+        {
+            let f = pcap(magic, be, (2, 4), &[(10, 250, b"abc"), (11, 0, b"de")]);
+            let r = reader(f).unwrap();
+            assert_eq!(r.format(), Format::Pcap { nanos, big_endian: be });
+            let (frames, err) = all(r);
+            assert!(err.is_none());
+            let frac_ns = if nanos { 250 } else { 250_000 };
+            assert_eq!(frames[0], (1, 10_000_000_000 + frac_ns, 1, 0, b"abc".to_vec()));
+            assert_eq!(frames[1].0, 2);
+            assert_eq!(frames[1].4, b"de");
+        }
+    }
+
+    #[test]
+    fn old_pcap_versions_have_swapped_lengths() {
+        let mut f = pcap(0xa1b2c3d4, false, (2, 2), &[]);
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(&900u32.to_le_bytes()); // original length first
+        f.extend_from_slice(&4u32.to_le_bytes());
+        f.extend_from_slice(b"wxyz");
+        let (frames, err) = all(reader(f).unwrap());
+        assert!(err.is_none());
+        assert_eq!(frames[0].4, b"wxyz");
+    }
+
+    #[test]
+    fn cuts_are_located() {
+        let full = pcap(0xa1b2c3d4, false, (2, 4), &[(1, 0, b"0123456789"), (2, 0, b"abcdefghij")]);
+        // Inside the global header.
+        match reader(full[..10].to_vec()) {
+            Err(CaptureError::Truncated { offset: 0, what: "global header", .. }) => {}
+            other => panic!("{:?}", other.err()),
+        }
+        // Inside the second record's header, then inside its data.
+        for (cut, what) in [(24 + 26 + 5, "record header"), (24 + 26 + 16 + 3, "packet data")] {
+            let (frames, err) = all(reader(full[..cut].to_vec()).unwrap());
+            assert_eq!(frames.len(), 1);
+            match err {
+                Some(CaptureError::Truncated { offset: 50, frame: 2, what: w, .. }) => assert_eq!(w, what),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_record_is_corrupt_and_keeps_what_came_before() {
+        let mut f = pcap(0xa1b2c3d4, false, (2, 4), &[(1, 0, b"ok")]);
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&(4u32 << 20).to_le_bytes());
+        f.extend_from_slice(&(4u32 << 20).to_le_bytes());
+        f.extend_from_slice(&[0; 64]);
+        let (frames, err) = all(reader(f).unwrap());
+        assert_eq!(frames.len(), 1);
+        let e = err.unwrap();
+        assert!(matches!(e, CaptureError::Corrupt { offset: 42, frame: 2, .. }), "{e}");
+        assert!(e.to_string().contains("byte offset 42"));
+    }
+
+    #[test]
+    fn garbage_appended_is_a_located_error() {
+        let mut f = pcap(0xa1b2c3d4, false, (2, 4), &[(1, 0, b"ok")]);
+        f.extend_from_slice(&[0xff; 40]);
+        let (frames, err) = all(reader(f).unwrap());
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(err, Some(CaptureError::Corrupt { frame: 2, .. })));
+    }
+
+    #[test]
+    fn not_a_capture() {
+        let e = reader(b"hello, this is text\n".to_vec()).err().unwrap();
+        assert!(matches!(e, CaptureError::NotACapture { .. }));
+        assert!(e.to_string().contains("68 65 6c 6c"), "{e}");
+        assert!(matches!(reader(Vec::new()).err().unwrap(), CaptureError::NotACapture { .. }));
+    }
+
+    // ---- pcapng ----
+
+    fn block(btype: u32, body: &[u8]) -> Vec<u8> {
+        let mut body = body.to_vec();
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        let len = (body.len() + 12) as u32;
+        let mut b = btype.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(&body);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        body.extend_from_slice(&[1, 0, 0, 0]);
+        body.extend_from_slice(&(-1i64).to_le_bytes());
+        block(0x0a0d_0d0a, &body)
+    }
+
+    fn idb(link: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let mut body = link.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&0u32.to_le_bytes());
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&9u16.to_le_bytes());
+            body.extend_from_slice(&1u16.to_le_bytes());
+            body.extend_from_slice(&[r, 0, 0, 0]);
+            body.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        block(1, &body)
+    }
+
+    fn epb(iface: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = iface.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ts as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        block(6, &body)
+    }
+
+    #[test]
+    fn pcapng_interfaces_with_their_own_link_types_and_resolutions() {
+        let mut f = shb();
+        f.extend(idb(1, Some(9))); // Ethernet, nanoseconds
+        f.extend(idb(276, Some(0x80 | 20))); // SLL2, 2^-20 s
+        f.extend(epb(0, 1_500_000_000, b"eth"));
+        f.extend(block(0x0bad_f00d, b"mystery")); // unknown: skipped, counted
+        f.extend(epb(1, 3 << 20, b"sll2"));
+        let mut spb = 3u32.to_le_bytes().to_vec();
+        spb.extend_from_slice(b"spb");
+        f.extend(block(3, &spb));
+        let r = reader(f).unwrap();
+        assert_eq!(r.format(), Format::PcapNg);
+        let mut r = r;
+        let mut got = Vec::new();
+        while let Some(fr) = r.next_frame().unwrap() {
+            got.push((fr.number, fr.ts_ns, fr.link_type, fr.interface, fr.data.to_vec()));
+        }
+        assert_eq!(got[0], (1, 1_500_000_000, 1, 0, b"eth".to_vec()));
+        assert_eq!(got[1], (2, 3_000_000_000, 276, 1, b"sll2".to_vec()));
+        assert_eq!(got[2], (3, 3_000_000_000, 1, 0, b"spb".to_vec()));
+        assert_eq!(r.warning_count(), 1);
+        assert_eq!(r.warnings()[0].kind, "pcapng-unknown-block");
+    }
+
+    #[test]
+    fn pcapng_bad_block_length_and_undefined_interface() {
+        let mut f = shb();
+        f.extend(idb(1, None));
+        f.extend(epb(5, 0, b"x")); // no interface 5: skipped with a warning
+        f.extend(epb(0, 7, b"y"));
+        let mut bad = 6u32.to_le_bytes().to_vec();
+        bad.extend_from_slice(&13u32.to_le_bytes()); // not a multiple of 4
+        f.extend(bad);
+        let mut r = reader(f).unwrap();
+        let fr = r.next_frame().unwrap().unwrap();
+        assert_eq!((fr.number, fr.ts_ns, fr.data), (2, 7_000, &b"y"[..]));
+        let e = r.next_frame().err().unwrap();
+        assert!(matches!(e, CaptureError::Corrupt { .. }), "{e}");
+        assert!(r.next_frame().unwrap().is_none());
+        assert_eq!(r.warnings()[0].kind, "pcapng-unknown-interface");
+    }
+
+    #[test]
+    fn pcapng_cut_inside_a_block() {
+        let mut f = shb();
+        f.extend(idb(1, None));
+        let whole = f.len();
+        f.extend(epb(0, 0, b"abcdefgh"));
+        let mut r = reader(f[..whole + 20].to_vec()).unwrap();
+        match r.next_frame() {
+            Err(CaptureError::Truncated { offset, what: "block", .. }) => assert_eq!(offset, whole as u64),
+            other => panic!("{:?}", other.map(|f| f.map(|f| f.number))),
+        }
+    }
 }

@@ -82,25 +82,32 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
     let mut complete = true;
     let mut query = None;
     let mut qtype = None;
+    let mut located = true;
     for i in 0..qdcount {
+        let at = dec.index();
         match Query::read(&mut dec) {
             Ok(q) if i == 0 => {
                 query = Some(name_text(q.name()));
                 qtype = Some(q.query_type().to_string());
             }
             Ok(_) => {}
-            Err(e) if i == 0 => {
-                // Nothing after a broken question can be located.
-                return Err(DnsError::BadName(e.to_string()));
-            }
+            Err(e) if i == 0 => return Err(DnsError::BadName(e.to_string())),
+            // A later question hickory refuses (say, a name over 255 bytes) is stepped over by
+            // its wire shape, so the answers after it are still found.
             Err(_) => {
                 complete = false;
-                break;
+                match skip_name(bytes, at).map(|p| p + 4).filter(|&p| p <= bytes.len()) {
+                    Some(next) => dec = decoder_at(bytes, next),
+                    None => {
+                        located = false;
+                        break;
+                    }
+                }
             }
         }
     }
     let mut records = Vec::new();
-    if complete {
+    if located {
         // A count larger than the bytes could hold is a lie: never reserve for it.
         let possible = bytes.len().saturating_sub(dec.index()) / MIN_RECORD;
         records.reserve(ancount.min(possible));
@@ -109,11 +116,17 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
                 complete = false;
                 break;
             }
+            let at = dec.index();
             match Record::<RData>::read(&mut dec) {
                 Ok(r) => records.push(r),
                 Err(_) => {
                     complete = false;
-                    break;
+                    // Skip a record we cannot decode when its framing is sound; a record cut
+                    // by the end of the data ends the section.
+                    match skip_record(bytes, at) {
+                        Some(next) => dec = decoder_at(bytes, next),
+                        None => break,
+                    }
                 }
             }
         }
@@ -135,7 +148,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
             },
         })
         .collect();
-    // mDNS responses often carry no question: the first answer's owner stands for it.
+    // mDNS responses often carry no question: the first answer's owner starts the chain.
     let origin = query.clone().or_else(|| answers.first().map(|a| a.name.clone()));
     let (chain, min_ttl) = follow_chain(origin.as_deref(), &answers);
     let mut addresses: Vec<IpAddr> = Vec::new();
@@ -166,7 +179,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
         opcode: ((flags >> 11) & 0x0f) as u8,
         rcode: flags & 0x000f,
         truncated_flag: flags & 0x0200 != 0,
-        query: query.or(origin),
+        query,
         qtype,
         chain,
         addresses,
@@ -174,6 +187,34 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
         answers,
         complete,
     })
+}
+
+/// A decoder positioned at `at` (the whole message stays visible for compression pointers).
+fn decoder_at(bytes: &[u8], at: usize) -> BinDecoder<'_> {
+    let mut d = BinDecoder::new(bytes);
+    let _ = d.read_slice(at.min(bytes.len()));
+    d
+}
+
+/// The offset just past the (possibly compressed) name at `at`, following no pointers.
+fn skip_name(bytes: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *bytes.get(at)?;
+        match len {
+            0 => return Some(at + 1),
+            l if l & 0xc0 == 0xc0 => return (at + 2 <= bytes.len()).then_some(at + 2),
+            l if l <= 63 => at += 1 + usize::from(l),
+            _ => return None,
+        }
+    }
+}
+
+/// The offset just past the resource record at `at`, from its framing alone.
+fn skip_record(bytes: &[u8], at: usize) -> Option<usize> {
+    let fixed = skip_name(bytes, at)?;
+    let rdlen = usize::from(u16::from_be_bytes([*bytes.get(fixed + 8)?, *bytes.get(fixed + 9)?]));
+    let next = fixed + 10 + rdlen;
+    (next <= bytes.len()).then_some(next)
 }
 
 /// Follows CNAMEs from `origin` through the answers, case-insensitively, guarding loops.
@@ -421,6 +462,37 @@ mod tests {
         let r = parse_message(&m).unwrap();
         assert!(!r.complete);
         assert_eq!(r.addresses, vec!["1.2.3.4".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn undecodable_second_question_and_record_are_stepped_over() {
+        // Two questions, the second with a name over 255 bytes; then an answer hickory
+        // refuses (an A record with 5 bytes of data) before a good one.
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 2, 0, 2, 0, 0, 0, 0];
+        m.extend(name("www.xt.com"));
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        for _ in 0..5 {
+            m.push(63);
+            m.extend_from_slice(&[b'x'; 63]);
+        }
+        m.push(0);
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        m.extend(rr("www.xt.com", 1, 0, &[1, 2, 3, 4, 5]));
+        m.extend(rr("www.xt.com", 1, 0, &[66, 66, 66, 66]));
+        let r = parse_message(&m).unwrap();
+        assert_eq!(r.query.as_deref(), Some("www.xt.com"));
+        assert_eq!(r.addresses, vec!["66.66.66.66".parse::<IpAddr>().unwrap()]);
+        assert!(!r.complete);
+    }
+
+    #[test]
+    fn response_without_question_has_no_query_but_a_chain() {
+        let mut m = vec![0, 0, 0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0];
+        m.extend(rr("printer.local", 1, 120, &[169, 254, 1, 2]));
+        let r = parse_message(&m).unwrap();
+        assert_eq!(r.query, None);
+        assert_eq!(r.chain, ["printer.local"]);
+        assert_eq!(r.addresses, vec!["169.254.1.2".parse::<IpAddr>().unwrap()]);
     }
 
     fn framed(m: &[u8]) -> Vec<u8> {

@@ -87,7 +87,12 @@ pub fn parse_client_hello(handshake: &[u8]) -> Result<ClientHelloInfo, TlsError>
         return Err(TlsError::WrongType(ty));
     }
     match body.get(..declared) {
-        Some(body) => client_hello_complete(body),
+        // A message whose inner lengths do not add up is still walked as far as it goes, as
+        // tshark does: clients in the wild send such hellos and their SNI is still the answer.
+        Some(body) => client_hello_complete(body).or_else(|e| match client_hello_partial(body) {
+            Ok(ch) if ch.sni.is_some() => Ok(ClientHelloInfo { partial: true, ..ch }),
+            _ => Err(e),
+        }),
         None => client_hello_partial(body),
     }
 }
@@ -838,11 +843,16 @@ mod tests {
         assert_eq!(parse_client_hello(&hs), Err(TlsError::WrongType(11)));
         assert_eq!(parse_server_hello(&pq_hello()), Err(TlsError::WrongType(1)));
         assert_eq!(parse_client_hello(&[1, 0]), Err(TlsError::Truncated));
-        // Extensions block longer than the message: complete but inconsistent.
-        let mut hs = client_hello(Some(b"a.example"), &[], &[], &[]);
+        // Extensions block longer than the message: complete but inconsistent. Without an SNI
+        // that is an error; with one, the SNI is still read (as tshark does), marked partial.
         let ext_len_at = 4 + 2 + 32 + 33 + 10 + 2;
+        let mut hs = client_hello(None, &["h2"], &[], &[]);
         hs[ext_len_at] = 0xff;
         assert!(matches!(parse_client_hello(&hs), Err(TlsError::Malformed(_))));
+        let mut hs = client_hello(Some(b"a.example"), &[], &[], &[]);
+        hs[ext_len_at] = 0xff;
+        let ch = parse_client_hello(&hs).unwrap();
+        assert_eq!((ch.sni.as_deref(), ch.partial), (Some("a.example"), true));
     }
 
     #[test]

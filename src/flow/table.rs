@@ -107,6 +107,18 @@ impl FlowTable {
         Some(Observed { flow: id, up, new, seq, flags, payload })
     }
 
+    /// The active flow of `pkt` and whether it goes client→server, without counting it.
+    pub fn find(&self, pkt: &Packet<'_>) -> Option<(u32, bool)> {
+        let (proto, sport, dport) = match pkt.transport {
+            Transport::Tcp { sport, dport, .. } => (L4::Tcp, sport, dport),
+            Transport::Udp { sport, dport, .. } => (L4::Udp, sport, dport),
+            Transport::Other { .. } => return None,
+        };
+        let id = *self.active.get(&FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport)))?;
+        let f = &self.flows[id as usize];
+        Some((id, f.client == pkt.src && f.client_port == sport))
+    }
+
     /// A new SYN on a known 5-tuple is a new connection when the old one ended or the ISN
     /// differs (clients reuse ports; a retransmitted SYN keeps its ISN).
     fn is_port_reuse(&self, id: u32, seq: u32) -> bool {
@@ -220,6 +232,7 @@ mod tests {
             transport: Transport::Tcp { sport, dport, seq, flags, payload },
             truncated: false,
             fragment: false,
+            frag: None,
         }
     }
 

@@ -49,6 +49,18 @@ pub struct Packet<'a> {
     pub truncated: bool,
     /// An IP fragment: only the first one carries the L4 header, and its payload is partial.
     pub fragment: bool,
+    /// Where this fragment fits in its datagram (for reassembly).
+    pub frag: Option<FragInfo<'a>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragInfo<'a> {
+    pub id: u32,
+    /// Byte offset of this fragment's data in the datagram.
+    pub offset: usize,
+    pub more: bool,
+    pub proto: u8,
+    pub data: &'a [u8],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,18 +105,15 @@ pub fn decode_ip(data: &[u8], depth: usize) -> Result<Packet<'_>, DecodeError> {
     let src = ip.source_addr();
     let dst = ip.destination_addr();
     let pl = ip.payload();
-    let first_fragment = match &ip {
-        LaxIpSlice::Ipv4(v4) => v4.header().fragments_offset().value() == 0,
-        // etherparse stops at an IPv6 fragment header; its offset is not exposed, so only an
-        // unfragmented IPv6 payload is decoded.
-        LaxIpSlice::Ipv6(_) => !pl.fragmented,
-    };
+    let frag = if pl.fragmented { frag_info(&ip, pl.ip_number.0, pl.payload) } else { None };
+    let first_fragment = frag.is_some_and(|f| f.offset == 0);
     let base = Packet {
         src,
         dst,
         transport: Transport::Other { proto: pl.ip_number.0 },
         truncated: pl.incomplete,
         fragment: pl.fragmented,
+        frag,
     };
     if pl.fragmented && !first_fragment {
         return Ok(base);
@@ -117,6 +126,45 @@ pub fn decode_ip(data: &[u8], depth: usize) -> Result<Packet<'_>, DecodeError> {
             decode_ip(bytes, depth + 1).or(Ok(base))
         }
         IpNumber::GRE if depth < MAX_TUNNEL_DEPTH && !pl.fragmented => Ok(open_gre(bytes, depth).unwrap_or(base)),
+        _ => Ok(base),
+    }
+}
+
+fn frag_info<'a>(ip: &LaxIpSlice<'a>, proto: u8, data: &'a [u8]) -> Option<FragInfo<'a>> {
+    match ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            Some(FragInfo {
+                id: u32::from(h.identification()),
+                offset: usize::from(h.fragments_offset().value()) * 8,
+                more: h.more_fragments(),
+                proto,
+                data,
+            })
+        }
+        LaxIpSlice::Ipv6(v6) => v6.extensions().clone().into_iter().find_map(|e| match e {
+            etherparse::Ipv6ExtensionSlice::Fragment(f) => {
+                let h = f.to_header();
+                Some(FragInfo {
+                    id: h.identification,
+                    offset: usize::from(h.fragment_offset.value()) * 8,
+                    more: h.more_fragments,
+                    proto,
+                    data,
+                })
+            }
+            _ => None,
+        }),
+    }
+}
+
+/// Decodes the TCP/UDP header of a reassembled datagram.
+pub fn decode_datagram<'a>(src: IpAddr, dst: IpAddr, proto: u8, datagram: &'a [u8]) -> Result<Packet<'a>, DecodeError> {
+    let base =
+        Packet { src, dst, transport: Transport::Other { proto }, truncated: false, fragment: false, frag: None };
+    match IpNumber(proto) {
+        IpNumber::TCP => decode_tcp(base, datagram),
+        IpNumber::UDP => decode_udp(base, datagram, MAX_TUNNEL_DEPTH),
         _ => Ok(base),
     }
 }

@@ -12,7 +12,8 @@ use crate::capture::Frame;
 use crate::dissect::dns::{self, DnsMessage, DnsTcpReassembler};
 use crate::dissect::tls::{ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
 use crate::flow::{table::Observed, Flow, FlowTable, L4};
-use crate::packet::{self, link::linktype, DecodeError};
+use crate::packet::defrag::{Defragmenter, FragKey};
+use crate::packet::{self, link::linktype, DecodeError, Transport};
 pub use stats::{Stats, Warning};
 
 /// Bytes a TLS reassembler may hold for one direction of one flow: a full 16 KiB record with
@@ -20,6 +21,8 @@ pub use stats::{Stats, Warning};
 pub const TLS_CAP: usize = 64 * 1024;
 /// Bytes a DNS-over-TCP reassembler may hold: one maximal message and its length prefix.
 pub const DNS_TCP_CAP: usize = 64 * 1024 + 2;
+/// Client segments searched for a ClientHello after a plain-text start.
+const LATE_TLS_SEGMENTS: u8 = 8;
 /// DNS queries waiting for an answer; older ones are dropped (and counted) beyond this.
 const MAX_PENDING_QUERIES: usize = 100_000;
 
@@ -104,6 +107,9 @@ pub struct FlowFacts {
     parse: Option<Box<FlowParsers>>,
     tls_up_done: bool,
     tls_down_done: bool,
+    /// Client segments still looked at for a ClientHello after a non-TLS start (SOCKS,
+    /// HTTP CONNECT and STARTTLS put TLS after a plain-text exchange).
+    tls_late_budget: u8,
 }
 
 #[derive(Debug, Default)]
@@ -135,6 +141,7 @@ pub struct Session {
     pub stats: Stats,
     events: Option<Vec<Event>>,
     reply_buf: Vec<Result<DnsMessage, dns::DnsError>>,
+    defrag: Defragmenter,
 }
 
 impl Default for Session {
@@ -155,6 +162,7 @@ impl Session {
             stats: Stats::default(),
             events: None,
             reply_buf: Vec::new(),
+            defrag: Defragmenter::default(),
         }
     }
 
@@ -219,8 +227,21 @@ impl Session {
             }
         };
         self.stats.ip_packets += 1;
-        if pkt.fragment {
+        if let Some(fr) = pkt.frag {
             self.stats.ip_fragments += 1;
+            // The first fragment carries the ports: it is counted in its flow. The payload is
+            // dissected once the datagram is whole (or, if it never is, at the end).
+            if fr.offset == 0 {
+                let seen = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex);
+                if let Some(obs) = seen.filter(|o| o.new) {
+                    self.open_flow(obs.flow);
+                }
+            }
+            let key = FragKey { src: pkt.src, dst: pkt.dst, id: fr.id, proto: fr.proto };
+            if let Some(datagram) = self.defrag.add(key, fr.offset, fr.more, fr.data, frame.ts_ns, frame.number) {
+                self.dissect_datagram(key, &datagram, frame, false);
+            }
+            return;
         }
         let Some(obs) = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex) else {
             self.stats.other_transport += 1;
@@ -237,11 +258,36 @@ impl Session {
                 format!("frame {}: payload cut by the capture's snaplen", frame.number),
             );
         }
-        self.dissect(&obs, frame, pkt.fragment);
+        self.dissect(&obs, frame);
         let flow = &self.table.flows()[obs.flow as usize];
         if flow.proto == L4::Tcp && flow.tcp.close_ns == Some(frame.ts_ns) && obs.flags & 0x05 != 0 {
             self.emit(Event::FlowClose(obs.flow));
         }
+    }
+
+    /// Dissects a datagram put together from IP fragments (`partial`: some never arrived).
+    fn dissect_datagram(&mut self, key: FragKey, datagram: &[u8], frame: &Frame<'_>, partial: bool) {
+        let Ok(mut pkt) = packet::decode::decode_datagram(key.src, key.dst, key.proto, datagram) else {
+            return;
+        };
+        pkt.truncated = partial;
+        let found = match self.table.find(&pkt) {
+            Some(f) => Some(f),
+            None => self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, None).map(|o| {
+                if o.new {
+                    self.open_flow(o.flow);
+                }
+                (o.flow, o.up)
+            }),
+        };
+        let Some((flow, up)) = found else { return };
+        let (seq, flags, payload) = match pkt.transport {
+            Transport::Tcp { seq, flags, payload, .. } => (seq, flags, payload),
+            Transport::Udp { payload, .. } => (0, 0, payload),
+            Transport::Other { .. } => return,
+        };
+        let obs = Observed { flow, up, new: false, seq, flags, payload };
+        self.dissect(&obs, frame);
     }
 
     fn open_flow(&mut self, id: u32) {
@@ -255,7 +301,7 @@ impl Session {
         self.emit(Event::FlowOpen(id));
     }
 
-    fn dissect(&mut self, obs: &Observed<'_>, frame: &Frame<'_>, fragment: bool) {
+    fn dissect(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
         let id = obs.flow as usize;
         let (proto, server_port) = {
             let f = &self.table.flows()[id];
@@ -267,15 +313,6 @@ impl Session {
         if self.facts[id].dns {
             match proto {
                 L4::Udp => {
-                    if fragment {
-                        self.warn(
-                            "dns-ip-fragment",
-                            Some(frame.number),
-                            Some(frame.offset),
-                            format!("frame {}: DNS message in IP fragments (not reassembled)", frame.number),
-                        );
-                        return;
-                    }
                     let r = dns::parse_message(obs.payload);
                     self.on_dns(r, obs, frame);
                 }
@@ -399,6 +436,15 @@ impl Session {
     fn tls(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
         let id = obs.flow as usize;
         let facts = &mut self.facts[id];
+        if obs.up && facts.tls_up_done && facts.tls_late_budget > 0 && facts.tls.client_hello.is_none() {
+            facts.tls_late_budget -= 1;
+            if looks_like_client_hello(obs.payload) {
+                facts.tls_up_done = false;
+                facts.tls_late_budget = 0;
+                let parsers = facts.parse.get_or_insert_with(Default::default);
+                parsers.tls_up = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP));
+            }
+        }
         if (obs.up && facts.tls_up_done) || (!obs.up && facts.tls_down_done) {
             return;
         }
@@ -417,7 +463,12 @@ impl Session {
         let progress = r.push(obs.seq, obs.payload);
         match progress {
             TlsProgress::NeedMore => {}
-            TlsProgress::NotTls => self.tls_done(id, obs.up, None, frame),
+            TlsProgress::NotTls => {
+                if obs.up {
+                    self.facts[id].tls_late_budget = LATE_TLS_SEGMENTS;
+                }
+                self.tls_done(id, obs.up, None, frame)
+            }
             TlsProgress::Done(ev) => self.tls_done(id, obs.up, Some(ev), frame),
             TlsProgress::Malformed(why) => {
                 let partial = slot_of(&mut self.facts[id], obs.up).and_then(|r| r.finish());
@@ -462,6 +513,27 @@ impl Session {
     /// Ends the capture: partial ClientHellos are read as far as they go, pending queries
     /// become unanswered.
     pub fn finish(&mut self) {
+        // Datagrams whose later fragments were never captured: read what their start holds,
+        // as tshark does (a DNS answer's first records are usually there).
+        for p in self.defrag.drain_incomplete() {
+            let frame = Frame {
+                number: p.first_frame,
+                ts_ns: self.stats.last_ns.unwrap_or(0),
+                link_type: 0,
+                interface: 0,
+                orig_len: 0,
+                offset: 0,
+                data: &[],
+            };
+            self.warn(
+                "ip-fragments-missing",
+                Some(p.first_frame),
+                None,
+                format!("frame {}: IP datagram incomplete (fragments missing); read its first part", p.first_frame),
+            );
+            self.dissect_datagram(p.key, &p.data, &frame, true);
+        }
+        self.stats.ip_reassembled = self.defrag.stats.reassembled;
         let mut found = Vec::new();
         for (id, facts) in self.facts.iter_mut().enumerate() {
             if let Some(p) = facts.parse.take() {
@@ -507,6 +579,11 @@ fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {
 
 fn frame_ts(frame: &Frame<'_>) -> i64 {
     frame.ts_ns
+}
+
+/// A TLS record header carrying the start of a ClientHello.
+fn looks_like_client_hello(p: &[u8]) -> bool {
+    p.len() >= 6 && p[0] == 0x16 && p[1] == 3 && p[2] <= 4 && p[5] == 1
 }
 
 /// DNS, mDNS and LLMNR.

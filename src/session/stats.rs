@@ -30,6 +30,8 @@ pub struct Stats {
     pub ip_packets: u64,
     pub non_ip: u64,
     pub ip_fragments: u64,
+    /// Datagrams put together from their fragments.
+    pub ip_reassembled: u64,
     pub other_transport: u64,
     pub dns_responses: u64,
     pub dns_queries: u64,
