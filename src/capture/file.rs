@@ -565,7 +565,10 @@ mod tests {
         f
     }
 
-    fn all(mut r: FileReader) -> (Vec<(u64, i64, u16, u32, Vec<u8>)>, Option<CaptureError>) {
+    /// Frame number, time, link type, interface and bytes of a frame read.
+    type Read = (u64, i64, u16, u32, Vec<u8>);
+
+    fn all(mut r: FileReader) -> (Vec<Read>, Option<CaptureError>) {
         let mut out = Vec::new();
         loop {
             match r.next_frame() {
