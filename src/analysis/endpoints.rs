@@ -14,6 +14,8 @@ use crate::session::Session;
 pub struct Endpoint {
     /// The name the client asked for; null for flows nothing named.
     pub hostname: Option<String>,
+    /// What the address is known to be, for rows without a name (e.g. "Azure platform DNS").
+    pub well_known: Option<&'static str>,
     pub role: &'static str,
     pub provider: Option<String>,
     pub registry: Option<String>,
@@ -44,6 +46,7 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
         let key = (v.naming.hostname.clone(), v.class.role, addr_key);
         let e = by_key.entry(key).or_insert_with(|| Endpoint {
             hostname: v.naming.hostname.clone(),
+            well_known: crate::classify::scope::well_known(f.server),
             role: v.class.role.as_str(),
             provider: v.class.provider.clone(),
             registry: v.class.registry.clone(),

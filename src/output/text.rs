@@ -56,6 +56,16 @@ fn join<T: ToString>(v: &[T]) -> String {
     v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
 }
 
+/// A row's host: its name, else what the address is known to be, else what it serves.
+pub fn endpoint_label(e: &Endpoint) -> String {
+    match (&e.hostname, e.well_known) {
+        (Some(h), _) => h.clone(),
+        (None, Some(w)) => format!("({w})"),
+        (None, None) if e.role == "dns" => "(DNS server)".into(),
+        (None, None) => "(no name)".into(),
+    }
+}
+
 pub fn allowlist(rows: &[Endpoint]) -> String {
     let body: Vec<Vec<String>> = rows
         .iter()
@@ -63,7 +73,7 @@ pub fn allowlist(rows: &[Endpoint]) -> String {
             vec![
                 e.registry.clone().unwrap_or_else(|| "-".into()),
                 e.role.to_string(),
-                e.hostname.clone().unwrap_or_else(|| "(no name)".into()),
+                endpoint_label(e),
                 format!("{}/{}", join(&e.proto), join(&e.ports)),
                 join(&e.addresses),
                 join(&e.scopes) + if e.via_private_link { " (private link)" } else { "" },
@@ -107,7 +117,7 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
     let _ = writeln!(o, "\nENDPOINTS (what a firewall must allow)");
     o.push_str(&allowlist(&a.endpoints));
 
-    let _ = writeln!(o, "\nFLOWS by registry and role");
+    let _ = writeln!(o, "\nFLOWS by registry and role (DNS exchanges are summed in ENDPOINTS)");
     let mut order: Vec<&crate::analysis::FlowView> = a.flows.iter().collect();
     order.sort_by_key(|v| {
         let f = &s.flows()[v.id as usize];
@@ -119,6 +129,8 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         )
     });
     let t0 = st.first_ns.unwrap_or(0);
+    // DNS exchanges are one flow per query: they are summed per server in ENDPOINTS instead.
+    order.retain(|v| v.class.role != crate::classify::Role::Dns);
     let rows: Vec<Vec<String>> = order
         .iter()
         .map(|v| {
