@@ -1,0 +1,86 @@
+//! Builders for synthetic frames: raw IPv4 packets with DNS answers and TCP segments.
+#![allow(dead_code)]
+
+use std::net::Ipv4Addr;
+
+use acrscope::capture::Frame;
+use acrscope::session::Session;
+use etherparse::PacketBuilder;
+
+/// LINKTYPE_RAW.
+pub const RAW: u16 = 101;
+
+pub fn name(n: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in n.split('.').filter(|l| !l.is_empty()) {
+        out.push(l.len() as u8);
+        out.extend_from_slice(l.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+/// A DNS response for `query` (type A): CNAMEs along `chain[1..]`, then A records `addrs` on
+/// the last name, every record with `ttl`.
+pub fn dns_response(id: u16, chain: &[&str], addrs: &[Ipv4Addr], ttl: u32) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&[0x81, 0x80, 0, 1]);
+    m.extend_from_slice(&((chain.len() - 1 + addrs.len()) as u16).to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    m.extend(name(chain[0]));
+    m.extend_from_slice(&[0, 1, 0, 1]);
+    let rr = |m: &mut Vec<u8>, owner: &str, rtype: u16, rdata: &[u8]| {
+        m.extend(name(owner));
+        m.extend_from_slice(&rtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        m.extend_from_slice(&ttl.to_be_bytes());
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(rdata);
+    };
+    for w in chain.windows(2) {
+        rr(&mut m, w[0], 5, &name(w[1]));
+    }
+    for a in addrs {
+        rr(&mut m, chain[chain.len() - 1], 1, &a.octets());
+    }
+    m
+}
+
+pub fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ipv4(src, dst, 64).udp(sport, dport);
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+pub fn tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let mut b = PacketBuilder::ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
+    if syn {
+        b = b.syn();
+    } else {
+        b = b.ack(1);
+    }
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+/// Feeds packets (time in seconds, bytes) as raw-IP frames.
+pub fn session_of(packets: &[(f64, Vec<u8>)]) -> Session {
+    let mut s = Session::default();
+    for (i, (t, p)) in packets.iter().enumerate() {
+        let frame = Frame {
+            number: i as u64 + 1,
+            ts_ns: (t * 1e9) as i64,
+            link_type: RAW,
+            interface: 0,
+            orig_len: p.len() as u32,
+            offset: 0,
+            data: p,
+        };
+        s.ingest(&frame);
+    }
+    s.finish();
+    s
+}
