@@ -189,6 +189,17 @@ impl Session {
         self.stats.warn(kind, frame, offset, msg);
     }
 
+    /// As [`Session::warn`], building the message only when it is kept.
+    pub fn warn_with(
+        &mut self,
+        kind: &'static str,
+        frame: Option<u64>,
+        offset: Option<u64>,
+        msg: impl FnOnce() -> String,
+    ) {
+        self.stats.warn_with(kind, frame, offset, msg);
+    }
+
     /// Reads one frame into the model.
     pub fn ingest(&mut self, frame: &Frame<'_>) {
         let st = &mut self.stats;
@@ -216,13 +227,13 @@ impl Session {
                 return;
             }
             Err(e) => {
-                let msg = match e {
+                let msg = || match e {
                     DecodeError::Link(packet::link::LinkError::UnknownLinkType) => {
-                        format!("link type {} is not supported; frame skipped", frame.link_type)
+                        format!("frame {}: link type {} is not supported; frame skipped", frame.number, frame.link_type)
                     }
                     _ => format!("frame {}: {}", frame.number, e.kind()),
                 };
-                self.warn(e.kind(), Some(frame.number), Some(frame.offset), msg);
+                self.warn_with(e.kind(), Some(frame.number), Some(frame.offset), msg);
                 return;
             }
         };
@@ -251,12 +262,9 @@ impl Session {
             self.open_flow(obs.flow);
         }
         if pkt.truncated && !obs.payload.is_empty() {
-            self.warn(
-                "truncated-payload",
-                Some(frame.number),
-                Some(frame.offset),
-                format!("frame {}: payload cut by the capture's snaplen", frame.number),
-            );
+            self.warn_with("truncated-payload", Some(frame.number), Some(frame.offset), || {
+                format!("frame {}: payload cut by the capture's snaplen", frame.number)
+            });
         }
         self.dissect(&obs, frame);
         let flow = &self.table.flows()[obs.flow as usize];
@@ -353,12 +361,9 @@ impl Session {
         let msg = match r {
             Ok(m) => m,
             Err(e) => {
-                self.warn(
-                    "malformed-dns",
-                    Some(frame.number),
-                    Some(frame.offset),
-                    format!("frame {}: DNS message skipped: {e}", frame.number),
-                );
+                self.warn_with("malformed-dns", Some(frame.number), Some(frame.offset), || {
+                    format!("frame {}: DNS message skipped: {e}", frame.number)
+                });
                 return;
             }
         };
@@ -395,12 +400,9 @@ impl Session {
         self.stats.dns_responses += 1;
         self.pending.remove(&key);
         if !msg.complete {
-            self.warn(
-                "truncated-dns",
-                Some(frame.number),
-                Some(frame.offset),
-                format!("frame {}: DNS response cut short; kept the records that were whole", frame.number),
-            );
+            self.warn_with("truncated-dns", Some(frame.number), Some(frame.offset), || {
+                format!("frame {}: DNS response cut short; kept the records that were whole", frame.number)
+            });
         }
         let idx = self.dns.len() as u32;
         for a in &msg.addresses {
@@ -472,12 +474,9 @@ impl Session {
             TlsProgress::Done(ev) => self.tls_done(id, obs.up, Some(ev), frame),
             TlsProgress::Malformed(why) => {
                 let partial = slot_of(&mut self.facts[id], obs.up).and_then(|r| r.finish());
-                self.warn(
-                    "malformed-tls",
-                    Some(frame.number),
-                    Some(frame.offset),
-                    format!("frame {}: TLS handshake skipped: {why}", frame.number),
-                );
+                self.warn_with("malformed-tls", Some(frame.number), Some(frame.offset), || {
+                    format!("frame {}: TLS handshake skipped: {why}", frame.number)
+                });
                 self.tls_done(id, obs.up, partial, frame);
             }
         }

@@ -54,9 +54,21 @@ pub struct Stats {
 
 impl Stats {
     pub fn warn(&mut self, kind: &'static str, frame: Option<u64>, offset: Option<u64>, message: impl Into<String>) {
+        self.warn_with(kind, frame, offset, || message.into());
+    }
+
+    /// Counts a warning; the message is built only while samples are still kept, so a
+    /// warning repeated on every packet costs no allocation.
+    pub fn warn_with(
+        &mut self,
+        kind: &'static str,
+        frame: Option<u64>,
+        offset: Option<u64>,
+        message: impl FnOnce() -> String,
+    ) {
         *self.warnings.entry(kind).or_insert(0) += 1;
         if self.warning_samples.len() < MAX_WARNING_SAMPLES {
-            self.warning_samples.push(Warning { kind, frame, offset, message: message.into() });
+            self.warning_samples.push(Warning { kind, frame, offset, message: message() });
         }
     }
 
