@@ -218,21 +218,29 @@ fn unnamed(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
 
 fn unused_answers(s: &Session, out: &mut Vec<Finding>) {
     let used: std::collections::HashSet<IpAddr> = s.flows().iter().map(|f| f.server).collect();
+    // Judged per name: a dual-stack client asks for A and AAAA and uses one of them, so a name
+    // counts as used when any answer for it led to a flow.
+    let mut by_name: Vec<(String, Vec<IpAddr>, bool)> = Vec::new();
+    for a in s.dns.iter().filter(|a| !a.msg.addresses.is_empty()) {
+        let q = crate::session::naming::normalize(a.query());
+        let hit = a.msg.addresses.iter().any(|x| used.contains(x));
+        match by_name.iter_mut().find(|(n, ..)| *n == q) {
+            Some((_, addrs, any)) => {
+                *any |= hit;
+                for x in &a.msg.addresses {
+                    if !addrs.contains(x) {
+                        addrs.push(*x);
+                    }
+                }
+            }
+            None => by_name.push((q, a.msg.addresses.clone(), hit)),
+        }
+    }
     let mut hosts: Vec<String> = Vec::new();
     let mut addrs: Vec<IpAddr> = Vec::new();
-    for a in &s.dns {
-        if a.msg.addresses.is_empty() || a.msg.addresses.iter().any(|x| used.contains(x)) {
-            continue;
-        }
-        let q = crate::session::naming::normalize(a.query());
-        if !hosts.contains(&q) {
-            hosts.push(q);
-        }
-        for x in &a.msg.addresses {
-            if !addrs.contains(x) {
-                addrs.push(*x);
-            }
-        }
+    for (q, a, _) in by_name.into_iter().filter(|(_, _, any)| !any) {
+        hosts.push(q);
+        addrs.extend(a);
     }
     if hosts.is_empty() {
         return;
