@@ -41,6 +41,9 @@ pub struct AnalysisArgs {
     /// Most flows tracked at once; closed and idle flows are evicted first (still reported).
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_flows: usize,
+    /// Most DNS answers (and unanswered queries) stored; later ones are counted, not listed.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_dns_answers: usize,
 }
 
 #[derive(clap::Args, Debug)]

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use crate::capture::file::FileReader;
 use crate::capture::Frame;
 use crate::cli::Speed;
-use crate::pipeline::format_name;
 use crate::session::{Limits, Session};
 
 /// Frames ingested per lock when reading as fast as possible: long enough to amortise the
@@ -108,10 +107,19 @@ pub fn spawn_replay(
 ) -> Result<Feeder, crate::pipeline::OpenError> {
     let reader = FileReader::open(path)?;
     let total = std::fs::metadata(path).ok().map(|m| m.len());
+    let mut session = Session::new(limits);
+    session.record_activity();
     let shared = Arc::new(Mutex::new(Shared {
-        session: Session::new(limits),
+        session,
         status: SourceStatus {
-            label: format!("{} ({})", path.display(), format_name(reader.format())),
+            label: format!(
+                "replay {} ({})",
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+                match reader.format() {
+                    crate::capture::file::Format::PcapNg => "pcapng",
+                    crate::capture::file::Format::Pcap { .. } => "pcap",
+                }
+            ),
             speed: Some(speed),
             paused,
             total_bytes: total,
@@ -260,11 +268,9 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
     g.session.finish();
     g.status.finished = true;
     g.status.read_bytes = reader.bytes_read();
+    // At the end the clock stands on the last packet (a stopped replay keeps its own time).
     let last = g.session.stats.last_ns;
-    g.status.clock_ns = match (g.status.clock_ns, last) {
-        (Some(c), Some(l)) => Some(c.max(l)),
-        (c, l) => c.or(l),
-    };
+    g.status.clock_ns = if control.stop.load(Ordering::Relaxed) { g.status.clock_ns.or(last) } else { last };
     drop(g);
     control.bump();
 }

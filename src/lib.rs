@@ -13,3 +13,5 @@ pub mod output;
 pub mod packet;
 pub mod pipeline;
 pub mod session;
+pub mod snapshot;
+pub mod ui;

@@ -24,6 +24,9 @@ pub fn format_name(f: Format) -> String {
     }
 }
 
+/// `read_file` reports progress after every this many frames, and once at the end.
+pub const PROGRESS_FRAMES: u64 = 65_536;
+
 /// Reads the whole file at `path` into a new session. A file that is cut or corrupt part-way
 /// keeps everything before the damage: the error is in `CaptureInfo::error` and counted as a
 /// warning. `progress` is called now and then with the bytes read so far.
@@ -45,7 +48,7 @@ pub fn read_file(
             Ok(Some(frame)) => {
                 session.ingest(&frame);
                 n += 1;
-                if n % 65_536 == 0 {
+                if n % PROGRESS_FRAMES == 0 {
                     progress(reader.bytes_read());
                 }
             }

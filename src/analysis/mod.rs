@@ -54,23 +54,51 @@ impl Default for Analyzer {
     }
 }
 
+/// What the rules said about names already seen during one `analyze`: a capture of many flows
+/// names the same few hosts over and over, and each answer costs a regex scan.
+#[derive(Default)]
+struct Memo<'s> {
+    classes: std::collections::HashMap<String, Classification>,
+    aliases: rustc_hash::FxHashMap<&'s str, bool>,
+}
+
+impl<'s> Memo<'s> {
+    fn classify(&mut self, rules: &Rules, host: &str) -> Classification {
+        if let Some(c) = self.classes.get(host) {
+            return c.clone();
+        }
+        let c = rules.classify(host);
+        self.classes.insert(host.to_string(), c.clone());
+        c
+    }
+
+    fn is_alias(&mut self, rules: &Rules, name: &'s str) -> bool {
+        *self.aliases.entry(name).or_insert_with(|| rules.is_privatelink_alias(name))
+    }
+}
+
 impl Analyzer {
     pub fn view(&self, s: &Session, id: u32) -> FlowView {
+        self.view_memo(s, id, &mut Memo::default())
+    }
+
+    fn view_memo<'s>(&self, s: &'s Session, id: u32, memo: &mut Memo<'s>) -> FlowView {
         let flow = &s.flows()[id as usize];
         let naming = s.name_flow(id);
         let mut class = match (&naming.hostname, s.facts[id as usize].dns) {
             (_, true) => Classification { role: Role::Dns, ..Classification::default() },
-            (Some(h), false) => self.rules.classify(h),
+            (Some(h), false) => memo.classify(&self.rules, h),
             (None, false) => Classification::default(),
         };
         let scope = scope(flow.server);
         let chain = naming.answer.and_then(|i| s.dns.get(i as usize)).map_or(&[][..], |a| a.msg.chain.as_slice());
-        let privatelink_alias = chain.iter().any(|n| self.rules.is_privatelink_alias(n));
+        let alias = chain.iter().find(|n| memo.is_alias(&self.rules, n));
+        let privatelink_alias = alias.is_some();
         let via_private_link = privatelink_alias && scope == Scope::Private;
         if class.registry.is_none() {
             // A client asking for the public name gets the registry from the alias.
-            if let Some(alias) = chain.iter().find(|n| self.rules.is_privatelink_alias(n)) {
-                let c = self.rules.classify(alias);
+            if let Some(alias) = alias {
+                let c = memo.classify(&self.rules, alias);
                 class.registry = c.registry;
                 class.region = class.region.or(c.region);
             }
@@ -80,7 +108,8 @@ impl Analyzer {
     }
 
     pub fn analyze(&self, s: &Session) -> Analysis {
-        let mut flows: Vec<FlowView> = (0..s.flows().len() as u32).map(|id| self.view(s, id)).collect();
+        let mut memo = Memo::default();
+        let mut flows: Vec<FlowView> = (0..s.flows().len() as u32).map(|id| self.view_memo(s, id, &mut memo)).collect();
         infer_regions(s, &mut flows);
         infer_blob_registries(s, &mut flows);
         let endpoints = endpoints::build(s, &flows);
@@ -117,18 +146,23 @@ fn cloudapp_region(name: &str) -> Option<String> {
 /// account the login server redirected to, so a storage flow belongs to the registry whose
 /// login flow from the same client most recently began before it.
 pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
-    let logins: Vec<(i64, std::net::IpAddr, String, Option<String>)> = flows
-        .iter()
-        .filter(|v| v.class.role == Role::AcrLogin)
-        .filter_map(|v| {
-            let f = &s.flows()[v.id as usize];
-            Some((f.first_ns, f.client, v.class.registry.clone()?, v.class.region.clone()))
-        })
-        .collect();
+    // Each client's logins by start time (a stable sort: of logins that began at the same
+    // time, the later flow comes last and wins, as before).
+    type Login = (i64, String, Option<String>);
+    let mut logins: std::collections::HashMap<std::net::IpAddr, Vec<Login>> = std::collections::HashMap::new();
+    for v in flows.iter().filter(|v| v.class.role == Role::AcrLogin) {
+        let f = &s.flows()[v.id as usize];
+        if let Some(reg) = &v.class.registry {
+            logins.entry(f.client).or_default().push((f.first_ns, reg.clone(), v.class.region.clone()));
+        }
+    }
+    for l in logins.values_mut() {
+        l.sort_by_key(|(t, ..)| *t);
+    }
     for v in flows.iter_mut().filter(|v| v.class.role == Role::AcrDataBlob && v.class.registry.is_none()) {
         let f = &s.flows()[v.id as usize];
-        let best = logins.iter().filter(|(t, c, _, _)| *t <= f.first_ns && *c == f.client).max_by_key(|(t, ..)| *t);
-        if let Some((_, _, reg, region)) = best {
+        let best = logins.get(&f.client).and_then(|l| l[..l.partition_point(|(t, ..)| *t <= f.first_ns)].last());
+        if let Some((_, reg, region)) = best {
             v.class.registry = Some(reg.clone());
             v.class.region = v.class.region.clone().or(region.clone());
             v.registry_inferred = true;

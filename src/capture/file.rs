@@ -1,9 +1,10 @@
-//! Capture files: classic pcap and pcapng, read in pure Rust with one reusable buffer.
+//! Capture files: classic pcap and pcapng, read in pure Rust through one large buffer that
+//! frames are sliced out of (no copy per record).
 //! libpcap refuses pcapng files whose interfaces have different link types; this reader keeps
 //! a link type per interface. The format is told by the magic number, never the extension.
 
 use std::fs::File;
-use std::io::{BufReader, ErrorKind, Read};
+use std::io::{ErrorKind, Read};
 use std::path::Path;
 
 use super::Frame;
@@ -12,6 +13,8 @@ use super::Frame;
 pub const MAX_PACKET: usize = 256 * 1024;
 /// A pcapng block longer than this is taken as corrupt.
 const MAX_BLOCK: usize = 16 * 1024 * 1024;
+/// Bytes asked of the input at once: few system calls, and still small enough that the frames
+/// just read are in the CPU cache when they are decoded.
 const READ_BUFFER: usize = 256 * 1024;
 /// Located reader warnings kept; their count is always complete.
 const MAX_WARNINGS: usize = 100;
@@ -26,6 +29,9 @@ pub enum Format {
 pub enum CaptureError {
     #[error("{name}: {source}")]
     Io { name: String, source: std::io::Error },
+    /// Reading failed part-way (a disk or network file system error).
+    #[error("{name}: read error at byte offset {offset} (frame {frame}): {source}")]
+    Read { name: String, offset: u64, frame: u64, source: std::io::Error },
     #[error(
         "{name}: not a pcap or pcapng capture (it starts with {}); save captures with tcpdump -w or Wireshark",
         hex(magic)
@@ -63,15 +69,26 @@ struct Interface {
 
 pub struct FileReader {
     name: String,
-    input: BufReader<Box<dyn Read + Send>>,
+    input: Box<dyn Read + Send>,
     format: Format,
     big_endian: bool,
     /// pcap only: link type and timestamp unit of the single interface.
     pcap_link: u16,
+    /// pcap only: the snapshot length the header declares.
+    snaplen: u32,
     /// pcap only: how the writer ordered the two length fields (see `pcap_header`).
     lengths: Lengths,
     interfaces: Vec<Interface>,
-    buf: Vec<u8>,
+    /// Bytes read from the input and not consumed yet are `chunk[pos..end]`.
+    chunk: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// The input has ended.
+    eof: bool,
+    /// The body of the record or block read last is `chunk[body_at..body_at + body_len]`.
+    body_at: usize,
+    body_len: usize,
+    /// Bytes consumed from the input.
     offset: u64,
     frames: u64,
     last_ts: i64,
@@ -90,13 +107,19 @@ impl FileReader {
     pub fn from_reader(r: Box<dyn Read + Send>, name: String) -> Result<FileReader, CaptureError> {
         let mut rd = FileReader {
             name,
-            input: BufReader::with_capacity(READ_BUFFER, r),
+            input: r,
             format: Format::PcapNg,
             big_endian: false,
             pcap_link: 0,
+            snaplen: 0,
             lengths: Lengths::Normal,
             interfaces: Vec::new(),
-            buf: Vec::with_capacity(64 * 1024),
+            chunk: vec![0; READ_BUFFER],
+            pos: 0,
+            end: 0,
+            eof: false,
+            body_at: 0,
+            body_len: 0,
             offset: 0,
             frames: 0,
             last_ts: 0,
@@ -157,7 +180,7 @@ impl FileReader {
                 interface: m.interface,
                 orig_len: m.orig_len,
                 offset: m.offset,
-                data: &self.buf[m.start..m.end],
+                data: &self.body()[m.start..m.end],
             })),
             Ok(None) => {
                 self.done = true;
@@ -172,32 +195,69 @@ impl FileReader {
 
     // ---- low level -------------------------------------------------------------------------
 
-    /// Reads as many bytes as are there, up to `out.len()`.
-    fn fill(&mut self, out: &mut [u8]) -> Result<usize, CaptureError> {
-        let mut got = 0;
-        while got < out.len() {
-            match self.input.read(&mut out[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
+    /// Makes `n` bytes available at `chunk[pos..]`, fewer only where the input ends.
+    fn ensure(&mut self, n: usize) -> Result<(), CaptureError> {
+        if self.end - self.pos >= n || self.eof {
+            return Ok(());
+        }
+        // Keep the unconsumed rest (part of one record at most) at the front, then fill the
+        // buffer in as few reads as the input allows.
+        self.chunk.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.chunk.len() < n {
+            self.chunk.resize(n.next_power_of_two(), 0);
+        }
+        while self.end < n {
+            match self.input.read(&mut self.chunk[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => self.end += k,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(source) => return Err(CaptureError::Io { name: self.name.clone(), source }),
+                Err(source) => {
+                    // Where the input failed: past what was consumed and what is buffered.
+                    let offset = self.offset + (self.end - self.pos) as u64;
+                    let (name, frame) = (self.name.clone(), self.frames + 1);
+                    return Err(CaptureError::Read { name, offset, frame, source });
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Consumes up to `n` bytes; how many there were.
+    fn consume(&mut self, n: usize) -> usize {
+        let got = n.min(self.end - self.pos);
+        self.pos += got;
         self.offset += got as u64;
+        got
+    }
+
+    /// Reads as many bytes as are there, up to `out.len()`.
+    fn fill(&mut self, out: &mut [u8]) -> Result<usize, CaptureError> {
+        self.ensure(out.len())?;
+        let at = self.pos;
+        let got = self.consume(out.len());
+        out[..got].copy_from_slice(&self.chunk[at..at + got]);
         Ok(got)
     }
 
-    /// Reads exactly `n` bytes into the reusable buffer; a short read is `Truncated`.
+    /// Reads exactly `n` bytes as the current body ([`Self::body`]); a short read is `Truncated`.
     fn fill_buf(&mut self, n: usize, start: u64, what: &'static str) -> Result<(), CaptureError> {
-        self.buf.clear();
-        self.buf.resize(n, 0);
-        let mut tmp = std::mem::take(&mut self.buf);
-        let got = self.fill(&mut tmp);
-        self.buf = tmp;
-        if got? < n {
+        self.ensure(n)?;
+        self.body_at = self.pos;
+        self.body_len = self.consume(n);
+        if self.body_len < n {
             return Err(self.truncated(start, what));
         }
         Ok(())
+    }
+
+    /// The record or block body read last by `fill_buf`.
+    fn body(&self) -> &[u8] {
+        &self.chunk[self.body_at..self.body_at + self.body_len]
     }
 
     fn truncated(&self, offset: u64, what: &'static str) -> CaptureError {
@@ -252,6 +312,7 @@ impl FileReader {
         };
         // Upper bits of the link-type field carry FCS length flags; the type is the low 16.
         self.pcap_link = (self.u32_at(&rest, 16) & 0xffff) as u16;
+        self.snaplen = self.u32_at(&rest, 12);
         self.interfaces = vec![Interface {
             link_type: self.pcap_link,
             units_per_sec: if nanos { 1_000_000_000 } else { 1_000_000 },
@@ -279,6 +340,15 @@ impl FileReader {
         let incl = incl as usize;
         if incl > MAX_PACKET {
             return Err(self.corrupt(start, format!("record claims {incl} captured bytes (limit {MAX_PACKET})")));
+        }
+        if self.snaplen > 0 && incl > self.snaplen as usize {
+            // Read all the same, as libpcap and Wireshark do: some writers put a wrong snaplen.
+            let (frame, snaplen) = (self.frames + 1, self.snaplen);
+            let msg = format!(
+                "{}: frame {frame} at byte offset {start} holds {incl} bytes, more than the snaplen {snaplen}",
+                self.name
+            );
+            self.warn("record-over-snaplen", start, Some(frame), msg);
         }
         self.fill_buf(incl, start, "packet data")?;
         self.frames += 1;
@@ -352,7 +422,7 @@ impl FileReader {
             }
             self.fill_buf(len - 8, start, "block")?;
             let body_len = len - 12;
-            let trailer = self.u32_at(&self.buf, body_len) as usize;
+            let trailer = self.u32_at(self.body(), body_len) as usize;
             if trailer != len {
                 return Err(self.corrupt(start, format!("block length {len} but trailing length {trailer}")));
             }
@@ -391,20 +461,20 @@ impl FileReader {
         if body_len < 8 {
             return Err(self.corrupt(start, "interface description block too short".into()));
         }
-        let link_type = self.u16_at(&self.buf, 0);
+        let link_type = self.u16_at(self.body(), 0);
         let mut iface = Interface { link_type, units_per_sec: 1_000_000, offset_secs: 0 };
         // Options: code (2), length (2), value padded to 4.
         let mut at = 8;
         while at + 4 <= body_len {
-            let code = self.u16_at(&self.buf, at);
-            let olen = self.u16_at(&self.buf, at + 2) as usize;
+            let code = self.u16_at(self.body(), at);
+            let olen = self.u16_at(self.body(), at + 2) as usize;
             let v = at + 4;
             if code == 0 || v + olen > body_len {
                 break;
             }
             match (code, olen) {
                 (9, 1) => {
-                    let r = self.buf[v];
+                    let r = self.body()[v];
                     let exp = u32::from(r & 0x7f);
                     iface.units_per_sec = if r & 0x80 != 0 {
                         if exp > 64 {
@@ -426,7 +496,7 @@ impl FileReader {
                     }
                 }
                 (14, 8) => {
-                    let b = &self.buf[v..v + 8];
+                    let b = &self.body()[v..v + 8];
                     let x = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
                     iface.offset_secs = if self.big_endian { i64::from_be_bytes(x) } else { i64::from_le_bytes(x) };
                 }
@@ -448,11 +518,11 @@ impl FileReader {
         if body_len < fixed {
             return Err(self.corrupt(start, "packet block too short".into()));
         }
-        let iface_id = if epb { self.u32_at(&self.buf, 0) } else { u32::from(self.u16_at(&self.buf, 0)) };
-        let hi = self.u32_at(&self.buf, 4);
-        let lo = self.u32_at(&self.buf, 8);
-        let caplen = self.u32_at(&self.buf, 12) as usize;
-        let orig = self.u32_at(&self.buf, 16);
+        let iface_id = if epb { self.u32_at(self.body(), 0) } else { u32::from(self.u16_at(self.body(), 0)) };
+        let hi = self.u32_at(self.body(), 4);
+        let lo = self.u32_at(self.body(), 8);
+        let caplen = self.u32_at(self.body(), 12) as usize;
+        let orig = self.u32_at(self.body(), 16);
         if caplen > MAX_PACKET {
             return Err(
                 self.corrupt(start, format!("packet block claims {caplen} captured bytes (limit {MAX_PACKET})"))
@@ -495,7 +565,7 @@ impl FileReader {
         if body_len < 4 {
             return Err(self.corrupt(start, "simple packet block too short".into()));
         }
-        let orig = self.u32_at(&self.buf, 0);
+        let orig = self.u32_at(self.body(), 0);
         self.frames += 1;
         let Some(iface) = self.interfaces.first().copied() else {
             let msg = format!(
@@ -649,6 +719,34 @@ mod tests {
         let (frames, err) = all(reader(f).unwrap());
         assert_eq!(frames.len(), 1);
         assert!(matches!(err, Some(CaptureError::Corrupt { frame: 2, .. })));
+    }
+
+    /// Gives `ok` bytes of `data`, then fails.
+    struct Failing {
+        data: std::io::Cursor<Vec<u8>>,
+        ok: u64,
+    }
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let left = self.ok.saturating_sub(self.data.position());
+            if left == 0 {
+                return Err(std::io::Error::other("device gone"));
+            }
+            let n = buf.len().min(left as usize);
+            std::io::Read::read(&mut self.data, &mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn read_error_names_the_file_and_offset() {
+        let f = pcap(0xa1b2c3d4, false, (2, 4), &[(1, 0, b"0123456789"), (2, 0, b"abcdefghij")]);
+        let input = Failing { data: std::io::Cursor::new(f), ok: 55 };
+        let (frames, err) = all(FileReader::from_reader(Box::new(input), "disk.pcap".into()).unwrap());
+        assert_eq!(frames.len(), 1);
+        let e = err.unwrap();
+        assert!(matches!(e, CaptureError::Read { offset: 55, frame: 2, .. }), "{e:?}");
+        assert_eq!(e.to_string(), "disk.pcap: read error at byte offset 55 (frame 2): device gone");
     }
 
     #[test]

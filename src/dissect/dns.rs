@@ -144,7 +144,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
                 RData::CNAME(c) => name_text(&c.0),
                 RData::A(a) => a.0.to_string(),
                 RData::AAAA(a) => a.0.to_string(),
-                other => other.to_string(),
+                other => rdata_text(other),
             },
         })
         .collect();
@@ -187,6 +187,19 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
         answers,
         complete,
     })
+}
+
+/// The text form of other record data. hickory's `Display` returns an error for some data it
+/// decoded (an OPT record with a cut option, say), and `to_string` panics on that: such data
+/// shows as its type alone.
+fn rdata_text(data: &RData) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    if write!(s, "{data}").is_err() {
+        s.clear();
+        let _ = write!(s, "({} record data not printable)", data.record_type());
+    }
+    s
 }
 
 /// A decoder positioned at `at` (the whole message stays visible for compression pointers).
@@ -442,6 +455,21 @@ mod tests {
         m.extend_from_slice(&[b'a'; 64]);
         m.extend_from_slice(&[0, 0, 1, 0, 1]);
         assert!(matches!(parse_message(&m), Err(DnsError::BadName(_))));
+    }
+
+    #[test]
+    fn record_data_hickory_cannot_print_does_not_panic() {
+        // Found by the `dns` fuzz target: an OPT record in the answer section whose option is
+        // cut (hickory decodes it, then its Display fails and `to_string` panicked).
+        let m = [
+            0x01, 0x00, 0x0d, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0x02, 0x01, 0x1e, 0x00, 0x00, 0x29, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0x00, 0x00, 0x02, 0x03, 0x6c,
+        ];
+        let r = parse_message(&m).unwrap();
+        assert_eq!(r.answers.len(), 1);
+        assert_eq!(r.answers[0].rtype, "OPT");
+        assert_eq!(r.answers[0].data, "(OPT record data not printable)");
+        assert!(!r.complete);
     }
 
     #[test]

@@ -388,6 +388,26 @@ fn record_header(h: &[u8], first: bool) -> RecordHeader {
     RecordHeader::Ok(len)
 }
 
+/// A segment that starts its stream with one whole handshake record holding a whole
+/// ClientHello or ServerHello (the usual first segment): the event that
+/// [`TlsReassembler::push`] would return as `Done` for it, read in place without buffering.
+/// `None` in every other case, which the reassembler then handles.
+pub fn whole_hello(payload: &[u8]) -> Option<TlsEvent> {
+    let RecordHeader::Ok(len) = record_header(payload, true) else {
+        return None;
+    };
+    let rec = payload.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + len)?;
+    let [ty, a, b, c, ..] = *rec else {
+        return None;
+    };
+    let msg = rec.get(..HANDSHAKE_HEADER_LEN + u24(a, b, c))?;
+    match ty {
+        HS_CLIENT_HELLO => parse_client_hello(msg).ok().map(TlsEvent::ClientHello),
+        HS_SERVER_HELLO => parse_server_hello(msg).ok().map(TlsEvent::ServerHello),
+        _ => None,
+    }
+}
+
 impl TlsReassembler {
     /// `isn`: sequence number of the SYN + 1 when the SYN was seen; else the first data segment
     /// pushed sets the base. `cap`: most stream bytes held (see [`DEFAULT_CAP`]).

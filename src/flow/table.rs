@@ -36,6 +36,8 @@ pub struct FlowTable {
     active: FxHashMap<FlowKey, u32>,
     max_active: usize,
     pub stats: TableStats,
+    /// Flows evicted since the last [`FlowTable::take_evicted`].
+    evicted_ids: Vec<u32>,
 }
 
 impl FlowTable {
@@ -45,6 +47,7 @@ impl FlowTable {
             active: FxHashMap::default(),
             max_active: max_active.max(16),
             stats: TableStats::default(),
+            evicted_ids: Vec::new(),
         }
     }
 
@@ -62,6 +65,12 @@ impl FlowTable {
 
     pub fn active_len(&self) -> usize {
         self.active.len()
+    }
+
+    /// The flows evicted from the hot table since the last call: no packet reaches them any
+    /// more, so the state kept to dissect them can go.
+    pub fn take_evicted(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.evicted_ids)
     }
 
     /// Counts `pkt` in its flow, opening the flow when needed. `None` for non-TCP/UDP.
@@ -179,10 +188,15 @@ impl FlowTable {
     /// active, so that at least an eighth of the table is free afterwards.
     fn evict(&mut self, now_ns: i64) {
         let flows = &self.flows;
+        let gone = &mut self.evicted_ids;
         let before = self.active.len();
         self.active.retain(|_, id| {
             let f = &flows[*id as usize];
-            !(f.tcp.closed() || now_ns.saturating_sub(f.last_ns) > IDLE_NS)
+            let keep = !(f.tcp.closed() || now_ns.saturating_sub(f.last_ns) > IDLE_NS);
+            if !keep {
+                gone.push(*id);
+            }
+            keep
         });
         let target = self.max_active - self.max_active / 8;
         if self.active.len() > target {
@@ -190,7 +204,13 @@ impl FlowTable {
             let cut_at = self.active.len() - target;
             let (_, cutoff, _) = last.select_nth_unstable(cut_at);
             let cutoff = *cutoff;
-            self.active.retain(|_, id| flows[*id as usize].last_ns > cutoff);
+            self.active.retain(|_, id| {
+                let keep = flows[*id as usize].last_ns > cutoff;
+                if !keep {
+                    gone.push(*id);
+                }
+                keep
+            });
         }
         self.stats.evicted += (before - self.active.len()) as u64;
     }
@@ -292,5 +312,7 @@ mod tests {
         assert_eq!(t.flows().len(), 1000);
         assert_eq!(t.stats.evicted as usize + t.active_len(), 1000);
         assert_eq!(t.stats.peak_active, 64);
+        assert_eq!(t.take_evicted().len() as u64, t.stats.evicted);
+        assert!(t.take_evicted().is_empty());
     }
 }

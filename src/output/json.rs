@@ -1,22 +1,56 @@
 //! The `report --format json` document. Field names are a contract: see docs/json.md.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::time::rfc3339_us;
+use super::time::Rfc3339Us;
 use crate::analysis::{Analysis, FlowView};
 use crate::session::{DnsAnswer, PendingQuery, Session, Stats};
 
+/// The whole document. Its long arrays are [`Each`]: written record by record, so a report
+/// on hundreds of thousands of flows is never held in memory whole.
 #[derive(Serialize)]
 pub struct Report<'a> {
     pub capture: &'a CaptureInfo,
-    pub flows: Vec<FlowRecord<'a>>,
-    pub dns: Vec<DnsRecord<'a>>,
-    pub unanswered_queries: Vec<QueryRecord<'a>>,
-    pub endpoints: Vec<crate::analysis::Endpoint>,
-    pub findings: Vec<crate::analysis::Finding>,
+    pub flows: Each<'a, FlowView, FlowRecord<'a>>,
+    pub dns: Each<'a, DnsAnswer, DnsRecord<'a>>,
+    pub unanswered_queries: Each<'a, PendingQuery, QueryRecord<'a>>,
+    pub endpoints: &'a [crate::analysis::Endpoint],
+    pub findings: &'a [crate::analysis::Finding],
     pub stats: &'a Stats,
+}
+
+/// A JSON array of one record per item, each made only when it is written.
+pub struct Each<'a, T, R> {
+    items: &'a [T],
+    record: Box<dyn Fn(&'a T) -> R + 'a>,
+}
+
+impl<'a, T, R> Each<'a, T, R> {
+    pub fn new(items: &'a [T], record: impl Fn(&'a T) -> R + 'a) -> Self {
+        Each { items, record: Box::new(record) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The records, made one by one.
+    pub fn iter(&self) -> impl Iterator<Item = R> + use<'_, 'a, T, R> {
+        self.items.iter().map(&self.record)
+    }
+}
+
+impl<T, R: Serialize> Serialize for Each<'_, T, R> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// What was read, and how it ended.
@@ -39,8 +73,8 @@ pub struct FlowRecord<'a> {
     pub client_port: u16,
     pub server: IpAddr,
     pub server_port: u16,
-    pub first_ts: String,
-    pub last_ts: String,
+    pub first_ts: Rfc3339Us,
+    pub last_ts: Rfc3339Us,
     pub duration_s: f64,
     pub first_frame: u64,
     pub packets_up: u64,
@@ -50,24 +84,24 @@ pub struct FlowRecord<'a> {
     pub sni: Option<&'a str>,
     pub alpn: &'a [String],
     /// Highest version the client offered (supported_versions, else legacy_version).
-    pub tls_version: Option<String>,
-    pub tls_offered_versions: Vec<String>,
+    pub tls_version: Option<Cow<'static, str>>,
+    pub tls_offered_versions: Vec<Cow<'static, str>>,
     /// Version the server chose (ServerHello), when seen.
-    pub tls_server_version: Option<String>,
+    pub tls_server_version: Option<Cow<'static, str>>,
     /// The ClientHello was cut (a segment missing): SNI read from what was there.
     pub tls_partial: bool,
-    pub hostname: Option<String>,
+    pub hostname: Option<&'a str>,
     pub name_source: &'static str,
-    pub dns_chain: Vec<String>,
-    pub provider: Option<String>,
+    pub dns_chain: &'a [String],
+    pub provider: Option<&'a str>,
     pub role: &'static str,
-    pub registry: Option<String>,
-    pub region: Option<String>,
-    pub account: Option<String>,
+    pub registry: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub account: Option<&'a str>,
     pub via_private_link: bool,
     pub scope: &'static str,
     pub well_known: Option<&'static str>,
-    pub service_tags: Vec<String>,
+    pub service_tags: Vec<&'a str>,
     pub client_by: crate::flow::ClientBy,
     pub tcp_state: &'static str,
     pub truncated: bool,
@@ -77,7 +111,7 @@ pub struct FlowRecord<'a> {
 
 #[derive(Serialize)]
 pub struct DnsRecord<'a> {
-    pub ts: String,
+    pub ts: Rfc3339Us,
     pub frame: u64,
     pub client: IpAddr,
     pub client_port: u16,
@@ -97,7 +131,7 @@ pub struct DnsRecord<'a> {
 
 #[derive(Serialize)]
 pub struct QueryRecord<'a> {
-    pub ts: String,
+    pub ts: Rfc3339Us,
     pub frame: u64,
     pub client: IpAddr,
     pub client_port: u16,
@@ -109,13 +143,18 @@ pub struct QueryRecord<'a> {
 }
 
 pub fn tls_version_name(v: u16) -> String {
+    tls_version_text(v).into_owned()
+}
+
+/// [`tls_version_name`], allocating only for versions without a name.
+pub fn tls_version_text(v: u16) -> Cow<'static, str> {
     match v {
         0x0300 => "SSL 3.0".into(),
         0x0301 => "TLS 1.0".into(),
         0x0302 => "TLS 1.1".into(),
         0x0303 => "TLS 1.2".into(),
         0x0304 => "TLS 1.3".into(),
-        _ => format!("0x{v:04x}"),
+        _ => format!("0x{v:04x}").into(),
     }
 }
 
@@ -131,13 +170,15 @@ pub fn rcode_name(rcode: u16) -> &'static str {
     }
 }
 
-pub fn flow_record<'a>(s: &'a Session, v: &FlowView) -> FlowRecord<'a> {
+pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
     let f = &s.flows()[v.id as usize];
     let tls = &s.facts[v.id as usize].tls;
     let ch = tls.client_hello.as_ref();
-    let offered: Vec<u16> = ch
-        .map(|c| if c.supported_versions.is_empty() { vec![c.legacy_version] } else { c.supported_versions.clone() })
-        .unwrap_or_default();
+    let offered: &[u16] = match ch {
+        Some(c) if c.supported_versions.is_empty() => std::slice::from_ref(&c.legacy_version),
+        Some(c) => &c.supported_versions,
+        None => &[],
+    };
     FlowRecord {
         id: f.id,
         proto: f.proto.as_str(),
@@ -145,8 +186,8 @@ pub fn flow_record<'a>(s: &'a Session, v: &FlowView) -> FlowRecord<'a> {
         client_port: f.client_port,
         server: f.server,
         server_port: f.server_port,
-        first_ts: rfc3339_us(f.first_ns),
-        last_ts: rfc3339_us(f.last_ns),
+        first_ts: Rfc3339Us(f.first_ns),
+        last_ts: Rfc3339Us(f.last_ns),
         duration_s: (f.last_ns - f.first_ns) as f64 / 1e9,
         first_frame: f.first_frame,
         packets_up: f.packets_up,
@@ -155,22 +196,22 @@ pub fn flow_record<'a>(s: &'a Session, v: &FlowView) -> FlowRecord<'a> {
         bytes_down: f.bytes_down,
         sni: ch.and_then(|c| c.sni.as_deref()),
         alpn: ch.map_or(&[], |c| c.alpn.as_slice()),
-        tls_version: offered.iter().max().map(|v| tls_version_name(*v)),
-        tls_offered_versions: offered.iter().map(|v| tls_version_name(*v)).collect(),
-        tls_server_version: tls.server_version.map(tls_version_name),
+        tls_version: offered.iter().max().map(|v| tls_version_text(*v)),
+        tls_offered_versions: offered.iter().map(|v| tls_version_text(*v)).collect(),
+        tls_server_version: tls.server_version.map(tls_version_text),
         tls_partial: ch.is_some_and(|c| c.partial),
-        hostname: v.naming.hostname.clone(),
+        hostname: v.naming.hostname.as_deref(),
         name_source: v.naming.source.as_str(),
-        dns_chain: v.chain(s).to_vec(),
-        provider: v.class.provider.clone(),
+        dns_chain: v.chain(s),
+        provider: v.class.provider.as_deref(),
         role: v.class.role.as_str(),
-        registry: v.class.registry.clone(),
-        region: v.class.region.clone(),
-        account: v.class.account.clone(),
+        registry: v.class.registry.as_deref(),
+        region: v.class.region.as_deref(),
+        account: v.class.account.as_deref(),
         via_private_link: v.via_private_link,
         scope: v.scope.as_str(),
         well_known: crate::classify::scope::well_known(f.server),
-        service_tags: v.tags.iter().map(|t| t.tag.clone()).collect(),
+        service_tags: v.tags.iter().map(|t| t.tag.as_str()).collect(),
         client_by: f.client_by,
         tcp_state: tcp_state(f),
         truncated: f.truncated,
@@ -202,7 +243,7 @@ fn tcp_state(f: &crate::flow::Flow) -> &'static str {
 
 pub fn dns_record(a: &DnsAnswer) -> DnsRecord<'_> {
     DnsRecord {
-        ts: rfc3339_us(a.ts_ns),
+        ts: Rfc3339Us(a.ts_ns),
         frame: a.frame,
         client: a.client,
         client_port: a.client_port,
@@ -223,7 +264,7 @@ pub fn dns_record(a: &DnsAnswer) -> DnsRecord<'_> {
 
 fn query_record(q: &PendingQuery) -> QueryRecord<'_> {
     QueryRecord {
-        ts: rfc3339_us(q.ts_ns),
+        ts: Rfc3339Us(q.ts_ns),
         frame: q.frame,
         client: q.client,
         client_port: q.client_port,
@@ -235,14 +276,21 @@ fn query_record(q: &PendingQuery) -> QueryRecord<'_> {
     }
 }
 
-pub fn build<'a>(s: &'a Session, a: &Analysis, info: &'a CaptureInfo) -> Report<'a> {
+pub fn build<'a>(s: &'a Session, a: &'a Analysis, info: &'a CaptureInfo) -> Report<'a> {
     Report {
         capture: info,
-        flows: a.flows.iter().map(|v| flow_record(s, v)).collect(),
-        dns: s.dns.iter().map(dns_record).collect(),
-        unanswered_queries: s.unanswered.iter().map(query_record).collect(),
-        endpoints: a.endpoints.clone(),
-        findings: a.findings.clone(),
+        flows: Each::new(&a.flows, move |v| flow_record(s, v)),
+        dns: Each::new(&s.dns, dns_record),
+        unanswered_queries: Each::new(&s.unanswered, query_record),
+        endpoints: &a.endpoints,
+        findings: &a.findings,
         stats: &s.stats,
     }
+}
+
+/// Writes the document as `report --format json` prints it (pretty, then a newline), record by
+/// record into `out`.
+pub fn write(out: &mut impl std::io::Write, report: &Report<'_>) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")
 }

@@ -2,13 +2,29 @@
 
 /// `2024-05-01T12:34:56.123456Z` for nanoseconds since the Unix epoch (negative allowed).
 pub fn rfc3339_us(ns: i64) -> String {
-    let us = ns.div_euclid(1_000);
-    let secs = us.div_euclid(1_000_000);
-    let micros = us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
+    Rfc3339Us(ns).to_string()
+}
+
+/// [`rfc3339_us`] written where it is displayed or serialized, without a `String` of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339Us(pub i64);
+
+impl std::fmt::Display for Rfc3339Us {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let us = self.0.div_euclid(1_000);
+        let secs = us.div_euclid(1_000_000);
+        let micros = us.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
+    }
+}
+
+impl serde::Serialize for Rfc3339Us {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).

@@ -1,6 +1,7 @@
 //! The session model: the single source of truth every view reads. Frames go in; flows with
 //! their TLS facts, DNS answers, names and counters come out. Plain data, no I/O.
 
+pub mod activity;
 pub mod naming;
 pub mod stats;
 
@@ -10,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::capture::Frame;
 use crate::dissect::dns::{self, DnsMessage, DnsTcpReassembler};
-use crate::dissect::tls::{ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
+use crate::dissect::tls::{whole_hello, ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
 use crate::flow::{table::Observed, Flow, FlowTable, L4};
 use crate::packet::defrag::{Defragmenter, FragKey};
 use crate::packet::{self, link::linktype, DecodeError, Transport};
@@ -30,12 +31,17 @@ const MAX_PENDING_QUERIES: usize = 100_000;
 pub struct Limits {
     /// Flows kept in the hot table (closed and idle flows are evicted first).
     pub max_active_flows: usize,
+    /// DNS answers stored (listed in reports, used for naming), and unanswered queries kept.
+    /// Beyond it answers are still counted (`dns_responses`, `dns_answers_evicted`) but not
+    /// stored: the first ones stay, so the report and the naming of early flows do not change
+    /// as a capture grows.
+    pub max_dns_answers: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         // About 1 GB of flow state at the worst.
-        Limits { max_active_flows: 1_000_000 }
+        Limits { max_active_flows: 1_000_000, max_dns_answers: 1_000_000 }
     }
 }
 
@@ -110,6 +116,8 @@ pub struct FlowFacts {
     /// Client segments still looked at for a ClientHello after a non-TLS start (SOCKS,
     /// HTTP CONNECT and STARTTLS put TLS after a plain-text exchange).
     tls_late_budget: u8,
+    /// Bytes over time, kept only when a timeline asked for it.
+    pub activity: Option<Box<activity::Activity>>,
 }
 
 #[derive(Debug, Default)]
@@ -136,12 +144,23 @@ pub struct Session {
     pub dns: Vec<DnsAnswer>,
     /// Answer indices (in arrival order) by the addresses they hold.
     by_addr: FxHashMap<IpAddr, Vec<u32>>,
+    /// Answer indices (in arrival order) by an address they hold and the hash of a name on
+    /// their chain ([`name_key`]): naming a flow by its SNI looks only at these, not at every
+    /// answer that held a shared front-end address.
+    by_addr_name: FxHashMap<(IpAddr, u64), Vec<u32>>,
+    /// No answer arrived with an earlier capture time than the one before it: every list above
+    /// is then in (time, index) order and can be searched instead of scanned.
+    dns_time_ordered: bool,
+    /// The longest TTL of any answer, in nanoseconds.
+    dns_max_ttl_ns: i64,
     pending: FxHashMap<QueryKey, PendingQuery>,
     pub unanswered: Vec<PendingQuery>,
     pub stats: Stats,
     events: Option<Vec<Event>>,
+    keep_activity: bool,
     reply_buf: Vec<Result<DnsMessage, dns::DnsError>>,
     defrag: Defragmenter,
+    max_dns_answers: usize,
 }
 
 impl Default for Session {
@@ -157,13 +176,23 @@ impl Session {
             facts: Vec::new(),
             dns: Vec::new(),
             by_addr: FxHashMap::default(),
+            by_addr_name: FxHashMap::default(),
+            dns_time_ordered: true,
+            dns_max_ttl_ns: 0,
             pending: FxHashMap::default(),
             unanswered: Vec::new(),
             stats: Stats::default(),
             events: None,
+            keep_activity: false,
             reply_buf: Vec::new(),
             defrag: Defragmenter::default(),
+            max_dns_answers: limits.max_dns_answers,
         }
+    }
+
+    /// Keeps each flow's bytes over time (for timelines; reports do without).
+    pub fn record_activity(&mut self) {
+        self.keep_activity = true;
     }
 
     /// Starts recording [`Event`]s for [`Session::drain_events`].
@@ -256,10 +285,25 @@ impl Session {
         }
         let Some(obs) = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex) else {
             self.stats.other_transport += 1;
+            // The decoder follows a bounded IPv6 extension chain (each header type once, as
+            // RFC 8200 orders them); a packet that stops on an extension header is not guessed at.
+            if let (IpAddr::V6(_), Transport::Other { proto: 0 | 43 | 60 | 135 | 139 | 140 | 253 | 254 }) =
+                (pkt.src, pkt.transport)
+            {
+                self.warn_with("ipv6-extension-chain", Some(frame.number), Some(frame.offset), || {
+                    format!("frame {}: IPv6 extension headers not followed to their end; packet skipped", frame.number)
+                });
+            }
             return;
         };
         if obs.new {
             self.open_flow(obs.flow);
+        }
+        if self.keep_activity {
+            let a = self.facts[obs.flow as usize]
+                .activity
+                .get_or_insert_with(|| Box::new(activity::Activity::new(frame.ts_ns)));
+            a.add(frame.ts_ns, frame.orig_len.max(frame.data.len() as u32));
         }
         if pkt.truncated && !obs.payload.is_empty() {
             self.warn_with("truncated-payload", Some(frame.number), Some(frame.offset), || {
@@ -307,6 +351,13 @@ impl Session {
         self.stats.flows_evicted = self.table.stats.evicted;
         self.stats.peak_active_flows = self.table.stats.peak_active;
         self.emit(Event::FlowOpen(id));
+        // Flows evicted to make room get no more packets: their reassembly buffers (up to
+        // TLS_CAP and DNS_TCP_CAP each way) go now, so memory follows the hot table's cap.
+        for gone in self.table.take_evicted() {
+            if self.settle(gone as usize, true) {
+                self.stats.flow_parsers_released += 1;
+            }
+        }
     }
 
     fn dissect(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
@@ -401,14 +452,35 @@ impl Session {
         self.pending.remove(&key);
         if !msg.complete {
             self.warn_with("truncated-dns", Some(frame.number), Some(frame.offset), || {
-                format!("frame {}: DNS response cut short; kept the records that were whole", frame.number)
+                format!("frame {}: DNS response cut short or unreadable in part; kept whole records", frame.number)
             });
         }
+        if self.dns.len() >= self.max_dns_answers {
+            // Counted, not stored: the report keeps the first answers it listed.
+            self.stats.dns_answers_evicted += 1;
+            if self.stats.dns_answers_evicted == 1 {
+                let max = self.max_dns_answers;
+                self.warn_with("dns-answers-capped", Some(frame.number), Some(frame.offset), || {
+                    format!("frame {}: more than {max} DNS answers; later ones are counted, not stored", frame.number)
+                });
+            }
+            return;
+        }
         let idx = self.dns.len() as u32;
+        if self.dns.last().is_some_and(|prev| frame.ts_ns < prev.ts_ns) {
+            self.dns_time_ordered = false;
+        }
+        self.dns_max_ttl_ns = self.dns_max_ttl_ns.max(i64::from(msg.min_ttl.unwrap_or(0)) * 1_000_000_000);
         for a in &msg.addresses {
             let list = self.by_addr.entry(*a).or_default();
             if list.last() != Some(&idx) {
                 list.push(idx);
+            }
+            for n in &msg.chain {
+                let list = self.by_addr_name.entry((*a, name_key(n))).or_default();
+                if list.last() != Some(&idx) {
+                    list.push(idx);
+                }
             }
         }
         self.dns.push(DnsAnswer {
@@ -431,8 +503,20 @@ impl Session {
         all.sort_by_key(|(_, q)| q.ts_ns);
         let keep = all.split_off(all.len() / 2);
         self.stats.dns_queries_evicted += all.len() as u64;
-        self.unanswered.extend(all.into_iter().map(|(_, q)| q));
+        self.keep_unanswered(all.into_iter().map(|(_, q)| q));
         self.pending.extend(keep);
+    }
+
+    /// Adds to the unanswered list, oldest first, as long as it holds fewer than
+    /// `max_dns_answers`; the rest are only counted (`dns_queries_dropped`).
+    fn keep_unanswered(&mut self, queries: impl Iterator<Item = PendingQuery>) {
+        for q in queries {
+            if self.unanswered.len() < self.max_dns_answers {
+                self.unanswered.push(q);
+            } else {
+                self.stats.dns_queries_dropped += 1;
+            }
+        }
     }
 
     fn tls(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
@@ -459,6 +543,13 @@ impl Session {
             }
         }
         .map(|s| s.wrapping_add(1));
+        // A whole hello in the segment that starts the stream needs no reassembler.
+        let fresh = facts.parse.as_ref().is_none_or(|p| if obs.up { p.tls_up.is_none() } else { p.tls_down.is_none() });
+        if fresh && isn.is_none_or(|base| base == obs.seq) {
+            if let Some(ev) = whole_hello(obs.payload) {
+                return self.tls_done(id, obs.up, Some(ev), frame);
+            }
+        }
         let parsers = facts.parse.get_or_insert_with(Default::default);
         let slot = if obs.up { &mut parsers.tls_up } else { &mut parsers.tls_down };
         let r = slot.get_or_insert_with(|| TlsReassembler::new(isn, TLS_CAP));
@@ -533,37 +624,58 @@ impl Session {
             self.dissect_datagram(p.key, &p.data, &frame, true);
         }
         self.stats.ip_reassembled = self.defrag.stats.reassembled;
-        let mut found = Vec::new();
-        for (id, facts) in self.facts.iter_mut().enumerate() {
-            if let Some(p) = facts.parse.take() {
-                if !facts.tls_up_done {
-                    if let Some(mut r) = p.tls_up {
-                        if let Some(TlsEvent::ClientHello(ch)) = r.finish() {
-                            found.push((id, ch));
-                        }
-                    }
-                }
-            }
+        for id in 0..self.facts.len() {
+            self.settle(id, false);
         }
-        for (id, ch) in found {
-            let f = &self.table.flows()[id];
-            let (ts, frame) = (f.last_ns, f.first_frame);
-            let facts = &mut self.facts[id];
-            facts.tls.client_hello = Some(ch);
-            facts.tls.client_hello_ns = Some(ts);
-            facts.tls.client_hello_frame.get_or_insert(frame);
-            facts.tls_up_done = true;
-            self.stats.tls_client_hellos += 1;
-        }
-        self.unanswered.extend(self.pending.drain().map(|(_, q)| q));
+        let mut rest: Vec<PendingQuery> = self.pending.drain().map(|(_, q)| q).collect();
+        rest.sort_by_key(|q| (q.ts_ns, q.frame));
+        self.keep_unanswered(rest.into_iter());
         self.unanswered.sort_by_key(|q| (q.ts_ns, q.frame));
         self.stats.flows_evicted = self.table.stats.evicted;
         self.stats.peak_active_flows = self.table.stats.peak_active;
     }
 
+    /// Drops the reassembly state of flow `id`, reading a ClientHello cut short as far as it
+    /// goes first. Whether there was state to drop.
+    fn settle(&mut self, id: usize, emit: bool) -> bool {
+        let Some(p) = self.facts[id].parse.take() else {
+            return false;
+        };
+        if self.facts[id].tls_up_done {
+            return true;
+        }
+        let Some(TlsEvent::ClientHello(ch)) = p.tls_up.and_then(|mut r| r.finish()) else {
+            return true;
+        };
+        let f = &self.table.flows()[id];
+        let (ts, frame) = (f.last_ns, f.first_frame);
+        let facts = &mut self.facts[id];
+        facts.tls.client_hello = Some(ch);
+        facts.tls.client_hello_ns = Some(ts);
+        facts.tls.client_hello_frame.get_or_insert(frame);
+        facts.tls_up_done = true;
+        self.stats.tls_client_hellos += 1;
+        if emit {
+            self.emit(Event::ClientHello(id as u32));
+        }
+        true
+    }
+
     /// Answers (indices into `dns`) that held `addr`, in arrival order.
     pub fn answers_for(&self, addr: &IpAddr) -> &[u32] {
         self.by_addr.get(addr).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Answers (indices into `dns`, in arrival order) that held `addr` with a name on their
+    /// chain that may be `name` (equal ignoring ASCII case; rarely another name of the same
+    /// hash, so check). Every answer whose chain has `name` is there.
+    pub fn answers_for_name(&self, addr: &IpAddr, name: &str) -> &[u32] {
+        self.by_addr_name.get(&(*addr, name_key(name))).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Whether answers arrived in capture-time order, and the longest TTL among them (ns).
+    pub(crate) fn answer_order(&self) -> (bool, i64) {
+        (self.dns_time_ordered, self.dns_max_ttl_ns)
     }
 }
 
@@ -578,6 +690,17 @@ fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {
 
 fn frame_ts(frame: &Frame<'_>) -> i64 {
     frame.ts_ns
+}
+
+/// Hash of a host name, ignoring ASCII case: names that are equal ignoring case hash the same.
+fn name_key(name: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for b in name.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.write_usize(name.len());
+    h.finish()
 }
 
 /// A TLS record header carrying the start of a ClientHello.

@@ -41,10 +41,11 @@ impl Session {
         let sni = self.facts[id as usize].tls.client_hello.as_ref().and_then(|ch| ch.sni.as_deref()).map(normalize);
         if let Some(sni) = sni {
             // Only a chain that starts from (or passes through) the SNI explains this address.
-            let answer = self.pick_answer(flow, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&sni)));
+            let ids = self.answers_for_name(&flow.server, &sni);
+            let answer = self.pick_answer(flow, ids, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&sni)));
             return Naming { hostname: Some(sni), source: NameSource::Sni, answer };
         }
-        match self.pick_answer(flow, |a| !a.query().is_empty()) {
+        match self.pick_answer(flow, self.answers_for(&flow.server), |a| !a.query().is_empty()) {
             Some(i) => Naming {
                 hostname: Some(normalize(self.dns[i as usize].query())),
                 source: NameSource::Dns,
@@ -56,13 +57,42 @@ impl Session {
 
     /// Among the answers that held the flow's server address and pass `fits`: the latest one
     /// still valid (TTL) when the flow began, else the latest before it, else the first after.
-    /// Answers given to the flow's own client are preferred at each step.
-    fn pick_answer(&self, flow: &Flow, fits: impl Fn(&DnsAnswer) -> bool) -> Option<u32> {
-        let ids = self.answers_for(&flow.server);
+    /// Answers given to the flow's own client are preferred at each step. `ids`: in arrival
+    /// order, every answer that held the address and may pass `fits`.
+    fn pick_answer(&self, flow: &Flow, ids: &[u32], fits: impl Fn(&DnsAnswer) -> bool) -> Option<u32> {
         if ids.is_empty() {
             return None;
         }
         let start = flow.first_ns;
+        let (time_ordered, max_ttl_ns) = self.answer_order();
+        if time_ordered {
+            // `ids` is in (time, index) order: the answers up to the flow's start come first, the
+            // latest of them last, and only the latest TTL's worth of them can still be valid.
+            let split = ids.partition_point(|&i| self.dns[i as usize].ts_ns <= start);
+            for same_client in [true, false] {
+                let ok = |a: &DnsAnswer| (!same_client || a.client == flow.client) && fits(a);
+                let mut latest = None;
+                for &i in ids[..split].iter().rev() {
+                    let a = &self.dns[i as usize];
+                    if latest.is_some() && a.ts_ns.saturating_add(max_ttl_ns) < start {
+                        break;
+                    }
+                    if ok(a) {
+                        if a.valid_at(start) {
+                            return Some(i);
+                        }
+                        latest.get_or_insert(i);
+                    }
+                }
+                if latest.is_some() {
+                    return latest;
+                }
+                if let Some(&i) = ids[split..].iter().find(|&&i| ok(&self.dns[i as usize])) {
+                    return Some(i);
+                }
+            }
+            return None;
+        }
         let cands = || ids.iter().copied().filter(|&i| fits(&self.dns[i as usize])).map(|i| (i, &self.dns[i as usize]));
         for same_client in [true, false] {
             let mine = |a: &DnsAnswer| !same_client || a.client == flow.client;

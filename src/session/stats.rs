@@ -40,8 +40,16 @@ pub struct Stats {
     /// Flows dropped from the hot table to respect its cap (still reported).
     pub flows_evicted: u64,
     pub peak_active_flows: u64,
-    /// Pending DNS queries dropped to respect their cap.
+    /// Flows evicted from the hot table while holding reassembly state, which was dropped
+    /// (a ClientHello cut short was read first).
+    pub flow_parsers_released: u64,
+    /// Pending DNS queries dropped to respect their cap (moved to the unanswered list).
     pub dns_queries_evicted: u64,
+    /// DNS answers beyond `Limits::max_dns_answers`: counted in `dns_responses`, not stored
+    /// (not listed, not used for naming).
+    pub dns_answers_evicted: u64,
+    /// Unanswered queries beyond `Limits::max_dns_answers`: counted, not listed.
+    pub dns_queries_dropped: u64,
     pub warnings: BTreeMap<&'static str, u64>,
     pub warning_samples: Vec<Warning>,
     /// Timestamps that went backwards (the capture is not in time order).

@@ -1,0 +1,164 @@
+//! Everything known about the selected row: its role and registry, how it was named, the DNS
+//! chain, the 5-tuple and scope, service tags, bytes and packets each way, timing, the TLS
+//! handshake, and the finding that concerns it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::app::{App, Pane};
+use super::findings::icon;
+use super::model::Model;
+use super::pane;
+use super::rows::{Group, Row};
+use super::text::{duration, rel, tls_version, wrap};
+use super::theme::Theme;
+use crate::analysis::role_label;
+use crate::flow::L4;
+use crate::output::text::{human_bytes, sock};
+use crate::session::naming::NameSource;
+
+/// Width of the label column.
+const LABEL: usize = 10;
+
+pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) {
+    let t = &app.theme;
+    let row = app.selected_row(model);
+    let title = match row {
+        Some(r) => format!("Selected: {}", r.label),
+        None => "Details".to_string(),
+    };
+    let inner = pane::top(buf, area, &title, app.focus == Pane::Details, t);
+    let Some(r) = row else {
+        buf.set_stringn(inner.x + 1, inner.y, "select a row (↑↓)", inner.width as usize, t.dim());
+        return;
+    };
+    let lines = lines(r, model, usize::from(inner.width), t);
+    pane::lines(buf, inner, &lines, &app.details_scroll, t);
+}
+
+/// The details of `r` as lines of at most `width` chars.
+pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let mut field = |label: &str, value: String, style: Style| {
+        for (k, piece) in wrap(&value, width.saturating_sub(LABEL), 0).into_iter().enumerate() {
+            let head = if k == 0 { format!("{label:<LABEL$}") } else { " ".repeat(LABEL) };
+            out.push(Line::from(vec![Span::styled(head, t.dim()), Span::styled(piece, style)]));
+        }
+    };
+    let origin = model.first_ns.unwrap_or(0);
+    let first = r.flows.first().and_then(|&id| Some((model.flows.get(id as usize)?, model.views.get(id as usize)?)));
+    let Some((rec, view)) = first else { return Vec::new() };
+
+    let mut role = role_label(r.role).to_string();
+    if let Some(reg) = &r.registry {
+        role.push_str(&format!(" · registry {reg}"));
+        if view.registry_inferred {
+            role.push_str(" (from the login just before)");
+        }
+    }
+    if let Some(region) = &view.class.region {
+        role.push_str(&format!(" · {region}"));
+    }
+    field("role", role, t.group(r.group, r.private_link).patch(t.bold()));
+
+    if r.group != Group::Dns {
+        let answer = view.naming.answer.and_then(|a| model.answers.get(a as usize));
+        let named = match (view.naming.source, answer) {
+            (NameSource::Sni, Some(a)) => format!("TLS SNI, and the DNS answer at {}s", rel(a.ts_ns - origin)),
+            (NameSource::Sni, None) => "TLS SNI (no DNS answer for it in the capture)".to_string(),
+            (NameSource::Dns, Some(a)) => format!("DNS answer at {}s (no SNI)", rel(a.ts_ns - origin)),
+            _ => "nothing: no SNI and no DNS answer held this address".to_string(),
+        };
+        field("named by", named, Style::new());
+        if let Some(a) = answer.filter(|a| a.chain.len() > 1) {
+            field("chain", a.chain.join(" → "), Style::new());
+        }
+    }
+
+    let f = &rec.flow;
+    let scope = if r.private_link { "private (private link)".to_string() } else { r.scope.as_str().to_string() };
+    let tuple = if r.flows.len() == 1 {
+        format!("{} {} → {} · {scope}", f.proto.as_str(), sock(f.client, f.client_port), sock(f.server, f.server_port))
+    } else {
+        let what = if r.group == Group::Dns { "exchanges with" } else { "connections to" };
+        format!("{} {} {what} {} · {scope}", r.flows.len(), f.proto.as_str(), r.addr_text())
+    };
+    field("flow", tuple, Style::new());
+
+    let (mut up, mut down, mut pk_up, mut pk_down) = (0u64, 0u64, 0u64, 0u64);
+    let (mut open, mut resets) = (0usize, 0usize);
+    for rec in r.flows.iter().filter_map(|&id| model.flows.get(id as usize)) {
+        let f = &rec.flow;
+        up += f.bytes_up;
+        down += f.bytes_down;
+        pk_up += f.packets_up;
+        pk_down += f.packets_down;
+        open += usize::from(f.proto == L4::Tcp && !f.tcp.closed());
+        resets += usize::from(f.tcp.rst);
+    }
+    field(
+        "bytes",
+        format!("↑ {} in {pk_up} pkts · ↓ {} in {pk_down} pkts", human_bytes(up), human_bytes(down)),
+        Style::new(),
+    );
+
+    let end = if f.proto == L4::Udp {
+        String::new()
+    } else if r.flows.len() == 1 {
+        match (f.tcp.rst, f.tcp.closed()) {
+            (true, _) => " · reset (RST)".to_string(),
+            (false, true) => " · closed (FIN)".to_string(),
+            _ => " · still open".to_string(),
+        }
+    } else {
+        format!(" · {open} open, {resets} reset")
+    };
+    field(
+        "time",
+        format!(
+            "{}s → {}s, {}{end}",
+            rel(r.first_ns - origin),
+            rel(r.last_ns - origin),
+            duration(r.last_ns - r.first_ns)
+        ),
+        Style::new(),
+    );
+
+    let hello = r.flows.iter().filter_map(|&id| model.flows.get(id as usize)).find(|x| x.hello.is_some());
+    if let Some(h) = hello.and_then(|x| Some((x, x.hello.as_ref()?))) {
+        let (x, ch) = h;
+        let version = match x.server_version {
+            Some(v) => tls_version(v),
+            None => match ch.supported_versions.iter().max() {
+                Some(&v) => format!("{} offered", tls_version(v)),
+                None => tls_version(ch.legacy_version),
+            },
+        };
+        let mut s = version;
+        if !ch.alpn.is_empty() {
+            s.push_str(&format!(" · ALPN {}", ch.alpn.join(", ")));
+        }
+        if let Some(sni) = &ch.sni {
+            s.push_str(&format!(" · SNI {sni}"));
+        }
+        if ch.partial {
+            s.push_str(" · ClientHello cut short");
+        }
+        field("tls", s, Style::new());
+    }
+
+    for finding in model.findings_for(r.host.as_deref(), r.server) {
+        let (mark, style) = icon(finding.kind, t);
+        field("finding", format!("{mark} {}", finding.message), style);
+    }
+    if !view.tags.is_empty() {
+        let tags: Vec<String> = view.tags.iter().map(|m| format!("{} ({})", m.tag, m.prefix)).collect();
+        field("tags", tags.join(", "), Style::new());
+    } else if !model.tags_loaded {
+        field("tags", "- (give --service-tags FILE to name Azure service tags)".to_string(), t.dim());
+    }
+
+    out
+}

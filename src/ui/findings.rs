@@ -1,0 +1,69 @@
+//! The answer the user came for: each finding in words (where the layers came from, whether
+//! private link held, what a firewall must allow), wrapped to the pane.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::app::{App, Pane};
+use super::model::Model;
+use super::pane;
+use super::text::wrap;
+use super::theme::Theme;
+use crate::analysis::findings::FindingKind;
+
+/// A mark that reads without colour: a tick for an answer, a warning sign for a problem, a
+/// dot for a remark.
+pub fn icon(kind: FindingKind, t: &Theme) -> (&'static str, Style) {
+    match kind {
+        FindingKind::DataViaStorageAccount | FindingKind::DataViaDedicatedEndpoint | FindingKind::PrivateLink => {
+            ("✔", t.good())
+        }
+        FindingKind::PrivateLinkResolvedPublicly => ("⚠", t.warn()),
+        FindingKind::UnnamedFlows | FindingKind::UnusedDnsAnswers => ("•", t.dim()),
+    }
+}
+
+fn rank(kind: FindingKind) -> u8 {
+    match kind {
+        FindingKind::PrivateLinkResolvedPublicly => 0,
+        FindingKind::DataViaStorageAccount | FindingKind::DataViaDedicatedEndpoint | FindingKind::PrivateLink => 1,
+        FindingKind::UnnamedFlows | FindingKind::UnusedDnsAnswers => 2,
+    }
+}
+
+/// The findings as lines of at most `width` chars.
+pub fn lines(model: &Model, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    // A problem first, then the answers, then the remarks: a small screen shows the head.
+    let mut order: Vec<_> = model.findings.iter().collect();
+    order.sort_by_key(|f| rank(f.kind));
+    for f in order {
+        let (mark, style) = icon(f.kind, t);
+        for (k, piece) in wrap(&f.message, width.saturating_sub(3), 0).into_iter().enumerate() {
+            let lead = if k == 0 { Span::styled(format!(" {mark} "), style) } else { Span::raw("   ") };
+            out.push(Line::from(vec![lead, Span::raw(piece)]));
+        }
+    }
+    if out.is_empty() {
+        let msg = if model.status.finished {
+            " No registry traffic recognised: no login server, storage account or data endpoint was named."
+        } else {
+            " Waiting for registry traffic: the finding appears once layers start to flow."
+        };
+        out.push(Line::from(Span::styled(msg, t.dim())));
+    }
+    out
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) {
+    let t = &app.theme;
+    let mut ls = lines(model, usize::from(area.width), t);
+    if app.focus == Pane::Findings {
+        if let Some(first) = ls.first_mut() {
+            first.spans.insert(0, Span::styled("▌", t.title(true)));
+        }
+    }
+    pane::lines(buf, area, &ls, &app.findings_scroll, t);
+}

@@ -1,0 +1,238 @@
+//! The event loop. The feeder thread reads and analyses; this loop copies what changed into
+//! the model (a few times a second at most), draws (at most ~30 times a second, and only when
+//! something changed: the session, the replay clock, a key, the size), and sleeps otherwise,
+//! so an idle screen costs next to nothing.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
+
+use super::app::{Action, App};
+use super::model::{Builder, Model};
+use super::terminal::{self, Guard, Term};
+use super::theme::{color_wanted, Theme};
+use crate::analysis::Analyzer;
+use crate::cli::ViewKind;
+use crate::engine::{lock, Feeder};
+
+/// Shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(33);
+/// Shortest time between two model builds; a build that took long spaces the next ones out
+/// (see `BUILD_SHARE`), so a huge capture never keeps the feeder waiting on the lock.
+const BUILD_EVERY: Duration = Duration::from_millis(200);
+/// Builds take at most about this share of the time.
+const BUILD_SHARE: u32 = 8;
+/// Longest sleep with nothing to do: how soon a signal or a dead terminal is noticed.
+const IDLE: Duration = Duration::from_millis(250);
+/// How often the terminal is checked to still be there.
+const ALIVE_EVERY: Duration = Duration::from_secs(1);
+/// The input thread's wait for a key, between looks at its stop flag.
+const INPUT_POLL: Duration = Duration::from_millis(200);
+
+/// How the UI starts.
+#[derive(Debug, Clone)]
+pub struct UiOptions {
+    /// One row per flow, or per host.
+    pub view: ViewKind,
+    pub color: bool,
+    /// Where `s` saves screenshots.
+    pub screenshot_dir: PathBuf,
+}
+
+impl Default for UiOptions {
+    fn default() -> Self {
+        UiOptions { view: ViewKind::Flows, color: color_wanted(), screenshot_dir: PathBuf::from(".") }
+    }
+}
+
+/// Runs the timeline for `feeder` (a replayed file or a live capture) until the user quits;
+/// the terminal is restored on every way out, and the feeder is told to stop.
+pub fn run(feeder: Feeder, analyzer: Analyzer, opts: UiOptions) -> anyhow::Result<()> {
+    let result = match Guard::take() {
+        Ok(mut guard) => {
+            let stop_input = Arc::new(AtomicBool::new(false));
+            let input = spawn_input(stop_input.clone());
+            let r = event_loop(&mut guard.term, &guard.signalled, &feeder, &analyzer, &opts, &input);
+            stop_input.store(true, Ordering::SeqCst);
+            drop(guard);
+            r
+        }
+        Err(e) => Err(e),
+    };
+    feeder.control.stop.store(true, Ordering::SeqCst);
+    result
+}
+
+/// Terminal events come from their own thread: a read that never returns (crossterm spins
+/// inside `poll` once the terminal is gone) must not keep the loop from noticing.
+fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<std::io::Result<Event>> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new().name("ui-input".into()).spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            let ev = match event::poll(INPUT_POLL) {
+                Ok(false) => continue,
+                Ok(true) => event::read(),
+                Err(e) => Err(e),
+            };
+            let failed = ev.is_err();
+            if tx.send(ev).is_err() || failed {
+                break;
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        // No input thread: the loop sees the channel closed and ends with this.
+        let (tx, rx) = mpsc::channel();
+        let _ = tx.send(Err(e));
+        return rx;
+    }
+    rx
+}
+
+fn event_loop(
+    term: &mut Term,
+    signalled: &AtomicBool,
+    feeder: &Feeder,
+    analyzer: &Analyzer,
+    opts: &UiOptions,
+    input: &Receiver<std::io::Result<Event>>,
+) -> anyhow::Result<()> {
+    let mut app = App::new(Theme::new(opts.color), opts.view);
+    let mut model = Model::default();
+    let mut builder = Builder::new(None);
+    let mut seen_gen: Option<u64> = None;
+    let mut last_build: Option<Instant> = None;
+    let mut build_every = BUILD_EVERY;
+    let mut last_draw: Option<Instant> = None;
+    let mut last_alive = Instant::now();
+    let mut dirty = true;
+    loop {
+        if signalled.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if terminal::panicked() {
+            anyhow::bail!("a thread of acrscope panicked (the message is above)");
+        }
+        let gen = feeder.control.generation();
+        if seen_gen != Some(gen) {
+            let g = lock(&feeder.shared);
+            // A paused or waiting feeder bumps the generation with nothing new but its clock.
+            let news = model.version == 0
+                || g.session.stats.packets != model.packets
+                || g.status.finished != model.status.finished;
+            if news && last_build.is_none_or(|t| t.elapsed() >= build_every) {
+                let started = Instant::now();
+                builder.update(&mut model, &g, analyzer);
+                drop(g);
+                build_every = BUILD_EVERY.max(started.elapsed() * BUILD_SHARE);
+                last_build = Some(Instant::now());
+                seen_gen = Some(gen);
+                app.sync(&model);
+                dirty = true;
+            } else {
+                // Between builds only the clock and the replay state move the screen.
+                if g.status.clock_ns != model.status.clock_ns || g.status.paused != model.status.paused {
+                    model.status.clone_from(&g.status);
+                    dirty = true;
+                }
+                if !news {
+                    seen_gen = Some(gen);
+                }
+            }
+        }
+        if feeder.handle.is_finished() && !model.status.finished && seen_gen == Some(gen) {
+            anyhow::bail!("the capture thread stopped before the end of its input");
+        }
+        let since_draw = last_draw.map_or(FRAME, |t| t.elapsed());
+        if dirty && since_draw >= FRAME {
+            term.draw(|f| super::render(f, &app, &model)).context("drawing the screen")?;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        if last_alive.elapsed() >= ALIVE_EVERY {
+            // A terminal that hung up fails this; the loop would otherwise wait forever.
+            crossterm::terminal::window_size().context("the terminal went away")?;
+            last_alive = Instant::now();
+        }
+
+        let busy = seen_gen != Some(feeder.control.generation()) || !model.status.finished;
+        let wait = if dirty {
+            FRAME.saturating_sub(last_draw.map_or(FRAME, |t| t.elapsed()))
+        } else if busy {
+            FRAME
+        } else {
+            IDLE
+        };
+        let first = match input.recv_timeout(wait) {
+            Ok(ev) => ev,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => anyhow::bail!("terminal input ended"),
+        };
+        // Handle every event already waiting before drawing once.
+        for ev in std::iter::once(first).chain(input.try_iter()) {
+            let ev = ev.context("reading the terminal")?;
+            match handle(ev, &mut app, &model, feeder, term, opts) {
+                Some(Action::Quit) => return Ok(()),
+                Some(_) => dirty = true,
+                None => {}
+            }
+        }
+    }
+}
+
+/// Applies one terminal event; `None` when it changed nothing on screen.
+fn handle(ev: Event, app: &mut App, model: &Model, feeder: &Feeder, term: &Term, opts: &UiOptions) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => {
+            let action = app.on_key(k, model);
+            match action {
+                Action::TogglePause => toggle_pause(app, model, feeder),
+                Action::Screenshot => screenshot(app, model, term, opts),
+                Action::Quit | Action::None => {}
+            }
+            Some(action)
+        }
+        // Pointer motion changes nothing; redrawing for it would cost CPU for nothing.
+        Event::Mouse(m)
+            if m.kind != MouseEventKind::Moved && m.kind != MouseEventKind::Drag(event::MouseButton::Left) =>
+        {
+            app.on_mouse(m, model).then_some(Action::None)
+        }
+        Event::Resize(..) => Some(Action::None),
+        _ => None,
+    }
+}
+
+fn toggle_pause(app: &mut App, model: &Model, feeder: &Feeder) {
+    if model.status.finished {
+        app.status = Some("the capture has ended: nothing to pause".into());
+        return;
+    }
+    let paused = !feeder.control.paused.load(Ordering::SeqCst);
+    feeder.control.paused.store(paused, Ordering::SeqCst);
+    app.status = Some(if paused { "paused: space resumes" } else { "playing" }.into());
+}
+
+fn screenshot(app: &mut App, model: &Model, term: &Term, opts: &UiOptions) {
+    let size = match term.size() {
+        Ok(s) => s,
+        Err(e) => {
+            app.status = Some(format!("screenshot failed: {e}"));
+            return;
+        }
+    };
+    let buf = super::render_buffer(app, model, size.width, size.height);
+    let at = model.now_ns().unwrap_or(0);
+    // SVG (colours, as seen) and text beside it; see `crate::snapshot`.
+    app.status = Some(match crate::snapshot::save_screen(&buf, &opts.screenshot_dir, at) {
+        Ok(p) => {
+            format!("screen saved to {}", p.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and "))
+        }
+        Err(e) => format!("screenshot not saved in {}: {e:#}", opts.screenshot_dir.display()),
+    });
+}
