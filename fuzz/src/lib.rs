@@ -1,0 +1,188 @@
+//! What the fuzz targets share: the input formats (read by the targets, written by the seed
+//! generator in `examples/seed.rs`) and the body of each target, so that a crash file can also
+//! be replayed from a plain test.
+//!
+//! Formats, all big-endian:
+//! - `decode_frame`: `[selector][frame bytes]`; `selector % 8` picks the link type in
+//!   [`LINK_TYPES`].
+//! - `dns`: `[0][DNS message]` parses one message (and, as a cross-check, the same message
+//!   framed in one TCP segment); `[1][segments]` feeds a DNS-over-TCP reassembler.
+//! - `tls_reassembly`: `[segments]` for one TCP direction.
+//! - `pipeline`: a capture file (pcap or pcapng), as is.
+//!
+//! `[segments]` is `[flags: u8][isn: u32]` then, until the input ends,
+//! `[delta: i16][len: u16][len bytes]`: the segment's sequence number is the end of the
+//! previous segment plus `delta` (so zeros make an in-order stream), and `len` is cut to what
+//! is left. `flags & 1`: the ISN (`isn`, the sequence number of the first data byte) is known.
+
+use std::io::Cursor;
+use std::sync::OnceLock;
+
+use acrscope::analysis::Analyzer;
+use acrscope::capture::file::FileReader;
+use acrscope::dissect::dns::{parse_message, DnsTcpReassembler};
+use acrscope::dissect::tls::{parse_client_hello, parse_server_hello, whole_hello, TlsProgress, TlsReassembler};
+use acrscope::output::json;
+use acrscope::packet::{self, decode::decode_datagram, Transport};
+use acrscope::session::{Limits, Session, DNS_TCP_CAP, TLS_CAP};
+
+/// Link types the decoder supports, in selector order.
+pub const LINK_TYPES: [u16; 8] = [0, 1, 101, 108, 113, 228, 229, 276];
+
+/// The selector byte of `link_type` for the `decode_frame` format.
+pub fn selector(link_type: u16) -> Option<u8> {
+    LINK_TYPES.iter().position(|&l| l == link_type).map(|i| i as u8)
+}
+
+/// One TCP segment: sequence number and payload.
+pub type Segment<'a> = (u32, &'a [u8]);
+
+/// Reads `[segments]`: the ISN when known, and the segments.
+pub fn read_segments(data: &[u8]) -> (Option<u32>, Vec<Segment<'_>>) {
+    let Some((head, mut rest)) = data.split_first_chunk::<5>() else {
+        return (None, Vec::new());
+    };
+    let isn = u32::from_be_bytes([head[1], head[2], head[3], head[4]]);
+    let known = head[0] & 1 != 0;
+    let mut next = isn;
+    let mut out = Vec::new();
+    while let Some((h, tail)) = rest.split_first_chunk::<4>() {
+        let delta = i16::from_be_bytes([h[0], h[1]]);
+        let len = usize::from(u16::from_be_bytes([h[2], h[3]])).min(tail.len());
+        let seq = next.wrapping_add(delta as i32 as u32);
+        out.push((seq, &tail[..len]));
+        next = seq.wrapping_add(len as u32);
+        rest = &tail[len..];
+    }
+    (known.then_some(isn), out)
+}
+
+/// Writes `[segments]` for in-order segments of one stream (`isn`: first byte's number).
+pub fn write_segments(isn: Option<u32>, segments: &[Segment<'_>]) -> Vec<u8> {
+    let mut out = vec![u8::from(isn.is_some())];
+    let first = isn.or(segments.first().map(|s| s.0)).unwrap_or(0);
+    out.extend_from_slice(&first.to_be_bytes());
+    let mut next = first;
+    for &(seq, payload) in segments {
+        let payload = &payload[..payload.len().min(usize::from(u16::MAX))];
+        let delta = seq.wrapping_sub(next) as i32;
+        let delta = delta.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+        out.extend_from_slice(&delta.to_be_bytes());
+        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        out.extend_from_slice(payload);
+        next = next.wrapping_add(delta as i32 as u32).wrapping_add(payload.len() as u32);
+    }
+    out
+}
+
+/// (a) One frame through the link layer, IP (tunnels, fragments) and TCP/UDP.
+pub fn decode_frame(data: &[u8]) {
+    let Some((&sel, frame)) = data.split_first() else {
+        return;
+    };
+    let link_type = LINK_TYPES[usize::from(sel % 8)];
+    let Ok((pkt, _meta)) = packet::decode(link_type, frame) else {
+        return;
+    };
+    // The payload is part of the frame; read it as a datagram too (as defragmentation does).
+    let payload = match pkt.transport {
+        Transport::Tcp { payload, .. } | Transport::Udp { payload, .. } => payload,
+        Transport::Other { .. } => pkt.frag.map_or(&[][..], |f| f.data),
+    };
+    assert!(payload.len() <= frame.len());
+    for proto in [6, 17] {
+        let _ = decode_datagram(pkt.src, pkt.dst, proto, payload);
+    }
+}
+
+/// (b) DNS: one message, or a DNS-over-TCP stream.
+pub fn dns(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    if mode & 1 == 0 {
+        let parsed = parse_message(rest);
+        if let Ok(m) = &parsed {
+            let mut seen = std::collections::HashSet::new();
+            assert!(m.addresses.iter().all(|a| seen.insert(*a)), "repeated address");
+            assert!(m.chain.len() <= 17, "chain of {}", m.chain.len());
+        }
+        // The same message in one TCP segment gives the same result.
+        if let Ok(len) = u16::try_from(rest.len()) {
+            let mut framed = len.to_be_bytes().to_vec();
+            framed.extend_from_slice(rest);
+            let mut r = DnsTcpReassembler::new(Some(1000), DNS_TCP_CAP);
+            let mut out = Vec::new();
+            r.push(1000, &framed, &mut out);
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0], parsed);
+        }
+        return;
+    }
+    let (isn, segs) = read_segments(rest);
+    let mut r = DnsTcpReassembler::new(isn, DNS_TCP_CAP);
+    let mut out = Vec::new();
+    for (seq, payload) in segs {
+        r.push(seq, payload, &mut out);
+        out.clear();
+    }
+}
+
+/// (c) The TLS hello reassembler on the segments of one direction.
+pub fn tls_reassembly(data: &[u8]) {
+    let (isn, segs) = read_segments(data);
+    let mut r = TlsReassembler::new(isn, TLS_CAP);
+    let mut last = TlsProgress::NeedMore;
+    for &(seq, payload) in &segs {
+        let _ = whole_hello(payload);
+        last = r.push(seq, payload);
+    }
+    let finished = r.finish();
+    if let TlsProgress::Done(_) = last {
+        assert!(finished.is_none(), "an event handed out twice");
+    }
+    // In order from the ISN with no gap: a whole hello in the concatenated stream is what the
+    // reassembler finds.
+    let in_order = isn.is_some() && segs.first().is_some_and(|s| Some(s.0) == isn) && {
+        let mut next = segs[0].0;
+        segs.iter().all(|&(seq, p)| {
+            let ok = seq == next;
+            next = next.wrapping_add(p.len() as u32);
+            ok
+        })
+    };
+    if in_order {
+        let stream: Vec<u8> = segs.iter().flat_map(|s| s.1.iter().copied()).collect();
+        if let Some(ev) = whole_hello(&stream) {
+            assert_eq!(last, TlsProgress::Done(ev), "reassembly and whole_hello disagree");
+        }
+    }
+    if let Some(h) = data.get(5..) {
+        let _ = parse_client_hello(h);
+        let _ = parse_server_hello(h);
+    }
+}
+
+fn analyzer() -> &'static Analyzer {
+    static A: OnceLock<Analyzer> = OnceLock::new();
+    A.get_or_init(Analyzer::default)
+}
+
+/// (d) A whole capture file through the reader, the session, the analysis and the JSON report.
+pub fn pipeline(data: &[u8]) {
+    let Ok(mut reader) = FileReader::from_reader(Box::new(Cursor::new(data.to_vec())), "fuzz.pcap".into()) else {
+        return;
+    };
+    // A small flow cap, so that eviction is exercised too.
+    let mut session = Session::new(Limits { max_active_flows: 16, ..Limits::default() });
+    while let Ok(Some(frame)) = reader.next_frame() {
+        session.ingest(&frame);
+    }
+    session.finish();
+    let info = json::CaptureInfo::default();
+    let analysis = analyzer().analyze(&session);
+    let report = json::build(&session, &analysis, &info);
+    let mut out = Vec::new();
+    json::write(&mut out, &report).expect("JSON report");
+    assert!(session.table.active_len() <= 16);
+}
