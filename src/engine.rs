@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::capture::file::FileReader;
+use crate::capture::live::LiveSource;
 use crate::capture::Frame;
 use crate::cli::Speed;
 use crate::session::{Limits, Session};
@@ -271,6 +272,90 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
     // At the end the clock stands on the last packet (a stopped replay keeps its own time).
     let last = g.session.stats.last_ns;
     g.status.clock_ns = if control.stop.load(Ordering::Relaxed) { g.status.clock_ns.or(last) } else { last };
+    drop(g);
+    control.bump();
+}
+
+/// Starts feeding a live capture (opened non-blocking) into a new session.
+pub fn spawn_live(src: LiveSource, limits: Limits) -> Feeder {
+    let mut session = Session::new(limits);
+    session.record_activity();
+    let shared = Arc::new(Mutex::new(Shared {
+        session,
+        status: SourceStatus { label: src.label(), live: true, ..SourceStatus::default() },
+    }));
+    let control = Arc::new(Control::default());
+    let (s2, c2) = (shared.clone(), control.clone());
+    let handle = std::thread::Builder::new()
+        .name("live".into())
+        .spawn(move || live(src, &s2, &c2))
+        .expect("spawning the capture thread");
+    Feeder { shared, control, handle }
+}
+
+fn wall_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Live capture never pauses: a paused screen must not lose packets, so the feeder keeps
+/// reading and only the view stands still.
+fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
+    let mut next_tick = Instant::now();
+    while !control.stop.load(Ordering::Relaxed) {
+        let mut got = 0usize;
+        let mut g = lock(shared);
+        let mut failed = None;
+        while got < BATCH {
+            match src.next_frame() {
+                Ok(Some(frame)) => {
+                    g.status.start_ns.get_or_insert(frame.ts_ns);
+                    g.session.ingest(&frame);
+                    got += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let now = wall_ns();
+        g.status.clock_ns = Some(now);
+        g.status.start_ns.get_or_insert(now);
+        let tick = Instant::now() >= next_tick;
+        if tick {
+            // Four times a second: the "now" cursor moves, and an idle screen stays cheap.
+            next_tick = Instant::now() + Duration::from_millis(250);
+            if let Some(d) = src.drops() {
+                g.status.kernel_drops = Some(d.kernel);
+                g.status.if_drops = Some(d.interface);
+            }
+            g.session.age_out(now);
+            src.flush();
+        }
+        if let Some(e) = failed {
+            g.session.warn("capture-failed", None, None, e.clone());
+            g.status.error = Some(e);
+            break;
+        }
+        drop(g);
+        if got > 0 || tick {
+            control.bump();
+        }
+        if got == 0 {
+            std::thread::sleep(crate::capture::live::IDLE_SLEEP);
+        }
+    }
+    src.flush();
+    let mut g = lock(shared);
+    if let Some(d) = src.drops() {
+        g.status.kernel_drops = Some(d.kernel);
+        g.status.if_drops = Some(d.interface);
+    }
+    g.session.finish();
+    g.status.finished = true;
     drop(g);
     control.bump();
 }

@@ -28,7 +28,8 @@ fn main() -> ExitCode {
         Command::Report(args) => report(args),
         Command::Replay(args) => replay(args),
         Command::Snapshot(args) => snapshot(args),
-        other => Err(anyhow::anyhow!("{other:?}: this command is not built yet")),
+        Command::Live(args) => live(args),
+        Command::Interfaces => interfaces(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,6 +62,96 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
     let feeder = acrscope::engine::spawn_replay(&args.file, args.speed, args.paused, limits)
         .map_err(|e| InputError(e.to_string()))?;
     acrscope::ui::run(feeder, analyzer, acrscope::ui::UiOptions::default())
+}
+
+/// `acrscope live`: opens the capture with the privilege, gives the privilege up, then reads.
+fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
+    use acrscope::capture::live::{LiveError, LiveOptions, LiveSource};
+    use acrscope::capture::privileges::{drop_to_user, Dropped};
+    use acrscope::live::{run_headless, Output, Plan, StopWhen};
+    let analyzer = analyzer(&args.analysis)?;
+    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let duration = match args.duration {
+        Some(d) if !(d.is_finite() && d > 0.0) => {
+            return Err(InputError(format!("--duration {d}: give a number of seconds above 0")).into())
+        }
+        d => d.map(std::time::Duration::from_secs_f64),
+    };
+    if args.buffer_size <= 0 {
+        return Err(InputError(format!("--buffer-size {}: give a size in bytes above 0", args.buffer_size)).into());
+    }
+    let opts = LiveOptions {
+        interface: args.interface.clone(),
+        filter: args.filter.clone(),
+        buffer_size: args.buffer_size,
+        write: args.write.clone(),
+    };
+    let src = LiveSource::open(&opts).map_err(|e| match e {
+        LiveError::Usage(m) => anyhow::Error::new(InputError(m)),
+        other => anyhow::Error::new(other),
+    })?;
+    let owned: Vec<&std::path::Path> = args.write.iter().map(|p| p.as_path()).collect();
+    let user = match drop_to_user(args.user.as_deref(), &owned).map_err(|e| anyhow::anyhow!(e))? {
+        Dropped::User { name, .. } => Some(name),
+        Dropped::NotRoot | Dropped::StayedRoot => None,
+    };
+    let Some(format) = args.format else {
+        let feeder = acrscope::engine::spawn_live(src, limits);
+        return acrscope::ui::run(feeder, analyzer, acrscope::ui::UiOptions::default());
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing the signal handlers")?;
+    }
+    let output = match format {
+        acrscope::cli::LiveFormat::Ndjson => Output::Ndjson,
+        acrscope::cli::LiveFormat::Json => Output::Json,
+    };
+    let interface = src.interface.clone();
+    let plan =
+        Plan { output, stop_when: StopWhen { duration, count: args.count }, limits, filter: args.filter.clone(), user };
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let drops = run_headless(src, &analyzer, &plan, &stop, &mut stdout)?;
+    if let Some(d) = drops {
+        eprintln!(
+            "acrscope: {interface}: {} packets received by the capture, {} dropped by the kernel, {} by the interface",
+            d.received, d.kernel, d.interface
+        );
+    }
+    Ok(())
+}
+
+/// `acrscope interfaces`: what can be captured on, with addresses and state.
+fn interfaces() -> anyhow::Result<()> {
+    use acrscope::capture::live;
+    let list = live::interfaces()?;
+    let default = live::default_route_interface();
+    let width = list.iter().map(|i| i.name.len()).max().unwrap_or(4).max(9);
+    println!("{:<width$}  {:<12}  ADDRESSES", "INTERFACE", "STATE");
+    for i in &list {
+        let state = match (i.up, i.running) {
+            (true, true) => "up",
+            (true, false) => "up, no link",
+            _ => "down",
+        };
+        let mut addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+        if addrs.is_empty() {
+            addrs.push("-".into());
+        }
+        let mut notes = Vec::new();
+        if default.as_deref() == Some(i.name.as_str()) {
+            notes.push("default route".to_string());
+        }
+        if i.loopback {
+            notes.push("loopback".into());
+        }
+        if let Some(d) = i.description.as_ref().filter(|d| !d.is_empty()) {
+            notes.push(d.clone());
+        }
+        let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) };
+        println!("{:<width$}  {:<12}  {}{notes}", i.name, state, addrs.join(" "));
+    }
+    Ok(())
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<()> {

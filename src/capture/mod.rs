@@ -2,6 +2,8 @@
 //! Every source yields [`Frame`]s and nothing else.
 
 pub mod file;
+pub mod live;
+pub mod privileges;
 
 /// One captured frame, borrowed from the source's reusable buffer.
 #[derive(Debug, Clone, Copy)]

@@ -29,6 +29,8 @@ pub struct TableStats {
     pub evicted: u64,
     /// High-water mark of flows in the hot table.
     pub peak_active: u64,
+    /// Flows aged out of the hot table in a live capture: closed a while ago, or idle.
+    pub aged_out: u64,
 }
 
 pub struct FlowTable {
@@ -184,6 +186,27 @@ impl FlowTable {
         id
     }
 
+    /// Drops from the hot table the flows closed more than `closed_ns` ago and those idle for
+    /// more than `idle_ns` (capture time), so a capture running for days stays bounded. The
+    /// flows stay in the list; the ids dropped are returned by [`FlowTable::take_evicted`].
+    pub fn age_out(&mut self, now_ns: i64, closed_ns: i64, idle_ns: i64) -> usize {
+        let flows = &self.flows;
+        let gone = &mut self.evicted_ids;
+        let before = self.active.len();
+        self.active.retain(|_, id| {
+            let f = &flows[*id as usize];
+            let quiet = now_ns.saturating_sub(f.last_ns);
+            let keep = !((f.tcp.closed() && quiet > closed_ns) || quiet > idle_ns);
+            if !keep {
+                gone.push(*id);
+            }
+            keep
+        });
+        let n = before - self.active.len();
+        self.stats.aged_out += n as u64;
+        n
+    }
+
     /// Frees room in the hot table: closed and idle flows first, then the least recently
     /// active, so that at least an eighth of the table is free afterwards.
     fn evict(&mut self, now_ns: i64) {
@@ -256,7 +279,7 @@ mod tests {
         }
     }
 
-    use tcp_flags::{ACK, FIN, SYN};
+    use tcp_flags::{ACK, FIN, RST, SYN};
 
     #[test]
     fn syn_sender_is_client_and_counts_go_each_way() {
@@ -314,5 +337,25 @@ mod tests {
         assert_eq!(t.stats.peak_active, 64);
         assert_eq!(t.take_evicted().len() as u64, t.stats.evicted);
         assert!(t.take_evicted().is_empty());
+    }
+
+    #[test]
+    fn age_out_drops_closed_and_idle_flows_but_keeps_busy_ones() {
+        const S: i64 = 1_000_000_000;
+        let mut t = FlowTable::new(100);
+        let (c, s) = ("10.0.0.1", "10.0.0.2");
+        // 0: closed at 1 s; 1: idle since 2 s; 2: busy until 199 s.
+        t.observe(&tcp(c, 40000, s, 443, 1, SYN, b""), S, 1, 0, None);
+        t.observe(&tcp(c, 40000, s, 443, 2, RST, b""), S, 2, 0, None);
+        t.observe(&tcp(c, 40001, s, 443, 1, SYN, b""), 2 * S, 3, 0, None);
+        t.observe(&tcp(c, 40002, s, 443, 1, SYN, b""), 2 * S, 4, 0, None);
+        t.observe(&tcp(c, 40002, s, 443, 2, ACK, b"x"), 199 * S, 5, 0, None);
+        assert_eq!(t.age_out(20 * S, 30 * S, 120 * S), 0, "nothing is old enough yet");
+        assert_eq!(t.age_out(40 * S, 30 * S, 120 * S), 1);
+        assert_eq!(t.take_evicted(), vec![0]);
+        assert_eq!(t.age_out(200 * S, 30 * S, 120 * S), 1);
+        assert_eq!(t.take_evicted(), vec![1]);
+        assert_eq!((t.active_len(), t.stats.aged_out, t.stats.evicted), (1, 2, 0));
+        assert_eq!(t.flows().len(), 3, "aged-out flows stay reported");
     }
 }

@@ -63,6 +63,27 @@ pub struct CaptureInfo {
     pub last_ts: Option<String>,
     /// Set when reading stopped early (truncated or corrupt file): what happened and where.
     pub error: Option<String>,
+    /// Live captures only: the interface and libpcap's counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveInfo>,
+}
+
+/// How a live capture went (`capture.live` of the report).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveInfo {
+    pub interface: String,
+    /// Why that interface (`default route`), when the user did not name it.
+    pub chosen_because: Option<&'static str>,
+    pub link_type: &'static str,
+    pub filter: Option<String>,
+    /// The user the capture ran as after giving up root, if it did.
+    pub user: Option<String>,
+    pub duration_s: f64,
+    /// libpcap's counters: packets the kernel saw, dropped because acrscope fell behind, and
+    /// dropped by the interface.
+    pub received: Option<u64>,
+    pub kernel_drops: Option<u64>,
+    pub if_drops: Option<u64>,
 }
 
 #[derive(Serialize)]

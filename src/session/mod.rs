@@ -600,6 +600,25 @@ impl Session {
         }
     }
 
+    /// Live captures: drops flows closed for 30 s or idle for 120 s (capture time) from the hot
+    /// table and frees their reassembly state; idle ones get their [`Event::FlowClose`] now.
+    pub fn age_out(&mut self, now_ns: i64) -> usize {
+        const CLOSED_NS: i64 = 30 * 1_000_000_000;
+        const IDLE_NS: i64 = 120 * 1_000_000_000;
+        let n = self.table.age_out(now_ns, CLOSED_NS, IDLE_NS);
+        for gone in self.table.take_evicted() {
+            if self.settle(gone as usize, true) {
+                self.stats.flow_parsers_released += 1;
+            }
+            let f = &self.table.flows()[gone as usize];
+            if !(f.proto == L4::Tcp && f.tcp.closed()) {
+                self.emit(Event::FlowClose(gone));
+            }
+        }
+        self.stats.flows_aged_out = self.table.stats.aged_out;
+        n
+    }
+
     /// Ends the capture: partial ClientHellos are read as far as they go, pending queries
     /// become unanswered.
     pub fn finish(&mut self) {

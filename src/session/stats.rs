@@ -40,6 +40,8 @@ pub struct Stats {
     /// Flows dropped from the hot table to respect its cap (still reported).
     pub flows_evicted: u64,
     pub peak_active_flows: u64,
+    /// Flows aged out of the hot table in a live capture (closed or idle; still reported).
+    pub flows_aged_out: u64,
     /// Flows evicted from the hot table while holding reassembly state, which was dropped
     /// (a ClientHello cut short was read first).
     pub flow_parsers_released: u64,

@@ -86,6 +86,15 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         format!("{} {} {what} {} · {scope}", r.flows.len(), f.proto.as_str(), r.addr_text())
     };
     field("flow", tuple, Style::new());
+    if let Some(ix) = f.ifindex {
+        // Only a live capture's index names an interface of this machine.
+        let name = if model.status.live { crate::capture::live::interface_name(ix) } else { None };
+        let text = match name {
+            Some(n) => format!("{n} (ifindex {ix})"),
+            None => format!("ifindex {ix}"),
+        };
+        field("interface", text, Style::new());
+    }
 
     let (mut up, mut down, mut pk_up, mut pk_down) = (0u64, 0u64, 0u64, 0u64);
     let (mut open, mut resets) = (0usize, 0usize);

@@ -1,0 +1,302 @@
+//! `acrscope live` without the UI: events as they happen (NDJSON) or one report at the end,
+//! until a duration, a packet count, Ctrl-C or SIGTERM ends the capture.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::analysis::Analyzer;
+use crate::capture::live::{Drops, LiveError, LiveSource};
+use crate::flow::L4;
+use crate::output::json::{self, CaptureInfo, LiveInfo};
+use crate::output::time::rfc3339_us;
+use crate::packet::link::linktype;
+use crate::session::{Event, Limits, Session};
+
+/// How often `stats` events are written and idle flows are aged out.
+const STATS_EVERY: Duration = Duration::from_secs(1);
+/// A TCP flow without a ClientHello is announced (named by DNS, or unnamed) after this long.
+const ANNOUNCE_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One JSON object per line as things happen, then a `summary` line.
+    Ndjson,
+    /// Only the report document at the end, as `report --format json`.
+    Json,
+}
+
+/// When the capture ends, besides a signal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StopWhen {
+    pub duration: Option<Duration>,
+    pub count: Option<u64>,
+}
+
+/// How the headless capture runs, and what its `start` line and summary say about it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub output: Output,
+    pub stop_when: StopWhen,
+    pub limits: Limits,
+    pub filter: Option<String>,
+    /// Who the process became after giving up root.
+    pub user: Option<String>,
+}
+
+/// Runs the capture until it should stop, writing to `out`. Returns the final counters.
+pub fn run_headless(
+    mut src: LiveSource,
+    analyzer: &Analyzer,
+    plan: &Plan,
+    stop: &Arc<AtomicBool>,
+    out: &mut impl Write,
+) -> Result<Option<Drops>, LiveError> {
+    let (output, stop_when, ctx) = (plan.output, plan.stop_when, plan);
+    let io = |e: std::io::Error| LiveError::Other(format!("writing the output: {e}"));
+    let mut session = Session::new(plan.limits.clone());
+    session.record_events();
+    let mut ev = Announcer::default();
+    let started = Instant::now();
+    let wall_start_ns = now_ns();
+    if output == Output::Ndjson {
+        let start = serde_json::json!({
+            "event": "start",
+            "ts": rfc3339_us(wall_start_ns),
+            "interface": src.interface,
+            "chosen_because": src.chosen_because,
+            "link_type": linktype::name(src.link_type),
+            "filter": ctx.filter,
+            "user": ctx.user,
+        });
+        writeln!(out, "{start}").map_err(io)?;
+        out.flush().map_err(io)?;
+    }
+    let mut next_stats = started + STATS_EVERY;
+    let mut drops = src.drops();
+    let mut reported_drops = 0u64;
+    let mut failure = None;
+    loop {
+        if stop.load(Ordering::Relaxed)
+            || stop_when.duration.is_some_and(|d| started.elapsed() >= d)
+            || stop_when.count.is_some_and(|c| session.stats.packets >= c)
+        {
+            break;
+        }
+        match src.next_frame() {
+            Ok(Some(frame)) => session.ingest(&frame),
+            Ok(None) => std::thread::sleep(crate::capture::live::IDLE_SLEEP),
+            Err(e) => {
+                // The interface went away or the capture failed: keep what was read.
+                failure = Some(e);
+                break;
+            }
+        }
+        if output == Output::Ndjson {
+            ev.write(&mut session, analyzer, out, false).map_err(io)?;
+        }
+        if Instant::now() >= next_stats {
+            next_stats += STATS_EVERY;
+            src.flush();
+            drops = src.drops().or(drops);
+            if let Some(d) = drops.filter(|d| d.kernel > reported_drops) {
+                eprintln!(
+                    "acrscope: warning: the capture is falling behind: {} packets dropped by the kernel so far \
+                     (raise --buffer-size or narrow --filter)",
+                    d.kernel
+                );
+                reported_drops = d.kernel;
+            }
+            if let Some(last) = session.stats.last_ns {
+                // Capture time of the last packet plus the quiet time since, so idle flows age
+                // out even when nothing arrives.
+                session.age_out(last.max(now_ns()));
+            }
+            if output == Output::Ndjson {
+                ev.write(&mut session, analyzer, out, false).map_err(io)?;
+                write_stats(out, &session, drops).map_err(io)?;
+                out.flush().map_err(io)?;
+            }
+        }
+    }
+    src.flush();
+    drops = src.drops().or(drops);
+    session.finish();
+    if output == Output::Ndjson {
+        ev.write(&mut session, analyzer, out, true).map_err(io)?;
+        write_stats(out, &session, drops).map_err(io)?;
+    }
+    let info = CaptureInfo {
+        source: src.interface.clone(),
+        format: "live".into(),
+        first_ts: session.stats.first_ns.map(rfc3339_us),
+        last_ts: session.stats.last_ns.map(rfc3339_us),
+        error: failure.as_ref().map(|e| e.to_string()),
+        live: Some(LiveInfo {
+            interface: src.interface.clone(),
+            chosen_because: src.chosen_because,
+            link_type: linktype::name(src.link_type),
+            filter: ctx.filter.clone(),
+            user: ctx.user.clone(),
+            duration_s: started.elapsed().as_secs_f64(),
+            received: drops.map(|d| d.received),
+            kernel_drops: drops.map(|d| d.kernel),
+            if_drops: drops.map(|d| d.interface),
+        }),
+    };
+    let analysis = analyzer.analyze(&session);
+    let report = json::build(&session, &analysis, &info);
+    match output {
+        Output::Json => json::write(out, &report).map_err(io)?,
+        Output::Ndjson => {
+            out.write_all(b"{\"event\":\"summary\",\"report\":").map_err(io)?;
+            serde_json::to_writer(&mut *out, &report).map_err(|e| io(e.into()))?;
+            out.write_all(b"}\n").map_err(io)?;
+        }
+    }
+    out.flush().map_err(io)?;
+    if let Some(e) = failure {
+        eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
+    }
+    Ok(drops)
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+#[derive(Serialize)]
+struct StatsEvent {
+    event: &'static str,
+    ts: Option<String>,
+    packets: u64,
+    bytes: u64,
+    flows: u64,
+    active_flows: usize,
+    flows_evicted: u64,
+    flows_aged_out: u64,
+    dns_responses: u64,
+    tls_client_hellos: u64,
+    warnings: u64,
+    received: Option<u64>,
+    kernel_drops: Option<u64>,
+    if_drops: Option<u64>,
+}
+
+fn write_stats(out: &mut impl Write, s: &Session, drops: Option<Drops>) -> std::io::Result<()> {
+    let e = StatsEvent {
+        event: "stats",
+        ts: Some(rfc3339_us(now_ns())),
+        packets: s.stats.packets,
+        bytes: s.stats.bytes,
+        flows: s.stats.flows,
+        active_flows: s.table.active_len(),
+        flows_evicted: s.table.stats.evicted,
+        flows_aged_out: s.table.stats.aged_out,
+        dns_responses: s.stats.dns_responses,
+        tls_client_hellos: s.stats.tls_client_hellos,
+        warnings: s.stats.warning_count(),
+        received: drops.map(|d| d.received),
+        kernel_drops: drops.map(|d| d.kernel),
+        if_drops: drops.map(|d| d.interface),
+    };
+    serde_json::to_writer(&mut *out, &e)?;
+    out.write_all(b"\n")
+}
+
+/// Turns session events into `flow_open`, `flow_close` and `dns` lines. A TCP flow is
+/// announced once it is named: at its ClientHello, else after [`ANNOUNCE_AFTER`] (the DNS
+/// name, or none), else when it closes.
+#[derive(Default)]
+struct Announcer {
+    /// TCP flows opened but not announced yet, with when they opened.
+    waiting: Vec<(u32, Instant)>,
+    /// Per flow: 1 announced, 2 closed.
+    state: Vec<u8>,
+}
+
+impl Announcer {
+    fn write(&mut self, s: &mut Session, a: &Analyzer, out: &mut impl Write, end: bool) -> std::io::Result<()> {
+        for e in s.drain_events() {
+            match e {
+                Event::Dns(i) => {
+                    if let Some(d) = s.dns.get(i as usize) {
+                        line(out, "dns", &json::dns_record(d))?;
+                    }
+                }
+                Event::FlowOpen(id) => {
+                    self.grow(id);
+                    if s.flows()[id as usize].proto == L4::Udp {
+                        self.open(s, a, out, id)?;
+                    } else {
+                        self.waiting.push((id, Instant::now()));
+                    }
+                }
+                Event::ClientHello(id) => self.open(s, a, out, id)?,
+                Event::FlowClose(id) => self.close(s, a, out, id)?,
+            }
+        }
+        let due = Instant::now().checked_sub(ANNOUNCE_AFTER);
+        let mut still = Vec::new();
+        for (id, at) in std::mem::take(&mut self.waiting) {
+            if end || due.is_some_and(|d| at <= d) {
+                self.open(s, a, out, id)?;
+            } else if self.state[id as usize] == 0 {
+                still.push((id, at));
+            }
+        }
+        self.waiting = still;
+        if end {
+            // Flows still open when the capture stopped get their totals too.
+            for id in 0..self.state.len() as u32 {
+                self.close(s, a, out, id)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn grow(&mut self, id: u32) {
+        if self.state.len() <= id as usize {
+            self.state.resize(id as usize + 1, 0);
+        }
+    }
+
+    fn open(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
+        self.grow(id);
+        if self.state[id as usize] != 0 {
+            return Ok(());
+        }
+        self.state[id as usize] = 1;
+        let v = a.view(s, id);
+        line(out, "flow_open", &json::flow_record(s, &v))
+    }
+
+    fn close(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
+        self.open(s, a, out, id)?;
+        if self.state[id as usize] == 2 {
+            return Ok(());
+        }
+        self.state[id as usize] = 2;
+        let v = a.view(s, id);
+        line(out, "flow_close", &json::flow_record(s, &v))
+    }
+}
+
+/// One event line: `"event"` first, then the record's fields.
+fn line(out: &mut impl Write, event: &str, record: &impl Serialize) -> std::io::Result<()> {
+    let body = serde_json::to_vec(record)?;
+    write!(out, "{{\"event\":\"{event}\"")?;
+    match body.get(1..) {
+        Some(rest) if rest != b"}" => {
+            out.write_all(b",")?;
+            out.write_all(rest)?;
+        }
+        _ => out.write_all(b"}")?,
+    }
+    out.write_all(b"\n")
+}
