@@ -7,6 +7,10 @@ pub mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use acrscope::capture::Frame;
+use acrscope::packet::link::linktype;
+use acrscope::session::Session;
+
 use wire::*;
 
 pub const CLIENT_MAC: [u8; 6] = [0x00, 0x0d, 0x3a, 0x10, 0, 1];
@@ -62,4 +66,50 @@ pub fn acr_dns_response(id: u16, name: &str, addrs: &[IpAddr]) -> Vec<u8> {
 /// The DNS message alone (UDP payload) of [`acr_dns_response`].
 pub fn acr_dns_message(id: u16, name: &str, addrs: &[IpAddr]) -> Vec<u8> {
     dns_message(id, name, 1, Some((&acr_chain(name), addrs, 60)))
+}
+
+/// `flows` short TLS flows from 200 clients to 400 registries, whose login servers share eight
+/// front-end addresses, with a DNS answer before each client's first flow to a name.
+pub fn many_flows_session(flows: usize) -> Session {
+    let mut rng = Rng(5);
+    let mut s = Session::default();
+    let mut n = 0u64;
+    let mut ingest = |s: &mut Session, ts: i64, f: &[u8]| {
+        n += 1;
+        s.ingest(&Frame {
+            number: n,
+            ts_ns: ts,
+            link_type: linktype::ETHERNET,
+            interface: 0,
+            orig_len: f.len() as u32,
+            offset: 0,
+            data: f,
+        });
+    };
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..flows {
+        let ts = i as i64 * 2_000_000;
+        let client_no = i % 200;
+        let client = v4(10, 1, 0, client_no as u8);
+        let mac = [0, 0x0d, 0x3a, 0x10, 0, client_no as u8];
+        let reg = (client_no * 2 + i / 200 % 2) % 400;
+        let (name, server) = match i % 3 {
+            0 => (format!("registry{reg:03}.azurecr.io"), v4(40, 79, 197, 128 + (reg % 8) as u8)),
+            1 => (format!("registry{reg:03}.japaneast.data.azurecr.io"), v4(40, 79, 198, 128 + (reg % 8) as u8)),
+            _ => (format!("jpeacrprod{reg:03}.blob.core.windows.net"), v4(20, 60, 33, (reg % 8) as u8)),
+        };
+        if seen.insert((client_no, name.clone())) {
+            let chain = acr_chain(&name);
+            let msg = dns_message(i as u16, &name, 1, Some((&chain, &[server], 60)));
+            let f = udp_frame(GATEWAY_MAC, mac, (v4(168, 63, 129, 16), 53), (client, 30_000), 128, 1, &msg);
+            ingest(&mut s, ts, &f);
+        }
+        let mut k = Tcp::new(&mut rng, mac, client, 40_000 + (i / 200) as u16, server, 443);
+        ingest(&mut s, ts + 1, &k.seg(true, SYN, &[]));
+        ingest(&mut s, ts + 2, &k.seg(false, SYN | ACK, &[]));
+        let ch = client_hello(&mut rng, &name, false, true);
+        ingest(&mut s, ts + 3, &k.seg(true, PSH | ACK, &ch));
+    }
+    s.finish();
+    s
 }

@@ -1,7 +1,8 @@
 //! The UI's own state (selection, panes, filter, time window, overlays) and what keys and the
 //! mouse do to it. Drawing reads this and the model, nothing else.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
@@ -87,7 +88,18 @@ pub struct App {
     /// A message for the footer (where a screenshot went), until the next key.
     pub status: Option<String>,
     pub geometry: Cell<Geometry>,
+    /// The findings wrapped to a width, for the model version they were made from: wrapping
+    /// every finding at each frame cost most of a frame with many registries.
+    pub findings_cache: RefCell<Option<FindingsCache>>,
     seen_version: u64,
+}
+
+#[derive(Debug)]
+pub struct FindingsCache {
+    pub version: u64,
+    pub width: usize,
+    pub finished: bool,
+    pub lines: Rc<Vec<ratatui::text::Line<'static>>>,
 }
 
 impl App {
@@ -111,6 +123,7 @@ impl App {
             time: View::default(),
             status: None,
             geometry: Cell::new(Geometry::default()),
+            findings_cache: RefCell::new(None),
             seen_version: 0,
         }
     }

@@ -6,7 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::app::{App, Pane};
+use std::rc::Rc;
+
+use super::app::{App, FindingsCache, Pane};
 use super::model::Model;
 use super::pane;
 use super::text::wrap;
@@ -57,13 +59,29 @@ pub fn lines(model: &Model, width: usize, t: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) {
-    let t = &app.theme;
-    let mut ls = lines(model, usize::from(area.width), t);
-    if app.focus == Pane::Findings {
-        if let Some(first) = ls.first_mut() {
-            first.spans.insert(0, Span::styled("▌", t.title(true)));
+/// [`lines`], made again only when the model or the width changed.
+pub fn cached_lines(app: &App, model: &Model, width: usize) -> Rc<Vec<Line<'static>>> {
+    let mut cache = app.findings_cache.borrow_mut();
+    if let Some(c) = cache.as_ref() {
+        if c.version == model.version && c.width == width && c.finished == model.status.finished {
+            return c.lines.clone();
         }
     }
-    pane::lines(buf, area, &ls, &app.findings_scroll, t);
+    let ls = Rc::new(lines(model, width, &app.theme));
+    *cache = Some(FindingsCache { version: model.version, width, finished: model.status.finished, lines: ls.clone() });
+    ls
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) {
+    let t = &app.theme;
+    let ls = cached_lines(app, model, usize::from(area.width));
+    if app.focus == Pane::Findings {
+        let mut marked = (*ls).clone();
+        if let Some(first) = marked.first_mut() {
+            first.spans.insert(0, Span::styled("▌", t.title(true)));
+        }
+        pane::lines(buf, area, &marked, &app.findings_scroll, t);
+    } else {
+        pane::lines(buf, area, &ls, &app.findings_scroll, t);
+    }
 }

@@ -94,7 +94,7 @@ struct Areas {
 fn layout(area: Rect, app: &App, model: &Model) -> Areas {
     let h = area.height;
     let line = |y: u16, height: u16| Rect { x: area.x, y, width: area.width, height };
-    let findings_need = (findings::lines(model, usize::from(area.width), &app.theme).len() as u16).max(1);
+    let findings_need = (findings::cached_lines(app, model, usize::from(area.width)).len() as u16).max(1);
     let mut findings_h = findings_need.min(if h < 30 { 2 } else { (h / 10).max(3) });
     let bottom_want = if app.details {
         h / 2

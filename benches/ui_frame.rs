@@ -1,0 +1,47 @@
+//! The timeline UI with 10,000 flows: building the view model from the session (done when the
+//! feeder changed something) and drawing one frame (done at most ~30 times a second). Only the
+//! visible rows are laid out, so the frame time must not follow the number of flows.
+
+mod common;
+
+use std::time::Duration;
+
+use acrscope::analysis::Analyzer;
+use acrscope::cli::ViewKind;
+use acrscope::engine::{Shared, SourceStatus};
+use acrscope::ui::app::App;
+use acrscope::ui::theme::Theme;
+use acrscope::ui::{self, model};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn shared(flows: usize) -> Shared {
+    let session = common::many_flows_session(flows);
+    let status = SourceStatus {
+        label: format!("bench {flows} flows"),
+        clock_ns: session.stats.last_ns,
+        start_ns: session.stats.first_ns,
+        finished: true,
+        ..SourceStatus::default()
+    };
+    Shared { session, status }
+}
+
+fn bench(c: &mut Criterion) {
+    let analyzer = Analyzer::default();
+    let mut g = c.benchmark_group("ui");
+    g.sample_size(20).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    for flows in [100usize, 10_000] {
+        let sh = shared(flows);
+        let m = model::build(&sh, &analyzer, None);
+        let mut app = App::new(Theme::new(true), ViewKind::Flows);
+        app.sync(&m);
+        g.bench_function(format!("draw_frame_120x40_{flows}_flows"), |b| {
+            b.iter(|| ui::render_buffer(&app, &m, 120, 40))
+        });
+        g.bench_function(format!("build_model_{flows}_flows"), |b| b.iter(|| model::build(&sh, &analyzer, None)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
