@@ -44,6 +44,10 @@ pub fn render(buf: &mut Buffer, area: Rect, model: &Model, t: &Theme) {
     if model.warnings > 0 {
         parts.push((format!("{} warnings", model.warnings), t.dim()));
     }
+    if model.flows_evicted > 0 {
+        // The hot table hit --max-flows: later packets of those flows would open new ones.
+        parts.push((format!("{} flows evicted (--max-flows)", model.flows_evicted), t.warn()));
+    }
 
     let help = " ? help ";
     let right = area.right().saturating_sub(help.chars().count() as u16);
