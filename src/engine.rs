@@ -293,12 +293,6 @@ pub fn spawn_live(src: LiveSource, limits: Limits) -> Feeder {
     Feeder { shared, control, handle }
 }
 
-fn wall_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 /// Live capture never pauses: a paused screen must not lose packets, so the feeder keeps
 /// reading and only the view stands still.
 fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
@@ -321,7 +315,7 @@ fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
                 }
             }
         }
-        let now = wall_ns();
+        let now = crate::output::time::now_ns();
         g.status.clock_ns = Some(now);
         g.status.start_ns.get_or_insert(now);
         let tick = Instant::now() >= next_tick;

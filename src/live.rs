@@ -61,7 +61,7 @@ pub fn run_headless(
     session.record_events();
     let mut ev = Announcer::default();
     let started = Instant::now();
-    let wall_start_ns = now_ns();
+    let wall_start_ns = crate::output::time::now_ns();
     if output == Output::Ndjson {
         let start = serde_json::json!({
             "event": "start",
@@ -95,8 +95,9 @@ pub fn run_headless(
                 break;
             }
         }
-        if output == Output::Ndjson {
-            ev.write(&mut session, analyzer, out, false).map_err(io)?;
+        if output == Output::Ndjson && ev.write(&mut session, analyzer, out, false).map_err(io)? {
+            // A script reading the events sees each one as it happens.
+            out.flush().map_err(io)?;
         }
         if Instant::now() >= next_stats {
             next_stats += STATS_EVERY;
@@ -113,7 +114,7 @@ pub fn run_headless(
             if let Some(last) = session.stats.last_ns {
                 // Capture time of the last packet plus the quiet time since, so idle flows age
                 // out even when nothing arrives.
-                session.age_out(last.max(now_ns()));
+                session.age_out(last.max(crate::output::time::now_ns()));
             }
             if output == Output::Ndjson {
                 ev.write(&mut session, analyzer, out, false).map_err(io)?;
@@ -164,12 +165,6 @@ pub fn run_headless(
     Ok(drops)
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 #[derive(Serialize)]
 struct StatsEvent {
     event: &'static str,
@@ -191,7 +186,7 @@ struct StatsEvent {
 fn write_stats(out: &mut impl Write, s: &Session, drops: Option<Drops>) -> std::io::Result<()> {
     let e = StatsEvent {
         event: "stats",
-        ts: Some(rfc3339_us(now_ns())),
+        ts: Some(rfc3339_us(crate::output::time::now_ns())),
         packets: s.stats.packets,
         bytes: s.stats.bytes,
         flows: s.stats.flows,
@@ -221,8 +216,11 @@ struct Announcer {
 }
 
 impl Announcer {
-    fn write(&mut self, s: &mut Session, a: &Analyzer, out: &mut impl Write, end: bool) -> std::io::Result<()> {
-        for e in s.drain_events() {
+    /// Writes what happened since the last call; whether anything was written.
+    fn write(&mut self, s: &mut Session, a: &Analyzer, out: &mut impl Write, end: bool) -> std::io::Result<bool> {
+        let events = s.drain_events();
+        let mut wrote = !events.is_empty();
+        for e in events {
             match e {
                 Event::Dns(i) => {
                     if let Some(d) = s.dns.get(i as usize) {
@@ -245,6 +243,7 @@ impl Announcer {
         let mut still = Vec::new();
         for (id, at) in std::mem::take(&mut self.waiting) {
             if end || due.is_some_and(|d| at <= d) {
+                wrote = true;
                 self.open(s, a, out, id)?;
             } else if self.state[id as usize] == 0 {
                 still.push((id, at));
@@ -257,7 +256,7 @@ impl Announcer {
                 self.close(s, a, out, id)?;
             }
         }
-        Ok(())
+        Ok(wrote)
     }
 
     fn grow(&mut self, id: u32) {

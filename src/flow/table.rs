@@ -21,6 +21,8 @@ pub struct Observed<'a> {
     pub seq: u32,
     pub flags: u8,
     pub payload: &'a [u8],
+    /// This packet completed the TCP close (the second FIN, or a RST).
+    pub closed_now: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -112,10 +114,13 @@ impl FlowTable {
             flow.packets_down += 1;
             flow.bytes_down += len;
         }
+        let mut closed_now = false;
         if proto == L4::Tcp {
+            let was_closed = flow.tcp.closed();
             track_tcp(&mut flow.tcp, up, seq, flags, ts_ns);
+            closed_now = !was_closed && flow.tcp.closed();
         }
-        Some(Observed { flow: id, up, new, seq, flags, payload })
+        Some(Observed { flow: id, up, new, seq, flags, payload, closed_now })
     }
 
     /// The active flow of `pkt` and whether it goes client→server, without counting it.

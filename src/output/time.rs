@@ -46,6 +46,13 @@ pub fn secs(ns: i64) -> String {
     format!("{:.3}", ns as f64 / 1e9)
 }
 
+/// The wall clock in nanoseconds since the Unix epoch (live captures stamp their events with it).
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -134,6 +134,7 @@ pub enum Event {
     FlowOpen(u32),
     /// The flow learned its TLS ClientHello.
     ClientHello(u32),
+    /// Closed both ways, or reset, or aged out idle in a live capture.
     FlowClose(u32),
     Dns(u32),
 }
@@ -311,8 +312,7 @@ impl Session {
             });
         }
         self.dissect(&obs, frame);
-        let flow = &self.table.flows()[obs.flow as usize];
-        if flow.proto == L4::Tcp && flow.tcp.close_ns == Some(frame.ts_ns) && obs.flags & 0x05 != 0 {
+        if obs.closed_now {
             self.emit(Event::FlowClose(obs.flow));
         }
     }
@@ -338,7 +338,7 @@ impl Session {
             Transport::Udp { payload, .. } => (0, 0, payload),
             Transport::Other { .. } => return,
         };
-        let obs = Observed { flow, up, new: false, seq, flags, payload };
+        let obs = Observed { flow, up, new: false, seq, flags, payload, closed_now: false };
         self.dissect(&obs, frame);
     }
 

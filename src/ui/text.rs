@@ -105,14 +105,7 @@ pub fn duration(ns: i64) -> String {
 
 /// `0x0304` → `TLS 1.3`.
 pub fn tls_version(v: u16) -> String {
-    match v {
-        0x0300 => "SSL 3.0".into(),
-        0x0301 => "TLS 1.0".into(),
-        0x0302 => "TLS 1.1".into(),
-        0x0303 => "TLS 1.2".into(),
-        0x0304 => "TLS 1.3".into(),
-        v => format!("0x{v:04x}"),
-    }
+    crate::output::json::tls_version_name(v)
 }
 
 #[cfg(test)]
