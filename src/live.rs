@@ -151,7 +151,7 @@ pub fn run_headless(
     let analysis = analyzer.analyze(&session);
     let report = json::build(&session, &analysis, &info);
     match output {
-        Output::Json => json::write(out, &report).map_err(io)?,
+        Output::Json => json::write(out, &report, std::io::IsTerminal::is_terminal(&std::io::stdout())).map_err(io)?,
         Output::Ndjson => {
             out.write_all(b"{\"event\":\"summary\",\"report\":").map_err(io)?;
             serde_json::to_writer(&mut *out, &report).map_err(|e| io(e.into()))?;

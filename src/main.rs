@@ -167,7 +167,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     // The JSON document is written as it is made: its flows are never all in memory at once.
     let written = match args.format {
-        ReportFormat::Json => json::write(&mut stdout, &json::build(&session, &analysis, &info)),
+        ReportFormat::Json => json::write(&mut stdout, &json::build(&session, &analysis, &info), stdout_is_terminal()),
         ReportFormat::Text => stdout.write_all(text::report(&session, &analysis, &info).as_bytes()),
         ReportFormat::Allowlist => stdout.write_all(text::allowlist(&analysis.endpoints).as_bytes()),
     };
@@ -185,6 +185,12 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     std::mem::forget(analysis);
     std::mem::forget(session);
     Ok(())
+}
+
+/// Indent JSON for a person at a terminal; a pipe or a file gets it on one line.
+fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
 }
 
 /// `acrscope snapshot`: the timeline screen of a capture, headless, into an image or text file.

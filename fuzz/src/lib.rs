@@ -183,6 +183,6 @@ pub fn pipeline(data: &[u8]) {
     let analysis = analyzer().analyze(&session);
     let report = json::build(&session, &analysis, &info);
     let mut out = Vec::new();
-    json::write(&mut out, &report).expect("JSON report");
+    json::write(&mut out, &report, false).expect("JSON report");
     assert!(session.table.active_len() <= 16);
 }

@@ -309,9 +309,14 @@ pub fn build<'a>(s: &'a Session, a: &'a Analysis, info: &'a CaptureInfo) -> Repo
     }
 }
 
-/// Writes the document as `report --format json` prints it (pretty, then a newline), record by
-/// record into `out`.
-pub fn write(out: &mut impl std::io::Write, report: &Report<'_>) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+/// Writes the document record by record into `out`, then a newline: indented for a person
+/// (`pretty`), on one line for a program. The content is the same; a report of 200,000 flows
+/// is a third smaller and much faster to write on one line.
+pub fn write(out: &mut impl std::io::Write, report: &Report<'_>, pretty: bool) -> std::io::Result<()> {
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+    } else {
+        serde_json::to_writer(&mut *out, report)?;
+    }
     out.write_all(b"\n")
 }
