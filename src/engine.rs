@@ -339,7 +339,7 @@ fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
             control.bump();
         }
         if got == 0 {
-            std::thread::sleep(crate::capture::live::IDLE_SLEEP);
+            src.wait();
         }
     }
     src.flush();

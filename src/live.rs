@@ -76,6 +76,7 @@ pub fn run_headless(
         out.flush().map_err(io)?;
     }
     let mut next_stats = started + STATS_EVERY;
+    let mut last_stats = started;
     let mut drops = src.drops();
     let mut reported_drops = 0u64;
     let mut failure = None;
@@ -88,7 +89,7 @@ pub fn run_headless(
         }
         match src.next_frame() {
             Ok(Some(frame)) => session.ingest(&frame),
-            Ok(None) => std::thread::sleep(crate::capture::live::IDLE_SLEEP),
+            Ok(None) => src.wait(),
             Err(e) => {
                 // The interface went away or the capture failed: keep what was read.
                 failure = Some(e);
@@ -119,6 +120,7 @@ pub fn run_headless(
             if output == Output::Ndjson {
                 ev.write(&mut session, analyzer, out, false).map_err(io)?;
                 write_stats(out, &session, drops).map_err(io)?;
+                last_stats = Instant::now();
                 out.flush().map_err(io)?;
             }
         }
@@ -128,7 +130,10 @@ pub fn run_headless(
     session.finish();
     if output == Output::Ndjson {
         ev.write(&mut session, analyzer, out, true).map_err(io)?;
-        write_stats(out, &session, drops).map_err(io)?;
+        // The closing counters, unless the periodic line has just given them.
+        if last_stats.elapsed() > Duration::from_millis(100) {
+            write_stats(out, &session, drops).map_err(io)?;
+        }
     }
     let info = CaptureInfo {
         source: src.interface.clone(),
