@@ -4,18 +4,16 @@
 //! a link type per interface. The format is told by the magic number, never the extension.
 
 use std::fs::File;
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 use std::path::Path;
 
+use super::blocks::{Block, Blocks, HEAD};
 use super::Frame;
 
 /// A captured packet longer than this is taken as a corrupt length field (libpcap's limit).
 pub const MAX_PACKET: usize = 256 * 1024;
 /// A pcapng block longer than this is taken as corrupt.
 const MAX_BLOCK: usize = 16 * 1024 * 1024;
-/// Bytes asked of the input at once: few system calls, and still small enough that the frames
-/// just read are in the CPU cache when they are decoded.
-const READ_BUFFER: usize = 256 * 1024;
 /// Located reader warnings kept; their count is always complete.
 const MAX_WARNINGS: usize = 100;
 
@@ -69,7 +67,7 @@ struct Interface {
 
 pub struct FileReader {
     name: String,
-    input: Box<dyn Read + Send>,
+    input: Blocks,
     format: Format,
     big_endian: bool,
     /// pcap only: link type and timestamp unit of the single interface.
@@ -79,7 +77,8 @@ pub struct FileReader {
     /// pcap only: how the writer ordered the two length fields (see `pcap_header`).
     lengths: Lengths,
     interfaces: Vec<Interface>,
-    /// Bytes read from the input and not consumed yet are `chunk[pos..end]`.
+    /// Bytes read from the input and not consumed yet are `chunk[pos..end]`: the current
+    /// block, with the rest of the one before it just in front.
     chunk: Vec<u8>,
     pos: usize,
     end: usize,
@@ -100,21 +99,28 @@ pub struct FileReader {
 impl FileReader {
     pub fn open(path: &Path) -> Result<FileReader, CaptureError> {
         let name = path.display().to_string();
-        let f = File::open(path).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
-        FileReader::from_reader(Box::new(f), name)
+        let io = |source| CaptureError::Io { name: name.clone(), source };
+        let f = File::open(path).map_err(io)?;
+        let input = Blocks::ahead(Box::new(f)).map_err(io)?;
+        FileReader::with_blocks(input, name)
     }
 
+    /// Reads `r` on the caller's thread (in-memory data, tests, fuzzing).
     pub fn from_reader(r: Box<dyn Read + Send>, name: String) -> Result<FileReader, CaptureError> {
+        FileReader::with_blocks(Blocks::direct(r), name)
+    }
+
+    fn with_blocks(input: Blocks, name: String) -> Result<FileReader, CaptureError> {
         let mut rd = FileReader {
             name,
-            input: r,
+            input,
             format: Format::PcapNg,
             big_endian: false,
             pcap_link: 0,
             snaplen: 0,
             lengths: Lengths::Normal,
             interfaces: Vec::new(),
-            chunk: vec![0; READ_BUFFER],
+            chunk: Vec::new(),
             pos: 0,
             end: 0,
             eof: false,
@@ -197,26 +203,12 @@ impl FileReader {
 
     /// Makes `n` bytes available at `chunk[pos..]`, fewer only where the input ends.
     fn ensure(&mut self, n: usize) -> Result<(), CaptureError> {
-        if self.end - self.pos >= n || self.eof {
-            return Ok(());
-        }
-        // Keep the unconsumed rest (part of one record at most) at the front, then fill the
-        // buffer in as few reads as the input allows.
-        self.chunk.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        if self.chunk.len() < n {
-            self.chunk.resize(n.next_power_of_two(), 0);
-        }
-        while self.end < n {
-            match self.input.read(&mut self.chunk[self.end..]) {
-                Ok(0) => {
+        while self.end - self.pos < n && !self.eof {
+            match self.input.next_block() {
+                None => self.eof = true,
+                Some(Ok(block)) => self.append(block),
+                Some(Err(source)) => {
                     self.eof = true;
-                    break;
-                }
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(source) => {
                     // Where the input failed: past what was consumed and what is buffered.
                     let offset = self.offset + (self.end - self.pos) as u64;
                     let (name, frame) = (self.name.clone(), self.frames + 1);
@@ -225,6 +217,29 @@ impl FileReader {
             }
         }
         Ok(())
+    }
+
+    /// Puts `block` after the unconsumed bytes.
+    fn append(&mut self, block: Block) {
+        let left = self.end - self.pos;
+        if left <= HEAD {
+            // The usual case: the rest of a record goes in the room before the new data and
+            // the new block becomes the buffer.
+            let mut buf = block.buf;
+            buf[HEAD - left..HEAD].copy_from_slice(&self.chunk[self.pos..self.end]);
+            let old = std::mem::replace(&mut self.chunk, buf);
+            self.input.recycle(old);
+            self.pos = HEAD - left;
+            self.end = HEAD + block.len;
+        } else {
+            // A record longer than the room (a large pcapng block) grows the buffer instead.
+            self.chunk.copy_within(self.pos..self.end, 0);
+            self.chunk.truncate(left);
+            self.chunk.extend_from_slice(&block.buf[HEAD..HEAD + block.len]);
+            self.pos = 0;
+            self.end = self.chunk.len();
+            self.input.recycle(block.buf);
+        }
     }
 
     /// Consumes up to `n` bytes; how many there were.

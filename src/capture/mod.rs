@@ -1,6 +1,7 @@
 //! Capture sources: saved files (pure Rust reader) and live interfaces (libpcap).
 //! Every source yields [`Frame`]s and nothing else.
 
+pub mod blocks;
 pub mod file;
 pub mod live;
 pub mod privileges;
