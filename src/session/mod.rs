@@ -143,12 +143,20 @@ pub struct Session {
     pub table: FlowTable,
     pub facts: Vec<FlowFacts>,
     pub dns: Vec<DnsAnswer>,
+    /// The capture time of each answer in `dns`, packed: naming binary-searches answer lists
+    /// by time, and this keeps those searches in cache.
+    dns_ts: Vec<i64>,
     /// Answer indices (in arrival order) by the addresses they hold.
     by_addr: FxHashMap<IpAddr, Vec<u32>>,
     /// Answer indices (in arrival order) by an address they hold and the hash of a name on
     /// their chain ([`name_key`]): naming a flow by its SNI looks only at these, not at every
     /// answer that held a shared front-end address.
     by_addr_name: FxHashMap<(IpAddr, u64), Vec<u32>>,
+    /// The same two indices for the answers given to one asker, (asker, address) and (asker,
+    /// address, name hash): a flow is named first from its own client's answers, and looking
+    /// for them among every client's would walk the whole list for a client that never asked.
+    by_asker_addr: FxHashMap<(IpAddr, IpAddr), Vec<u32>>,
+    by_asker_addr_name: FxHashMap<(IpAddr, IpAddr, u64), Vec<u32>>,
     /// No answer arrived with an earlier capture time than the one before it: every list above
     /// is then in (time, index) order and can be searched instead of scanned.
     dns_time_ordered: bool,
@@ -176,8 +184,11 @@ impl Session {
             table: FlowTable::new(limits.max_active_flows),
             facts: Vec::new(),
             dns: Vec::new(),
+            dns_ts: Vec::new(),
             by_addr: FxHashMap::default(),
             by_addr_name: FxHashMap::default(),
+            by_asker_addr: FxHashMap::default(),
+            by_asker_addr_name: FxHashMap::default(),
             dns_time_ordered: true,
             dns_max_ttl_ns: 0,
             pending: FxHashMap::default(),
@@ -471,18 +482,21 @@ impl Session {
             self.dns_time_ordered = false;
         }
         self.dns_max_ttl_ns = self.dns_max_ttl_ns.max(i64::from(msg.min_ttl.unwrap_or(0)) * 1_000_000_000);
-        for a in &msg.addresses {
-            let list = self.by_addr.entry(*a).or_default();
+        let push = |list: &mut Vec<u32>| {
             if list.last() != Some(&idx) {
                 list.push(idx);
             }
-            for n in &msg.chain {
-                let list = self.by_addr_name.entry((*a, name_key(n))).or_default();
-                if list.last() != Some(&idx) {
-                    list.push(idx);
-                }
+        };
+        let keys: Vec<u64> = msg.chain.iter().map(|n| name_key(n)).collect();
+        for &a in &msg.addresses {
+            push(self.by_addr.entry(a).or_default());
+            push(self.by_asker_addr.entry((client, a)).or_default());
+            for &k in &keys {
+                push(self.by_addr_name.entry((a, k)).or_default());
+                push(self.by_asker_addr_name.entry((client, a, k)).or_default());
             }
         }
+        self.dns_ts.push(frame.ts_ns);
         self.dns.push(DnsAnswer {
             ts_ns: frame.ts_ns,
             frame: frame.number,
@@ -692,10 +706,30 @@ impl Session {
         self.by_addr_name.get(&(*addr, name_key(name))).map_or(&[], |v| v.as_slice())
     }
 
+    /// [`Session::answers_for`] and [`Session::answers_for_name`] (when `name` is given),
+    /// each with the same list narrowed to the answers given to `asker`: `(to asker, to anyone)`.
+    pub fn answers_for_asker(&self, asker: IpAddr, addr: IpAddr, name: Option<&str>) -> (&[u32], &[u32]) {
+        match name.map(name_key) {
+            Some(k) => {
+                (as_slice(self.by_asker_addr_name.get(&(asker, addr, k))), as_slice(self.by_addr_name.get(&(addr, k))))
+            }
+            None => (as_slice(self.by_asker_addr.get(&(asker, addr))), as_slice(self.by_addr.get(&addr))),
+        }
+    }
+
     /// Whether answers arrived in capture-time order, and the longest TTL among them (ns).
     pub(crate) fn answer_order(&self) -> (bool, i64) {
         (self.dns_time_ordered, self.dns_max_ttl_ns)
     }
+
+    /// The capture time of answer `i`.
+    pub(crate) fn answer_ts(&self, i: u32) -> i64 {
+        self.dns_ts[i as usize]
+    }
+}
+
+fn as_slice(v: Option<&Vec<u32>>) -> &[u32] {
+    v.map_or(&[], |v| v.as_slice())
 }
 
 fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {

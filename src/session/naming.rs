@@ -41,11 +41,12 @@ impl Session {
         let sni = self.facts[id as usize].tls.client_hello.as_ref().and_then(|ch| ch.sni.as_deref()).map(normalize);
         if let Some(sni) = sni {
             // Only a chain that starts from (or passes through) the SNI explains this address.
-            let ids = self.answers_for_name(&flow.server, &sni);
+            let ids = self.answers_for_asker(flow.client, flow.server, Some(&sni));
             let answer = self.pick_answer(flow, ids, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&sni)));
             return Naming { hostname: Some(sni), source: NameSource::Sni, answer };
         }
-        match self.pick_answer(flow, self.answers_for(&flow.server), |a| !a.query().is_empty()) {
+        match self.pick_answer(flow, self.answers_for_asker(flow.client, flow.server, None), |a| !a.query().is_empty())
+        {
             Some(i) => Naming {
                 hostname: Some(normalize(self.dns[i as usize].query())),
                 source: NameSource::Dns,
@@ -58,19 +59,22 @@ impl Session {
     /// Among the answers that held the flow's server address and pass `fits`: the latest one
     /// still valid (TTL) when the flow began, else the latest before it, else the first after.
     /// Answers given to the flow's own client are preferred at each step. `ids`: in arrival
-    /// order, every answer that held the address and may pass `fits`.
-    fn pick_answer(&self, flow: &Flow, ids: &[u32], fits: impl Fn(&DnsAnswer) -> bool) -> Option<u32> {
-        if ids.is_empty() {
+    /// order, the answers given to the flow's client and those given to anyone that held the
+    /// address and may pass `fits`.
+    fn pick_answer(&self, flow: &Flow, ids: (&[u32], &[u32]), fits: impl Fn(&DnsAnswer) -> bool) -> Option<u32> {
+        let (mine, all) = ids;
+        if all.is_empty() {
             return None;
         }
         let start = flow.first_ns;
         let (time_ordered, max_ttl_ns) = self.answer_order();
         if time_ordered {
-            // `ids` is in (time, index) order: the answers up to the flow's start come first, the
-            // latest of them last, and only the latest TTL's worth of them can still be valid.
-            let split = ids.partition_point(|&i| self.dns[i as usize].ts_ns <= start);
-            for same_client in [true, false] {
+            // The lists are in (time, index) order: the answers up to the flow's start come
+            // first, the latest of them last, and only the latest TTL's worth of them can still
+            // be valid.
+            for (ids, same_client) in [(mine, true), (all, false)] {
                 let ok = |a: &DnsAnswer| (!same_client || a.client == flow.client) && fits(a);
+                let split = ids.partition_point(|&i| self.answer_ts(i) <= start);
                 let mut latest = None;
                 for &i in ids[..split].iter().rev() {
                     let a = &self.dns[i as usize];
@@ -93,7 +97,7 @@ impl Session {
             }
             return None;
         }
-        let cands = || ids.iter().copied().filter(|&i| fits(&self.dns[i as usize])).map(|i| (i, &self.dns[i as usize]));
+        let cands = || all.iter().copied().filter(|&i| fits(&self.dns[i as usize])).map(|i| (i, &self.dns[i as usize]));
         for same_client in [true, false] {
             let mine = |a: &DnsAnswer| !same_client || a.client == flow.client;
             let before = || cands().filter(|(_, a)| a.ts_ns <= start && mine(a));
