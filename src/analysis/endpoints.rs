@@ -1,8 +1,9 @@
 //! The firewall view: one row per host name the capture needed (or per server address when
 //! nothing named it), with everything a network team asks for.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use serde::Serialize;
 
@@ -38,56 +39,81 @@ pub struct Endpoint {
 }
 
 pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
-    let mut by_key: BTreeMap<(Option<String>, Role, String), Endpoint> = BTreeMap::new();
+    // Named flows group by name and role; unnamed ones by server address, so each stays
+    // visible. Found through a hash index and deduplicated through sets: a capture of 200,000
+    // flows to a few thousand addresses must not compare every address with every other.
+    let mut index: FxHashMap<(Option<&str>, Role, Option<IpAddr>), usize> = FxHashMap::default();
+    let mut out: Vec<Endpoint> = Vec::new();
+    let mut seen_ports: FxHashSet<(usize, u16)> = FxHashSet::default();
+    let mut seen_addrs: FxHashSet<(usize, IpAddr)> = FxHashSet::default();
     for v in flows {
         let f = &s.flows()[v.id as usize];
-        // Unnamed flows group by address so each stays visible; named ones by name and role.
-        let addr_key = if v.naming.hostname.is_none() { f.server.to_string() } else { String::new() };
-        let key = (v.naming.hostname.clone(), v.class.role, addr_key);
-        let e = by_key.entry(key).or_insert_with(|| Endpoint {
-            hostname: v.naming.hostname.clone(),
-            well_known: crate::classify::scope::well_known(f.server),
-            role: v.class.role.as_str(),
-            provider: v.class.provider.clone(),
-            registry: v.class.registry.clone(),
-            region: v.class.region.clone(),
-            proto: Vec::new(),
-            ports: Vec::new(),
-            addresses: Vec::new(),
-            scopes: Vec::new(),
-            service_tags: Vec::new(),
-            via_private_link: false,
-            dns_chain: Vec::new(),
-            flows: 0,
-            packets: 0,
-            bytes: 0,
-            role_kind: v.class.role,
-            first_ns: f.first_ns,
+        let hostname = v.naming.hostname.as_deref();
+        let key = (hostname, v.class.role, hostname.is_none().then_some(f.server));
+        let i = *index.entry(key).or_insert_with(|| {
+            out.push(Endpoint {
+                hostname: v.naming.hostname.clone(),
+                well_known: crate::classify::scope::well_known(f.server),
+                role: v.class.role.as_str(),
+                provider: v.class.provider.clone(),
+                registry: v.class.registry.clone(),
+                region: v.class.region.clone(),
+                proto: Vec::new(),
+                ports: Vec::new(),
+                addresses: Vec::new(),
+                scopes: Vec::new(),
+                service_tags: Vec::new(),
+                via_private_link: false,
+                dns_chain: Vec::new(),
+                flows: 0,
+                packets: 0,
+                bytes: 0,
+                role_kind: v.class.role,
+                first_ns: f.first_ns,
+            });
+            out.len() - 1
         });
+        let e = &mut out[i];
         push_unique(&mut e.proto, f.proto.as_str());
-        push_unique(&mut e.ports, f.server_port);
-        push_unique(&mut e.addresses, f.server);
+        if seen_ports.insert((i, f.server_port)) {
+            e.ports.push(f.server_port);
+        }
+        if seen_addrs.insert((i, f.server)) {
+            e.addresses.push(f.server);
+        }
         push_unique(&mut e.scopes, v.scope.as_str());
         for t in &v.tags {
-            push_unique(&mut e.service_tags, t.tag.clone());
+            if !e.service_tags.contains(&t.tag) {
+                e.service_tags.push(t.tag.clone());
+            }
         }
         e.via_private_link |= v.via_private_link;
         if e.dns_chain.is_empty() {
             e.dns_chain = v.chain(s).to_vec();
         }
         if e.registry.is_none() {
-            e.registry = v.class.registry.clone();
+            e.registry.clone_from(&v.class.registry);
         }
         e.flows += 1;
         e.packets += f.packets();
         e.bytes += f.bytes();
         e.first_ns = e.first_ns.min(f.first_ns);
     }
-    let mut out: Vec<Endpoint> = by_key.into_values().collect();
     for e in &mut out {
         e.ports.sort_unstable();
         e.addresses.sort_unstable();
     }
+    // Rows that tie in the order below keep the order of (name, role, address text), as when
+    // they were kept in a sorted map.
+    let mut keyed: Vec<(Option<String>, Role, String, Endpoint)> = out
+        .into_iter()
+        .map(|e| {
+            let addr = if e.hostname.is_none() { e.addresses[0].to_string() } else { String::new() };
+            (e.hostname.clone(), e.role_kind, addr, e)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    let mut out: Vec<Endpoint> = keyed.into_iter().map(|(.., e)| e).collect();
     // Registry rows first (by registry, then role), then the rest; time breaks ties.
     out.sort_by(|a, b| {
         (a.registry.is_none(), &a.registry, role_order(a.role_kind), a.first_ns, &a.hostname).cmp(&(

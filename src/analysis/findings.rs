@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::{Endpoint, FlowView};
@@ -122,17 +123,17 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
         } else {
             continue;
         };
-        let g = target.entry(v.class.registry.clone()).or_default();
+        // Looked up before it is cloned: most flows join a registry already there.
+        let g = match target.get_mut(&v.class.registry) {
+            Some(g) => g,
+            None => target.entry(v.class.registry.clone()).or_default(),
+        };
         if let Some(h) = &v.naming.hostname {
-            if !g.hosts.contains(h) {
+            if g.seen_hosts.insert(h.clone()) {
                 g.hosts.push(h.clone());
             }
         }
-        if !g.addresses.contains(&f.server) {
-            g.addresses.push(f.server);
-        }
-        g.bytes += f.bytes();
-        g.flows += 1;
+        g.add(f);
     }
     for (reg, g) in private {
         let for_reg = reg.as_deref().map(|r| format!(" for registry {r}")).unwrap_or_default();
@@ -175,23 +176,31 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
     }
 }
 
+/// Flows summed up, their names and addresses in order of first sight, each once.
 #[derive(Default)]
 struct Group {
     hosts: Vec<String>,
     addresses: Vec<IpAddr>,
     bytes: u64,
     flows: u64,
+    seen_hosts: FxHashSet<String>,
+    seen_addresses: FxHashSet<IpAddr>,
+}
+
+impl Group {
+    fn add(&mut self, f: &crate::flow::Flow) {
+        if self.seen_addresses.insert(f.server) {
+            self.addresses.push(f.server);
+        }
+        self.bytes += f.bytes();
+        self.flows += 1;
+    }
 }
 
 fn unnamed(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
     let mut g = Group::default();
     for v in flows.iter().filter(|v| v.naming.hostname.is_none() && v.class.role != Role::Dns) {
-        let f = &s.flows()[v.id as usize];
-        if !g.addresses.contains(&f.server) {
-            g.addresses.push(f.server);
-        }
-        g.bytes += f.bytes();
-        g.flows += 1;
+        g.add(&s.flows()[v.id as usize]);
     }
     if g.flows == 0 {
         return;
@@ -217,23 +226,25 @@ fn unnamed(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
 }
 
 fn unused_answers(s: &Session, out: &mut Vec<Finding>) {
-    let used: std::collections::HashSet<IpAddr> = s.flows().iter().map(|f| f.server).collect();
+    let used: FxHashSet<IpAddr> = s.flows().iter().map(|f| f.server).collect();
     // Judged per name: a dual-stack client asks for A and AAAA and uses one of them, so a name
-    // counts as used when any answer for it led to a flow.
+    // counts as used when any answer for it led to a flow. Names in order of first answer.
+    let mut index: FxHashMap<String, usize> = FxHashMap::default();
     let mut by_name: Vec<(String, Vec<IpAddr>, bool)> = Vec::new();
+    let mut seen: FxHashSet<(usize, IpAddr)> = FxHashSet::default();
     for a in s.dns.iter().filter(|a| !a.msg.addresses.is_empty()) {
         let q = crate::session::naming::normalize(a.query());
         let hit = a.msg.addresses.iter().any(|x| used.contains(x));
-        match by_name.iter_mut().find(|(n, ..)| *n == q) {
-            Some((_, addrs, any)) => {
-                *any |= hit;
-                for x in &a.msg.addresses {
-                    if !addrs.contains(x) {
-                        addrs.push(*x);
-                    }
-                }
+        let i = *index.entry(q).or_insert_with_key(|q| {
+            by_name.push((q.clone(), Vec::new(), false));
+            by_name.len() - 1
+        });
+        let (_, addrs, any) = &mut by_name[i];
+        *any |= hit;
+        for x in &a.msg.addresses {
+            if seen.insert((i, *x)) {
+                addrs.push(*x);
             }
-            None => by_name.push((q, a.msg.addresses.clone(), hit)),
         }
     }
     let mut hosts: Vec<String> = Vec::new();
