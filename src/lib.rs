@@ -12,6 +12,7 @@ pub mod flow;
 pub mod live;
 pub mod output;
 pub mod packet;
+pub mod par;
 pub mod pipeline;
 pub mod session;
 pub mod snapshot;

@@ -108,8 +108,15 @@ impl Analyzer {
     }
 
     pub fn analyze(&self, s: &Session) -> Analysis {
-        let mut memo = Memo::default();
-        let mut flows: Vec<FlowView> = (0..s.flows().len() as u32).map(|id| self.view_memo(s, id, &mut memo)).collect();
+        let ids: Vec<u32> = (0..s.flows().len() as u32).collect();
+        // Each flow is named and classified on its own: a capture of 200,000 flows spends a
+        // third of a second here on one core.
+        let parts = crate::par::map_chunks(&ids, crate::par::threads(8), 8192, |part| {
+            let mut memo = Memo::default();
+            part.iter().map(|&id| self.view_memo(s, id, &mut memo)).collect::<Vec<_>>()
+        });
+        let mut flows: Vec<FlowView> = Vec::with_capacity(ids.len());
+        parts.into_iter().for_each(|p| flows.extend(p));
         infer_regions(s, &mut flows);
         infer_blob_registries(s, &mut flows);
         let endpoints = endpoints::build(s, &flows);

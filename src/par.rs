@@ -1,0 +1,61 @@
+//! Work spread over the machine's cores where the items are independent (naming flows, writing
+//! their records), with results in input order. Small inputs stay on the calling thread:
+//! starting a thread costs more than a few thousand items.
+
+use std::num::NonZeroUsize;
+
+/// Threads worth starting: the cores available, at most `max`.
+pub fn threads(max: usize) -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get).clamp(1, max.max(1))
+}
+
+/// `f` applied to consecutive slices of `items` on up to `threads` threads (this one included);
+/// the results in the order of the slices. A slice holds at least `min_chunk` items.
+pub fn map_chunks<'t, T: Sync, R: Send>(
+    items: &'t [T],
+    threads: usize,
+    min_chunk: usize,
+    f: impl Fn(&'t [T]) -> R + Sync,
+) -> Vec<R> {
+    let n = threads.clamp(1, items.len().div_ceil(min_chunk.max(1)).max(1));
+    if n == 1 {
+        return vec![f(items)];
+    }
+    let chunk = items.len().div_ceil(n);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let mut parts = items.chunks(chunk);
+        let first = parts.next().unwrap_or(&[]);
+        let others: Vec<_> = parts.map(|part| scope.spawn(move || f(part))).collect();
+        let mut out = Vec::with_capacity(n);
+        out.push(f(first));
+        // A panic in a helper thread is a bug: carry it on as this thread's.
+        out.extend(others.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_in_order_and_cover_every_item() {
+        let items: Vec<u32> = (0..10_007).collect();
+        for (threads, min) in [(1, 1), (2, 1), (3, 100), (4, 5_000), (8, 20_000), (16, 1)] {
+            let parts = map_chunks(&items, threads, min, |c| c.to_vec());
+            let expected_parts = threads.min(items.len().div_ceil(min));
+            assert_eq!(parts.len(), expected_parts, "threads {threads}, min {min}");
+            assert_eq!(parts.concat(), items, "threads {threads}, min {min}");
+        }
+        let empty: [u32; 0] = [];
+        assert_eq!(map_chunks(&empty, 4, 10, |c| c.len()), vec![0]);
+    }
+
+    #[test]
+    fn threads_is_within_bounds() {
+        assert_eq!(threads(1), 1);
+        let t = threads(64);
+        assert!((1..=64).contains(&t), "{t}");
+    }
+}
