@@ -338,14 +338,13 @@ impl FileReader {
 
     fn next_pcap(&mut self) -> Result<Option<Meta>, CaptureError> {
         let start = self.offset;
-        let mut hdr = [0u8; 16];
-        let got = self.fill(&mut hdr)?;
-        if got == 0 {
-            return Ok(None);
-        }
-        if got < 16 {
-            return Err(self.truncated(start, "record header"));
-        }
+        self.ensure(16)?;
+        // Read in place: a 16-byte copy through `fill` costs a memmove call per packet.
+        let Some(&hdr) = self.chunk[self.pos..self.end].first_chunk::<16>() else {
+            let got = self.consume(16);
+            return if got == 0 { Ok(None) } else { Err(self.truncated(start, "record header")) };
+        };
+        self.consume(16);
         let secs = self.u32_at(&hdr, 0);
         let frac = self.u32_at(&hdr, 4);
         let (mut incl, mut orig) = (self.u32_at(&hdr, 8), self.u32_at(&hdr, 12));
@@ -367,8 +366,13 @@ impl FileReader {
         }
         self.fill_buf(incl, start, "packet data")?;
         self.frames += 1;
-        let unit = self.interfaces[0].units_per_sec;
-        let ts_ns = i64::from(secs) * 1_000_000_000 + (u128::from(frac) * 1_000_000_000 / unit) as i64;
+        // pcap has only these two units: no 128-bit division per packet for them.
+        let frac_ns = match self.interfaces[0].units_per_sec {
+            1_000_000 => i64::from(frac) * 1_000,
+            1_000_000_000 => i64::from(frac),
+            unit => (u128::from(frac) * 1_000_000_000 / unit) as i64,
+        };
+        let ts_ns = i64::from(secs) * 1_000_000_000 + frac_ns;
         self.last_ts = ts_ns;
         Ok(Some(Meta {
             ts_ns,

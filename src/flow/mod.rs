@@ -34,6 +34,16 @@ pub enum ClientBy {
     Port,
 }
 
+impl ClientBy {
+    /// The name serde gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientBy::Handshake => "handshake",
+            ClientBy::Port => "port",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TcpState {
     pub syn: bool,

@@ -58,7 +58,25 @@ impl<'a, T, R> Each<'a, T, R> {
     }
 }
 
-impl<'a, T: Sync, R: Serialize> Each<'a, T, R> {
+/// A record of a long array, as one line of JSON.
+pub trait Record: Serialize {
+    fn write_line(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(out, self)
+    }
+}
+
+impl Record for FlowRecord<'_> {
+    fn write_line(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        super::json_flow::write(out, self);
+        Ok(())
+    }
+}
+
+impl Record for DnsRecord<'_> {}
+
+impl Record for QueryRecord<'_> {}
+
+impl<'a, T: Sync, R: Record> Each<'a, T, R> {
     /// The array on one line, as `serde_json::to_writer` writes it, its records made and
     /// written on every core: a report of 200,000 flows is 200 MB of JSON.
     fn write_compact(&self, out: &mut impl std::io::Write, par: Par) -> std::io::Result<()> {
@@ -66,12 +84,12 @@ impl<'a, T: Sync, R: Serialize> Each<'a, T, R> {
         let mut first = true;
         for round in self.items.chunks(par.per_part * par.threads) {
             let parts = crate::par::map_chunks(round, par.threads, par.per_part, |part| {
-                let mut buf = Vec::with_capacity(part.len() * 256);
+                let mut buf = Vec::with_capacity(part.len() * 1024);
                 for (i, item) in part.iter().enumerate() {
                     if i > 0 {
                         buf.push(b',');
                     }
-                    serde_json::to_writer(&mut buf, &(self.record)(item))?;
+                    (self.record)(item).write_line(&mut buf)?;
                 }
                 Ok::<_, serde_json::Error>(buf)
             });
