@@ -21,8 +21,8 @@ usage() {
     cat <<'EOF'
 Usage: benches/compare.sh [OPTIONS]
 
-Builds acrscope (release), generates the benchmark captures once, then times, one after
-another, `acrscope report --format json`, the equivalent tshark field extraction and
+Builds acrscope (release), generates the benchmark captures once, then times, taking turns
+run after run, `acrscope report --format json`, the equivalent tshark field extraction and
 `tcpdump -r FILE -w /dev/null` on each capture: wall seconds (best of N), packets/s, MB/s,
 peak RSS, and the ratios acrscope/tshark and acrscope/tcpdump. Checks the targets at the end.
 
@@ -243,34 +243,46 @@ run_tool() {
 
 declare -A WALL RSS CPU
 # measure CAP TOOL N: best-of-N wall seconds, highest peak RSS (kB) of the N runs, CPU s of the best.
-measure() {
-    local cap=$1 tool=$2 n=$3 file out tf err i t0 t1 w rss cpu best='' best_cpu='' max_rss=0
+# One timed run of `tool` on capture `cap` (run `i` of `n`); keeps each tool's best wall time
+# (and its CPU time) and its highest peak RSS.
+measure_once() {
+    local cap=$1 tool=$2 i=$3 n=$4 file out tf err t0 t1 w rss cpu
     file=$(cap_file "$cap")
     out=$OUT_DIR/$cap.$tool.out
     tf=$OUT_DIR/$cap.$tool.time
     err=$OUT_DIR/$cap.$tool.err
-    cat "$file" >/dev/null   # warm the page cache: every run reads from memory
-    for ((i = 1; i <= n; i++)); do
-        t0=$(now)
-        if ! run_tool "$tool" "$file" "$out" "$tf" "$err"; then
-            echo "compare.sh: $tool failed on $file:" >&2
-            tail -5 "$err" >&2
-            exit 1
-        fi
-        t1=$(now)
-        w=$(calc '%.4f' 'b - a' a="$t0" b="$t1")
-        rss=$(awk -F': *' '/Maximum resident set size/ { print $2 }' "$tf")
-        cpu=$(awk -F': *' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tf")
-        printf '   %-8s run %d/%d: %8.3f s  %7.1f MB peak RSS  %7.2f s CPU\n' \
-            "$tool" "$i" "$n" "$w" "$(calc '%.1f' 'k * 1024 / 1e6' k="$rss")" "$cpu"
-        if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-            best=$w; best_cpu=$cpu
-        fi
-        if [ "$rss" -gt "$max_rss" ]; then max_rss=$rss; fi
+    t0=$(now)
+    if ! run_tool "$tool" "$file" "$out" "$tf" "$err"; then
+        echo "compare.sh: $tool failed on $file:" >&2
+        tail -5 "$err" >&2
+        exit 1
+    fi
+    t1=$(now)
+    w=$(calc '%.4f' 'b - a' a="$t0" b="$t1")
+    rss=$(awk -F': *' '/Maximum resident set size/ { print $2 }' "$tf")
+    cpu=$(awk -F': *' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tf")
+    printf '   %-8s run %d/%d: %8.3f s  %7.1f MB peak RSS  %7.2f s CPU\n' \
+        "$tool" "$i" "$n" "$w" "$(calc '%.1f' 'k * 1024 / 1e6' k="$rss")" "$cpu"
+    if [ -z "${WALL[$cap.$tool]:-}" ] || awk -v a="$w" -v b="${WALL[$cap.$tool]}" 'BEGIN { exit !(a < b) }'; then
+        WALL[$cap.$tool]=$w
+        CPU[$cap.$tool]=$cpu
+    fi
+    if [ "$rss" -gt "${RSS[$cap.$tool]:-0}" ]; then RSS[$cap.$tool]=$rss; fi
+}
+
+# The tools take turns, run after run, so that a machine whose speed drifts (a shared VM)
+# slows all of them alike instead of the one that happened to run last.
+measure_all() {
+    local cap=$1 i tool n rounds=$RUNS
+    [ "$TSHARK" = 1 ] && [ "$TSHARK_RUNS" -gt "$rounds" ] && rounds=$TSHARK_RUNS
+    cat "$(cap_file "$cap")" >/dev/null   # warm the page cache: every run reads from memory
+    for ((i = 1; i <= rounds; i++)); do
+        for tool in "${TOOLS[@]}"; do
+            n=$RUNS
+            [ "$tool" = tshark ] && n=$TSHARK_RUNS
+            [ "$i" -le "$n" ] && measure_once "$cap" "$tool" "$i" "$n"
+        done
     done
-    WALL[$cap.$tool]=$best
-    RSS[$cap.$tool]=$max_rss
-    CPU[$cap.$tool]=$best_cpu
 }
 
 # Last value of a JSON key in acrscope's report (the `stats` object comes last).
@@ -287,11 +299,7 @@ TOOLS+=(tcpdump)
 for cap in "${SELECTED[@]}"; do
     echo
     echo "== $(cap_title "$cap"): $(calc '%.1f' 's / 1e6' s="${SIZE[$cap]}") MB, ${PACKETS[$cap]} packets"
-    for tool in "${TOOLS[@]}"; do
-        n=$RUNS
-        [ "$tool" = tshark ] && n=$TSHARK_RUNS
-        measure "$cap" "$tool" "$n"
-    done
+    measure_all "$cap"
 
     json=$OUT_DIR/$cap.acrscope.out
     acr_packets=$(json_last packets "$json")
