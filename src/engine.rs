@@ -59,6 +59,9 @@ pub struct Control {
     pub generation: AtomicU64,
     /// Replay speed factor × 1000; 0 means as fast as possible.
     pub speed_milli: AtomicU64,
+    /// A view is waiting for the lock: a feeder reading as fast as it can lets it in between
+    /// two batches (a mutex is not fair, and the feeder would take it back at once).
+    pub view_waiting: AtomicBool,
 }
 
 impl Control {
@@ -91,6 +94,22 @@ pub type SharedState = Arc<Mutex<Shared>>;
 /// Locks the shared state; a feeder that panicked leaves it usable (the data is plain).
 pub fn lock(s: &SharedState) -> MutexGuard<'_, Shared> {
     s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Locks the shared state for a view, ahead of a feeder that is about to take it again.
+pub fn lock_for_view<'s>(s: &'s SharedState, control: &Control) -> MutexGuard<'s, Shared> {
+    control.view_waiting.store(true, Ordering::Release);
+    let g = lock(s);
+    control.view_waiting.store(false, Ordering::Release);
+    g
+}
+
+/// Between two batches: waits (briefly) for a view that asked for the lock to get it.
+fn let_view_in(control: &Control) {
+    let until = Instant::now() + Duration::from_millis(50);
+    while control.view_waiting.load(Ordering::Acquire) && Instant::now() < until {
+        std::thread::yield_now();
+    }
 }
 
 pub struct Feeder {
@@ -261,6 +280,7 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
         g.status.read_bytes = reader.bytes_read();
         drop(g);
         control.bump();
+        let_view_in(control);
     }
     let mut g = lock(shared);
     if let Some(h) = held.take() {

@@ -246,12 +246,14 @@ impl Builder {
     /// the flow better than the one it has (one from before the flow began, or the flow had
     /// only a later one or none).
     fn update_views(&mut self, s: &Session, analyzer: &Analyzer) {
+        // Flows to (re)name, in id order: the new ones come last, so they are pushed in turn.
+        let mut todo: Vec<u32> = Vec::new();
         for (i, f) in s.flows().iter().enumerate() {
             let id = i as u32;
             let held = s.answers_for(&f.server);
             let sig = (s.facts[i].tls.client_hello.is_some(), held.len());
             let Some(old) = self.sig.get(i).copied() else {
-                self.raw.push(analyzer.view(s, id));
+                todo.push(id);
                 self.sig.push(sig);
                 continue;
             };
@@ -266,9 +268,15 @@ impl Builder {
                 .iter()
                 .any(|&a| s.dns.get(a as usize).is_some_and(|a| a.ts_ns <= f.first_ns));
             if old.0 != sig.0 || named_after_start || new_before_start {
-                self.raw[i] = analyzer.view(s, id);
+                todo.push(id);
             }
             self.sig[i] = sig;
+        }
+        for (id, v) in todo.iter().zip(analyzer.views(s, &todo)) {
+            match self.raw.get_mut(*id as usize) {
+                Some(slot) => *slot = v,
+                None => self.raw.push(v),
+            }
         }
     }
 

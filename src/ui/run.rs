@@ -18,7 +18,7 @@ use super::terminal::{self, Guard, Term};
 use super::theme::{color_wanted, Theme};
 use crate::analysis::Analyzer;
 use crate::cli::ViewKind;
-use crate::engine::{lock, Feeder};
+use crate::engine::{lock_for_view, Feeder};
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
@@ -120,12 +120,14 @@ fn event_loop(
         }
         let gen = feeder.control.generation();
         if seen_gen != Some(gen) {
-            let g = lock(&feeder.shared);
+            let g = lock_for_view(&feeder.shared, &feeder.control);
             // A paused or waiting feeder bumps the generation with nothing new but its clock.
             let news = model.version == 0
                 || g.session.stats.packets != model.packets
                 || g.status.finished != model.status.finished;
-            if news && last_build.is_none_or(|t| t.elapsed() >= build_every) {
+            // The end is shown as soon as it comes, with everything read.
+            let due = last_build.is_none_or(|t| t.elapsed() >= build_every) || g.status.finished;
+            if news && due {
                 let started = Instant::now();
                 builder.update(&mut model, &g, analyzer);
                 drop(g);
@@ -137,7 +139,10 @@ fn event_loop(
             } else {
                 // Between builds only the clock and the replay state move the screen.
                 if g.status.clock_ns != model.status.clock_ns || g.status.paused != model.status.paused {
+                    // "end" waits for the build that shows what was read up to the end.
+                    let finished = model.status.finished;
                     model.status.clone_from(&g.status);
+                    model.status.finished = finished;
                     dirty = true;
                 }
                 if !news {
