@@ -696,18 +696,12 @@ impl Session {
 
     /// Answers (indices into `dns`) that held `addr`, in arrival order.
     pub fn answers_for(&self, addr: &IpAddr) -> &[u32] {
-        self.by_addr.get(addr).map_or(&[], |v| v.as_slice())
+        as_slice(self.by_addr.get(addr))
     }
 
-    /// Answers (indices into `dns`, in arrival order) that held `addr` with a name on their
-    /// chain that may be `name` (equal ignoring ASCII case; rarely another name of the same
-    /// hash, so check). Every answer whose chain has `name` is there.
-    pub fn answers_for_name(&self, addr: &IpAddr, name: &str) -> &[u32] {
-        self.by_addr_name.get(&(*addr, name_key(name))).map_or(&[], |v| v.as_slice())
-    }
-
-    /// [`Session::answers_for`] and [`Session::answers_for_name`] (when `name` is given),
-    /// each with the same list narrowed to the answers given to `asker`: `(to asker, to anyone)`.
+    /// The answers (indices into `dns`, in arrival order) that held `addr` — with `name` on
+    /// their chain when it is given (equal ignoring ASCII case; rarely another name of the same
+    /// hash, so check) — as two lists: those given to `asker`, and those given to anyone.
     pub fn answers_for_asker(&self, asker: IpAddr, addr: IpAddr, name: Option<&str>) -> (&[u32], &[u32]) {
         match name.map(name_key) {
             Some(k) => {
