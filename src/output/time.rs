@@ -9,28 +9,29 @@ pub fn rfc3339_us(ns: i64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rfc3339Us(pub i64);
 
-impl std::fmt::Display for Rfc3339Us {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let us = self.0.div_euclid(1_000);
-        let secs = us.div_euclid(1_000_000);
-        let micros = us.rem_euclid(1_000_000);
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
-    }
+/// An instant split into what its text shows.
+struct Fields {
+    year: i64,
+    month: u32,
+    day: u32,
+    /// Second of the day.
+    sod: u32,
+    micros: u32,
 }
 
 impl Rfc3339Us {
+    fn fields(&self) -> Fields {
+        let us = self.0.div_euclid(1_000);
+        let secs = us.div_euclid(1_000_000);
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        Fields { year, month, day, sod: secs.rem_euclid(86_400) as u32, micros: us.rem_euclid(1_000_000) as u32 }
+    }
+
     /// Appends the text [`std::fmt::Display`] gives, without the formatting machinery for
     /// years 0 to 9999 (a report writes two per flow).
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let us = self.0.div_euclid(1_000);
-        let secs = us.div_euclid(1_000_000);
-        let micros = us.rem_euclid(1_000_000) as u32;
-        let sod = secs.rem_euclid(86_400) as u32;
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        let Ok(y @ 0..=9999) = u32::try_from(y) else {
+        let Fields { year, month, day, sod, micros } = self.fields();
+        let Ok(year @ 0..=9999) = u32::try_from(year) else {
             use std::io::Write;
             let _ = write!(out, "{self}");
             return;
@@ -42,14 +43,22 @@ impl Rfc3339Us {
                 v /= 10;
             }
         };
-        put(0, 4, y);
-        put(5, 2, m);
-        put(8, 2, d);
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
         put(11, 2, sod / 3600);
         put(14, 2, sod % 3600 / 60);
         put(17, 2, sod % 60);
         put(20, 6, micros);
         out.extend_from_slice(&b);
+    }
+}
+
+impl std::fmt::Display for Rfc3339Us {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Fields { year, month, day, sod, micros } = self.fields();
+        let (h, m, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
+        write!(f, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{micros:06}Z")
     }
 }
 
