@@ -114,9 +114,7 @@ impl Analyzer {
             let mut memo = Memo::default();
             part.iter().map(|&id| self.view_memo(s, id, &mut memo)).collect::<Vec<_>>()
         });
-        let mut views = Vec::with_capacity(ids.len());
-        parts.into_iter().for_each(|p| views.extend(p));
-        views
+        parts.into_iter().flatten().collect()
     }
 
     pub fn analyze(&self, s: &Session) -> Analysis {
