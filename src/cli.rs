@@ -96,6 +96,9 @@ pub struct ReplayArgs {
     /// Start paused (space resumes).
     #[arg(long)]
     pub paused: bool,
+    /// Quit as soon as the whole capture is on screen: times the UI (benches/ui_load.sh).
+    #[arg(long, hide = true)]
+    pub quit_at_end: bool,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

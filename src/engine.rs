@@ -53,6 +53,9 @@ pub struct Shared {
 /// Knobs the UI turns while the feeder runs.
 #[derive(Debug, Default)]
 pub struct Control {
+    /// Told when the source ends: a view asleep until its next frame or key sees the end at
+    /// once instead.
+    on_end: Mutex<OnEnd>,
     pub paused: AtomicBool,
     pub stop: AtomicBool,
     /// Bumped by the feeder whenever it changed the shared state, so views redraw only then.
@@ -64,9 +67,32 @@ pub struct Control {
     pub view_waiting: AtomicBool,
 }
 
+/// A callback for [`Control::on_end`].
+#[derive(Default)]
+struct OnEnd(Option<Box<dyn Fn() + Send>>);
+
+impl std::fmt::Debug for OnEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "OnEnd(set)" } else { "OnEnd(none)" })
+    }
+}
+
 impl Control {
     pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Calls `f` when the source has ended (after the last [`Control::bump`]).
+    pub fn on_end(&self, f: impl Fn() + Send + 'static) {
+        self.on_end.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(Box::new(f));
+    }
+
+    /// The last bump: the source has ended.
+    fn ended(&self) {
+        self.bump();
+        if let Some(f) = &self.on_end.lock().unwrap_or_else(|p| p.into_inner()).0 {
+            f();
+        }
     }
 
     pub fn generation(&self) -> u64 {
@@ -293,7 +319,7 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
     let last = g.session.stats.last_ns;
     g.status.clock_ns = if control.stop.load(Ordering::Relaxed) { g.status.clock_ns.or(last) } else { last };
     drop(g);
-    control.bump();
+    control.ended();
 }
 
 /// Starts feeding a live capture (opened non-blocking) into a new session.
@@ -371,7 +397,7 @@ fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
     g.session.finish();
     g.status.finished = true;
     drop(g);
-    control.bump();
+    control.ended();
 }
 
 fn factor(s: Speed) -> f64 {

@@ -61,7 +61,8 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
     let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
     let feeder = acrscope::engine::spawn_replay(&args.file, args.speed, args.paused, limits)
         .map_err(|e| InputError(e.to_string()))?;
-    acrscope::ui::run(feeder, analyzer, acrscope::ui::UiOptions::default())
+    let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..acrscope::ui::UiOptions::default() };
+    acrscope::ui::run(feeder, analyzer, opts)
 }
 
 /// `acrscope live`: opens the capture with the privilege, gives the privilege up, then reads.

@@ -53,3 +53,20 @@ fn a_paused_replay_reads_nothing_until_resumed_and_stops_when_asked() {
     f.handle.join().unwrap();
     assert!(lock(&f.shared).status.finished);
 }
+
+#[test]
+fn the_end_of_the_source_is_announced_once_with_everything_read() {
+    let f = spawn_replay(capture(), Speed::Max, true, Limits::default()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let shared = f.shared.clone();
+    f.control.on_end(move || {
+        // Called after the session is complete and unlocked: the view can take it at once.
+        let g = lock(&shared);
+        let _ = tx.send((g.status.finished, g.session.stats.packets));
+    });
+    f.control.paused.store(false, Ordering::Relaxed);
+    let got = rx.recv_timeout(Duration::from_secs(20)).expect("on_end was not called");
+    assert_eq!(got, (true, 590));
+    f.handle.join().unwrap();
+    assert!(rx.try_recv().is_err(), "on_end called more than once");
+}

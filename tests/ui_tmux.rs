@@ -327,6 +327,14 @@ fn sigterm_restores_the_terminal() {
 }
 
 #[test]
+fn quit_at_end_leaves_by_itself_once_the_end_is_drawn() {
+    // What benches/ui_load.sh times: no key is sent, the UI quits after its final frame.
+    let s = session_or_skip!("quit-at-end", 120, 40);
+    let typed = s.launch(DEDICATED, "--speed max --quit-at-end");
+    assert_eq!(s.assert_restored(&typed), "0");
+}
+
+#[test]
 fn g_switches_between_one_row_per_flow_and_one_row_per_host() {
     let s = session_or_skip!("toggle-g", 120, 40);
     let typed = s.launch(DEDICATED, "--speed max");

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,11 +42,18 @@ pub struct UiOptions {
     pub color: bool,
     /// Where `s` saves screenshots.
     pub screenshot_dir: PathBuf,
+    /// Quit once the whole source has been shown (to time the UI; see benches/ui_load.sh).
+    pub quit_at_end: bool,
 }
 
 impl Default for UiOptions {
     fn default() -> Self {
-        UiOptions { view: ViewKind::Flows, color: color_wanted(), screenshot_dir: PathBuf::from(".") }
+        UiOptions {
+            view: ViewKind::Flows,
+            color: color_wanted(),
+            screenshot_dir: PathBuf::from("."),
+            quit_at_end: false,
+        }
     }
 }
 
@@ -56,7 +63,12 @@ pub fn run(feeder: Feeder, analyzer: Analyzer, opts: UiOptions) -> anyhow::Resul
     let result = match Guard::take() {
         Ok(mut guard) => {
             let stop_input = Arc::new(AtomicBool::new(false));
-            let input = spawn_input(stop_input.clone());
+            let (tx, input) = mpsc::channel();
+            let ended = tx.clone();
+            feeder.control.on_end(move || {
+                let _ = ended.send(Msg::SourceEnded);
+            });
+            spawn_input(tx, stop_input.clone());
             let r = event_loop(&mut guard.term, &guard.signalled, &feeder, &analyzer, &opts, &input);
             stop_input.store(true, Ordering::SeqCst);
             drop(guard);
@@ -68,10 +80,16 @@ pub fn run(feeder: Feeder, analyzer: Analyzer, opts: UiOptions) -> anyhow::Resul
     result
 }
 
+/// What wakes the loop before its timer does.
+enum Msg {
+    Input(std::io::Result<Event>),
+    SourceEnded,
+}
+
 /// Terminal events come from their own thread: a read that never returns (crossterm spins
 /// inside `poll` once the terminal is gone) must not keep the loop from noticing.
-fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<std::io::Result<Event>> {
-    let (tx, rx) = mpsc::channel();
+fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) {
+    let tx2 = tx.clone();
     let spawned = std::thread::Builder::new().name("ui-input".into()).spawn(move || {
         while !stop.load(Ordering::SeqCst) {
             let ev = match event::poll(INPUT_POLL) {
@@ -80,18 +98,15 @@ fn spawn_input(stop: Arc<AtomicBool>) -> Receiver<std::io::Result<Event>> {
                 Err(e) => Err(e),
             };
             let failed = ev.is_err();
-            if tx.send(ev).is_err() || failed {
+            if tx.send(Msg::Input(ev)).is_err() || failed {
                 break;
             }
         }
     });
     if let Err(e) = spawned {
-        // No input thread: the loop sees the channel closed and ends with this.
-        let (tx, rx) = mpsc::channel();
-        let _ = tx.send(Err(e));
-        return rx;
+        // No input thread: the loop ends with this.
+        let _ = tx2.send(Msg::Input(Err(e)));
     }
-    rx
 }
 
 fn event_loop(
@@ -100,7 +115,7 @@ fn event_loop(
     feeder: &Feeder,
     analyzer: &Analyzer,
     opts: &UiOptions,
-    input: &Receiver<std::io::Result<Event>>,
+    input: &Receiver<Msg>,
 ) -> anyhow::Result<()> {
     let mut app = App::new(Theme::new(opts.color), opts.view);
     let mut model = Model::default();
@@ -150,7 +165,9 @@ fn event_loop(
                 }
             }
         }
-        if feeder.handle.is_finished() && !model.status.finished && seen_gen == Some(gen) {
+        // The generation is read again: the feeder may have ended (and bumped it) since the
+        // build above, which then could not have shown the end.
+        if feeder.handle.is_finished() && !model.status.finished && seen_gen == Some(feeder.control.generation()) {
             anyhow::bail!("the capture thread stopped before the end of its input");
         }
         let since_draw = last_draw.map_or(FRAME, |t| t.elapsed());
@@ -158,6 +175,9 @@ fn event_loop(
             term.draw(|f| super::render(f, &app, &model)).context("drawing the screen")?;
             last_draw = Some(Instant::now());
             dirty = false;
+            if opts.quit_at_end && model.status.finished {
+                return Ok(());
+            }
         }
         if last_alive.elapsed() >= ALIVE_EVERY {
             // A terminal that hung up fails this; the loop would otherwise wait forever.
@@ -179,8 +199,12 @@ fn event_loop(
             Err(RecvTimeoutError::Disconnected) => anyhow::bail!("terminal input ended"),
         };
         // Handle every event already waiting before drawing once.
-        for ev in std::iter::once(first).chain(input.try_iter()) {
-            let ev = ev.context("reading the terminal")?;
+        for msg in std::iter::once(first).chain(input.try_iter()) {
+            let ev = match msg {
+                Msg::Input(ev) => ev.context("reading the terminal")?,
+                // The loop's top sees what the source did.
+                Msg::SourceEnded => continue,
+            };
             match handle(ev, &mut app, &model, feeder, term, opts) {
                 Some(Action::Quit) => return Ok(()),
                 Some(_) => dirty = true,
