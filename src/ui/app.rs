@@ -144,7 +144,7 @@ impl App {
         for (i, l) in lines.iter().enumerate() {
             match l {
                 Line::Heading(_) => heading = Some(i as u32),
-                Line::Row(r) if r.matches(&needle) => {
+                Line::Row(r) if r.matches(&needle, &model.views) => {
                     if let Some(h) = heading.take() {
                         self.visible.push(h);
                     }
@@ -192,7 +192,7 @@ impl App {
     /// Selects the first row whose host column contains `needle`.
     pub fn select_matching(&mut self, model: &Model, needle: &str) -> bool {
         let n = needle.to_ascii_lowercase();
-        match self.position_of(model, |r| r.label.to_ascii_lowercase().contains(&n)) {
+        match self.position_of(model, |r| r.label(&model.views).to_ascii_lowercase().contains(&n)) {
             Some(p) => {
                 self.selected = Some(p);
                 self.auto_select = false;

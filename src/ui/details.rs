@@ -26,7 +26,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) {
     let t = &app.theme;
     let row = app.selected_row(model);
     let title = match row {
-        Some(r) => format!("Selected: {}", r.label),
+        Some(r) => format!("Selected: {}", r.label(&model.views)),
         None => "Details".to_string(),
     };
     let inner = pane::top(buf, area, &title, app.focus == Pane::Details, t);
@@ -52,7 +52,7 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
     let Some((rec, view)) = first else { return Vec::new() };
 
     let mut role = role_label(r.role).to_string();
-    if let Some(reg) = &r.registry {
+    if let Some(reg) = r.registry(&model.views) {
         role.push_str(&format!(" · registry {reg}"));
         if view.registry_inferred {
             role.push_str(" (from the login just before)");
@@ -158,7 +158,7 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         field("tls", s, Style::new());
     }
 
-    for finding in model.findings_for(r.host.as_deref(), r.server) {
+    for finding in model.findings_for(r.host(&model.views), r.server) {
         let (mark, style) = icon(finding.kind, t);
         field("finding", format!("{mark} {}", finding.message), style);
     }

@@ -3,6 +3,8 @@
 //! changes, never per frame.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 use crate::analysis::endpoints::role_order;
@@ -80,22 +82,24 @@ impl Group {
     }
 }
 
-/// One row of the timeline: a flow, or every flow to one host (or one DNS server).
+/// One row of the timeline: a flow, or every flow to one host (or one DNS server). The
+/// names (host, registry) are those of the first flow's view, read from the model's views
+/// rather than copied: a capture of a million flows makes a million rows.
 #[derive(Debug, Clone)]
 pub struct Row {
     /// Flow ids, by first packet.
     pub flows: Vec<u32>,
     pub group: Group,
     pub role: Role,
-    pub registry: Option<String>,
     /// The server address is private and a privatelink alias led to it.
     pub private_link: bool,
     /// A privatelink alias is in the DNS chain, whatever the address.
     pub alias: bool,
-    /// The name the flows were opened for.
-    pub host: Option<String>,
-    /// What the host column shows: the name, what the address is known to be, or `-`.
-    pub label: String,
+    /// What the host column shows when no name is known: what the address is known to be,
+    /// `DNS server`, or `-`.
+    pub unnamed: &'static str,
+    /// Chars in [`Row::label`], for the column widths without reading the views again.
+    label_chars: u32,
     pub server: IpAddr,
     pub port: u16,
     pub proto: L4,
@@ -111,29 +115,67 @@ pub struct Row {
 }
 
 impl Row {
+    fn view<'v>(&self, views: &'v [FlowView]) -> Option<&'v FlowView> {
+        views.get(*self.flows.first()? as usize)
+    }
+
+    /// The name the flows were opened for.
+    pub fn host<'v>(&self, views: &'v [FlowView]) -> Option<&'v str> {
+        self.view(views)?.naming.hostname.as_deref()
+    }
+
+    pub fn registry<'v>(&self, views: &'v [FlowView]) -> Option<&'v str> {
+        self.view(views)?.class.registry.as_deref()
+    }
+
+    /// What the host column shows: the name, what the address is known to be, or `-`.
+    pub fn label<'a>(&'a self, views: &'a [FlowView]) -> &'a str {
+        self.host(views).unwrap_or(self.unnamed)
+    }
+
     /// `40.79.197.136:443`, or how many addresses a host row spans.
     pub fn addr_text(&self) -> String {
+        let mut s = String::new();
+        let _ = self.write_addr(&mut s);
+        s
+    }
+
+    fn write_addr(&self, w: &mut impl std::fmt::Write) -> std::fmt::Result {
         if self.servers > 1 {
-            format!("{} addresses", self.servers)
+            write!(w, "{} addresses", self.servers)
         } else {
-            crate::output::text::sock(self.server, self.port)
+            write!(w, "{}", std::net::SocketAddr::new(self.server, self.port))
+        }
+    }
+
+    /// The width of [`Row::addr_text`], without building it.
+    fn addr_width(&self) -> usize {
+        match self.server {
+            IpAddr::V4(a) if self.servers <= 1 => {
+                // Four numbers, three dots, a colon and the port: the common case, counted.
+                a.octets().iter().map(|&o| digits(u64::from(o))).sum::<usize>() + 4 + digits(u64::from(self.port))
+            }
+            _ => {
+                let mut n = Width(0);
+                let _ = self.write_addr(&mut n);
+                n.0
+            }
         }
     }
 
     /// Case-insensitive match of an already lower-cased needle against what a user may type:
     /// host, address, role, badge, group, registry, scope.
-    pub fn matches(&self, needle: &str) -> bool {
+    pub fn matches(&self, needle: &str, views: &[FlowView]) -> bool {
         if needle.is_empty() {
             return true;
         }
         let has = |s: &str| s.to_ascii_lowercase().contains(needle);
-        has(&self.label)
-            || self.host.as_deref().is_some_and(has)
+        has(self.label(views))
             || has(&self.server.to_string())
             || has(self.role.as_str())
             || has(self.group.badge())
             || has(self.group.title())
-            || self.registry.as_deref().is_some_and(has)
+            || self.registry(views).is_some_and(has)
             || has(self.scope.as_str())
             || (self.private_link && "private link".contains(needle))
     }
@@ -180,10 +222,29 @@ pub struct Widths {
 pub fn widths(lines: &[Line]) -> Widths {
     let mut w = Widths::default();
     for r in lines.iter().filter_map(Line::row) {
-        w.label = w.label.max(r.label.chars().count() + usize::from(r.alias) * 2);
-        w.addr = w.addr.max(r.addr_text().chars().count());
+        w.label = w.label.max(r.label_chars as usize + usize::from(r.alias) * 2);
+        w.addr = w.addr.max(r.addr_width());
     }
     w
+}
+
+fn digits(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// Counts the chars written to it.
+struct Width(usize);
+
+impl std::fmt::Write for Width {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.chars().count();
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -213,8 +274,16 @@ pub fn build(
     until: Option<i64>,
 ) -> Vec<Line> {
     let until = until.unwrap_or(i64::MAX);
-    let mut rows: Vec<Row> = Vec::new();
-    let mut merged: HashMap<(Option<&str>, bool, Group, MergeKey<'_>), usize> = HashMap::new();
+    // Taken out in sorted order at the end (a row moves once more, not twice).
+    let mut rows: Vec<Option<Row>> = Vec::with_capacity(match view {
+        ViewKind::Flows => views.len(),
+        ViewKind::Endpoints => 0,
+    });
+    // Per row, made while its view is at hand: rows are many, and reading the views again
+    // in sorted order would chase a pointer per row.
+    let mut registry_of: Vec<u32> = Vec::new();
+    let mut registries = Registries::default();
+    let mut merged: FxHashMap<(Option<&str>, bool, Group, MergeKey<'_>), usize> = FxHashMap::default();
     for (v, rec) in views.iter().zip(flows) {
         let f = &rec.flow;
         if f.first_ns > until {
@@ -228,36 +297,69 @@ pub fn build(
             (_, ViewKind::Endpoints, None) => Some(MergeKey::Addr(f.server)),
         };
         let key = key.map(|k| (v.class.registry.as_deref(), v.via_private_link, group, k));
-        if let Some(&i) = key.as_ref().and_then(|k| merged.get(k)) {
-            add_flow(&mut rows[i], v, rec);
+        if let Some(r) = key.as_ref().and_then(|k| merged.get(k)).and_then(|&i| rows[i].as_mut()) {
+            add_flow(r, v, rec);
             continue;
         }
         if let Some(k) = key {
             merged.insert(k, rows.len());
         }
-        rows.push(new_row(v, rec, group));
+        registry_of.push(registries.id(v.class.registry.as_deref()));
+        rows.push(Some(new_row(v, rec, group)));
     }
     let mut by_server: HashMap<IpAddr, Vec<i64>> = HashMap::new();
     for a in answers.iter().filter(|a| a.ts_ns <= until) {
         by_server.entry(a.server).or_default().push(a.ts_ns);
     }
-    for r in rows.iter_mut().filter(|r| r.group == Group::Dns) {
+    for r in rows.iter_mut().flatten().filter(|r| r.group == Group::Dns) {
         r.dns_marks = by_server.remove(&r.server).unwrap_or_default();
     }
-    rows.sort_by(|a, b| {
-        (a.registry.is_none(), &a.registry, a.private_link, a.group.order(a.role), a.group, a.first_ns, a.flows[0]).cmp(
-            &(
-                b.registry.is_none(),
-                &b.registry,
-                b.private_link,
-                b.group.order(b.role),
-                b.group,
-                b.first_ns,
-                b.flows[0],
-            ),
-        )
-    });
-    with_headings(rows, views)
+    let rank = registries.ranks();
+    let mut keys: Vec<SortKey> = rows
+        .iter()
+        .flatten()
+        .zip(&registry_of)
+        .enumerate()
+        .map(|(i, (r, &reg))| {
+            (rank[reg as usize], r.private_link, r.group.order(r.role), r.group, r.first_ns, r.flows[0], i as u32)
+        })
+        .collect();
+    keys.sort_unstable();
+    with_headings(keys, rows, views)
+}
+
+/// Where a row sorts: registry (named ones first, by name), private link, role, group, first
+/// packet, first flow; last, the row's index before sorting. Rows are sorted by this small
+/// key, made once per row: sorting hundreds of thousands of rows then moves 32-byte keys, not
+/// rows, and compares no strings.
+type SortKey = (u32, bool, u8, Group, i64, u32, u32);
+
+/// The registries of one build, numbered as first seen; no registry is number 0.
+#[derive(Default)]
+struct Registries<'v> {
+    ids: FxHashMap<&'v str, u32>,
+    names: Vec<&'v str>,
+}
+
+impl<'v> Registries<'v> {
+    fn id(&mut self, name: Option<&'v str>) -> u32 {
+        let Some(name) = name else { return 0 };
+        *self.ids.entry(name).or_insert_with(|| {
+            self.names.push(name);
+            self.names.len() as u32
+        })
+    }
+
+    /// By id: where the registry sorts (by name; rows of no registry last).
+    fn ranks(&self) -> Vec<u32> {
+        let mut by_name: Vec<u32> = (0..self.names.len() as u32).collect();
+        by_name.sort_unstable_by_key(|&i| self.names[i as usize]);
+        let mut rank = vec![u32::MAX; self.names.len() + 1];
+        for (r, &i) in by_name.iter().enumerate() {
+            rank[i as usize + 1] = r as u32;
+        }
+        rank
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -268,21 +370,20 @@ enum MergeKey<'a> {
 
 fn new_row(v: &FlowView, rec: &FlowRec, group: Group) -> Row {
     let f = &rec.flow;
-    let label = match (&v.naming.hostname, well_known(f.server)) {
-        (Some(h), _) => h.clone(),
-        (None, Some(w)) => w.to_string(),
-        (None, None) if group == Group::Dns => "DNS server".to_string(),
-        (None, None) => "-".to_string(),
+    let unnamed = match well_known(f.server) {
+        Some(w) => w,
+        None if group == Group::Dns => "DNS server",
+        None => "-",
     };
+    let label_chars = v.naming.hostname.as_deref().unwrap_or(unnamed).chars().count();
     Row {
         flows: vec![v.id],
         group,
         role: v.class.role,
-        registry: v.class.registry.clone(),
         private_link: v.via_private_link,
         alias: v.privatelink_alias,
-        host: v.naming.hostname.clone(),
-        label,
+        unnamed,
+        label_chars: u32::try_from(label_chars).unwrap_or(u32::MAX),
         server: f.server,
         port: f.server_port,
         proto: f.proto,
@@ -310,33 +411,35 @@ fn add_flow(r: &mut Row, v: &FlowView, rec: &FlowRec) {
     }
 }
 
-fn with_headings(rows: Vec<Row>, views: &[FlowView]) -> Vec<Line> {
-    let mut out = Vec::with_capacity(rows.len() + 16);
-    let mut last_registry: Option<String> = None;
-    let mut rows = rows.into_iter().peekable();
-    let mut pending: Vec<Row> = Vec::new();
-    while let Some(first) = rows.next() {
-        pending.clear();
-        let same =
-            |r: &Row| r.registry == first.registry && r.private_link == first.private_link && r.group == first.group;
-        while let Some(r) = rows.next_if(|r| same(r)) {
-            pending.push(r);
-        }
-        let meta = match &first.registry {
-            Some(r) if last_registry.as_ref() != Some(r) => registry_meta(views, &first),
+fn with_headings(keys: Vec<SortKey>, mut slots: Vec<Option<Row>>, views: &[FlowView]) -> Vec<Line> {
+    let mut out = Vec::with_capacity(slots.len() + 16);
+    let mut last_registry: Option<u32> = None;
+    let mut rows = keys.into_iter().filter_map(|k| Some((k, slots[k.6 as usize].take()?))).peekable();
+    while let Some((key, first)) = rows.next() {
+        let registry = first.registry(views);
+        let meta = match registry {
+            Some(_) if last_registry != Some(key.0) => registry_meta(views, &first),
             _ => None,
         };
-        last_registry = first.registry.clone();
-        let flows = first.flows.len() + pending.iter().map(|r| r.flows.len()).sum::<usize>();
+        last_registry = registry.map(|_| key.0);
+        let heading = out.len();
         out.push(Line::Heading(Heading {
-            registry: first.registry.clone(),
+            registry: registry.map(str::to_string),
             meta,
             group: first.group,
             private_link: first.private_link,
-            flows,
+            flows: 0,
         }));
+        let mut flows = first.flows.len();
         out.push(Line::Row(first));
-        out.extend(pending.drain(..).map(Line::Row));
+        // Registry (by rank), private link and group make a heading.
+        while let Some((_, r)) = rows.next_if(|(k, _)| (k.0, k.1, k.3) == (key.0, key.1, key.3)) {
+            flows += r.flows.len();
+            out.push(Line::Row(r));
+        }
+        if let Some(Line::Heading(h)) = out.get_mut(heading) {
+            h.flows = flows;
+        }
     }
     out
 }
@@ -350,4 +453,53 @@ fn registry_meta(views: &[FlowView], row: &Row) -> Option<String> {
         Some(r) => format!("{provider} {r}"),
         None => provider,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(server: &str, port: u16, servers: u32) -> Row {
+        Row {
+            flows: vec![0],
+            group: Group::Login,
+            role: Role::AcrLogin,
+            private_link: false,
+            alias: false,
+            unnamed: "-",
+            label_chars: 1,
+            server: server.parse().unwrap(),
+            port,
+            proto: L4::Tcp,
+            servers,
+            scope: Scope::Public,
+            first_ns: 0,
+            last_ns: 0,
+            bytes: 0,
+            packets: 0,
+            dns_marks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn address_width_is_the_width_of_the_address_text() {
+        let cases = [
+            ("0.0.0.0", 0, 1),
+            ("1.2.3.4", 9, 1),
+            ("10.20.30.40", 80, 1),
+            ("100.200.250.199", 443, 1),
+            ("255.255.255.255", 65535, 1),
+            ("9.99.100.1", 10000, 1),
+            ("::1", 53, 1),
+            ("2001:db8::10", 443, 1),
+            ("fe80::1:2:3:4", 65535, 1),
+            ("::ffff:1.2.3.4", 443, 1),
+            ("40.79.197.136", 443, 2),
+            ("2001:db8::1", 443, 1234),
+        ];
+        for (ip, port, servers) in cases {
+            let r = row(ip, port, servers);
+            assert_eq!(r.addr_width(), r.addr_text().chars().count(), "{}", r.addr_text());
+        }
+    }
 }

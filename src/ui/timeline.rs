@@ -13,6 +13,7 @@ use super::model::{FlowRec, Model};
 use super::rows::{Line, Row};
 use super::text::fit;
 use super::theme::Theme;
+use crate::analysis::FlowView;
 use crate::classify::Scope;
 use crate::output::text::human_bytes;
 use crate::session::activity::Activity;
@@ -123,7 +124,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) -> Option<
                 }
             }
             Line::Row(r) => {
-                left_columns(buf, &cols, y, r, selected, t);
+                left_columns(buf, &cols, y, r, &model.views, selected, t);
                 let s = k * bw..(k + 1) * bw;
                 cells(buf, &cols, y, r, (&bytes[s.clone()], &marks[s.clone()], &spans[s]), max, now, t);
             }
@@ -189,15 +190,18 @@ fn axis_line(buf: &mut Buffer, area: Rect, c: &Cols, w: &Window, origin: i64, no
     }
 }
 
-fn left_columns(buf: &mut Buffer, c: &Cols, y: u16, r: &Row, selected: bool, t: &Theme) {
+fn left_columns(buf: &mut Buffer, c: &Cols, y: u16, r: &Row, views: &[FlowView], selected: bool, t: &Theme) {
     let role = t.group(r.group, r.private_link);
     if selected {
         buf.set_style(Rect { x: c.badge - 1, y, width: c.sep - (c.badge - 1), height: 1 }, t.selected());
         buf[(c.badge - 1, y)].set_char('›');
     }
     buf.set_stringn(c.badge, y, r.group.badge(), 5, role.patch(t.bold()));
-    let label =
-        if r.alias { format!("{} ◇", fit(&r.label, (c.host_w as usize).saturating_sub(2))) } else { r.label.clone() };
+    let label = if r.alias {
+        format!("{} ◇", fit(r.label(views), (c.host_w as usize).saturating_sub(2)))
+    } else {
+        r.label(views).to_string()
+    };
     buf.set_stringn(c.host, y, fit(&label, c.host_w as usize), c.host_w as usize, Style::new());
     buf.set_stringn(c.addr, y, fit(&r.addr_text(), c.addr_w as usize), c.addr_w as usize, Style::new());
     let (scope, style) = match r.scope {
