@@ -13,7 +13,7 @@ use acrscope::classify::Role;
 use acrscope::cli::ViewKind;
 use acrscope::engine::{Shared, SourceStatus};
 use acrscope::session::{Limits, Session};
-use acrscope::ui::model::{self, Model};
+use acrscope::ui::model::{self, Builder, Model};
 use acrscope::ui::rows::{self, Group, Line};
 
 const CAPTURES: [&str; 5] = [
@@ -24,18 +24,59 @@ const CAPTURES: [&str; 5] = [
     "assets/captures/scenario-a-blob.pcap",
 ];
 
-fn many_registries() -> Model {
-    let mut session = Session::new(Limits::default());
+/// Reads the captures into one session, calling `each` every `every` frames and at the end.
+fn read_all(every: u64, mut each: impl FnMut(&Shared)) -> Shared {
+    let mut shared = Shared { session: Session::new(Limits::default()), status: SourceStatus::default() };
+    let mut n = 0u64;
     for name in CAPTURES {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
         let mut reader = FileReader::open(&path).unwrap();
         while let Some(frame) = reader.next_frame().unwrap() {
-            session.ingest(&frame);
+            shared.session.ingest(&frame);
+            n += 1;
+            if n % every == 0 {
+                each(&shared);
+            }
         }
     }
-    session.finish();
-    let status = SourceStatus { finished: true, ..SourceStatus::default() };
-    model::build(&Shared { session, status }, &Analyzer::default(), None)
+    shared.session.finish();
+    shared.status.finished = true;
+    each(&shared);
+    shared
+}
+
+fn many_registries() -> Model {
+    model::build(&read_all(u64::MAX, |_| {}), &Analyzer::default(), None)
+}
+
+#[test]
+fn a_model_built_as_frames_arrive_ends_as_one_built_at_once() {
+    // The builder keeps views between builds and renames only flows whose naming may have
+    // changed, taking back the last build's inferences first; none of that may show.
+    let analyzer = Analyzer::default();
+    let mut builder = Builder::new(None);
+    let mut stepwise = Model::default();
+    let mut builds = 0;
+    let shared = read_all(97, |s| {
+        builder.update(&mut stepwise, s, &analyzer);
+        builds += 1;
+    });
+    let whole = model::build(&shared, &analyzer, None);
+    assert!(builds > 20, "{builds} builds");
+    assert!(whole.views.iter().any(|v| v.registry_inferred), "the blob pull has inferred registries");
+    assert_eq!(format!("{:?}", stepwise.views), format!("{:?}", whole.views));
+    assert_eq!(format!("{:?}", stepwise.findings), format!("{:?}", whole.findings));
+    for view in [ViewKind::Flows, ViewKind::Endpoints] {
+        assert_eq!(format!("{:?}", stepwise.lines(view)), format!("{:?}", whole.lines(view)), "{view:?}");
+        assert_eq!(stepwise.widths(view), whole.widths(view), "{view:?}");
+    }
+    assert_eq!(stepwise.flows.len(), whole.flows.len());
+    for (a, b) in stepwise.flows.iter().zip(&whole.flows) {
+        assert_eq!(
+            (a.flow.packets(), a.hello.as_ref().map(|h| h.sni.clone())),
+            (b.flow.packets(), b.hello.as_ref().map(|h| h.sni.clone()))
+        );
+    }
 }
 
 #[test]
@@ -102,4 +143,18 @@ fn lines_of_many_registries_keep_their_order_headings_and_widths() {
     }
     // The IPv6 pull makes the widest address column.
     assert!(m.flow_widths.addr > "255.255.255.255:65535".len(), "{:?}", m.flow_widths);
+}
+
+#[test]
+fn inferences_taken_back_leave_the_views_as_named() {
+    let shared = read_all(u64::MAX, |_| {});
+    let s = &shared.session;
+    let ids: Vec<u32> = (0..s.flows().len() as u32).collect();
+    let mut views = Analyzer::default().views(s, &ids);
+    let named = format!("{views:?}");
+    let inferred = acrscope::analysis::infer(s, &mut views);
+    assert!(views.iter().any(|v| v.registry_inferred), "a storage flow's registry is inferred");
+    assert!(format!("{views:?}") != named, "the inference filled something in");
+    inferred.undo(&mut views);
+    assert_eq!(format!("{views:?}"), named);
 }

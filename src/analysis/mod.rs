@@ -120,8 +120,7 @@ impl Analyzer {
     pub fn analyze(&self, s: &Session) -> Analysis {
         let ids: Vec<u32> = (0..s.flows().len() as u32).collect();
         let mut flows = self.views(s, &ids);
-        infer_regions(s, &mut flows);
-        infer_blob_registries(s, &mut flows);
+        infer(s, &mut flows);
         let endpoints = endpoints::build(s, &flows);
         let findings = findings::build(s, &flows, &endpoints);
         Analysis { flows, endpoints, findings }
@@ -176,6 +175,44 @@ pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
             v.class.registry = Some(reg.clone());
             v.class.region = v.class.region.clone().or(region.clone());
             v.registry_inferred = true;
+        }
+    }
+}
+
+/// What [`infer`] filled in, so a model that keeps its views between builds can take it back
+/// before the flows change and infer again. The inferences only fill what was empty (a region,
+/// a storage flow's registry), so taking them back is emptying those again: nothing is copied.
+#[derive(Debug, Default)]
+pub struct Inferred {
+    /// Index in the views; its region was empty; its registry was empty; `registry_inferred`.
+    filled: Vec<(u32, bool, bool, bool)>,
+}
+
+/// [`infer_regions`] then [`infer_blob_registries`], as [`Analyzer::analyze`] does.
+pub fn infer(s: &Session, flows: &mut [FlowView]) -> Inferred {
+    let filled = flows
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.class.region.is_none() || v.class.registry.is_none())
+        .map(|(i, v)| (i as u32, v.class.region.is_none(), v.class.registry.is_none(), v.registry_inferred))
+        .collect();
+    infer_regions(s, flows);
+    infer_blob_registries(s, flows);
+    Inferred { filled }
+}
+
+impl Inferred {
+    /// Puts `flows` back as they were before [`infer`].
+    pub fn undo(self, flows: &mut [FlowView]) {
+        for (id, region, registry, inferred) in self.filled {
+            let Some(v) = flows.get_mut(id as usize) else { continue };
+            if region {
+                v.class.region = None;
+            }
+            if registry {
+                v.class.registry = None;
+            }
+            v.registry_inferred = inferred;
         }
     }
 }

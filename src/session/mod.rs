@@ -6,6 +6,7 @@ pub mod naming;
 pub mod stats;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -97,7 +98,8 @@ struct QueryKey {
 /// What the TLS handshake of a flow told.
 #[derive(Debug, Clone, Default)]
 pub struct TlsFacts {
-    pub client_hello: Option<ClientHelloInfo>,
+    /// Shared: views of the session (the timeline's model) hold it too, copied at each build.
+    pub client_hello: Option<Arc<ClientHelloInfo>>,
     pub client_hello_ns: Option<i64>,
     pub client_hello_frame: Option<u64>,
     /// Version chosen by the server (ServerHello supported_versions, else legacy).
@@ -603,7 +605,7 @@ impl Session {
         }
         match ev {
             Some(TlsEvent::ClientHello(ch)) if up => {
-                facts.tls.client_hello = Some(ch);
+                facts.tls.client_hello = Some(Arc::new(ch));
                 facts.tls.client_hello_ns = Some(frame.ts_ns);
                 facts.tls.client_hello_frame = Some(frame.number);
                 self.stats.tls_client_hellos += 1;
@@ -683,7 +685,7 @@ impl Session {
         let f = &self.table.flows()[id];
         let (ts, frame) = (f.last_ns, f.first_frame);
         let facts = &mut self.facts[id];
-        facts.tls.client_hello = Some(ch);
+        facts.tls.client_hello = Some(Arc::new(ch));
         facts.tls.client_hello_ns = Some(ts);
         facts.tls.client_hello_frame.get_or_insert(frame);
         facts.tls_up_done = true;

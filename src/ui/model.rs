@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use crate::analysis::{endpoints, findings, infer_blob_registries, infer_regions, Analyzer, Finding, FlowView};
+use crate::analysis::{endpoints, findings, infer, Analyzer, Finding, FlowView, Inferred};
 use crate::cli::ViewKind;
 use crate::dissect::tls::ClientHelloInfo;
 use crate::engine::{Shared, SourceStatus};
@@ -25,7 +26,7 @@ pub struct FlowRec {
     /// Bytes over capture time: the session's record when it keeps one (wire bytes), else
     /// sampled here from the flow's payload counters each time the model is built.
     pub activity: Activity,
-    pub hello: Option<ClientHelloInfo>,
+    pub hello: Option<Arc<ClientHelloInfo>>,
     pub hello_ns: Option<i64>,
     pub server_version: Option<u16>,
 }
@@ -185,10 +186,11 @@ impl Model {
 /// Keeps the costly parts of the model between builds.
 #[derive(Debug, Default)]
 pub struct Builder {
-    /// Each flow's view before the registry and region inference, and what it was made from:
-    /// whether the ClientHello was known, and how many answers held the server address.
-    raw: Vec<FlowView>,
+    /// What each flow's view (in the model) was made from: whether the ClientHello was known,
+    /// and how many answers held the server address.
     sig: Vec<(bool, usize)>,
+    /// What the last build inferred into the model's views, taken back before the next.
+    inferred: Inferred,
     dns_index: HashMap<Vec<String>, u32>,
     /// Only what happened by this capture time is shown (a headless render of a moment).
     until: Option<i64>,
@@ -202,14 +204,12 @@ impl Builder {
     /// Brings `model` up to date with `shared`.
     pub fn update(&mut self, model: &mut Model, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
-        self.update_views(s, analyzer);
-        let mut views = self.raw.clone();
-        infer_regions(s, &mut views);
-        infer_blob_registries(s, &mut views);
-        let eps = endpoints::build(s, &views);
-        model.findings = findings::build(s, &views, &eps);
+        std::mem::take(&mut self.inferred).undo(&mut model.views);
+        self.update_views(&mut model.views, s, analyzer);
+        self.inferred = infer(s, &mut model.views);
+        let eps = endpoints::build(s, &model.views);
+        model.findings = findings::build(s, &model.views, &eps);
         model.tags_loaded = analyzer.tags.is_some();
-        model.views = views;
 
         for (i, f) in s.flows().iter().enumerate() {
             let facts = &s.facts[i];
@@ -245,7 +245,7 @@ impl Builder {
     /// the ClientHello arrived, or an answer holding the server address did and could name
     /// the flow better than the one it has (one from before the flow began, or the flow had
     /// only a later one or none).
-    fn update_views(&mut self, s: &Session, analyzer: &Analyzer) {
+    fn update_views(&mut self, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
         // Flows to (re)name, in id order: the new ones come last, so they are pushed in turn.
         let mut todo: Vec<u32> = Vec::new();
         for (i, f) in s.flows().iter().enumerate() {
@@ -261,7 +261,7 @@ impl Builder {
                 continue;
             }
             let named_after_start =
-                self.raw[i].naming.answer.and_then(|a| s.dns.get(a as usize)).is_none_or(|a| a.ts_ns > f.first_ns);
+                views[i].naming.answer.and_then(|a| s.dns.get(a as usize)).is_none_or(|a| a.ts_ns > f.first_ns);
             let new_before_start = held
                 .get(old.1..)
                 .unwrap_or(&[])
@@ -273,9 +273,9 @@ impl Builder {
             self.sig[i] = sig;
         }
         for (id, v) in todo.iter().zip(analyzer.views(s, &todo)) {
-            match self.raw.get_mut(*id as usize) {
+            match views.get_mut(*id as usize) {
                 Some(slot) => *slot = v,
-                None => self.raw.push(v),
+                None => views.push(v),
             }
         }
     }
