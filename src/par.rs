@@ -35,6 +35,20 @@ pub fn map_chunks<'t, T: Sync, R: Send>(
     })
 }
 
+/// `a()` and `b()`, on two threads when `parallel` (`a` on a new one), else one after the
+/// other on this one.
+pub fn join<RA: Send, RB>(parallel: bool, a: impl FnOnce() -> RA + Send, b: impl FnOnce() -> RB) -> (RA, RB) {
+    if !parallel {
+        let ra = a();
+        return (ra, b());
+    }
+    std::thread::scope(|scope| {
+        let ha = scope.spawn(a);
+        let rb = b();
+        (ha.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), rb)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +64,15 @@ mod tests {
         }
         let empty: [u32; 0] = [];
         assert_eq!(map_chunks(&empty, 4, 10, |c| c.len()), vec![0]);
+    }
+
+    #[test]
+    fn join_gives_both_results_either_way() {
+        for parallel in [false, true] {
+            let mut here = 0;
+            let (a, ()) = join(parallel, || (1..=100u32).sum::<u32>(), || here += 1);
+            assert_eq!((a, here), (5050, 1), "parallel {parallel}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod model;
+pub mod pace;
 pub mod pane;
 pub mod rows;
 pub mod run;

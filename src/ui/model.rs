@@ -16,6 +16,9 @@ use crate::session::{FlowFacts, Session};
 
 use super::rows::{self, Line, Widths};
 
+/// Flows from which a build uses two threads: below, starting one costs more than it saves.
+const PARALLEL_FROM: usize = 4096;
+
 /// Pieces a sampled byte count is spread over, between the two times it was seen at.
 const SAMPLE_PIECES: i64 = 16;
 
@@ -204,20 +207,21 @@ impl Builder {
     /// Brings `model` up to date with `shared`.
     pub fn update(&mut self, model: &mut Model, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
-        std::mem::take(&mut self.inferred).undo(&mut model.views);
-        self.update_views(&mut model.views, s, analyzer);
-        self.inferred = infer(s, &mut model.views);
-        let eps = endpoints::build(s, &model.views);
-        model.findings = findings::build(s, &model.views, &eps);
+        let parallel = s.flows().len() >= PARALLEL_FROM && crate::par::threads(2) > 1;
+        // The flow records do not depend on the views: they are copied while views are made.
+        let Model { flows, views, findings, .. } = model;
+        crate::par::join(
+            parallel,
+            || update_recs(flows, s),
+            || {
+                std::mem::take(&mut self.inferred).undo(views);
+                self.update_views(views, s, analyzer);
+                self.inferred = infer(s, views);
+                let eps = endpoints::build(s, views);
+                *findings = findings::build(s, views, &eps);
+            },
+        );
         model.tags_loaded = analyzer.tags.is_some();
-
-        for (i, f) in s.flows().iter().enumerate() {
-            let facts = &s.facts[i];
-            match model.flows.get_mut(i) {
-                Some(r) => r.update(f, facts),
-                None => model.flows.push(FlowRec::new(f, facts)),
-            }
-        }
         self.update_dns(model, s);
 
         model.status = shared.status.clone();
@@ -234,10 +238,15 @@ impl Builder {
             Some(at) => st.last_ns.map(|l| l.min(at)),
             None => st.last_ns,
         };
-        model.flow_lines = rows::build(ViewKind::Flows, &model.views, &model.flows, &model.answers, self.until);
-        model.host_lines = rows::build(ViewKind::Endpoints, &model.views, &model.flows, &model.answers, self.until);
-        model.flow_widths = rows::widths(&model.flow_lines);
-        model.host_widths = rows::widths(&model.host_lines);
+        let lines = |view| {
+            let lines = rows::build(view, &model.views, &model.flows, &model.answers, self.until);
+            let widths = rows::widths(&lines);
+            (lines, widths)
+        };
+        let ((flow_lines, flow_widths), (host_lines, host_widths)) =
+            crate::par::join(parallel, || lines(ViewKind::Flows), || lines(ViewKind::Endpoints));
+        (model.flow_lines, model.flow_widths) = (flow_lines, flow_widths);
+        (model.host_lines, model.host_widths) = (host_lines, host_widths);
         model.version += 1;
     }
 
@@ -337,6 +346,17 @@ impl Builder {
         e.first_ns = e.first_ns.min(a.ts_ns);
         e.last_ns = e.last_ns.max(a.ts_ns);
         e.count += 1;
+    }
+}
+
+/// Brings the flow records up to date with the session's flows.
+fn update_recs(recs: &mut Vec<FlowRec>, s: &Session) {
+    for (i, f) in s.flows().iter().enumerate() {
+        let facts = &s.facts[i];
+        match recs.get_mut(i) {
+            Some(r) => r.update(f, facts),
+            None => recs.push(FlowRec::new(f, facts)),
+        }
     }
 }
 

@@ -14,19 +14,15 @@ use crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
 
 use super::app::{Action, App};
 use super::model::{Builder, Model};
+use super::pace::{Pace, Source};
 use super::terminal::{self, Guard, Term};
 use super::theme::{color_wanted, Theme};
 use crate::analysis::Analyzer;
-use crate::cli::ViewKind;
+use crate::cli::{Speed, ViewKind};
 use crate::engine::{lock_for_view, Feeder};
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
-/// Shortest time between two model builds; a build that took long spaces the next ones out
-/// (see `BUILD_SHARE`), so a huge capture never keeps the feeder waiting on the lock.
-const BUILD_EVERY: Duration = Duration::from_millis(200);
-/// Builds take at most about this share of the time.
-const BUILD_SHARE: u32 = 8;
 /// Longest sleep with nothing to do: how soon a signal or a dead terminal is noticed.
 const IDLE: Duration = Duration::from_millis(250);
 /// How often the terminal is checked to still be there.
@@ -58,7 +54,8 @@ impl Default for UiOptions {
 }
 
 /// Runs the timeline for `feeder` (a replayed file or a live capture) until the user quits;
-/// the terminal is restored on every way out, and the feeder is told to stop.
+/// the terminal is restored on every way out, and the feeder is told to stop. Meant to end
+/// the process: the session and the model are left for the system to reclaim.
 pub fn run(feeder: Feeder, analyzer: Analyzer, opts: UiOptions) -> anyhow::Result<()> {
     let result = match Guard::take() {
         Ok(mut guard) => {
@@ -77,6 +74,9 @@ pub fn run(feeder: Feeder, analyzer: Analyzer, opts: UiOptions) -> anyhow::Resul
         Err(e) => Err(e),
     };
     feeder.control.stop.store(true, Ordering::SeqCst);
+    // The process ends next: freeing a session of a million flows one allocation at a time
+    // takes longer than the system takes to reclaim it whole (`report` does the same).
+    std::mem::forget(feeder.shared);
     result
 }
 
@@ -118,14 +118,16 @@ fn event_loop(
     input: &Receiver<Msg>,
 ) -> anyhow::Result<()> {
     let mut app = App::new(Theme::new(opts.color), opts.view);
-    let mut model = Model::default();
+    // Not freed on the way out, for the reason the session is not (see `run`).
+    let mut model = std::mem::ManuallyDrop::new(Model::default());
     let mut builder = Builder::new(None);
     let mut seen_gen: Option<u64> = None;
-    let mut last_build: Option<Instant> = None;
-    let mut build_every = BUILD_EVERY;
+    let started = Instant::now();
+    let mut pace = Pace::default();
     let mut last_draw: Option<Instant> = None;
     let mut last_alive = Instant::now();
     let mut dirty = true;
+    let mut end_drawn = false;
     loop {
         if signalled.load(Ordering::SeqCst) {
             return Ok(());
@@ -140,14 +142,18 @@ fn event_loop(
             let news = model.version == 0
                 || g.session.stats.packets != model.packets
                 || g.status.finished != model.status.finished;
-            // The end is shown as soon as it comes, with everything read.
-            let due = last_build.is_none_or(|t| t.elapsed() >= build_every) || g.status.finished;
-            if news && due {
-                let started = Instant::now();
+            let source = Source {
+                finished: g.status.finished,
+                loading: g.status.speed == Some(Speed::Max) && !g.status.live,
+                read: g.status.read_bytes,
+                total: g.status.total_bytes,
+                flows: g.session.flows().len(),
+            };
+            if news && pace.due(started.elapsed(), source) {
+                let began = Instant::now();
                 builder.update(&mut model, &g, analyzer);
                 drop(g);
-                build_every = BUILD_EVERY.max(started.elapsed() * BUILD_SHARE);
-                last_build = Some(Instant::now());
+                pace.built(started.elapsed(), began.elapsed(), model.flows.len());
                 seen_gen = Some(gen);
                 app.sync(&model);
                 dirty = true;
@@ -171,10 +177,13 @@ fn event_loop(
             anyhow::bail!("the capture thread stopped before the end of its input");
         }
         let since_draw = last_draw.map_or(FRAME, |t| t.elapsed());
-        if dirty && since_draw >= FRAME {
+        // The end is what a user of a fast replay waits for: it is drawn at once.
+        let end_news = model.status.finished && !end_drawn;
+        if dirty && (since_draw >= FRAME || end_news) {
             term.draw(|f| super::render(f, &app, &model)).context("drawing the screen")?;
             last_draw = Some(Instant::now());
             dirty = false;
+            end_drawn = model.status.finished;
             if opts.quit_at_end && model.status.finished {
                 return Ok(());
             }
