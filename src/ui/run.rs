@@ -128,6 +128,8 @@ fn event_loop(
     let mut last_alive = Instant::now();
     let mut dirty = true;
     let mut end_drawn = false;
+    // Packets in the session at the last build: more is news for the next one.
+    let mut built_packets = 0;
     loop {
         if signalled.load(Ordering::SeqCst) {
             return Ok(());
@@ -140,7 +142,7 @@ fn event_loop(
             let g = lock_for_view(&feeder.shared, &feeder.control);
             // A paused or waiting feeder bumps the generation with nothing new but its clock.
             let news = model.version == 0
-                || g.session.stats.packets != model.packets
+                || g.session.stats.packets != built_packets
                 || g.status.finished != model.status.finished;
             let source = Source {
                 finished: g.status.finished,
@@ -152,13 +154,23 @@ fn event_loop(
             if news && pace.due(started.elapsed(), source) {
                 let began = Instant::now();
                 builder.update(&mut model, &g, analyzer);
+                built_packets = g.session.stats.packets;
                 drop(g);
                 pace.built(started.elapsed(), began.elapsed(), model.flows.len());
                 seen_gen = Some(gen);
                 app.sync(&model);
                 dirty = true;
             } else {
-                // Between builds only the clock and the replay state move the screen.
+                // Between builds the counters, the clock and the replay state move the screen
+                // (a long load at full speed may go seconds without a build).
+                let st = &g.session.stats;
+                if st.packets != model.packets {
+                    model.packets = st.packets;
+                    model.bytes = st.wire_bytes;
+                    model.warnings = st.warning_count();
+                    model.flows_evicted = st.flows_evicted;
+                    dirty = true;
+                }
                 if g.status.clock_ns != model.status.clock_ns || g.status.paused != model.status.paused {
                     // "end" waits for the build that shows what was read up to the end.
                     let finished = model.status.finished;
