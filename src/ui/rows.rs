@@ -228,13 +228,8 @@ pub fn widths(lines: &[Line]) -> Widths {
     w
 }
 
-fn digits(mut n: u64) -> usize {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Counts the chars written to it.
