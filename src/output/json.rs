@@ -65,12 +65,7 @@ pub trait Record: Serialize {
     }
 }
 
-impl Record for FlowRecord<'_> {
-    fn write_line(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        super::json_flow::write(out, self);
-        Ok(())
-    }
-}
+impl Record for FlowRecord<'_> {}
 
 impl Record for DnsRecord<'_> {}
 
