@@ -9,6 +9,7 @@ pub mod cli;
 pub mod dissect;
 pub mod engine;
 pub mod flow;
+pub mod format;
 pub mod live;
 pub mod output;
 pub mod packet;

@@ -242,6 +242,7 @@ impl Announcer {
                 }
                 Event::ClientHello(id) => self.open(s, a, out, id)?,
                 Event::FlowClose(id) => self.close(s, a, out, id)?,
+                Event::Icmp(_) => {}
             }
         }
         let due = Instant::now().checked_sub(ANNOUNCE_AFTER);

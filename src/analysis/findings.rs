@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Endpoint, FlowView};
 use crate::classify::rules::Role;
 use crate::classify::scope::Scope;
-use crate::output::text::human_bytes;
+use crate::format::human_bytes;
 use crate::session::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -3,6 +3,7 @@
 
 pub mod endpoints;
 pub mod findings;
+pub mod outcome;
 
 use crate::classify::rules::{Classification, Role, Rules};
 use crate::classify::scope::{scope, Scope};
@@ -26,6 +27,8 @@ pub struct FlowView {
     pub privatelink_alias: bool,
     pub scope: Scope,
     pub tags: Vec<TagMatch>,
+    /// How the flow ended, or where it broke.
+    pub outcome: outcome::Outcome,
 }
 
 impl FlowView {
@@ -104,7 +107,18 @@ impl Analyzer {
             }
         }
         let tags = self.tags.as_ref().map(|t| t.lookup(flow.server)).unwrap_or_default();
-        FlowView { id, naming, class, registry_inferred: false, via_private_link, privatelink_alias, scope, tags }
+        let outcome = outcome::outcome(flow, &s.facts[id as usize], s.stats.last_ns.unwrap_or(flow.last_ns));
+        FlowView {
+            id,
+            naming,
+            class,
+            registry_inferred: false,
+            via_private_link,
+            privatelink_alias,
+            scope,
+            tags,
+            outcome,
+        }
     }
 
     /// The views of flows `ids`, in that order. Each flow is named and classified on its own,

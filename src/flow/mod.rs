@@ -44,6 +44,23 @@ impl ClientBy {
     }
 }
 
+/// How one side of a TCP connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Close {
+    Fin,
+    Rst,
+}
+
+impl Close {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Close::Fin => "fin",
+            Close::Rst => "rst",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TcpState {
     pub syn: bool,
@@ -56,12 +73,46 @@ pub struct TcpState {
     pub rst: bool,
     /// Capture time of the first FIN or RST.
     pub close_ns: Option<i64>,
+    /// SYNs the client sent (the first and its retransmissions).
+    pub syns: u16,
+    pub first_syn_ns: Option<i64>,
+    pub last_syn_ns: Option<i64>,
+    pub syn_ack_ns: Option<i64>,
+    /// How and when each side first closed (FIN or RST).
+    pub client_close: Option<(Close, i64)>,
+    pub server_close: Option<(Close, i64)>,
+    /// Capture time of the first segment with payload, each way.
+    pub first_payload_up_ns: Option<i64>,
+    pub first_payload_down_ns: Option<i64>,
+    /// Capture time of the last segment with payload from the server.
+    pub last_payload_down_ns: Option<i64>,
+    /// Segments carrying only data already seen (retransmissions), each way.
+    pub retrans_up: u32,
+    pub retrans_down: u32,
+    /// The sequence number after the highest byte seen, each way.
+    next_seq_up: Option<u32>,
+    next_seq_down: Option<u32>,
 }
 
 impl TcpState {
     pub fn closed(&self) -> bool {
         self.rst || (self.fin_up && self.fin_down)
     }
+
+    /// SYN to SYN-ACK, when both were seen.
+    pub fn connect_rtt_ns(&self) -> Option<i64> {
+        Some(self.syn_ack_ns? - self.first_syn_ns?).filter(|d| *d >= 0)
+    }
+}
+
+/// An ICMP error about a flow, as seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpSeen {
+    pub error: crate::packet::IcmpError,
+    /// The router or host that sent it.
+    pub from: IpAddr,
+    pub ts_ns: i64,
+    pub count: u32,
 }
 
 /// One flow as counted on the wire; naming and classification live in the session model.
@@ -89,6 +140,8 @@ pub struct Flow {
     pub ifindex: Option<u32>,
     /// Some payload of this flow was cut by the snaplen.
     pub truncated: bool,
+    /// The first ICMP destination unreachable that quoted one of its packets.
+    pub icmp: Option<IcmpSeen>,
 }
 
 impl Flow {

@@ -2,6 +2,8 @@
 //! Flows are kept in arrival order (their index is their id); the hash map holds only flows
 //! still active, so its size stays bounded however long a capture runs.
 
+use std::net::IpAddr;
+
 use rustc_hash::FxHashMap;
 
 use super::{server_is_first_by_port, ClientBy, Flow, FlowKey, TcpState, L4};
@@ -89,7 +91,7 @@ impl FlowTable {
         let (proto, sport, dport, seq, flags, payload) = match pkt.transport {
             Transport::Tcp { sport, dport, seq, flags, payload } => (L4::Tcp, sport, dport, seq, flags, payload),
             Transport::Udp { sport, dport, payload } => (L4::Udp, sport, dport, 0, 0, payload),
-            Transport::Other { .. } => return None,
+            Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
         let key = FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport));
         let syn_only = proto == L4::Tcp && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
@@ -117,7 +119,7 @@ impl FlowTable {
         let mut closed_now = false;
         if proto == L4::Tcp {
             let was_closed = flow.tcp.closed();
-            track_tcp(&mut flow.tcp, up, seq, flags, ts_ns);
+            track_tcp(&mut flow.tcp, up, seq, flags, payload.len(), ts_ns);
             closed_now = !was_closed && flow.tcp.closed();
         }
         Some(Observed { flow: id, up, new, seq, flags, payload, closed_now })
@@ -128,11 +130,24 @@ impl FlowTable {
         let (proto, sport, dport) = match pkt.transport {
             Transport::Tcp { sport, dport, .. } => (L4::Tcp, sport, dport),
             Transport::Udp { sport, dport, .. } => (L4::Udp, sport, dport),
-            Transport::Other { .. } => return None,
+            Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
         let id = *self.active.get(&FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport)))?;
         let f = &self.flows[id as usize];
         Some((id, f.client == pkt.src && f.client_port == sport))
+    }
+
+    /// Records an ICMP error on the active flow of the packet it quotes. The flow it names.
+    pub fn icmp_error(&mut self, e: &crate::packet::IcmpError, from: IpAddr, ts_ns: i64) -> Option<u32> {
+        let proto = if e.proto == 6 { L4::Tcp } else { L4::Udp };
+        let id = *self.active.get(&FlowKey::new(proto, (e.src, e.sport), (e.dst, e.dport)))?;
+        let f = &mut self.flows[id as usize];
+        match &mut f.icmp {
+            Some(seen) => seen.count = seen.count.saturating_add(1),
+            None => f.icmp = Some(super::IcmpSeen { error: *e, from, ts_ns, count: 1 }),
+        }
+        f.last_ns = f.last_ns.max(ts_ns);
+        Some(id)
     }
 
     /// A new SYN on a known 5-tuple is a new connection when the old one ended or the ISN
@@ -185,6 +200,7 @@ impl FlowTable {
             interface,
             ifindex,
             truncated: false,
+            icmp: None,
         });
         self.active.insert(key, id);
         self.stats.peak_active = self.stats.peak_active.max(self.active.len() as u64);
@@ -244,15 +260,49 @@ impl FlowTable {
     }
 }
 
-fn track_tcp(t: &mut TcpState, up: bool, seq: u32, flags: u8, ts_ns: i64) {
+fn track_tcp(t: &mut TcpState, up: bool, seq: u32, flags: u8, len: usize, ts_ns: i64) {
     if flags & tcp_flags::SYN != 0 {
         if flags & tcp_flags::ACK == 0 && up {
             t.syn = true;
             t.client_isn.get_or_insert(seq);
+            t.syns = t.syns.saturating_add(1);
+            t.first_syn_ns.get_or_insert(ts_ns);
+            t.last_syn_ns = Some(ts_ns);
         } else if !up {
             t.syn_ack = true;
             t.server_isn.get_or_insert(seq);
+            t.syn_ack_ns.get_or_insert(ts_ns);
         }
+    }
+    if len > 0 {
+        // Sequence space wraps: "already seen" is "ends at or before the highest end so far",
+        // compared as a signed distance (RFC 1982 style), not as plain integers.
+        let (next, retrans, first) = if up {
+            (&mut t.next_seq_up, &mut t.retrans_up, &mut t.first_payload_up_ns)
+        } else {
+            (&mut t.next_seq_down, &mut t.retrans_down, &mut t.first_payload_down_ns)
+        };
+        first.get_or_insert(ts_ns);
+        if !up {
+            t.last_payload_down_ns = Some(ts_ns);
+        }
+        let end = seq.wrapping_add(len as u32);
+        match *next {
+            Some(n) if (end.wrapping_sub(n) as i32) <= 0 => *retrans = retrans.saturating_add(1),
+            Some(n) if (end.wrapping_sub(n) as i32) > 0 => *next = Some(end),
+            _ => *next = Some(end),
+        }
+    }
+    let close = if flags & tcp_flags::RST != 0 {
+        Some(super::Close::Rst)
+    } else if flags & tcp_flags::FIN != 0 {
+        Some(super::Close::Fin)
+    } else {
+        None
+    };
+    if let Some(c) = close {
+        let side = if up { &mut t.client_close } else { &mut t.server_close };
+        side.get_or_insert((c, ts_ns));
     }
     if flags & tcp_flags::FIN != 0 {
         if up {

@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub use crate::format::{rcode_name, tls_version_name, tls_version_text};
+
 use super::time::Rfc3339Us;
 use crate::analysis::{Analysis, FlowView};
 use crate::session::{DnsAnswer, PendingQuery, Session, Stats};
@@ -178,9 +180,34 @@ pub struct FlowRecord<'a> {
     pub service_tags: Vec<&'a str>,
     pub client_by: crate::flow::ClientBy,
     pub tcp_state: &'static str,
+    /// How the flow ended or where it broke (docs/json.md lists the values).
+    pub outcome: &'static str,
+    /// SYN to SYN-ACK.
+    pub connect_rtt_ms: Option<f64>,
+    /// SYNs the client sent (1 + retransmissions), and the seconds from the first to the last.
+    pub syns: u16,
+    pub syn_span_s: f64,
+    /// Segments that carried only data already sent, client to server and back.
+    pub retransmissions_up: u32,
+    pub retransmissions_down: u32,
+    /// How each side first closed: "fin", "rst" or null.
+    pub client_close: Option<&'static str>,
+    pub server_close: Option<&'static str>,
+    /// An ICMP destination unreachable that quoted this flow.
+    pub icmp: Option<IcmpRecord>,
     pub truncated: bool,
     pub interface: u32,
     pub ifindex: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct IcmpRecord {
+    pub from: IpAddr,
+    #[serde(rename = "type")]
+    pub icmp_type: u8,
+    pub code: u8,
+    pub description: &'static str,
+    pub count: u32,
 }
 
 #[derive(Serialize)]
@@ -214,34 +241,6 @@ pub struct QueryRecord<'a> {
     pub transport: &'static str,
     pub query: &'a str,
     pub qtype: &'a str,
-}
-
-pub fn tls_version_name(v: u16) -> String {
-    tls_version_text(v).into_owned()
-}
-
-/// [`tls_version_name`], allocating only for versions without a name.
-pub fn tls_version_text(v: u16) -> Cow<'static, str> {
-    match v {
-        0x0300 => "SSL 3.0".into(),
-        0x0301 => "TLS 1.0".into(),
-        0x0302 => "TLS 1.1".into(),
-        0x0303 => "TLS 1.2".into(),
-        0x0304 => "TLS 1.3".into(),
-        _ => format!("0x{v:04x}").into(),
-    }
-}
-
-pub fn rcode_name(rcode: u16) -> &'static str {
-    match rcode {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        _ => "OTHER",
-    }
 }
 
 pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
@@ -288,6 +287,21 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         service_tags: v.tags.iter().map(|t| t.tag.as_str()).collect(),
         client_by: f.client_by,
         tcp_state: tcp_state(f),
+        outcome: v.outcome.as_str(),
+        connect_rtt_ms: f.tcp.connect_rtt_ns().map(crate::analysis::outcome::ms),
+        syns: f.tcp.syns,
+        syn_span_s: crate::analysis::outcome::syn_span_ns(f) as f64 / 1e9,
+        retransmissions_up: f.tcp.retrans_up,
+        retransmissions_down: f.tcp.retrans_down,
+        client_close: f.tcp.client_close.map(|(c, _)| c.as_str()),
+        server_close: f.tcp.server_close.map(|(c, _)| c.as_str()),
+        icmp: f.icmp.map(|i| IcmpRecord {
+            from: i.from,
+            icmp_type: i.error.icmp_type,
+            code: i.error.code,
+            description: i.error.describe(),
+            count: i.count,
+        }),
         truncated: f.truncated,
         interface: f.interface,
         ifindex: f.ifindex,

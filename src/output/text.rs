@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use super::json::{rcode_name, CaptureInfo};
+pub use crate::format::human_bytes;
+use crate::format::rcode_name;
+
+use super::json::CaptureInfo;
 use super::time::{rfc3339_us, secs};
 use crate::analysis::{role_label, Analysis, Endpoint};
 use crate::session::Session;
@@ -35,21 +38,6 @@ pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
         line(&mut out, &mut r.iter().map(|s| s.as_str()));
     }
     out
-}
-
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "kB", "MB", "GB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 fn join<T: ToString>(v: &[T]) -> String {

@@ -34,10 +34,52 @@ pub enum Transport<'a> {
         dport: u16,
         payload: &'a [u8],
     },
-    /// Neither TCP nor UDP (ICMP, ESP, ...), or a later IP fragment.
+    /// An ICMP or ICMPv6 error about a TCP/UDP packet (destination unreachable): the quoted
+    /// packet names the flow it is about.
+    IcmpError(IcmpError),
+    /// Neither TCP nor UDP (other ICMP, ESP, ...), or a later IP fragment.
     Other {
         proto: u8,
     },
+}
+
+/// An ICMP/ICMPv6 destination unreachable and the packet it quotes (RFC 792, RFC 4443): the
+/// quote is the offending packet's IP header and at least the first 8 bytes of its L4 header,
+/// enough for both ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpError {
+    pub v6: bool,
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The quoted packet: it was sent by `src` of the quote to `dst` of the quote.
+    pub proto: u8,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+}
+
+impl IcmpError {
+    /// The type and code as a person reads them (`administratively prohibited`, ...).
+    pub fn describe(&self) -> &'static str {
+        match (self.v6, self.icmp_type, self.code) {
+            (false, 3, 0) => "network unreachable",
+            (false, 3, 1) => "host unreachable",
+            (false, 3, 2) => "protocol unreachable",
+            (false, 3, 3) => "port unreachable",
+            (false, 3, 6 | 7) => "destination unknown",
+            (false, 3, 9 | 10 | 13) => "administratively prohibited",
+            (false, 3, _) => "destination unreachable",
+            (true, 1, 0) => "no route to destination",
+            (true, 1, 1) => "administratively prohibited",
+            (true, 1, 3) => "address unreachable",
+            (true, 1, 4) => "port unreachable",
+            (true, 1, 5) => "source address failed ingress/egress policy",
+            (true, 1, 6) => "reject route to destination",
+            (true, 1, _) => "destination unreachable",
+            _ => "error",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +164,7 @@ pub fn decode_ip(data: &[u8], depth: usize) -> Result<Packet<'_>, DecodeError> {
     match pl.ip_number {
         IpNumber::TCP => decode_tcp(base, bytes),
         IpNumber::UDP => decode_udp(base, bytes, depth),
+        IpNumber::ICMP | IpNumber::IPV6_ICMP => Ok(decode_icmp(base, pl.ip_number == IpNumber::IPV6_ICMP, bytes)),
         IpNumber::IPV4 | IpNumber::IPV6 if depth < MAX_TUNNEL_DEPTH && !pl.fragmented => {
             decode_ip(bytes, depth + 1).or(Ok(base))
         }
@@ -167,6 +210,35 @@ pub fn decode_datagram<'a>(src: IpAddr, dst: IpAddr, proto: u8, datagram: &'a [u
         IpNumber::UDP => decode_udp(base, datagram, MAX_TUNNEL_DEPTH),
         _ => Ok(base),
     }
+}
+
+/// A destination unreachable quoting a TCP or UDP packet becomes [`Transport::IcmpError`];
+/// any other ICMP message stays [`Transport::Other`].
+fn decode_icmp<'a>(base: Packet<'a>, v6: bool, bytes: &[u8]) -> Packet<'a> {
+    let (Some(&icmp_type), Some(&code)) = (bytes.first(), bytes.get(1)) else { return base };
+    if icmp_type != if v6 { 1 } else { 3 } {
+        return base;
+    }
+    // Type, code, checksum and 4 unused bytes, then the quote. The quote is usually cut short,
+    // so its IP header is read leniently.
+    let Some(Ok((ip, _))) = bytes.get(8..).map(LaxIpSlice::from_slice) else { return base };
+    let pl = ip.payload();
+    let proto = pl.ip_number;
+    if !(proto == IpNumber::TCP || proto == IpNumber::UDP) || (pl.fragmented && pl.payload.len() < 4) {
+        return base;
+    }
+    let (Some(sport), Some(dport)) = (be16(pl.payload, 0), be16(pl.payload, 2)) else { return base };
+    let e = IcmpError {
+        v6,
+        icmp_type,
+        code,
+        proto: proto.0,
+        src: ip.source_addr(),
+        sport,
+        dst: ip.destination_addr(),
+        dport,
+    };
+    Packet { transport: Transport::IcmpError(e), ..base }
 }
 
 fn decode_tcp<'a>(base: Packet<'a>, bytes: &'a [u8]) -> Result<Packet<'a>, DecodeError> {

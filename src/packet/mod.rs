@@ -4,4 +4,4 @@ pub mod decode;
 pub mod defrag;
 pub mod link;
 
-pub use decode::{decode, tcp_flags, DecodeError, Packet, Transport};
+pub use decode::{decode, tcp_flags, DecodeError, IcmpError, Packet, Transport};

@@ -139,6 +139,8 @@ pub enum Event {
     /// Closed both ways, or reset, or aged out idle in a live capture.
     FlowClose(u32),
     Dns(u32),
+    /// An ICMP destination unreachable quoted one of the flow's packets.
+    Icmp(u32),
 }
 
 pub struct Session {
@@ -298,6 +300,13 @@ impl Session {
             return;
         }
         let Some(obs) = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex) else {
+            if let Transport::IcmpError(e) = pkt.transport {
+                self.stats.icmp_errors += 1;
+                if let Some(id) = self.table.icmp_error(&e, pkt.src, frame.ts_ns) {
+                    self.emit(Event::Icmp(id));
+                }
+                return;
+            }
             self.stats.other_transport += 1;
             // The decoder follows a bounded IPv6 extension chain (each header type once, as
             // RFC 8200 orders them); a packet that stops on an extension header is not guessed at.
@@ -349,7 +358,7 @@ impl Session {
         let (seq, flags, payload) = match pkt.transport {
             Transport::Tcp { seq, flags, payload, .. } => (seq, flags, payload),
             Transport::Udp { payload, .. } => (0, 0, payload),
-            Transport::Other { .. } => return,
+            Transport::Other { .. } | Transport::IcmpError(_) => return,
         };
         let obs = Observed { flow, up, new: false, seq, flags, payload, closed_now: false };
         self.dissect(&obs, frame);

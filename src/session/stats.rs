@@ -33,6 +33,8 @@ pub struct Stats {
     /// Datagrams put together from their fragments.
     pub ip_reassembled: u64,
     pub other_transport: u64,
+    /// ICMP/ICMPv6 destination unreachable messages quoting a TCP or UDP packet.
+    pub icmp_errors: u64,
     pub dns_responses: u64,
     pub dns_queries: u64,
     pub tls_client_hellos: u64,

@@ -1,0 +1,142 @@
+//! How each flow ended: connected and carried data, or where it broke. Computed once per flow
+//! (on its [`super::FlowView`]); the findings, the JSON, the ndjson events and the UI all read it.
+
+use serde::Serialize;
+
+use crate::flow::{Close, Flow, L4};
+use crate::session::FlowFacts;
+
+/// A client that got no SYN-ACK is still "connecting" until it has retransmitted its SYN (the
+/// first retransmission comes after 1 s on Linux, Windows and macOS) or this long has passed.
+const CONNECT_PATIENCE_NS: i64 = 3_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Connected, payload both ways (or closed cleanly).
+    Ok,
+    /// SYNs never answered.
+    ConnectTimeout,
+    /// SYN answered by a RST.
+    ConnectRefused,
+    /// An ICMP destination unreachable quoted the flow.
+    Unreachable,
+    /// Handshake done, ClientHello sent, the server side closed (RST or FIN) before any
+    /// ServerHello: an SNI-filtering firewall, usually.
+    ResetAfterClientHello,
+    /// A fatal TLS alert ended the handshake.
+    TlsAlert,
+    /// The server's certificate came from an issuer the rules do not expect for its provider.
+    TlsIntercepted,
+    /// An HTTP proxy answered the CONNECT with something other than 2xx.
+    ProxyRefused,
+    /// The server side reset the connection after data had flowed.
+    Reset,
+    /// Still open (or still connecting) when the capture ended.
+    Open,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ConnectTimeout => "connect-timeout",
+            Outcome::ConnectRefused => "connect-refused",
+            Outcome::Unreachable => "unreachable",
+            Outcome::ResetAfterClientHello => "reset-after-client-hello",
+            Outcome::TlsAlert => "tls-alert",
+            Outcome::TlsIntercepted => "tls-intercepted",
+            Outcome::ProxyRefused => "proxy-refused",
+            Outcome::Reset => "reset",
+            Outcome::Open => "open",
+        }
+    }
+
+    /// The flow did not do what it was opened for.
+    pub fn failed(self) -> bool {
+        !matches!(self, Outcome::Ok | Outcome::Open)
+    }
+
+    /// A word or two for a table cell or a badge.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ConnectTimeout => "no answer",
+            Outcome::ConnectRefused => "refused",
+            Outcome::Unreachable => "unreachable",
+            Outcome::ResetAfterClientHello => "reset at hello",
+            Outcome::TlsAlert => "tls alert",
+            Outcome::TlsIntercepted => "intercepted",
+            Outcome::ProxyRefused => "proxy refused",
+            Outcome::Reset => "reset",
+            Outcome::Open => "open",
+        }
+    }
+}
+
+/// The outcome of `flow` as of capture time `now_ns` (the last packet seen), from what the wire
+/// showed. [`Outcome::TlsIntercepted`] needs the rules, so the caller decides it.
+pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
+    let icmp = flow.icmp.is_some();
+    if flow.proto == L4::Udp {
+        return if icmp && flow.packets_down == 0 {
+            Outcome::Unreachable
+        } else if flow.packets_up > 0 && flow.packets_down > 0 {
+            Outcome::Ok
+        } else {
+            Outcome::Open
+        };
+    }
+    let t = &flow.tcp;
+    if t.syn && !t.syn_ack {
+        if matches!(t.server_close, Some((Close::Rst, _))) {
+            return Outcome::ConnectRefused;
+        }
+        if icmp {
+            return Outcome::Unreachable;
+        }
+        let waited = t.first_syn_ns.map_or(0, |s| now_ns.saturating_sub(s));
+        return if t.syns >= 2 || waited >= CONNECT_PATIENCE_NS { Outcome::ConnectTimeout } else { Outcome::Open };
+    }
+    if icmp && flow.packets_down == 0 {
+        return Outcome::Unreachable;
+    }
+    let tls = &facts.tls;
+    if let Some(ch_ns) = tls.client_hello_ns {
+        let answered = t.last_payload_down_ns.is_some_and(|p| p > ch_ns);
+        if tls.server_version.is_none() && !answered {
+            if let Some((_, at)) = t.server_close {
+                if at >= ch_ns {
+                    return Outcome::ResetAfterClientHello;
+                }
+            }
+        }
+    }
+    let both = flow.bytes_up > 0 && flow.bytes_down > 0;
+    // The server aborting after data flowed. A client that closed too (before, or with its own
+    // FIN or RST already in flight: after a RST arrives its socket sends nothing more) was
+    // ending the connection itself, as many healthy clients do with a RST.
+    if let Some((Close::Rst, _)) = t.server_close {
+        if both && t.client_close.is_none() {
+            return Outcome::Reset;
+        }
+    }
+    if both || t.server_close.is_some() || t.client_close.is_some() {
+        Outcome::Ok
+    } else {
+        Outcome::Open
+    }
+}
+
+/// Milliseconds, for the JSON and the details pane.
+pub fn ms(ns: i64) -> f64 {
+    (ns as f64 / 1e3).round() / 1e3
+}
+
+/// What a failed connect attempt looked like: SYNs sent and the time from the first to the last.
+pub fn syn_span_ns(flow: &Flow) -> i64 {
+    match (flow.tcp.first_syn_ns, flow.tcp.last_syn_ns) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0,
+    }
+}
