@@ -52,8 +52,19 @@ pub struct ReportArgs {
     pub file: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Exit with status 3 when a finding of this severity (or worse) exists: for CI jobs that pull.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Something broke the pull (a flow that never connected, a name that did not resolve, ...).
+    Error,
+    /// An error, or something that may break a pull or weakens it (e.g. private link bypassed).
+    Warning,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

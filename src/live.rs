@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::Analyzer;
 use crate::capture::live::{Drops, LiveError, LiveSource};
 use crate::flow::L4;
@@ -218,7 +219,14 @@ struct Announcer {
     waiting: Vec<(u32, Instant)>,
     /// Per flow: 1 announced, 2 closed.
     state: Vec<u8>,
+    /// TCP flows that sent a SYN and have had no answer yet: looked at until they connect or fail.
+    connecting: Vec<u32>,
+    /// Failures already announced as `finding` events (kind, registry, hosts).
+    announced: std::collections::HashSet<(FindingKind, Option<String>, Vec<String>)>,
 }
+
+/// `finding` events written at most: a hostile network must not turn the stream into noise.
+const MAX_FINDING_EVENTS: usize = 256;
 
 impl Announcer {
     /// Writes what happened since the last call; whether anything was written.
@@ -230,21 +238,47 @@ impl Announcer {
                 Event::Dns(i) => {
                     if let Some(d) = s.dns.get(i as usize) {
                         line(out, "dns", &json::dns_record(d))?;
+                        if matches!(d.msg.rcode, 2 | 3 | 5) {
+                            let mut found = Vec::new();
+                            crate::analysis::failures::dns_failures(s, &[], &a.rules, &mut found);
+                            self.findings(found, out)?;
+                        }
                     }
                 }
                 Event::FlowOpen(id) => {
                     self.grow(id);
-                    if s.flows()[id as usize].proto == L4::Udp {
+                    let f = &s.flows()[id as usize];
+                    if f.proto == L4::Tcp && f.tcp.syn && !f.tcp.syn_ack {
+                        self.connecting.push(id);
+                    }
+                    if f.proto == L4::Udp {
                         self.open(s, a, out, id)?;
                     } else {
                         self.waiting.push((id, Instant::now()));
                     }
                 }
                 Event::ClientHello(id) => self.open(s, a, out, id)?,
-                Event::FlowClose(id) => self.close(s, a, out, id)?,
-                Event::Icmp(_) => {}
+                Event::FlowClose(id) => {
+                    self.close(s, a, out, id)?;
+                    self.failure(s, a, out, id)?;
+                }
+                Event::Icmp(id) => {
+                    self.failure(s, a, out, id)?;
+                }
             }
         }
+        // A connect attempt fails without a packet saying so: look again at each call.
+        let mut still = Vec::new();
+        for id in std::mem::take(&mut self.connecting) {
+            let f = &s.flows()[id as usize];
+            if f.tcp.syn_ack {
+                continue;
+            }
+            if !self.failure(s, a, out, id)? {
+                still.push(id);
+            }
+        }
+        self.connecting = still;
         let due = Instant::now().checked_sub(ANNOUNCE_AFTER);
         let mut still = Vec::new();
         for (id, at) in std::mem::take(&mut self.waiting) {
@@ -263,6 +297,31 @@ impl Announcer {
             }
         }
         Ok(wrote)
+    }
+
+    /// Writes a `finding` event when flow `id` failed and its failure was not announced yet.
+    /// Whether the flow failed.
+    fn failure(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<bool> {
+        let v = a.view(s, id);
+        if !v.outcome.failed() {
+            return Ok(false);
+        }
+        let mut found = Vec::new();
+        crate::analysis::failures::flow_failures(s, std::slice::from_ref(&v), &mut found);
+        self.findings(found, out)?;
+        Ok(true)
+    }
+
+    fn findings(&mut self, found: Vec<Finding>, out: &mut impl Write) -> std::io::Result<()> {
+        for f in found {
+            if self.announced.len() >= MAX_FINDING_EVENTS {
+                return Ok(());
+            }
+            if self.announced.insert((f.kind, f.registry.clone(), f.hosts.clone())) {
+                line(out, "finding", &f)?;
+            }
+        }
+        Ok(())
     }
 
     fn grow(&mut self, id: u32) {

@@ -13,9 +13,19 @@ use acrscope::pipeline;
 use acrscope::session::Limits;
 
 /// Exit codes (README "Exit codes"): 0 success, warnings possible; 1 runtime failure;
-/// 2 usage error or unreadable input.
+/// 2 usage error or unreadable input; 3 `report --fail-on` found what it was told to fail on.
 const EXIT_FAILURE: u8 = 1;
 const EXIT_INPUT: u8 = 2;
+const EXIT_FINDINGS: u8 = 3;
+
+/// `report --fail-on`: the report was written, and it holds findings of that severity.
+#[derive(Debug, thiserror::Error)]
+#[error("{count} finding(s) of severity {severity} or worse (--fail-on {severity}): {kinds}")]
+struct FindingsFailed {
+    count: usize,
+    severity: &'static str,
+    kinds: String,
+}
 
 /// An error the user caused by what they gave us (a file that is not a capture, a bad rules file).
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +47,8 @@ fn main() -> ExitCode {
             eprintln!("acrscope: {e:#}");
             if e.downcast_ref::<InputError>().is_some() {
                 ExitCode::from(EXIT_INPUT)
+            } else if e.downcast_ref::<FindingsFailed>().is_some() {
+                ExitCode::from(EXIT_FINDINGS)
             } else {
                 ExitCode::from(EXIT_FAILURE)
             }
@@ -180,6 +192,20 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     }
     if let Some(e) = &info.error {
         eprintln!("acrscope: warning: {e}");
+    }
+    if let Some(fail_on) = args.fail_on {
+        use acrscope::analysis::findings::Severity;
+        let worst = match fail_on {
+            acrscope::cli::FailOn::Error => Severity::Error,
+            acrscope::cli::FailOn::Warning => Severity::Warning,
+        };
+        let hits: Vec<&str> =
+            analysis.findings.iter().filter(|f| f.severity <= worst).map(|f| f.kind.as_str()).collect();
+        if !hits.is_empty() {
+            let mut kinds = hits.clone();
+            kinds.dedup();
+            return Err(FindingsFailed { count: hits.len(), severity: worst.as_str(), kinds: kinds.join(", ") }.into());
+        }
     }
     // The process ends here: freeing hundreds of thousands of flows one by one would only
     // delay the exit.

@@ -7,12 +7,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::{Endpoint, FlowView};
-use crate::classify::rules::Role;
+use crate::classify::rules::{Role, Rules};
 use crate::classify::scope::Scope;
 use crate::format::human_bytes;
 use crate::session::Session;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingKind {
     DataViaStorageAccount,
@@ -21,6 +21,16 @@ pub enum FindingKind {
     PrivateLinkResolvedPublicly,
     UnnamedFlows,
     UnusedDnsAnswers,
+    ConnectTimeout,
+    ConnectRefused,
+    Unreachable,
+    ResetAfterClientHello,
+    TlsAlert,
+    DnsFailure,
+    PrivateLinkRecordMissing,
+    ProxyRefused,
+    ViaProxy,
+    TlsIntercepted,
 }
 
 impl FindingKind {
@@ -32,13 +42,109 @@ impl FindingKind {
             FindingKind::PrivateLinkResolvedPublicly => "private-link-resolved-publicly",
             FindingKind::UnnamedFlows => "unnamed-flows",
             FindingKind::UnusedDnsAnswers => "unused-dns-answers",
+            FindingKind::ConnectTimeout => "connect-timeout",
+            FindingKind::ConnectRefused => "connect-refused",
+            FindingKind::Unreachable => "unreachable",
+            FindingKind::ResetAfterClientHello => "reset-after-client-hello",
+            FindingKind::TlsAlert => "tls-alert",
+            FindingKind::DnsFailure => "dns-failure",
+            FindingKind::PrivateLinkRecordMissing => "private-link-record-missing",
+            FindingKind::ProxyRefused => "proxy-refused",
+            FindingKind::ViaProxy => "via-proxy",
+            FindingKind::TlsIntercepted => "tls-intercepted",
         }
     }
+}
+
+/// How much a finding matters to the pull: `error` broke it, `warning` may, `info` explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A finding's own fields, by kind (absent ones are left out of the JSON).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Details {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// connect-timeout: SYNs sent in all, and the longest time one flow kept trying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syns: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn_span_s: Option<f64>,
+    /// reset-after-client-hello: "rst" or "fin".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_with: Option<&'static str>,
+    /// unreachable: the ICMP message and who sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_from: Option<IpAddr>,
+    /// dns-failure and private-link-record-missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rcode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queries: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privatelink_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// The record to add, relative to `zone`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// proxy-refused and via-proxy: the proxy as `address:port`, its answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_authenticate: Option<String>,
+    /// tls-alert and tls-intercepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_from: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_cn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_cn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub san: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_alert: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub kind: FindingKind,
+    pub severity: Severity,
     pub registry: Option<String>,
     pub message: String,
     /// Host names the finding is about.
@@ -46,14 +152,21 @@ pub struct Finding {
     pub addresses: Vec<IpAddr>,
     pub bytes: u64,
     pub flows: u64,
+    #[serde(flatten)]
+    pub details: Details,
 }
 
-pub fn build(s: &Session, flows: &[FlowView], endpoints: &[Endpoint]) -> Vec<Finding> {
+/// Every finding, most severe first (in the order they were made within a severity): every
+/// view shows them in this order.
+pub fn build(s: &Session, flows: &[FlowView], endpoints: &[Endpoint], rules: &Rules) -> Vec<Finding> {
     let mut out = Vec::new();
-    registry_findings(endpoints, &mut out);
+    super::failures::flow_failures(s, flows, &mut out);
+    super::failures::dns_failures(s, flows, rules, &mut out);
+    registry_findings(flows, endpoints, &mut out);
     private_link_findings(s, flows, &mut out);
     unnamed(s, flows, &mut out);
     unused_answers(s, &mut out);
+    out.sort_by_key(|f| f.severity);
     out
 }
 
@@ -61,14 +174,26 @@ fn addrs_text(a: &[IpAddr]) -> String {
     a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-fn registry_findings(endpoints: &[Endpoint], out: &mut Vec<Finding>) {
+fn registry_findings(flows: &[FlowView], endpoints: &[Endpoint], out: &mut Vec<Finding>) {
+    // A data endpoint none of whose flows got through served nothing: its failure finding
+    // says so, and "layer data came from" would not be true.
+    let mut served: FxHashSet<&str> = FxHashSet::default();
+    for v in flows.iter().filter(|v| !v.outcome.failed()) {
+        if let Some(h) = &v.naming.hostname {
+            served.insert(h.as_str());
+        }
+    }
     for e in endpoints {
         let Some(host) = e.hostname.clone() else { continue };
+        if !served.contains(host.as_str()) {
+            continue;
+        }
         let reg = e.registry.clone();
         let for_reg = reg.as_deref().map(|r| format!(" of registry {r}")).unwrap_or_default();
         match e.role_kind {
             Role::AcrDataBlob => out.push(Finding {
                 kind: FindingKind::DataViaStorageAccount,
+                severity: Severity::Info,
                 message: format!(
                     "Layer data{for_reg} came from the storage account {host} ({}, {} in {} flows): the dedicated data \
                      endpoint is not enabled, so a firewall must allow {host} by name; its address is not fixed.",
@@ -81,6 +206,7 @@ fn registry_findings(endpoints: &[Endpoint], out: &mut Vec<Finding>) {
                 addresses: e.addresses.clone(),
                 bytes: e.bytes,
                 flows: e.flows,
+                details: Details::default(),
             }),
             Role::AcrDataDedicated if !e.via_private_link => {
                 let tag = if e.service_tags.is_empty() {
@@ -90,6 +216,7 @@ fn registry_findings(endpoints: &[Endpoint], out: &mut Vec<Finding>) {
                 };
                 out.push(Finding {
                     kind: FindingKind::DataViaDedicatedEndpoint,
+                    severity: Severity::Info,
                     message: format!(
                         "Layer data{for_reg} came from the dedicated data endpoint {host} → {}{tag}, {} in {} flows: \
                          allow {host} (and the login server); no storage account is involved.",
@@ -102,6 +229,7 @@ fn registry_findings(endpoints: &[Endpoint], out: &mut Vec<Finding>) {
                     addresses: e.addresses.clone(),
                     bytes: e.bytes,
                     flows: e.flows,
+                    details: Details::default(),
                 });
             }
             _ => {}
@@ -139,6 +267,7 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
         let for_reg = reg.as_deref().map(|r| format!(" for registry {r}")).unwrap_or_default();
         out.push(Finding {
             kind: FindingKind::PrivateLink,
+            severity: Severity::Info,
             message: format!(
                 "Private link in use{for_reg}: {} resolved through privatelink.azurecr.io to the private addresses {} \
                  ({} in {} flows); the traffic stays in the virtual network.",
@@ -152,12 +281,14 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
             addresses: g.addresses,
             bytes: g.bytes,
             flows: g.flows,
+            details: Details::default(),
         });
     }
     for (reg, g) in public {
         let for_reg = reg.as_deref().map(|r| format!(" for registry {r}")).unwrap_or_default();
         out.push(Finding {
             kind: FindingKind::PrivateLinkResolvedPublicly,
+            severity: Severity::Warning,
             message: format!(
                 "Private link is configured{for_reg} (privatelink alias in the DNS chain), but this client resolved {} \
                  to the public addresses {}: it does not use the private DNS zone, so the traffic left over the \
@@ -172,6 +303,7 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
             addresses: g.addresses,
             bytes: g.bytes,
             flows: g.flows,
+            details: Details::default(),
         });
     }
 }
@@ -209,6 +341,7 @@ fn unnamed(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
     let more = g.addresses.len().saturating_sub(shown.len());
     out.push(Finding {
         kind: FindingKind::UnnamedFlows,
+        severity: Severity::Info,
         registry: None,
         message: format!(
             "{} flows ({}) had no name: no DNS answer and no TLS SNI named their servers {}{}. The answer may have come \
@@ -222,6 +355,7 @@ fn unnamed(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
         addresses: g.addresses,
         bytes: g.bytes,
         flows: g.flows,
+        details: Details::default(),
     });
 }
 
@@ -259,6 +393,7 @@ fn unused_answers(s: &Session, out: &mut Vec<Finding>) {
     let shown: Vec<&str> = hosts.iter().take(8).map(|h| h.as_str()).collect();
     out.push(Finding {
         kind: FindingKind::UnusedDnsAnswers,
+        severity: Severity::Info,
         registry: None,
         message: format!(
             "{} names were resolved but no flow went to their addresses: {}{}.",
@@ -270,5 +405,6 @@ fn unused_answers(s: &Session, out: &mut Vec<Finding>) {
         addresses: addrs,
         bytes: 0,
         flows: 0,
+        details: Details::default(),
     });
 }

@@ -2,6 +2,7 @@
 //! endpoints a firewall must allow, and findings in plain words.
 
 pub mod endpoints;
+pub mod failures;
 pub mod findings;
 pub mod outcome;
 
@@ -107,7 +108,7 @@ impl Analyzer {
             }
         }
         let tags = self.tags.as_ref().map(|t| t.lookup(flow.server)).unwrap_or_default();
-        let outcome = outcome::outcome(flow, &s.facts[id as usize], s.stats.last_ns.unwrap_or(flow.last_ns));
+        let outcome = self.outcome(s, id, &class);
         FlowView {
             id,
             naming,
@@ -119,6 +120,12 @@ impl Analyzer {
             tags,
             outcome,
         }
+    }
+
+    /// How flow `id` ended, as of the last packet of the session.
+    pub fn outcome(&self, s: &Session, id: u32, _class: &Classification) -> outcome::Outcome {
+        let flow = &s.flows()[id as usize];
+        outcome::outcome(flow, &s.facts[id as usize], s.stats.last_ns.unwrap_or(flow.last_ns))
     }
 
     /// The views of flows `ids`, in that order. Each flow is named and classified on its own,
@@ -136,7 +143,7 @@ impl Analyzer {
         let mut flows = self.views(s, &ids);
         infer(s, &mut flows);
         let endpoints = endpoints::build(s, &flows);
-        let findings = findings::build(s, &flows, &endpoints);
+        let findings = findings::build(s, &flows, &endpoints, &self.rules);
         Analysis { flows, endpoints, findings }
     }
 }

@@ -98,7 +98,8 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
     if !a.findings.is_empty() {
         let _ = writeln!(o, "\nFINDINGS");
         for f in &a.findings {
-            let _ = writeln!(o, "- [{}] {}", f.kind.as_str(), f.message);
+            let _ =
+                writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind.as_str(), f.message);
         }
     }
 
@@ -133,10 +134,14 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
                 format!("+{}s", secs(f.first_ns - t0)),
                 format!("{}s", secs(f.last_ns - f.first_ns)),
                 format!("{}/{}", human_bytes(f.bytes_up), human_bytes(f.bytes_down)),
+                v.outcome.as_str().to_string(),
             ]
         })
         .collect();
-    o.push_str(&table(&["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN"], &rows));
+    o.push_str(&table(
+        &["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "OUTCOME"],
+        &rows,
+    ));
 
     let _ = writeln!(o, "\nDNS ANSWERS");
     let rows: Vec<Vec<String>> = s

@@ -159,7 +159,7 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
     }
 
     for finding in model.findings_for(r.host(&model.views), r.server) {
-        let (mark, style) = icon(finding.kind, t);
+        let (mark, style) = icon(finding, t);
         field("finding", format!("{mark} {}", finding.message), style);
     }
     if !view.tags.is_empty() {

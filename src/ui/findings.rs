@@ -13,36 +13,31 @@ use super::model::Model;
 use super::pane;
 use super::text::wrap;
 use super::theme::Theme;
-use crate::analysis::findings::FindingKind;
+use crate::analysis::findings::{Finding, FindingKind, Severity};
 
-/// A mark that reads without colour: a tick for an answer, a warning sign for a problem, a
-/// dot for a remark.
-pub fn icon(kind: FindingKind, t: &Theme) -> (&'static str, Style) {
-    match kind {
-        FindingKind::DataViaStorageAccount | FindingKind::DataViaDedicatedEndpoint | FindingKind::PrivateLink => {
-            ("✔", t.good())
-        }
-        FindingKind::PrivateLinkResolvedPublicly => ("⚠", t.warn()),
-        FindingKind::UnnamedFlows | FindingKind::UnusedDnsAnswers => ("•", t.dim()),
-    }
-}
-
-fn rank(kind: FindingKind) -> u8 {
-    match kind {
-        FindingKind::PrivateLinkResolvedPublicly => 0,
-        FindingKind::DataViaStorageAccount | FindingKind::DataViaDedicatedEndpoint | FindingKind::PrivateLink => 1,
-        FindingKind::UnnamedFlows | FindingKind::UnusedDnsAnswers => 2,
+/// A mark that reads without colour: a cross for what broke the pull, a warning sign for what
+/// may, a tick for an answer, a dot for a remark.
+pub fn icon(f: &Finding, t: &Theme) -> (&'static str, Style) {
+    match (f.severity, f.kind) {
+        (Severity::Error, _) => ("✖", t.error()),
+        (Severity::Warning, _) => ("⚠", t.warn()),
+        (
+            Severity::Info,
+            FindingKind::DataViaStorageAccount
+            | FindingKind::DataViaDedicatedEndpoint
+            | FindingKind::PrivateLink
+            | FindingKind::ViaProxy,
+        ) => ("✔", t.good()),
+        (Severity::Info, _) => ("•", t.dim()),
     }
 }
 
 /// The findings as lines of at most `width` chars.
 pub fn lines(model: &Model, width: usize, t: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    // A problem first, then the answers, then the remarks: a small screen shows the head.
-    let mut order: Vec<_> = model.findings.iter().collect();
-    order.sort_by_key(|f| rank(f.kind));
-    for f in order {
-        let (mark, style) = icon(f.kind, t);
+    // The findings come most severe first: a small screen shows what broke the pull.
+    for f in &model.findings {
+        let (mark, style) = icon(f, t);
         for (k, piece) in wrap(&f.message, width.saturating_sub(3), 0).into_iter().enumerate() {
             let lead = if k == 0 { Span::styled(format!(" {mark} "), style) } else { Span::raw("   ") };
             out.push(Line::from(vec![lead, Span::raw(piece)]));

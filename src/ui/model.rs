@@ -218,7 +218,7 @@ impl Builder {
                 self.update_views(views, s, analyzer);
                 self.inferred = infer(s, views);
                 let eps = endpoints::build(s, views);
-                *findings = findings::build(s, views, &eps);
+                *findings = findings::build(s, views, &eps, &analyzer.rules);
             },
         );
         model.tags_loaded = analyzer.tags.is_some();
@@ -286,6 +286,11 @@ impl Builder {
                 Some(slot) => *slot = v,
                 None => views.push(v),
             }
+        }
+        // Outcomes move on with every packet (a flow connects, closes, or its SYNs go
+        // unanswered as time passes): cheap to decide, so decided again for every flow.
+        for v in views.iter_mut() {
+            v.outcome = analyzer.outcome(s, v.id, &v.class);
         }
     }
 

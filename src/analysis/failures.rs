@@ -1,0 +1,515 @@
+//! Findings for a pull that broke: flows that never connected, were refused, reset after the
+//! ClientHello, stopped by a proxy or by TLS inspection, and names that did not resolve. Each
+//! says what broke, where, and what to do. Failures of registry traffic get one finding per
+//! host and kind; everything else is summed up per kind, so a busy host's noise stays one line.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use rustc_hash::FxHashSet;
+
+use super::findings::{Details, Finding, FindingKind, Severity};
+use super::outcome::{syn_span_ns, Outcome};
+use super::FlowView;
+use crate::classify::rules::{Role, Rules};
+use crate::flow::{Close, Flow};
+use crate::session::naming::normalize;
+use crate::session::Session;
+
+/// Hosts named in the text of a summed-up finding; the JSON lists them all.
+const SHOWN: usize = 8;
+
+/// Whether a flow belongs to a pull: a registry's login, data or token host.
+pub fn is_registry_traffic(v: &FlowView) -> bool {
+    v.class.registry.is_some()
+        || matches!(
+            v.class.role,
+            Role::AcrLogin
+                | Role::AcrDataDedicated
+                | Role::AcrDataBlob
+                | Role::RegistryLogin
+                | Role::RegistryAuth
+                | Role::RegistryData
+        )
+}
+
+/// The finding kind of a failed outcome.
+pub fn kind_of(o: Outcome) -> Option<FindingKind> {
+    Some(match o {
+        Outcome::ConnectTimeout => FindingKind::ConnectTimeout,
+        Outcome::ConnectRefused => FindingKind::ConnectRefused,
+        Outcome::Unreachable => FindingKind::Unreachable,
+        Outcome::ResetAfterClientHello => FindingKind::ResetAfterClientHello,
+        Outcome::TlsAlert => FindingKind::TlsAlert,
+        Outcome::TlsIntercepted => FindingKind::TlsIntercepted,
+        Outcome::ProxyRefused => FindingKind::ProxyRefused,
+        Outcome::Ok | Outcome::Open | Outcome::Reset => return None,
+    })
+}
+
+/// What the flows of one failure have in common, gathered flow by flow.
+#[derive(Default)]
+struct Group {
+    registry: Option<String>,
+    region: Option<String>,
+    role: Role,
+    hosts: Vec<String>,
+    addresses: Vec<IpAddr>,
+    ports: Vec<u16>,
+    flows: u64,
+    bytes: u64,
+    syns: u64,
+    syn_span_ns: i64,
+    closed_rst: u64,
+    closed_fin: u64,
+    icmp: Option<crate::flow::IcmpSeen>,
+    seen: FxHashSet<String>,
+}
+
+impl Group {
+    fn add(&mut self, v: &FlowView, f: &Flow) {
+        let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
+        if self.seen.insert(host.clone()) {
+            self.hosts.push(host);
+        }
+        if !self.addresses.contains(&f.server) {
+            self.addresses.push(f.server);
+        }
+        if !self.ports.contains(&f.server_port) {
+            self.ports.push(f.server_port);
+        }
+        if self.registry.is_none() {
+            self.registry = v.class.registry.clone();
+        }
+        if self.region.is_none() {
+            self.region = v.class.region.clone();
+        }
+        if self.role == Role::Other {
+            self.role = v.class.role;
+        }
+        self.flows += 1;
+        self.bytes += f.bytes();
+        self.syns += u64::from(f.tcp.syns);
+        self.syn_span_ns = self.syn_span_ns.max(syn_span_ns(f));
+        match f.tcp.server_close {
+            Some((Close::Rst, _)) => self.closed_rst += 1,
+            Some((Close::Fin, _)) => self.closed_fin += 1,
+            None => {}
+        }
+        if self.icmp.is_none() {
+            self.icmp = f.icmp;
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.ports.first().copied().unwrap_or(0)
+    }
+
+    /// `host` and, when they differ, `host (addr:port)`.
+    fn where_(&self) -> String {
+        let host = list(&self.hosts);
+        let addrs: Vec<String> = self.addresses.iter().take(SHOWN).map(|a| sock(*a, self.port())).collect();
+        if self.hosts.len() == 1 && self.hosts[0] == self.addresses.first().map(|a| a.to_string()).unwrap_or_default() {
+            return addrs.join(", ");
+        }
+        format!("{host} ({})", addrs.join(", "))
+    }
+}
+
+/// Failed flows, grouped into findings.
+pub fn flow_failures(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+    // Registry traffic: per kind, registry and host. The rest: per kind.
+    let mut groups: BTreeMap<(FindingKind, bool, Option<String>, String), Group> = BTreeMap::new();
+    for v in flows {
+        let Some(kind) = kind_of(v.outcome) else { continue };
+        let f = &s.flows()[v.id as usize];
+        let registry = is_registry_traffic(v);
+        let key = if registry {
+            let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
+            (kind, true, v.class.registry.clone(), host)
+        } else {
+            (kind, false, None, String::new())
+        };
+        groups.entry(key).or_default().add(v, f);
+    }
+    for ((kind, registry, _, _), g) in groups {
+        out.push(if registry { registry_failure(kind, g) } else { other_failure(kind, g) });
+    }
+}
+
+/// "Layer downloads of registry fabrikamreg", "Requests to the login server of registry x".
+fn what(g: &Group) -> String {
+    let of = g.registry.as_deref().map(|r| format!(" of registry {r}")).unwrap_or_default();
+    match g.role {
+        Role::AcrDataBlob | Role::AcrDataDedicated | Role::RegistryData => format!("Layer downloads{of}"),
+        Role::AcrLogin | Role::RegistryLogin => format!("Requests to the login server{of}"),
+        Role::RegistryAuth | Role::Auth => format!("Token requests{of}"),
+        _ => format!("Connections{of}"),
+    }
+}
+
+/// What else would do instead of allowing a storage account by name.
+fn alternative(g: &Group) -> String {
+    match (g.role, &g.registry, &g.region) {
+        (Role::AcrDataBlob, Some(reg), Some(region)) => {
+            format!(", or enable the dedicated data endpoint and allow {reg}.{region}.data.azurecr.io")
+        }
+        (Role::AcrDataBlob, Some(reg), None) => {
+            format!(", or enable the dedicated data endpoints of {reg} and allow {reg}.<region>.data.azurecr.io")
+        }
+        _ => String::new(),
+    }
+}
+
+fn registry_failure(kind: FindingKind, g: Group) -> Finding {
+    let what = what(&g);
+    let host = list(&g.hosts);
+    let port = g.port();
+    let n = g.flows;
+    let flows = plural(n, "flow");
+    let mut d = Details { port: Some(port), ..Details::default() };
+    let message = match kind {
+        FindingKind::ConnectTimeout => {
+            d.syns = Some(g.syns);
+            d.syn_span_s = Some(round1(g.syn_span_ns));
+            format!(
+                "{what} from {} never connected: {} over {} s, no answer ({flows}). Something between this \
+                 host and the server drops them: allow {host} on TCP {port}{}.",
+                g.where_(),
+                plural(g.syns, "SYN"),
+                round1(g.syn_span_ns),
+                alternative(&g)
+            )
+        }
+        FindingKind::ConnectRefused => format!(
+            "{what} to {} were refused: the SYN was answered with a RST ({flows}). Nothing listens there or a \
+             firewall rejects the connection: check that {host} resolves to the right address, and allow it on \
+             TCP {port}{}.",
+            g.where_(),
+            alternative(&g)
+        ),
+        FindingKind::Unreachable => {
+            let (why, from) = g.icmp.map_or(("unreachable", None), |i| (i.error.describe(), Some(i.from)));
+            if let Some(i) = g.icmp {
+                d.icmp_type = Some(i.error.icmp_type);
+                d.icmp_code = Some(i.error.code);
+                d.icmp = Some(i.error.describe());
+                d.icmp_from = Some(i.from);
+            }
+            let advice = if why == "administratively prohibited" || why.contains("policy") || why.contains("reject") {
+                format!("a firewall rule rejects it: allow {host} on port {port}{}", alternative(&g))
+            } else {
+                "a route or the host is missing on the way: check the routing to that address".to_string()
+            };
+            format!(
+                "{what} to {} failed: {} answered that the destination is {why} ({flows}); {advice}.",
+                g.where_(),
+                from.map_or_else(|| "a router".to_string(), |a| a.to_string()),
+            )
+        }
+        FindingKind::ResetAfterClientHello => {
+            let with = if g.closed_rst >= g.closed_fin { "rst" } else { "fin" };
+            d.closed_with = Some(with);
+            format!(
+                "{what} from {} were cut after the TLS ClientHello: the connection opened, the client named {host} \
+                 (SNI), and the other side closed it with a {} before any ServerHello ({flows}). A firewall or \
+                 proxy that filters by TLS server name is blocking {host}: add {host} to its allow-list \
+                 (application or SNI rule){}.",
+                g.where_(),
+                with.to_ascii_uppercase(),
+                alternative(&g)
+            )
+        }
+        FindingKind::TlsAlert => format!(
+            "{what} to {} failed in the TLS handshake with a fatal alert ({flows}): the two sides could not agree on \
+             TLS. Check for a TLS-inspecting gateway or a server that does not accept the client's TLS versions.",
+            g.where_()
+        ),
+        FindingKind::TlsIntercepted => format!(
+            "TLS to {} is intercepted: the certificate for {host} does not come from an issuer its provider uses \
+             ({flows}). Exempt the registry's hosts from TLS inspection, or add the gateway's CA to the container \
+             runtime's trust store.",
+            g.where_()
+        ),
+        FindingKind::ProxyRefused => format!(
+            "{what}: the proxy {} refused to tunnel to {host}:{port} ({flows}). Allow {host} on the proxy, or add it \
+             to NO_PROXY if it can be reached directly.",
+            list(&g.addresses.iter().map(|a| sock(*a, port)).collect::<Vec<_>>())
+        ),
+        _ => format!("{what} to {} failed ({flows}).", g.where_()),
+    };
+    Finding {
+        kind,
+        severity: Severity::Error,
+        registry: g.registry,
+        message,
+        hosts: g.hosts,
+        addresses: g.addresses,
+        bytes: g.bytes,
+        flows: g.flows,
+        details: d,
+    }
+}
+
+/// Flows that are not registry traffic, summed up: they may explain a slow host, not the pull.
+fn other_failure(kind: FindingKind, g: Group) -> Finding {
+    let shown: Vec<String> = g.hosts.iter().take(SHOWN).cloned().collect();
+    let more = g.hosts.len().saturating_sub(shown.len());
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let message = format!(
+        "{} that are not registry traffic ended as {}: {}{more}. Not part of the pull; listed so nothing is hidden.",
+        plural(g.flows, "flow"),
+        kind.as_str(),
+        shown.join(", ")
+    );
+    Finding {
+        kind,
+        severity: Severity::Info,
+        registry: None,
+        message,
+        hosts: g.hosts,
+        addresses: g.addresses,
+        bytes: g.bytes,
+        flows: g.flows,
+        details: Details::default(),
+    }
+}
+
+/// Names a registry pull needed that did not resolve: NXDOMAIN, SERVFAIL, REFUSED, or no answer
+/// at all, judged per name (one good answer for any type of query clears the name: clients ask
+/// for A and AAAA at once). A chain that enters a private-link zone and ends in NXDOMAIN means
+/// the zone lacks the record: that gets its own finding, saying which record to add.
+pub fn dns_failures(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Vec<Finding>) {
+    struct Name {
+        rcode: Option<u16>,
+        server: Option<IpAddr>,
+        chain: Vec<String>,
+        queries: u64,
+        /// Queries that got no answer at all.
+        unanswered: u64,
+        resolved: bool,
+    }
+    let mut names: BTreeMap<String, Name> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut entry = |q: &str, names: &mut BTreeMap<String, Name>| -> String {
+        let key = normalize(q);
+        if !names.contains_key(&key) {
+            order.push(key.clone());
+            names.insert(
+                key.clone(),
+                Name { rcode: None, server: None, chain: Vec::new(), queries: 0, unanswered: 0, resolved: false },
+            );
+        }
+        key
+    };
+    for a in &s.dns {
+        if a.query().is_empty() {
+            continue;
+        }
+        let key = entry(a.query(), &mut names);
+        let n = names.get_mut(&key).expect("just inserted");
+        n.queries += 1;
+        match a.msg.rcode {
+            // NOERROR without an address (no record of that type) neither clears nor fails a name.
+            0 => n.resolved |= !a.msg.addresses.is_empty(),
+            // NXDOMAIN tells the most: keep it over a SERVFAIL from another try.
+            rc @ (2 | 3 | 5) if n.rcode.is_none_or(|old| old != 3) => {
+                n.rcode = Some(rc);
+                n.server = Some(a.server);
+                n.chain = a.msg.chain.clone();
+            }
+            _ => {}
+        }
+    }
+    for q in &s.unanswered {
+        if q.query.is_empty() {
+            continue;
+        }
+        let key = entry(&q.query, &mut names);
+        let n = names.get_mut(&key).expect("just inserted");
+        n.queries += 1;
+        n.unanswered += 1;
+        if n.server.is_none() {
+            n.server = Some(q.server);
+        }
+    }
+    // Names flows were opened for resolve by definition; a name the client resolved at all
+    // (any query type) is not a failure, nor is one whose host a flow reached anyway.
+    let reached: FxHashSet<String> = flows.iter().filter_map(|v| v.naming.hostname.clone()).collect();
+    let mut other: Vec<String> = Vec::new();
+    let mut other_queries = 0u64;
+    for key in order {
+        let n = &names[&key];
+        if n.resolved || reached.contains(&key) || (n.rcode.is_none() && n.unanswered == 0) {
+            continue;
+        }
+        // A nameless answer with an empty chain: look at the name itself.
+        let on_chain = if n.chain.is_empty() { std::slice::from_ref(&key) } else { n.chain.as_slice() };
+        let classes: Vec<_> = on_chain.iter().map(|c| rules.classify(c)).collect();
+        let class = classes.iter().find(|c| c.registry.is_some() || c.role != Role::Other);
+        let Some(class) = class.filter(|c| {
+            matches!(
+                c.role,
+                Role::AcrLogin
+                    | Role::AcrDataDedicated
+                    | Role::AcrDataBlob
+                    | Role::RegistryLogin
+                    | Role::RegistryAuth
+                    | Role::RegistryData
+            )
+        }) else {
+            other.push(key.clone());
+            other_queries += n.queries;
+            continue;
+        };
+        let registry = class.registry.clone();
+        let rcode = n.rcode.map_or("no answer", crate::format::rcode_name);
+        let server = n.server.map_or_else(|| "the DNS server".to_string(), |a| a.to_string());
+        let alias = n.chain.iter().rev().find(|c| rules.is_privatelink_alias(c));
+        if let (Some(3), Some(alias)) = (n.rcode, alias) {
+            let zone = privatelink_zone(alias);
+            let record = alias.strip_suffix(&format!(".{zone}")).unwrap_or(alias).to_string();
+            out.push(Finding {
+                kind: FindingKind::PrivateLinkRecordMissing,
+                severity: Severity::Error,
+                registry,
+                message: format!(
+                    "{key} does not resolve: its CNAME leads to {alias} in the private DNS zone {zone}, and that zone \
+                     has no record for it (NXDOMAIN from {server}). Add an A record `{record}` to the private DNS \
+                     zone {zone} linked to this virtual network, with the private endpoint's address for {key} \
+                     (or recreate the private endpoint's DNS zone group so Azure adds it)."
+                ),
+                hosts: vec![key.clone()],
+                addresses: Vec::new(),
+                bytes: 0,
+                flows: 0,
+                details: Details {
+                    rcode: Some("NXDOMAIN"),
+                    dns_server: n.server,
+                    queries: Some(n.queries),
+                    chain: Some(n.chain.clone()),
+                    privatelink_name: Some(alias.clone()),
+                    zone: Some(zone.to_string()),
+                    record: Some(record),
+                    ..Details::default()
+                },
+            });
+            continue;
+        }
+        let advice = match n.rcode {
+            Some(3) => "the name does not exist: check the registry's name, and for a data endpoint that the \
+                        registry's dedicated data endpoints are enabled"
+                .to_string(),
+            Some(2) => format!(
+                "the resolver {server} could not get an answer: check its forwarders and that it may reach the \
+                 zone's name servers"
+            ),
+            Some(5) => format!("the resolver {server} refuses to answer this client: check its access rules"),
+            _ => format!("{server} never answered: allow UDP and TCP port 53 to it, or check that it runs"),
+        };
+        let via = if n.chain.len() > 1 { format!(" (via {})", n.chain[1..].join(" → ")) } else { String::new() };
+        out.push(Finding {
+            kind: FindingKind::DnsFailure,
+            severity: Severity::Error,
+            registry,
+            message: format!(
+                "{key} did not resolve{via}: {rcode} from {server} ({}); {advice}.",
+                plural(n.queries, "query")
+            ),
+            hosts: vec![key.clone()],
+            addresses: Vec::new(),
+            bytes: 0,
+            flows: 0,
+            details: Details {
+                rcode: Some(rcode),
+                dns_server: n.server,
+                queries: Some(n.queries),
+                chain: (!n.chain.is_empty()).then(|| n.chain.clone()),
+                ..Details::default()
+            },
+        });
+    }
+    if !other.is_empty() {
+        let shown: Vec<&str> = other.iter().take(SHOWN).map(|h| h.as_str()).collect();
+        let more = other.len() - shown.len();
+        out.push(Finding {
+            kind: FindingKind::DnsFailure,
+            severity: Severity::Info,
+            registry: None,
+            message: format!(
+                "{} that are not registry names did not resolve: {}{}. Not part of the pull.",
+                plural(other.len() as u64, "name"),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ),
+            hosts: other,
+            addresses: Vec::new(),
+            bytes: 0,
+            flows: 0,
+            details: Details { queries: Some(other_queries), ..Details::default() },
+        });
+    }
+}
+
+/// `fabrikamreg.japaneast.data.privatelink.azurecr.io` → `privatelink.azurecr.io`: the zone is
+/// the name from its `privatelink` label on, as Azure names its private DNS zones.
+pub fn privatelink_zone(name: &str) -> &str {
+    let mut at = 0;
+    for label in name.split('.') {
+        if label.eq_ignore_ascii_case("privatelink") {
+            return &name[at..];
+        }
+        at += label.len() + 1;
+    }
+    name.split_once('.').map_or(name, |(_, rest)| rest)
+}
+
+fn sock(a: IpAddr, port: u16) -> String {
+    match a {
+        IpAddr::V4(_) => format!("{a}:{port}"),
+        IpAddr::V6(_) => format!("[{a}]:{port}"),
+    }
+}
+
+fn list(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        n if n <= SHOWN => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+        n => format!("{} and {} more", items[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    match (n, what) {
+        (1, _) => format!("1 {what}"),
+        (_, "query") => format!("{n} queries"),
+        _ => format!("{n} {what}s"),
+    }
+}
+
+fn round1(ns: i64) -> f64 {
+    (ns as f64 / 1e8).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_link_zone_is_named_from_its_label() {
+        assert_eq!(privatelink_zone("fabrikamreg.japaneast.data.privatelink.azurecr.io"), "privatelink.azurecr.io");
+        assert_eq!(privatelink_zone("acct.privatelink.blob.core.windows.net"), "privatelink.blob.core.windows.net");
+        assert_eq!(privatelink_zone("x.PrivateLink.azurecr.cn"), "PrivateLink.azurecr.cn");
+    }
+
+    #[test]
+    fn lists_read_as_words() {
+        let v: Vec<String> = (1..=3).map(|i| format!("h{i}")).collect();
+        assert_eq!(list(&v), "h1, h2 and h3");
+        assert_eq!(plural(1, "SYN"), "1 SYN");
+        assert_eq!(plural(27, "SYN"), "27 SYNs");
+        assert_eq!(plural(2, "query"), "2 queries");
+        assert_eq!(round1(19_500_000_000), 19.5);
+    }
+}
