@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::analysis::Analyzer;
 use crate::capture::live::{Drops, LiveError, LiveSource};
+use crate::capture::privileges::Confinement;
 use crate::flow::L4;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
 use crate::output::time::rfc3339_us;
@@ -45,6 +46,8 @@ pub struct Plan {
     pub filter: Option<String>,
     /// Who the process became after giving up root.
     pub user: Option<String>,
+    /// Its uid, capabilities and sandbox, for the `start` line.
+    pub confinement: Option<Confinement>,
 }
 
 /// Runs the capture until it should stop, writing to `out`. Returns the final counters.
@@ -71,6 +74,10 @@ pub fn run_headless(
             "link_type": linktype::name(src.link_type),
             "filter": ctx.filter,
             "user": ctx.user,
+            "uid": ctx.confinement.as_ref().map(|c| c.dropped.uid),
+            "kept_root": ctx.confinement.as_ref().map(|c| c.dropped.kept_root),
+            "capabilities": ctx.confinement.as_ref().map(|c| c.dropped.capabilities.as_str()),
+            "sandbox": ctx.confinement.as_ref().map(|c| c.sandbox.to_string()),
         });
         writeln!(out, "{start}").map_err(io)?;
         out.flush().map_err(io)?;
@@ -166,6 +173,9 @@ pub fn run_headless(
     out.flush().map_err(io)?;
     if let Some(e) = failure {
         eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
+    }
+    if let Some(e) = src.write_error() {
+        eprintln!("acrscope: warning: the --write file stopped being written: {e}; the packets before are in it");
     }
     Ok(drops)
 }

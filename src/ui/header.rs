@@ -48,6 +48,14 @@ pub fn render(buf: &mut Buffer, area: Rect, model: &Model, t: &Theme) {
         // The hot table hit --max-flows: later packets of those flows would open new ones.
         parts.push((format!("{} flows evicted (--max-flows)", model.flows_evicted), t.warn()));
     }
+    if let Some(c) = &st.confinement {
+        // Root kept on purpose is a warning; an ordinary confinement gives way first.
+        if c.starts_with("root") {
+            parts.insert(2.min(parts.len()), (format!("⚠ {c}"), t.warn()));
+        } else {
+            parts.push((c.clone(), t.dim()));
+        }
+    }
 
     let help = " ? help ";
     let right = area.right().saturating_sub(help.chars().count() as u16);
