@@ -66,19 +66,21 @@ pub fn run_headless(
     let started = Instant::now();
     let wall_start_ns = crate::output::time::now_ns();
     if output == Output::Ndjson {
-        let start = serde_json::json!({
-            "event": "start",
-            "ts": rfc3339_us(wall_start_ns),
-            "interface": src.interface,
-            "chosen_because": src.chosen_because,
-            "link_type": linktype::name(src.link_type),
-            "filter": ctx.filter,
-            "user": ctx.user,
-            "uid": ctx.confinement.as_ref().map(|c| c.dropped.uid),
-            "kept_root": ctx.confinement.as_ref().map(|c| c.dropped.kept_root),
-            "capabilities": ctx.confinement.as_ref().map(|c| c.dropped.capabilities.as_str()),
-            "sandbox": ctx.confinement.as_ref().map(|c| c.sandbox.to_string()),
-        });
+        let c = ctx.confinement.as_ref();
+        let start = StartEvent {
+            event: "start",
+            ts: rfc3339_us(wall_start_ns),
+            interface: &src.interface,
+            chosen_because: src.chosen_because,
+            link_type: linktype::name(src.link_type),
+            filter: ctx.filter.as_deref(),
+            user: ctx.user.as_deref(),
+            uid: c.map(|c| c.dropped.uid),
+            kept_root: c.map(|c| c.dropped.kept_root),
+            capabilities: c.map(|c| c.dropped.capabilities.as_str()),
+            sandbox: c.map(|c| c.sandbox.to_string()),
+        };
+        let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
         writeln!(out, "{start}").map_err(io)?;
         out.flush().map_err(io)?;
     }
@@ -178,6 +180,27 @@ pub fn run_headless(
         eprintln!("acrscope: warning: the --write file stopped being written: {e}; the packets before are in it");
     }
     Ok(drops)
+}
+
+/// The first line: what is captured, and who captures it with which rights (a struct, so
+/// that `event` comes first).
+#[derive(Serialize)]
+struct StartEvent<'a> {
+    event: &'static str,
+    ts: String,
+    interface: &'a str,
+    chosen_because: Option<&'static str>,
+    link_type: &'static str,
+    filter: Option<&'a str>,
+    /// Who the process became.
+    user: Option<&'a str>,
+    uid: Option<u32>,
+    /// `--user root`: root kept on purpose.
+    kept_root: Option<bool>,
+    /// Left in the effective and permitted sets: "none".
+    capabilities: Option<&'a str>,
+    /// "landlock vN", or "unavailable (why)".
+    sandbox: Option<String>,
 }
 
 #[derive(Serialize)]
