@@ -42,7 +42,8 @@ pub struct SourceStatus {
     /// File size and bytes read so far, for a loading indicator.
     pub total_bytes: Option<u64>,
     pub read_bytes: u64,
-    /// Live: who the capture runs as and its sandbox (`Confinement::summary`).
+    /// Live: who the capture runs as and its sandbox (`Confinement::summary`: `as root ...` only
+    /// with `--user root`).
     pub confinement: Option<String>,
 }
 

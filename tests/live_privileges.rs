@@ -4,7 +4,7 @@
 //! and paths a sudo caller names are opened with the caller's rights, never through a link.
 //!
 //! Needs root (CI runs the tests as root, with `--include-ignored`). Every packet the tests
-//! send goes to 127.0.0.81..=127.0.0.83, one address per test, and every capture is filtered
+//! send goes to 127.0.0.81..=127.0.0.84, one address per test, and every capture is filtered
 //! to its test's address, so the tests run in parallel with the others.
 
 use std::collections::HashMap;
@@ -227,6 +227,26 @@ fn plain_root_becomes_nobody_once_the_capture_and_its_file_are_open() {
     let (st, err) = live.feed_until_exit("127.0.0.83");
     assert!(st.success(), "{st}: {err}");
     // Root named the file: opened as root before the switch, and written after it.
+    assert_written(&out, 0);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn user_root_keeps_root_on_purpose_without_capabilities_and_says_so() {
+    let dir = TempDir::new("userroot");
+    let out = dir.path("capture.pcap");
+    let mut cmd = Command::new(BIN);
+    as_sudo_caller(&mut cmd).args(live_args("127.0.0.84", &out)).args(["--user", "root"]);
+    let mut live = Live::spawn(cmd);
+    let start = live.start();
+    let s = status(live.child.id());
+    assert_eq!(s["Uid"].split_whitespace().collect::<Vec<_>>(), ["0"; 4], "root kept");
+    assert_eq!((s["CapEff"].as_str(), s["CapPrm"].as_str()), ("0000000000000000", "0000000000000000"));
+    assert_eq!(s["CapBnd"], "0000000000000000", "root can and does empty its bounding set");
+    assert_eq!(s["NoNewPrivs"], "1");
+    assert_eq!((&start["user"], &start["uid"], &start["kept_root"]), (&"root".into(), &0.into(), &true.into()));
+    let (st, err) = live.feed_until_exit("127.0.0.84");
+    assert!(st.success(), "{st}: {err}");
     assert_written(&out, 0);
 }
 

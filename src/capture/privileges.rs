@@ -72,11 +72,11 @@ pub struct Confinement {
 }
 
 impl Confinement {
-    /// One line for the UI header: root kept on purpose comes first, as a warning.
+    /// One line for the UI header; `as root` only with `--user root`, which the header
+    /// turns into a warning.
     pub fn summary(&self) -> String {
         let d = &self.dropped;
-        let who = if d.kept_root { "root kept (--user root)".to_string() } else { format!("as {}", d.user) };
-        format!("{who} · capabilities {} · sandbox {}", d.capabilities, self.sandbox)
+        format!("as {} · capabilities {} · sandbox {}", d.user, d.capabilities, self.sandbox)
     }
 }
 
@@ -145,9 +145,14 @@ impl Switch {
     /// fails rather than go on with a privilege. Call it before starting any thread.
     pub fn apply(self) -> Result<Dropped, LiveError> {
         let fail = |what: String| LiveError::Other(format!("giving up the capture privilege: {what}"));
-        if self.target != Target::Same || has(CapSet::Effective, caps::Capability::CAP_SETPCAP) {
+        if let Some(n) = threads().filter(|&n| n > 1) {
+            // capset and no_new_privs would leave the other threads as privileged as before.
+            return Err(fail(format!("{n} threads are running already; the drop must come before the first")));
+        }
+        if has(CapSet::Effective, caps::Capability::CAP_SETPCAP) {
             // The bounding set caps what exec could ever give back; dropping needs CAP_SETPCAP,
-            // which root has and a setcap'd user does not (no_new_privs covers that case).
+            // which root has and a setcap'd user (or a trimmed container) does not:
+            // no_new_privs covers that case.
             caps::clear(None, CapSet::Bounding).map_err(|e| fail(format!("the bounding set: {e}")))?;
         }
         let (name, uid, gid) = match &self.target {
@@ -208,6 +213,11 @@ fn switch_ids(uid: Uid, gid: Gid) -> Result<(), String> {
         return Err(format!("the switch to user {uid} did not hold"));
     }
     Ok(())
+}
+
+/// The threads of this process (`None` without /proc).
+fn threads() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
 }
 
 fn has(set: CapSet, cap: caps::Capability) -> bool {
