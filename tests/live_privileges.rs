@@ -300,20 +300,22 @@ fn a_write_path_the_caller_could_not_create_is_refused() {
 
 #[test]
 #[ignore = "needs root"]
-fn a_rules_file_only_root_can_read_is_refused_under_sudo() {
+fn rules_and_service_tags_files_only_root_can_read_are_refused_under_sudo() {
     let dir = TempDir::new("rules");
-    let rules = dir.path("rules.toml");
-    // Not valid rules: were it read as root, the error would be a parse error instead.
-    std::fs::write(&rules, "this is not toml [\n").unwrap();
-    std::fs::set_permissions(&rules, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut cmd = Command::new(BIN);
-    as_sudo_caller(&mut cmd).args(["live", "-i", "lo", "--format", "ndjson", "--duration", "1", "--rules"]).arg(&rules);
-    let o = cmd.stdin(Stdio::null()).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "stderr:\n{err}");
-    assert!(err.contains("Permission denied"), "{err}");
-    assert!(err.contains(&rules.display().to_string()), "{err}");
-    assert!(!err.contains("line"), "nothing of the file's content leaks: {err}");
+    for (flag, name) in [("--rules", "rules.toml"), ("--service-tags", "ServiceTags_Public.json")] {
+        let path = dir.path(name);
+        // Not valid either way: were it read as root, the error would be a parse error instead.
+        std::fs::write(&path, "this is not toml [ nor json\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut cmd = Command::new(BIN);
+        as_sudo_caller(&mut cmd).args(["live", "-i", "lo", "--format", "ndjson", "--duration", "1", flag]).arg(&path);
+        let o = cmd.stdin(Stdio::null()).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag}: stderr:\n{err}");
+        assert!(err.contains("Permission denied"), "{flag}: {err}");
+        assert!(err.contains(&path.display().to_string()), "{flag}: {err}");
+        assert!(!err.contains("line"), "{flag}: nothing of the file's content leaks: {err}");
+    }
 }
 
 /// Set in the child process of the Landlock test: the directory to work in.
