@@ -42,6 +42,9 @@ pub struct SourceStatus {
     /// File size and bytes read so far, for a loading indicator.
     pub total_bytes: Option<u64>,
     pub read_bytes: u64,
+    /// Live: who the capture runs as and its sandbox (`Confinement::summary`: `as root ...` only
+    /// with `--user root`).
+    pub confinement: Option<String>,
 }
 
 /// The session and its source, shared between the feeder and the views.
@@ -328,7 +331,12 @@ pub fn spawn_live(src: LiveSource, limits: Limits) -> Feeder {
     session.record_activity();
     let shared = Arc::new(Mutex::new(Shared {
         session,
-        status: SourceStatus { label: src.label(), live: true, ..SourceStatus::default() },
+        status: SourceStatus {
+            label: src.label(),
+            live: true,
+            confinement: src.confinement.clone(),
+            ..SourceStatus::default()
+        },
     }));
     let control = Arc::new(Control::default());
     let (s2, c2) = (shared.clone(), control.clone());

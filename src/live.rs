@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::Analyzer;
 use crate::capture::live::{Drops, LiveError, LiveSource};
+use crate::capture::privileges::Confinement;
 use crate::flow::L4;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
 use crate::output::time::rfc3339_us;
@@ -46,6 +47,8 @@ pub struct Plan {
     pub filter: Option<String>,
     /// Who the process became after giving up root.
     pub user: Option<String>,
+    /// Its uid, capabilities and sandbox, for the `start` line.
+    pub confinement: Option<Confinement>,
 }
 
 /// Runs the capture until it should stop, writing to `out`. Returns the final counters.
@@ -64,15 +67,21 @@ pub fn run_headless(
     let started = Instant::now();
     let wall_start_ns = crate::output::time::now_ns();
     if output == Output::Ndjson {
-        let start = serde_json::json!({
-            "event": "start",
-            "ts": rfc3339_us(wall_start_ns),
-            "interface": src.interface,
-            "chosen_because": src.chosen_because,
-            "link_type": linktype::name(src.link_type),
-            "filter": ctx.filter,
-            "user": ctx.user,
-        });
+        let c = ctx.confinement.as_ref();
+        let start = StartEvent {
+            event: "start",
+            ts: rfc3339_us(wall_start_ns),
+            interface: &src.interface,
+            chosen_because: src.chosen_because,
+            link_type: linktype::name(src.link_type),
+            filter: ctx.filter.as_deref(),
+            user: ctx.user.as_deref(),
+            uid: c.map(|c| c.dropped.uid),
+            kept_root: c.map(|c| c.dropped.kept_root),
+            capabilities: c.map(|c| c.dropped.capabilities.as_str()),
+            sandbox: c.map(|c| c.sandbox.to_string()),
+        };
+        let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
         writeln!(out, "{start}").map_err(io)?;
         out.flush().map_err(io)?;
     }
@@ -168,7 +177,31 @@ pub fn run_headless(
     if let Some(e) = failure {
         eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
     }
+    if let Some(e) = src.write_error() {
+        eprintln!("acrscope: warning: the --write file stopped being written: {e}; the packets before are in it");
+    }
     Ok(drops)
+}
+
+/// The first line: what is captured, and who captures it with which rights (a struct, so
+/// that `event` comes first).
+#[derive(Serialize)]
+struct StartEvent<'a> {
+    event: &'static str,
+    ts: String,
+    interface: &'a str,
+    chosen_because: Option<&'static str>,
+    link_type: &'static str,
+    filter: Option<&'a str>,
+    /// Who the process became.
+    user: Option<&'a str>,
+    uid: Option<u32>,
+    /// `--user root`: root kept on purpose.
+    kept_root: Option<bool>,
+    /// Left in the effective and permitted sets: "none".
+    capabilities: Option<&'a str>,
+    /// "landlock vN", or "unavailable (why)".
+    sandbox: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -77,12 +77,17 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
     acrscope::ui::run(feeder, analyzer, opts)
 }
 
-/// `acrscope live`: opens the capture with the privilege, gives the privilege up, then reads.
+/// `acrscope live`: opens the capture with the privilege, gives every privilege up, opens what
+/// the user named with the user's rights, sandboxes itself, then reads (docs/security.md).
 fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     use acrscope::capture::live::{LiveError, LiveOptions, LiveSource};
-    use acrscope::capture::privileges::{drop_to_user, Dropped};
+    use acrscope::capture::privileges::{self, Confinement};
+    use acrscope::capture::sandbox::{self, Allowed};
     use acrscope::live::{run_headless, Output, Plan, StopWhen};
-    let analyzer = analyzer(&args.analysis)?;
+    let usage = |e: LiveError| match e {
+        LiveError::Usage(m) => anyhow::Error::new(InputError(m)),
+        other => anyhow::Error::new(other),
+    };
     let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
     let duration = match args.duration {
         Some(d) if !(d.is_finite() && d > 0.0) => {
@@ -93,24 +98,34 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     if args.buffer_size <= 0 {
         return Err(InputError(format!("--buffer-size {}: give a size in bytes above 0", args.buffer_size)).into());
     }
-    let opts = LiveOptions {
-        interface: args.interface.clone(),
-        filter: args.filter.clone(),
-        buffer_size: args.buffer_size,
-        write: args.write.clone(),
+    let switch = privileges::plan(args.user.as_deref()).map_err(usage)?;
+    let opts =
+        LiveOptions { interface: args.interface.clone(), filter: args.filter.clone(), buffer_size: args.buffer_size };
+    let mut src = LiveSource::open(&opts).map_err(usage)?;
+    // Root named the file itself: opened as root (never through a link), before becoming nobody.
+    let early = match &args.write {
+        Some(p) if switch.opens_output_first() => Some(privileges::open_output(p, "root").map_err(usage)?),
+        _ => None,
     };
-    let src = LiveSource::open(&opts).map_err(|e| match e {
-        LiveError::Usage(m) => anyhow::Error::new(InputError(m)),
-        other => anyhow::Error::new(other),
-    })?;
-    let owned: Vec<&std::path::Path> = args.write.iter().map(|p| p.as_path()).collect();
-    let user = match drop_to_user(args.user.as_deref(), &owned).map_err(|e| anyhow::anyhow!(e))? {
-        Dropped::User { name, .. } => Some(name),
-        Dropped::NotRoot | Dropped::StayedRoot => None,
+    let dropped = switch.apply().map_err(usage)?;
+    // From here on every path is opened with the rights of the user acrscope now is.
+    let output = match (&args.write, early) {
+        (Some(p), Some(f)) => Some((p, f)),
+        (Some(p), None) => Some((p, privileges::open_output(p, &dropped.user).map_err(usage)?)),
+        (None, _) => None,
     };
+    if let Some((p, f)) = output {
+        src.write_to(f, p).map_err(usage)?;
+    }
+    let analyzer = analyzer(&args.analysis)?;
+    let ui = acrscope::ui::UiOptions::default();
+    let allowed = if args.format.is_some() { Allowed::live_headless() } else { Allowed::live_ui(&ui.screenshot_dir) };
+    let confinement = Confinement { sandbox: sandbox::confine(&allowed), dropped };
+    src.confinement = Some(confinement.summary());
+    let user = Some(confinement.dropped.user.clone());
     let Some(format) = args.format else {
         let feeder = acrscope::engine::spawn_live(src, limits);
-        return acrscope::ui::run(feeder, analyzer, acrscope::ui::UiOptions::default());
+        return acrscope::ui::run(feeder, analyzer, ui);
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -121,8 +136,14 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         acrscope::cli::LiveFormat::Json => Output::Json,
     };
     let interface = src.interface.clone();
-    let plan =
-        Plan { output, stop_when: StopWhen { duration, count: args.count }, limits, filter: args.filter.clone(), user };
+    let plan = Plan {
+        output,
+        stop_when: StopWhen { duration, count: args.count },
+        limits,
+        filter: args.filter.clone(),
+        user,
+        confinement: Some(confinement),
+    };
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let drops = run_headless(src, &analyzer, &plan, &stop, &mut stdout)?;
     if let Some(d) = drops {

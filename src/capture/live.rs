@@ -3,10 +3,10 @@
 //! lives in [`crate::capture::privileges`].
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use pcap::{Active, Capture, Device, Linktype};
 
+use super::savefile::PcapWriter;
 use super::Frame;
 use crate::packet::link::linktype;
 
@@ -24,7 +24,6 @@ pub struct LiveOptions {
     pub interface: Option<String>,
     pub filter: Option<String>,
     pub buffer_size: i32,
-    pub write: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,11 +105,13 @@ fn default_v6(table: &str) -> Option<String> {
 /// An open live capture.
 pub struct LiveSource {
     cap: Capture<Active>,
-    writer: Option<pcap::Savefile>,
+    writer: Option<PcapWriter>,
     /// The interface captured, and why it was chosen.
     pub interface: String,
     pub chosen_because: Option<&'static str>,
     pub link_type: u16,
+    /// Who the process runs as and how it is confined, for the header (set once dropped).
+    pub confinement: Option<String>,
     number: u64,
 }
 
@@ -125,7 +126,7 @@ pub struct Drops {
 }
 
 impl LiveSource {
-    /// Opens the interface (and the `--write` file): everything that needs the privilege.
+    /// Opens the interface: the one thing that needs the privilege.
     pub fn open(opts: &LiveOptions) -> Result<LiveSource, LiveError> {
         let (name, because) = match &opts.interface {
             Some(n) => (n.clone(), None),
@@ -167,11 +168,29 @@ impl LiveSource {
             cap.filter(f, true).map_err(|e| LiveError::Usage(format!("--filter {f:?}: {e}")))?;
         }
         let link_type = u16::try_from(cap.get_datalink().0).unwrap_or(u16::MAX);
-        let writer = match &opts.write {
-            Some(p) => Some(cap.savefile(p).map_err(|e| LiveError::Usage(format!("--write {}: {e}", p.display())))?),
-            None => None,
-        };
-        Ok(LiveSource { cap, writer, interface: name, chosen_because: because, link_type, number: 0 })
+        Ok(LiveSource {
+            cap,
+            writer: None,
+            interface: name,
+            chosen_because: because,
+            link_type,
+            confinement: None,
+            number: 0,
+        })
+    }
+
+    /// Saves every packet read from now on into `file` (see
+    /// [`crate::capture::privileges::open_output`] for how it is opened), as pcap.
+    pub fn write_to(&mut self, file: std::fs::File, shown: &std::path::Path) -> Result<(), LiveError> {
+        let w = PcapWriter::new(file, self.link_type, SNAPLEN as u32)
+            .map_err(|e| LiveError::Usage(format!("--write {}: {e}", shown.display())))?;
+        self.writer = Some(w);
+        Ok(())
+    }
+
+    /// Why the `--write` file stopped being written (a full disk), if it did.
+    pub fn write_error(&self) -> Option<String> {
+        self.writer.as_ref().and_then(|w| w.error()).map(|e| e.to_string())
     }
 
     /// The next packet, or `None` when none is waiting (the caller sleeps a little).
@@ -179,14 +198,14 @@ impl LiveSource {
         match self.cap.next_packet() {
             Ok(p) => {
                 self.number += 1;
-                if let Some(w) = self.writer.as_mut() {
-                    w.write(&p);
-                }
                 let ts = p.header.ts;
                 // time_t and suseconds_t are i64 here, narrower on 32-bit targets.
                 #[allow(clippy::useless_conversion)]
-                let ts_ns =
-                    i64::from(ts.tv_sec).saturating_mul(1_000_000_000).saturating_add(i64::from(ts.tv_usec) * 1000);
+                let (sec, usec) = (i64::from(ts.tv_sec), i64::from(ts.tv_usec));
+                if let Some(w) = self.writer.as_mut() {
+                    w.write(sec, usec, p.header.len, p.data);
+                }
+                let ts_ns = sec.saturating_mul(1_000_000_000).saturating_add(usec * 1000);
                 Ok(Some(Frame {
                     number: self.number,
                     ts_ns,
@@ -222,7 +241,7 @@ impl LiveSource {
     /// Writes what the `--write` file has buffered, so it can be read while the capture runs.
     pub fn flush(&mut self) {
         if let Some(w) = self.writer.as_mut() {
-            let _ = w.flush();
+            w.flush();
         }
     }
 

@@ -5,6 +5,8 @@ pub mod blocks;
 pub mod file;
 pub mod live;
 pub mod privileges;
+pub mod sandbox;
+pub mod savefile;
 
 /// One captured frame, borrowed from the source's reusable buffer.
 #[derive(Debug, Clone, Copy)]

@@ -213,10 +213,15 @@ pub fn save_screen(buf: &Buffer, dir: &Path, capture_time_ns: i64) -> anyhow::Re
             Err(e) => return Err(anyhow::anyhow!("writing {}: {e}", paths[0].display())),
         };
         f.write_all(&svg).map_err(|e| anyhow::anyhow!("writing {}: {e}", paths[0].display()))?;
-        std::fs::write(&paths[1], &txt).map_err(|e| anyhow::anyhow!("writing {}: {e}", paths[1].display()))?;
-        for p in &paths {
-            give_to_sudo_user(p);
-        }
+        // Created anew too, so nothing planted at the name (a link) is written through.
+        let mut t = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&paths[1])
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", paths[1].display()))?;
+        t.write_all(&txt).map_err(|e| anyhow::anyhow!("writing {}: {e}", paths[1].display()))?;
+        give_to_sudo_user(&f);
+        give_to_sudo_user(&t);
         return Ok(paths.to_vec());
     }
     anyhow::bail!("{}: a thousand screenshots named {stem} already", dir.display())
@@ -240,20 +245,21 @@ fn sudo_ids() -> Option<(u32, u32)> {
     Some((id("SUDO_UID")?, id("SUDO_GID")?))
 }
 
-/// When we run as root under sudo, hands a file we created to the user who ran sudo, so they
-/// can move or delete their screenshot. Elsewhere (or if anything fails) the file stays as is.
-fn give_to_sudo_user(path: &Path) {
-    give_to(path, sudo_ids());
+/// When we run as root under sudo (`live --user root`, `replay`), hands a file we created to
+/// the user who ran sudo, so they can move or delete their screenshot. Through the open file,
+/// never through its path. Elsewhere (or if anything fails) the file stays as is.
+fn give_to_sudo_user(file: &std::fs::File) {
+    give_to(file, sudo_ids());
 }
 
-fn give_to(path: &Path, ids: Option<(u32, u32)>) {
+fn give_to(file: &std::fs::File, ids: Option<(u32, u32)>) {
     use std::os::unix::fs::MetadataExt;
     let Some((uid, gid)) = ids else { return };
     // A file we just created belongs to our effective user: root is uid 0.
-    if std::fs::metadata(path).map(|m| m.uid()).ok() != Some(0) {
+    if file.metadata().map(|m| m.uid()).ok() != Some(0) {
         return;
     }
-    let _ = std::os::unix::fs::chown(path, Some(uid), Some(gid));
+    let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
 }
 
 /// An sRGB colour.
@@ -404,11 +410,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("acrscope-chown-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.txt");
-        std::fs::write(&p, "x").unwrap();
+        let f = std::fs::File::create(&p).unwrap();
         let mine = std::fs::metadata(&p).unwrap().uid();
-        give_to(&p, None);
+        give_to(&f, None);
         assert_eq!(std::fs::metadata(&p).unwrap().uid(), mine);
-        give_to(&p, Some((65534, 65534)));
+        give_to(&f, Some((65534, 65534)));
         let m = std::fs::metadata(&p).unwrap();
         if mine == 0 {
             assert_eq!((m.uid(), m.gid()), (65534, 65534), "root hands the file over");

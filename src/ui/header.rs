@@ -48,6 +48,13 @@ pub fn render(buf: &mut Buffer, area: Rect, model: &Model, t: &Theme) {
         // The hot table hit --max-flows: later packets of those flows would open new ones.
         parts.push((format!("{} flows evicted (--max-flows)", model.flows_evicted), t.warn()));
     }
+    if let Some(c) = &st.confinement {
+        // Root kept on purpose is a warning, shown early; the whole line gives way first.
+        if c.starts_with("as root ") {
+            parts.insert(2.min(parts.len()), ("⚠ root kept (--user root)".into(), t.warn()));
+        }
+        parts.push((c.clone(), t.dim()));
+    }
 
     let help = " ? help ";
     let right = area.right().saturating_sub(help.chars().count() as u16);
@@ -117,6 +124,25 @@ fn trim_float(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_says_who_captures_and_root_kept_before_the_counters() {
+        let line = |confinement: &str, width: u16| {
+            let mut model = Model::default();
+            model.status.live = true;
+            model.status.label = "live lo".into();
+            model.status.confinement = Some(confinement.into());
+            let area = Rect::new(0, 0, width, 1);
+            let mut buf = Buffer::empty(area);
+            render(&mut buf, area, &model, &Theme::new(false));
+            crate::ui::buffer_text(&buf)
+        };
+        let wide = line("as nobody · capabilities none · sandbox landlock v7", 160);
+        assert!(wide.contains("as nobody · capabilities none · sandbox landlock v7"), "{wide}");
+        let narrow = line("as root · capabilities none · sandbox landlock v7", 80);
+        let at = narrow.find("⚠ root kept").unwrap_or_else(|| panic!("root kept is shown first: {narrow}"));
+        assert!(at < narrow.find("pkts").unwrap_or(usize::MAX), "{narrow}");
+    }
 
     #[test]
     fn speeds_print_short() {
