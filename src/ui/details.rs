@@ -135,6 +135,41 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         Style::new(),
     );
 
+    // How the flow (or the row's flows) ended: the failure first, with its evidence.
+    let outcomes: Vec<_> = r.flows.iter().filter_map(|&id| model.views.get(id as usize)).map(|v| v.outcome).collect();
+    let failed = outcomes.iter().filter(|o| o.failed()).count();
+    if r.flows.len() == 1 || failed > 0 {
+        let worst = outcomes.iter().copied().find(|o| o.failed()).unwrap_or(view.outcome);
+        let mut text = worst.as_str().to_string();
+        if r.flows.len() > 1 {
+            text = format!("{failed} of {} flows {}", r.flows.len(), worst.as_str());
+        }
+        let first_failed =
+            r.flows.iter().copied().find(|&id| model.views.get(id as usize).is_some_and(|v| v.outcome.failed()));
+        let x = first_failed.and_then(|id| model.flows.get(id as usize)).map_or(f, |rec| &rec.flow);
+        if x.proto == L4::Tcp {
+            let t = &x.tcp;
+            if t.syns > 1 || (t.syn && !t.syn_ack) {
+                let span = crate::analysis::outcome::syn_span_ns(x);
+                text.push_str(&format!(" · {} SYNs over {}", t.syns, duration(span)));
+            }
+            if let Some(rtt) = t.connect_rtt_ns() {
+                text.push_str(&format!(" · connect {}", duration(rtt)));
+            }
+            if t.retrans_up + t.retrans_down > 0 {
+                text.push_str(&format!(" · {} retransmitted", t.retrans_up + t.retrans_down));
+            }
+            if let Some((c, _)) = t.server_close {
+                text.push_str(&format!(" · server closed with {}", c.as_str().to_ascii_uppercase()));
+            }
+        }
+        if let Some(i) = x.icmp {
+            text.push_str(&format!(" · ICMP from {}: {}", i.from, i.error.describe()));
+        }
+        let style = if worst.failed() { t.error() } else { Style::new() };
+        field("outcome", text, style);
+    }
+
     let hello = r.flows.iter().filter_map(|&id| model.flows.get(id as usize)).find(|x| x.hello.is_some());
     if let Some(h) = hello.and_then(|x| Some((x, x.hello.as_ref()?))) {
         let (x, ch) = h;

@@ -30,6 +30,11 @@ pub fn render(buf: &mut Buffer, area: Rect, model: &Model, t: &Theme) {
         parts.push((format!("t={}{total}", clock(now - start)), Style::new()));
     }
     parts.push(state(model, t));
+    let errors = model.findings.iter().filter(|f| f.severity == crate::analysis::findings::Severity::Error).count();
+    if errors > 0 {
+        // What broke the pull: early on the line, so it stays when the line is cut.
+        parts.push((format!("✖ {errors} error{}", if errors == 1 { "" } else { "s" }), t.error().patch(t.bold())));
+    }
     if let Some(p) = loading(model) {
         parts.push((p, t.bold()));
     }

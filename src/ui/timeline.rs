@@ -36,6 +36,8 @@ enum Mark {
     None,
     Dns,
     Fin,
+    /// A SYN that got no answer (yet).
+    Syn,
     Rst,
     Hello,
 }
@@ -196,7 +198,16 @@ fn left_columns(buf: &mut Buffer, c: &Cols, y: u16, r: &Row, views: &[FlowView],
         buf.set_style(Rect { x: c.badge - 1, y, width: c.sep - (c.badge - 1), height: 1 }, t.selected());
         buf[(c.badge - 1, y)].set_char('›');
     }
-    buf.set_stringn(c.badge, y, r.group.badge(), 5, role.patch(t.bold()));
+    let failed = r.flows.iter().any(|&id| views.get(id as usize).is_some_and(|v| v.outcome.failed()));
+    if failed {
+        // The role stays readable; the mark and the colour say the row broke.
+        buf.set_stringn(c.badge, y, r.group.badge(), 5, t.error().patch(t.bold()));
+        if !selected {
+            buf[(c.badge - 1, y)].set_char('✖').set_style(t.error());
+        }
+    } else {
+        buf.set_stringn(c.badge, y, r.group.badge(), 5, role.patch(t.bold()));
+    }
     let label = if r.alias {
         format!("{} ◇", fit(r.label(views), (c.host_w as usize).saturating_sub(2)))
     } else {
@@ -234,6 +245,14 @@ fn strip(r: &Row, model: &Model, w: &Window, bytes: &mut [f64], marks: &mut [Mar
         let Some((a, b)) = w.cells_between(f.first_ns, f.last_ns) else { continue };
         spans[usize::from(a)..=usize::from(b)].fill(true);
         add_activity(bytes, w, &rec.activity, f.first_ns, f.last_ns);
+        if f.tcp.syn && !f.tcp.syn_ack {
+            // Each attempt is not kept, the first and the last are: a row of tries reads as one.
+            for ts in [f.tcp.first_syn_ns, f.tcp.last_syn_ns].into_iter().flatten() {
+                if let Some(x) = w.cell(ts) {
+                    mark(x, Mark::Syn);
+                }
+            }
+        }
         if let Some(x) = rec.hello_ns.and_then(|h| w.cell(h)) {
             mark(x, Mark::Hello);
         }
@@ -302,7 +321,8 @@ fn cells(
         let i = usize::from(x);
         let (ch, style) = match marks[i] {
             Mark::Hello => ('▶', role.patch(t.bold())),
-            Mark::Rst => ('✕', role.patch(t.bold())),
+            Mark::Rst => ('✕', t.error()),
+            Mark::Syn => ('?', t.error()),
             Mark::Fin => ('│', role),
             Mark::Dns => ('◆', t.dns_mark()),
             Mark::None => match shade(bytes[i], max) {
