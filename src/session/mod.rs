@@ -17,7 +17,7 @@ use crate::flow::{table::Observed, Flow, FlowTable, L4};
 use crate::packet::defrag::{Defragmenter, FragKey};
 use crate::packet::{self, link::linktype, DecodeError, Transport};
 pub use stats::{Stats, Warning};
-pub use tls::TlsFacts;
+pub use tls::{TlsAlert, TlsFacts, MAX_FLOW_ALERTS};
 
 /// Bytes a TLS reassembler may hold for one direction of one flow: a full 16 KiB record with
 /// its header, and a ClientHello spread over several records.
@@ -106,6 +106,8 @@ pub struct FlowFacts {
     /// Client segments still looked at for a ClientHello after a non-TLS start (SOCKS,
     /// HTTP CONNECT and STARTTLS put TLS after a plain-text exchange).
     tls_late_budget: u8,
+    /// The same for a ServerHello in server segments (a proxy's `200 Connection established`).
+    tls_down_late_budget: u8,
     /// Bytes over time, kept only when a timeline asked for it.
     pub activity: Option<Box<activity::Activity>>,
 }

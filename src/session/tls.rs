@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use super::{Event, FlowFacts, FlowParsers, Session, TLS_CAP};
 use crate::capture::Frame;
-use crate::dissect::tls::{whole_hello, ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
+use crate::dissect::cert::CertInfo;
+use crate::dissect::tls::{whole_hello_record, AlertMessage, ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
 use crate::flow::table::Observed;
 
 /// Client segments searched for a ClientHello after a plain-text start.
@@ -19,64 +20,152 @@ pub struct TlsFacts {
     pub client_hello_frame: Option<u64>,
     /// Version chosen by the server (ServerHello supported_versions, else legacy).
     pub server_version: Option<u16>,
+    pub server_hello_ns: Option<i64>,
+    pub server_hello_frame: Option<u64>,
+    /// The server's leaf certificate, when it came in clear (TLS 1.2 and older; TLS 1.3
+    /// encrypts it), and the frame that completed it.
+    pub certificate: Option<Arc<CertInfo>>,
+    pub certificate_frame: Option<u64>,
+    /// Alerts sent in clear either way, in capture order; the first [`MAX_FLOW_ALERTS`].
+    pub alerts: Vec<TlsAlert>,
+    /// Capture time of the server's first payload (whatever it carries).
+    pub server_first_payload_ns: Option<i64>,
+}
+
+/// Alerts kept per flow: a handshake that fails shows one or two.
+pub const MAX_FLOW_ALERTS: usize = 4;
+
+/// An alert seen in clear on a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsAlert {
+    pub frame: u64,
+    pub ts_ns: i64,
+    pub from_client: bool,
+    /// 1 warning, 2 fatal.
+    pub level: u8,
+    /// The description code (42 for bad_certificate).
+    pub code: u8,
+}
+
+impl TlsAlert {
+    /// `warning`, `fatal` (or `unknown`).
+    pub fn level_name(&self) -> &'static str {
+        self.message().level_name()
+    }
+
+    /// The registry's name of the description, e.g. `bad_certificate`.
+    pub fn description(&self) -> &'static str {
+        self.message().description_name()
+    }
+
+    fn message(&self) -> AlertMessage {
+        AlertMessage { level: self.level, description: self.code }
+    }
 }
 
 impl Session {
     pub(super) fn tls(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
         let id = obs.flow as usize;
+        let up = obs.up;
         let facts = &mut self.facts[id];
-        if obs.up && facts.tls_up_done && facts.tls_late_budget > 0 && facts.tls.client_hello.is_none() {
+        if !up {
+            facts.tls.server_first_payload_ns.get_or_insert(frame.ts_ns);
+        }
+        // SOCKS, HTTP CONNECT and STARTTLS put TLS after a plain-text exchange: the hellos are
+        // looked for in a few later segments of each side.
+        if up && facts.tls_up_done && facts.tls_late_budget > 0 && facts.tls.client_hello.is_none() {
             facts.tls_late_budget -= 1;
             if looks_like_client_hello(obs.payload) {
                 facts.tls_up_done = false;
                 facts.tls_late_budget = 0;
                 let parsers = facts.parse.get_or_insert_with(Default::default);
-                parsers.tls_up = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP));
+                parsers.tls_up = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP).follow());
             }
         }
-        if (obs.up && facts.tls_up_done) || (!obs.up && facts.tls_down_done) {
+        if !up && facts.tls_down_done && facts.tls_down_late_budget > 0 && facts.tls.server_version.is_none() {
+            facts.tls_down_late_budget -= 1;
+            if looks_like_server_start(obs.payload) {
+                facts.tls_down_done = false;
+                facts.tls_down_late_budget = 0;
+                let parsers = facts.parse.get_or_insert_with(Default::default);
+                parsers.tls_down = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP).follow());
+            }
+        }
+        if (up && facts.tls_up_done) || (!up && facts.tls_down_done) {
             return;
         }
         let isn = {
             let t = &self.table.flows()[id].tcp;
-            if obs.up {
+            if up {
                 t.client_isn
             } else {
                 t.server_isn
             }
         }
         .map(|s| s.wrapping_add(1));
-        // A whole hello in the segment that starts the stream needs no reassembler.
-        let fresh = facts.parse.as_ref().is_none_or(|p| if obs.up { p.tls_up.is_none() } else { p.tls_down.is_none() });
+        // A whole hello in the segment that starts the stream needs no reassembly; what follows
+        // it in clear is read from where its record ends.
+        let fresh = facts.parse.as_ref().is_none_or(|p| if up { p.tls_up.is_none() } else { p.tls_down.is_none() });
         if fresh && isn.is_none_or(|base| base == obs.seq) {
-            if let Some(ev) = whole_hello(obs.payload) {
-                return self.tls_done(id, obs.up, Some(ev), frame);
+            if let Some((ev, used)) = whole_hello_record(obs.payload) {
+                let more = ev.clear_records_follow();
+                self.on_tls_event(id, up, ev, frame);
+                if !more {
+                    return self.tls_end(id, up);
+                }
+                let next = obs.seq.wrapping_add(used as u32);
+                let mut r = TlsReassembler::after_hello(next, TLS_CAP);
+                if let Some(rest) = obs.payload.get(used..).filter(|r| !r.is_empty()) {
+                    r.push(next, rest);
+                }
+                for ev in r.take_events() {
+                    self.on_tls_event(id, up, ev, frame);
+                }
+                if r.is_finished() {
+                    return self.tls_end(id, up);
+                }
+                let parsers = self.facts[id].parse.get_or_insert_with(Default::default);
+                *if up { &mut parsers.tls_up } else { &mut parsers.tls_down } = Some(r);
+                return;
             }
         }
         let parsers = facts.parse.get_or_insert_with(Default::default);
-        let slot = if obs.up { &mut parsers.tls_up } else { &mut parsers.tls_down };
-        let r = slot.get_or_insert_with(|| TlsReassembler::new(isn, TLS_CAP));
+        let slot = if up { &mut parsers.tls_up } else { &mut parsers.tls_down };
+        let r = slot.get_or_insert_with(|| TlsReassembler::new(isn, TLS_CAP).follow());
         let progress = r.push(obs.seq, obs.payload);
+        let events = r.take_events();
+        let finished = r.is_finished();
         match progress {
-            TlsProgress::NeedMore => {}
+            TlsProgress::NeedMore | TlsProgress::End => {}
             TlsProgress::NotTls => {
-                if obs.up {
-                    self.facts[id].tls_late_budget = LATE_TLS_SEGMENTS;
+                let facts = &mut self.facts[id];
+                if up {
+                    facts.tls_late_budget = LATE_TLS_SEGMENTS;
+                } else {
+                    facts.tls_down_late_budget = LATE_TLS_SEGMENTS;
                 }
-                self.tls_done(id, obs.up, None, frame)
             }
-            TlsProgress::Done(ev) => self.tls_done(id, obs.up, Some(ev), frame),
+            TlsProgress::Done(ev) => self.on_tls_event(id, up, ev, frame),
             TlsProgress::Malformed(why) => {
-                let partial = slot_of(&mut self.facts[id], obs.up).and_then(|r| r.finish());
+                let partial = slot_of(&mut self.facts[id], up).and_then(|r| r.finish());
                 self.warn_with("malformed-tls", Some(frame.number), Some(frame.offset), || {
                     format!("frame {}: TLS handshake skipped: {why}", frame.number)
                 });
-                self.tls_done(id, obs.up, partial, frame);
+                if let Some(ev) = partial {
+                    self.on_tls_event(id, up, ev, frame);
+                }
             }
+        }
+        for ev in events {
+            self.on_tls_event(id, up, ev, frame);
+        }
+        if finished {
+            self.tls_end(id, up);
         }
     }
 
-    fn tls_done(&mut self, id: usize, up: bool, ev: Option<TlsEvent>, frame: &Frame<'_>) {
+    /// Nothing more is read in this direction: its reassembly state goes.
+    fn tls_end(&mut self, id: usize, up: bool) {
         let facts = &mut self.facts[id];
         if up {
             facts.tls_up_done = true;
@@ -90,15 +179,35 @@ impl Session {
                 p.tls_down = None;
             }
         }
+    }
+
+    /// Keeps what one message in direction `up` (client to server) told.
+    fn on_tls_event(&mut self, id: usize, up: bool, ev: TlsEvent, frame: &Frame<'_>) {
+        let tls = &mut self.facts[id].tls;
         match ev {
-            Some(TlsEvent::ClientHello(ch)) if up => {
-                facts.tls.client_hello = Some(Arc::new(ch));
-                facts.tls.client_hello_ns = Some(frame.ts_ns);
-                facts.tls.client_hello_frame = Some(frame.number);
+            TlsEvent::ClientHello(ch) if up => {
+                tls.client_hello = Some(Arc::new(ch));
+                tls.client_hello_ns = Some(frame.ts_ns);
+                tls.client_hello_frame = Some(frame.number);
                 self.stats.tls_client_hellos += 1;
                 self.emit(Event::ClientHello(id as u32));
             }
-            Some(TlsEvent::ServerHello(sh)) if !up => facts.tls.server_version = Some(sh.version),
+            TlsEvent::ServerHello(sh) if !up => {
+                tls.server_version = Some(sh.version);
+                tls.server_hello_ns = Some(frame.ts_ns);
+                tls.server_hello_frame = Some(frame.number);
+            }
+            TlsEvent::Certificate(cert) if !up && tls.certificate.is_none() => {
+                tls.certificate = Some(Arc::from(cert));
+                tls.certificate_frame = Some(frame.number);
+            }
+            TlsEvent::Alert(a) if tls.alerts.len() < MAX_FLOW_ALERTS => tls.alerts.push(TlsAlert {
+                frame: frame.number,
+                ts_ns: frame.ts_ns,
+                from_client: up,
+                level: a.level,
+                code: a.description,
+            }),
             _ => {}
         }
     }
@@ -138,4 +247,11 @@ fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {
 /// A TLS record header carrying the start of a ClientHello.
 fn looks_like_client_hello(p: &[u8]) -> bool {
     p.len() >= 6 && p[0] == 0x16 && p[1] == 3 && p[2] <= 4 && p[5] == 1
+}
+
+/// A TLS record header carrying the start of a ServerHello, or an alert in clear (a server
+/// refusing the ClientHello).
+fn looks_like_server_start(p: &[u8]) -> bool {
+    let tls_record = |ty: u8| p.len() >= 6 && p[0] == ty && p[1] == 3 && p[2] <= 4;
+    (tls_record(0x16) && p[5] == 2) || (tls_record(0x15) && p[3] == 0 && p[4] == 2 && matches!(p[5], 1 | 2))
 }
