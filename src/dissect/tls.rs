@@ -425,7 +425,8 @@ pub struct TlsReassembler {
     /// Events after the hello, for [`TlsReassembler::take_events`].
     events: Vec<TlsEvent>,
     alerts: u8,
-    /// The leaf of the Certificate message being assembled has been looked at.
+    /// The leaf of a Certificate message has been looked at: one per flight is read (there is
+    /// one, and a stream of them must not make events without bound).
     leaf_read: bool,
 }
 
@@ -907,7 +908,6 @@ impl TlsReassembler {
     fn consume_message(&mut self, need: usize) {
         self.buf.copy_within(need..self.hs_len, 0);
         self.hs_len -= need;
-        self.leaf_read = false;
     }
 
     fn end_flight(&mut self) {
@@ -1756,6 +1756,11 @@ mod tests {
         let seg: Vec<u8> = (0..100).flat_map(|_| record(21, &[1, 90])).collect();
         r.push(0, &seg);
         assert_eq!(r.take_events().len(), usize::from(MAX_ALERTS));
+        // One certificate per flight, however many Certificate messages come.
+        let hs: Vec<u8> = (0..20).flat_map(|_| certificate_msg(&[LEAF])).collect();
+        let mut r = TlsReassembler::after_hello(0, DEFAULT_CAP);
+        assert_eq!(r.push(0, &records(&hs, 16384)), TlsProgress::NeedMore);
+        expect_leaf(&r.take_events());
     }
 
     #[test]
