@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::time::{Rfc3339S, Rfc3339Us};
+use super::time::Rfc3339Us;
 use crate::analysis::{Analysis, FlowView};
 use crate::session::{DnsAnswer, PendingQuery, Session, Stats};
 
@@ -190,26 +190,6 @@ pub struct FlowRecord<'a> {
 }
 
 #[derive(Serialize)]
-pub struct CertRecord<'a> {
-    pub subject_cn: Option<&'a str>,
-    pub subject: &'a str,
-    pub issuer_cn: Option<&'a str>,
-    pub issuer: &'a str,
-    pub san: &'a [String],
-    pub not_before: Rfc3339S,
-    pub not_after: Rfc3339S,
-}
-
-#[derive(Serialize)]
-pub struct AlertRecord {
-    /// `client` or `server`: who sent it.
-    pub from: &'static str,
-    pub level: &'static str,
-    pub description: &'static str,
-    pub code: u8,
-}
-
-#[derive(Serialize)]
 pub struct DnsRecord<'a> {
     pub ts: Rfc3339Us,
     pub frame: u64,
@@ -309,8 +289,8 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
             issuer_cn: c.issuer_cn.as_deref(),
             issuer: &c.issuer,
             san: &c.san,
-            not_before: Rfc3339S(c.not_before),
-            not_after: Rfc3339S(c.not_after),
+            not_before: super::time::Rfc3339S(c.not_before),
+            not_after: super::time::Rfc3339S(c.not_after),
         }),
         tls_alerts: tls
             .alerts
@@ -442,6 +422,27 @@ fn write_compact(out: &mut impl std::io::Write, r: &Report<'_>, par: Par) -> std
     value(out, "findings", &r.findings)?;
     value(out, "stats", &r.stats)?;
     out.write_all(b"}")
+}
+
+/// The server's leaf certificate in a flow record.
+#[derive(Serialize)]
+pub struct CertRecord<'a> {
+    pub subject_cn: Option<&'a str>,
+    pub subject: &'a str,
+    pub issuer_cn: Option<&'a str>,
+    pub issuer: &'a str,
+    pub san: &'a [String],
+    pub not_before: super::time::Rfc3339S,
+    pub not_after: super::time::Rfc3339S,
+}
+
+#[derive(Serialize)]
+pub struct AlertRecord {
+    /// `client` or `server`: who sent it.
+    pub from: &'static str,
+    pub level: &'static str,
+    pub description: &'static str,
+    pub code: u8,
 }
 
 #[cfg(test)]
