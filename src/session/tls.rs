@@ -10,6 +10,8 @@ use crate::flow::table::Observed;
 
 /// Client segments searched for a ClientHello after a plain-text start.
 const LATE_TLS_SEGMENTS: u8 = 8;
+const CONTENT_HANDSHAKE: u8 = 22;
+const CONTENT_ALERT: u8 = 21;
 
 /// What the TLS handshake of a flow told.
 #[derive(Debug, Clone, Default)]
@@ -103,36 +105,38 @@ impl Session {
             }
         }
         .map(|s| s.wrapping_add(1));
-        // A whole hello in the segment that starts the stream needs no reassembly; what follows
-        // it in clear is read from where its record ends.
+        // A whole hello in the segment that starts the stream needs no reassembly. What follows
+        // it is read only if it is still in clear (a TLS 1.2 flight, an alert): most flows go
+        // encrypted right away and never need a reassembler.
         let fresh = facts.parse.as_ref().is_none_or(|p| if up { p.tls_up.is_none() } else { p.tls_down.is_none() });
-        if fresh && isn.is_none_or(|base| base == obs.seq) {
+        let hello_read = if up { facts.tls.client_hello.is_some() } else { facts.tls.server_version.is_some() };
+        let mut after_hello = None;
+        if fresh && hello_read {
+            after_hello = Some((obs.seq, obs.payload));
+        } else if fresh && isn.is_none_or(|base| base == obs.seq) {
             if let Some((ev, used)) = whole_hello_record(obs.payload) {
                 let more = ev.clear_records_follow();
                 self.on_tls_event(id, up, ev, frame);
                 if !more {
                     return self.tls_end(id, up);
                 }
-                let next = obs.seq.wrapping_add(used as u32);
-                let mut r = TlsReassembler::after_hello(next, TLS_CAP);
-                if let Some(rest) = obs.payload.get(used..).filter(|r| !r.is_empty()) {
-                    r.push(next, rest);
+                match obs.payload.get(used..) {
+                    Some(rest) if !rest.is_empty() => after_hello = Some((obs.seq.wrapping_add(used as u32), rest)),
+                    _ => return,
                 }
-                for ev in r.take_events() {
-                    self.on_tls_event(id, up, ev, frame);
-                }
-                if r.is_finished() {
-                    return self.tls_end(id, up);
-                }
-                let parsers = self.facts[id].parse.get_or_insert_with(Default::default);
-                *if up { &mut parsers.tls_up } else { &mut parsers.tls_down } = Some(r);
-                return;
             }
         }
-        let parsers = facts.parse.get_or_insert_with(Default::default);
+        let (seq, payload) = after_hello.unwrap_or((obs.seq, obs.payload));
+        if after_hello.is_some() && !matches!(payload[0], CONTENT_HANDSHAKE | CONTENT_ALERT) {
+            return self.tls_end(id, up);
+        }
+        let parsers = self.facts[id].parse.get_or_insert_with(Default::default);
         let slot = if up { &mut parsers.tls_up } else { &mut parsers.tls_down };
-        let r = slot.get_or_insert_with(|| TlsReassembler::new(isn, TLS_CAP).follow());
-        let progress = r.push(obs.seq, obs.payload);
+        let r = slot.get_or_insert_with(|| match after_hello {
+            Some(_) => TlsReassembler::after_hello(seq, TLS_CAP),
+            None => TlsReassembler::new(isn, TLS_CAP).follow(),
+        });
+        let progress = r.push(seq, payload);
         let events = r.take_events();
         let finished = r.is_finished();
         match progress {
