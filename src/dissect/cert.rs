@@ -2,8 +2,10 @@
 //! issued it, for how long. Read with x509-parser; nothing is verified (acrscope judges the
 //! issuer against what the rules expect, not the signature).
 
+use x509_parser::asn1_rs::Tag;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+use x509_parser::x509::AttributeTypeAndValue;
 
 /// Certificates are made by whoever sits on the path; what they say ends up on a terminal and in
 /// reports, so each text is cut to this many characters.
@@ -47,7 +49,7 @@ pub fn parse_certificate(der: &[u8]) -> Option<CertInfo> {
         _ => Vec::new(),
     };
     let validity = cert.validity();
-    let issuer_org = cert.issuer().iter_organization().find_map(|a| a.as_str().ok()).map(clean);
+    let issuer_org = cert.issuer().iter_organization().find_map(attr_text);
     Some(CertInfo {
         subject: clean(&cert.subject().to_string()),
         subject_cn: first_cn(cert.subject()),
@@ -61,7 +63,30 @@ pub fn parse_certificate(der: &[u8]) -> Option<CertInfo> {
 }
 
 fn first_cn(name: &X509Name<'_>) -> Option<String> {
-    name.iter_common_name().find_map(|a| a.as_str().ok()).map(clean)
+    name.iter_common_name().find_map(attr_text)
+}
+
+/// An attribute's text in any string type certificates use: x509-parser's `as_str` reads four
+/// of them, and older CAs still write names as T61String or BMPString.
+fn attr_text(a: &AttributeTypeAndValue<'_>) -> Option<String> {
+    let raw = a.as_slice();
+    let text = match a.attr_value().tag() {
+        Tag::NumericString | Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::VisibleString => {
+            std::str::from_utf8(raw).ok()?.to_owned()
+        }
+        // Teletex read as Latin-1, as OpenSSL and tshark show it: in certificates it is that.
+        Tag::T61String => raw.iter().map(|&b| char::from(b)).collect(),
+        Tag::BmpString => {
+            let units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            String::from_utf16_lossy(&units)
+        }
+        Tag::UniversalString => raw
+            .chunks_exact(4)
+            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{fffd}'))
+            .collect(),
+        _ => return None,
+    };
+    Some(clean(&text))
 }
 
 /// Control characters become U+FFFD, and the text is cut to [`MAX_TEXT`] characters.
@@ -118,6 +143,22 @@ pub(crate) mod tests {
             }
             let _ = parse_certificate(&der);
         }
+    }
+
+    #[test]
+    fn names_in_older_string_types() {
+        use x509_parser::asn1_rs::{Any, Oid};
+        let text = |tag: Tag, data: &[u8]| {
+            let any = Any::from_tag_and_data(tag, data);
+            attr_text(&AttributeTypeAndValue::new(Oid::from(&[2, 5, 4, 3]).unwrap(), any))
+        };
+        assert_eq!(text(Tag::T61String, b"*.kakao.com").as_deref(), Some("*.kakao.com"));
+        assert_eq!(text(Tag::T61String, &[0x4d, 0xfc, 0x6e]).as_deref(), Some("M\u{fc}n"));
+        assert_eq!(text(Tag::BmpString, &[0, b'C', 0, b'A', 0x4e, 0x2d]).as_deref(), Some("CA\u{4e2d}"));
+        assert_eq!(text(Tag::UniversalString, &[0, 0, 0, b'x']).as_deref(), Some("x"));
+        assert_eq!(text(Tag::PrintableString, b"Fabrikam").as_deref(), Some("Fabrikam"));
+        assert_eq!(text(Tag::Utf8String, &[0xff]), None);
+        assert_eq!(text(Tag::Integer, &[1]), None);
     }
 
     #[test]
