@@ -1643,6 +1643,28 @@ mod tests {
     }
 
     #[test]
+    fn certificate_split_over_many_records_and_segments() {
+        // The Certificate message in 100-byte records (the header itself split), the records
+        // cut into 150-byte segments, fed with a retransmission of each.
+        let mut stream = records(&server_hello(None), 16384);
+        stream.extend(records(&certificate_msg(&[LEAF, CA]), 100));
+        stream.extend(records(&handshake(14, &[]), 16384));
+        stream.extend(CCS);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP).follow();
+        let mut events = Vec::new();
+        let mut outs = Vec::new();
+        for (off, seg) in segments(&stream, 150) {
+            for _ in 0..2 {
+                outs.push(r.push(seq(1 << 31, off), &seg));
+                events.extend(r.take_events());
+            }
+        }
+        assert_eq!(outs.iter().filter(|o| matches!(o, TlsProgress::Done(TlsEvent::ServerHello(_)))).count(), 1);
+        assert_eq!(outs.last(), Some(&TlsProgress::End));
+        expect_leaf(&events);
+    }
+
+    #[test]
     fn server_hello_certificate_and_done_in_one_record() {
         let mut hs = server_hello(None);
         hs.extend(certificate_msg(&[LEAF, CA]));
