@@ -157,9 +157,26 @@ pub fn tls_reassembly(data: &[u8]) {
             assert_eq!(last, TlsProgress::Done(ev), "reassembly and whole_hello disagree");
         }
     }
+    // Reading on past the hello (certificate, alerts) finds the same hello, hands it out once,
+    // and keeps its events bounded.
+    let mut f = TlsReassembler::new(isn, TLS_CAP).follow();
+    let mut hello = None;
+    let mut events = 0;
+    for &(seq, payload) in &segs {
+        if let TlsProgress::Done(ev) = f.push(seq, payload) {
+            assert!(hello.is_none(), "a hello handed out twice");
+            hello = Some(ev);
+        }
+        events += f.take_events().len();
+    }
+    if let TlsProgress::Done(ev) = &last {
+        assert_eq!(hello.as_ref(), Some(ev), "following changed the hello");
+    }
+    assert!(events <= 5, "{events} events");
     if let Some(h) = data.get(5..) {
         let _ = parse_client_hello(h);
         let _ = parse_server_hello(h);
+        let _ = acrscope::dissect::cert::parse_certificate(h);
     }
 }
 

@@ -118,6 +118,26 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 struct RulesFile {
     #[serde(default)]
     rule: Vec<RuleDef>,
+    #[serde(default)]
+    issuer: Vec<IssuerDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerDef {
+    provider: Spanned<String>,
+    #[serde(default)]
+    issuer_cn: Vec<Spanned<String>>,
+    #[serde(default)]
+    issuer_o: Vec<Spanned<String>>,
+}
+
+/// The certificate issuers one provider's hosts are expected to show.
+#[derive(Debug, Clone)]
+struct IssuerRule {
+    provider: String,
+    cn: RegexSet,
+    o: RegexSet,
 }
 
 #[derive(Deserialize)]
@@ -147,11 +167,12 @@ pub struct Rules {
     rules: Vec<Rule>,
     /// All patterns at once, so a name that matches nothing (most of them) costs one scan.
     set: RegexSet,
+    issuers: Vec<IssuerRule>,
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Rules { rules: Vec::new(), set: RegexSet::empty() }
+        Rules { rules: Vec::new(), set: RegexSet::empty(), issuers: Vec::new() }
     }
 }
 
@@ -240,7 +261,28 @@ impl Rules {
                 column: None,
                 message: format!("the patterns together are too large: {e}"),
             })?;
-        Ok(Rules { rules, set })
+        let issuers = issuer_rules(parsed.issuer, &rules, text, name)?;
+        Ok(Rules { rules, set, issuers })
+    }
+
+    /// Whether a certificate issuer (its CN and O, as far as known) is one the rules expect
+    /// for `provider`'s hosts: `None` when the rules list no issuer for that provider, so
+    /// nothing can be said. An issuer matching neither list means TLS was terminated on the
+    /// way (an inspecting proxy).
+    pub fn issuer_expected(&self, provider: &str, issuer_cn: Option<&str>, issuer_o: Option<&str>) -> Option<bool> {
+        let mut listed = false;
+        for r in self.issuers.iter().filter(|r| r.provider == provider) {
+            listed = true;
+            if issuer_cn.is_some_and(|cn| r.cn.is_match(cn)) || issuer_o.is_some_and(|o| r.o.is_match(o)) {
+                return Some(true);
+            }
+        }
+        listed.then_some(false)
+    }
+
+    /// Providers with expected issuers, in file order (a provider listed twice appears twice).
+    pub fn issuer_providers(&self) -> impl Iterator<Item = &str> {
+        self.issuers.iter().map(|r| r.provider.as_str())
     }
 
     /// Classifies the name a client asked for (SNI or DNS query). Never fails: a name no rule
@@ -287,6 +329,49 @@ impl Rules {
         let first = self.set.matches(host).into_iter().next()?;
         self.rules.get(first)
     }
+}
+
+/// Compiles the `[[issuer]]` entries: each names a provider some rule has, with at least one
+/// pattern, every pattern valid.
+fn issuer_rules(defs: Vec<IssuerDef>, rules: &[Rule], text: &str, file: &str) -> Result<Vec<IssuerRule>, RulesError> {
+    let mut out = Vec::with_capacity(defs.len());
+    for def in defs {
+        let line = line_col(text, def.provider.span().start).0;
+        let provider = def.provider.get_ref().clone();
+        let label = format!("issuer for {provider}");
+        let invalid =
+            |message: String| RulesError::Invalid { file: file.to_string(), line, rule: label.clone(), message };
+        if !rules.iter().any(|r| r.provider == provider) {
+            return Err(invalid(format!(
+                "no rule has provider `{provider}`; an [[issuer]] names a provider of the rules"
+            )));
+        }
+        if def.issuer_cn.is_empty() && def.issuer_o.is_empty() {
+            return Err(invalid("no pattern: give issuer_cn, issuer_o or both".into()));
+        }
+        let set = |patterns: &[Spanned<String>]| -> Result<RegexSet, RulesError> {
+            for p in patterns {
+                RegexBuilder::new(&anchored(p.get_ref()))
+                    .case_insensitive(true)
+                    .size_limit(PATTERN_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| RulesError::Pattern {
+                        file: file.to_string(),
+                        line: line_col(text, p.span().start).0,
+                        rule: label.clone(),
+                        pattern: p.get_ref().clone(),
+                        message: e.to_string(),
+                    })?;
+            }
+            RegexSetBuilder::new(patterns.iter().map(|p| anchored(p.get_ref())))
+                .case_insensitive(true)
+                .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(patterns.len().max(1)))
+                .build()
+                .map_err(|e| invalid(format!("the patterns together are too large: {e}")))
+        };
+        out.push(IssuerRule { cn: set(&def.issuer_cn)?, o: set(&def.issuer_o)?, provider });
+    }
+    Ok(out)
 }
 
 /// Rules are meant whole-name; anchoring here keeps a forgotten `^`/`$` from letting
@@ -713,6 +798,83 @@ mod tests {
         let msg = Rules::from_file(&missing).unwrap_err().to_string();
         assert!(msg.starts_with(&missing.display().to_string()), "{msg}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn issuers_expected_for_azure_hosts() {
+        let rules = Rules::builtin();
+        let ms = Some("Microsoft Corporation");
+        for provider in ["acr", "azure", "mcr"] {
+            for cn in [
+                "Microsoft Azure RSA TLS Issuing CA 03",
+                "Microsoft Azure RSA TLS Issuing CA 08",
+                "Microsoft Azure ECC TLS Issuing CA 04",
+                "Microsoft Azure TLS Issuing CA 05",
+                "Microsoft RSA TLS CA 02",
+            ] {
+                assert_eq!(rules.issuer_expected(provider, Some(cn), ms), Some(true), "{provider} {cn}");
+                assert_eq!(rules.issuer_expected(provider, Some(cn), None), Some(true), "{provider} {cn}");
+            }
+            assert_eq!(
+                rules.issuer_expected(provider, Some("DigiCert Global G2 TLS RSA SHA256 2020 CA1"), None),
+                Some(true)
+            );
+            assert_eq!(rules.issuer_expected(provider, None, Some("DigiCert Inc")), Some(true));
+            assert_eq!(rules.issuer_expected(provider, Some("Some Other CA"), ms), Some(true), "by O alone");
+            assert_eq!(
+                rules.issuer_expected(provider, Some("microsoft azure rsa tls issuing ca 07"), None),
+                Some(true)
+            );
+        }
+    }
+
+    #[test]
+    fn an_inspection_ca_is_not_expected_and_unlisted_providers_are_not_judged() {
+        let rules = Rules::builtin();
+        let provider = rules.classify("fabrikamreg.azurecr.io").provider.unwrap();
+        let fabrikam = (Some("Fabrikam Corp TLS Inspection CA"), Some("Fabrikam Corp"));
+        assert_eq!(rules.issuer_expected(&provider, fabrikam.0, fabrikam.1), Some(false));
+        let blob = rules.classify("jpeacrprod0st17.blob.core.windows.net").provider.unwrap();
+        assert_eq!(rules.issuer_expected(&blob, fabrikam.0, fabrikam.1), Some(false));
+        assert_eq!(rules.issuer_expected("acr", None, None), Some(false));
+        // Near misses: not anchored at both ends, or a look-alike.
+        assert_eq!(rules.issuer_expected("acr", Some("Evil Microsoft Azure RSA TLS Issuing CA 03"), None), Some(false));
+        assert_eq!(
+            rules.issuer_expected("acr", Some("Microsoft Azure RSA TLS Issuing CA 03 (inspect)"), None),
+            Some(false)
+        );
+        assert_eq!(rules.issuer_expected("acr", None, Some("Microsoft Corporation Inspection")), Some(false));
+        // Docker Hub's issuers change with its CDN: not judged.
+        assert_eq!(rules.issuer_expected("docker-hub", fabrikam.0, fabrikam.1), None);
+        assert_eq!(rules.issuer_expected("nope", fabrikam.0, fabrikam.1), None);
+        assert!(rules.issuer_providers().any(|p| p == "acr"));
+        assert_eq!(Rules::default().issuer_expected("acr", fabrikam.0, fabrikam.1), None);
+    }
+
+    #[test]
+    fn bad_issuer_entries_name_the_line() {
+        let head = "[[rule]]\nname = \"a\"\nprovider = \"corp\"\nrole = \"registry-login\"\npattern = 'a'\n";
+        let text = format!("{head}[[issuer]]\nprovider = \"corp\"\nissuer_cn = ['Corp CA', '(unclosed']\n");
+        let msg = Rules::from_toml(&text, "r.toml").unwrap_err().to_string();
+        assert!(msg.starts_with("r.toml:8: rule `issuer for corp`"), "{msg}");
+        assert!(msg.contains("(unclosed"), "{msg}");
+
+        let text = format!("{head}[[issuer]]\nprovider = \"crop\"\nissuer_o = ['Corp']\n");
+        let msg = Rules::from_toml(&text, "r.toml").unwrap_err().to_string();
+        assert!(msg.starts_with("r.toml:7:") && msg.contains("crop"), "{msg}");
+
+        let text = format!("{head}[[issuer]]\nprovider = \"corp\"\n");
+        let msg = Rules::from_toml(&text, "r.toml").unwrap_err().to_string();
+        assert!(msg.contains("no pattern"), "{msg}");
+
+        let text = format!("{head}[[issuer]]\nprovider = \"corp\"\nissuer_org = ['Corp']\n");
+        let msg = Rules::from_toml(&text, "r.toml").unwrap_err().to_string();
+        assert!(msg.contains("issuer_org"), "{msg}");
+
+        let text = format!("{head}[[issuer]]\nprovider = \"corp\"\nissuer_o = ['Corp Inc']\n");
+        let rules = Rules::from_toml(&text, "r.toml").unwrap();
+        assert_eq!(rules.issuer_expected("corp", Some("x"), Some("CORP INC")), Some(true));
+        assert_eq!(rules.issuer_expected("corp", Some("x"), Some("Corp")), Some(false));
     }
 
     #[test]

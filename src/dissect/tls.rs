@@ -1,9 +1,12 @@
 //! TLS hello dissection: the SNI, ALPN and versions of a ClientHello, the version a ServerHello
-//! picked, and the per-direction TCP reassembly that rebuilds that first handshake message.
+//! picked, and the per-direction TCP reassembly that rebuilds that first handshake message and
+//! can read on through the records still in clear after it (leaf certificate, alerts).
 //!
 //! Pure logic: no I/O, no panics on any input, memory bounded by the reassembler's `cap`.
 
 use thiserror::Error;
+
+use super::cert::{parse_certificate, CertInfo};
 use tls_parser::{
     parse_tls_extension_alpn_content, parse_tls_extension_sni_content, parse_tls_handshake_client_hello,
     parse_tls_handshake_server_hello, TlsExtension,
@@ -21,6 +24,11 @@ const HANDSHAKE_HEADER_LEN: usize = 4;
 const CONTENT_HANDSHAKE: u8 = 22;
 const HS_CLIENT_HELLO: u8 = 1;
 const HS_SERVER_HELLO: u8 = 2;
+const HS_CERTIFICATE: u8 = 11;
+const CONTENT_ALERT: u8 = 21;
+const TLS13: u16 = 0x0304;
+/// Alerts kept per direction: a peer sends one or two before it closes.
+const MAX_ALERTS: u8 = 4;
 const EXT_SERVER_NAME: u16 = 0;
 const EXT_ALPN: u16 = 16;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
@@ -290,10 +298,77 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// An alert's level and description code (RFC 8446 6), read from a record in clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertMessage {
+    pub level: u8,
+    pub description: u8,
+}
+
+impl AlertMessage {
+    pub fn level_name(self) -> &'static str {
+        match self.level {
+            1 => "warning",
+            2 => "fatal",
+            _ => "unknown",
+        }
+    }
+
+    /// The registry's name (`bad_certificate`), as tshark and OpenSSL print it; `unknown` for a
+    /// code no RFC assigns.
+    pub fn description_name(self) -> &'static str {
+        ALERT_NAMES.iter().find(|(code, _)| *code == self.description).map_or("unknown", |(_, name)| name)
+    }
+}
+
+/// IANA's TLS Alert registry (RFC 5246, 8446, 7301, 7507, 8879, ECH).
+const ALERT_NAMES: [(u8, &str); 35] = [
+    (0, "close_notify"),
+    (10, "unexpected_message"),
+    (20, "bad_record_mac"),
+    (21, "decryption_failed"),
+    (22, "record_overflow"),
+    (30, "decompression_failure"),
+    (40, "handshake_failure"),
+    (41, "no_certificate"),
+    (42, "bad_certificate"),
+    (43, "unsupported_certificate"),
+    (44, "certificate_revoked"),
+    (45, "certificate_expired"),
+    (46, "certificate_unknown"),
+    (47, "illegal_parameter"),
+    (48, "unknown_ca"),
+    (49, "access_denied"),
+    (50, "decode_error"),
+    (51, "decrypt_error"),
+    (60, "export_restriction"),
+    (70, "protocol_version"),
+    (71, "insufficient_security"),
+    (80, "internal_error"),
+    (86, "inappropriate_fallback"),
+    (90, "user_canceled"),
+    (100, "no_renegotiation"),
+    (109, "missing_extension"),
+    (110, "unsupported_extension"),
+    (111, "certificate_unobtainable"),
+    (112, "unrecognized_name"),
+    (113, "bad_certificate_status_response"),
+    (114, "bad_certificate_hash_value"),
+    (115, "unknown_psk_identity"),
+    (116, "certificate_required"),
+    (120, "no_application_protocol"),
+    (121, "ech_required"),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsEvent {
     ClientHello(ClientHelloInfo),
     ServerHello(ServerHelloInfo),
+    /// The first certificate of a Certificate message in clear (TLS 1.2 and older): the
+    /// sender's own. Only a reassembler that follows the flight reports it.
+    Certificate(Box<CertInfo>),
+    /// An alert in clear, before the direction's records turned encrypted.
+    Alert(AlertMessage),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,19 +379,28 @@ pub enum TlsProgress {
     /// The handshake cannot be read; [`TlsReassembler::finish`] may still get a partial
     /// ClientHello out of what was held.
     Malformed(&'static str),
+    /// Following the flight: its records in clear are over (encrypted records, a
+    /// ChangeCipherSpec, or the cap reached); nothing more will be read.
+    End,
 }
 
 #[derive(Debug, Clone)]
 enum State {
     Active,
+    /// Following the flight: the hello is read, the records in clear after it are walked.
+    Flight,
     Done(TlsEvent),
     NotTls,
     Malformed(&'static str),
+    /// Following the flight: it is over.
+    Ended,
     /// `finish` was called: whatever could be had has been handed out.
     Spent,
 }
 
-/// Rebuilds the first handshake message of one TCP direction.
+/// Rebuilds the first handshake message of one TCP direction and, when asked to
+/// ([`TlsReassembler::follow`]), reads on through the records in clear after it: the leaf
+/// certificate of a TLS 1.2 server, alerts either way.
 ///
 /// One buffer holds the stream from the base (at most `cap` bytes) with a short list of the
 /// ranges held. Record headers are consumed from the front and the handshake fragments behind
@@ -332,12 +416,18 @@ pub struct TlsReassembler {
     pos: usize,
     /// Fragment bytes left in the current record; 0 means a record header comes next.
     rec_left: usize,
+    /// Records consumed (handshake and alert).
     records: u32,
     hs_len: usize,
-    /// Header plus declared body length, once the 4-byte handshake header is in.
-    hs_need: Option<usize>,
     pending: u32,
     state: State,
+    follow: bool,
+    /// Events after the hello, for [`TlsReassembler::take_events`].
+    events: Vec<TlsEvent>,
+    alerts: u8,
+    /// The leaf of a Certificate message has been looked at: one per flight is read (there is
+    /// one, and a stream of them must not make events without bound).
+    leaf_read: bool,
 }
 
 impl std::fmt::Debug for TlsReassembler {
@@ -349,8 +439,8 @@ impl std::fmt::Debug for TlsReassembler {
             .field("held", &self.held)
             .field("pos", &self.pos)
             .field("hs_len", &self.hs_len)
-            .field("hs_need", &self.hs_need)
             .field("state", &self.state)
+            .field("follow", &self.follow)
             .finish_non_exhaustive()
     }
 }
@@ -388,6 +478,50 @@ fn record_header(h: &[u8], first: bool) -> RecordHeader {
     RecordHeader::Ok(len)
 }
 
+/// An alert record in clear: version 3.x, 2 bytes, a known level. Judged on the bytes there
+/// are: `None` while they agree but are not all in, `Some(None)` when it is no such record
+/// (an encrypted alert is longer than 2 bytes).
+fn alert_record(h: &[u8]) -> Option<Option<AlertMessage>> {
+    let ok = |i: usize, f: fn(u8) -> bool| h.get(i).is_none_or(|&b| f(b));
+    let fits =
+        ok(1, |b| b == 3) && ok(2, |b| b <= 4) && ok(3, |b| b == 0) && ok(4, |b| b == 2) && ok(5, |b| b == 1 || b == 2);
+    if !fits {
+        return Some(None);
+    }
+    let [_, _, _, _, _, level, description, ..] = *h else {
+        return None;
+    };
+    Some(Some(AlertMessage { level, description }))
+}
+
+/// What the record walk does with the record starting at its position.
+enum Step {
+    Incomplete,
+    Handshake(usize),
+    /// A whole alert record (header and 2 bytes) is there.
+    Alert(AlertMessage),
+    /// The records in clear are over.
+    Stop,
+    NotTls,
+    Bad(&'static str),
+}
+
+/// Where the leaf certificate's DER sits in a TLS 1.2 Certificate message (type, length,
+/// certificate_list length, first certificate's length, DER), once it is all there.
+/// `Some(None)`: it will never be (lengths that do not fit the message).
+fn leaf_range(hs: &[u8]) -> Option<Option<std::ops::Range<usize>>> {
+    let [_, m1, m2, m3, l1, l2, l3, c1, c2, c3, ..] = *hs else {
+        return None;
+    };
+    let msg_end = HANDSHAKE_HEADER_LEN + u24(m1, m2, m3);
+    let list_end = HANDSHAKE_HEADER_LEN + 3 + u24(l1, l2, l3);
+    let end = 10 + u24(c1, c2, c3);
+    if list_end > msg_end || end > list_end || end == 10 {
+        return Some(None);
+    }
+    (hs.len() >= end).then_some(Some(10..end))
+}
+
 /// A segment that starts its stream with one whole handshake record holding a whole
 /// ClientHello or ServerHello (the usual first segment): the event that
 /// [`TlsReassembler::push`] would return as `Done` for it, read in place without buffering.
@@ -408,6 +542,35 @@ pub fn whole_hello(payload: &[u8]) -> Option<TlsEvent> {
     }
 }
 
+/// As [`whole_hello`], when the hello fills its record exactly (as all but a few servers
+/// that pack more messages into the ServerHello's record do): with the bytes the record took,
+/// where [`TlsReassembler::after_hello`] goes on.
+pub fn whole_hello_record(payload: &[u8]) -> Option<(TlsEvent, usize)> {
+    let RecordHeader::Ok(len) = record_header(payload, true) else {
+        return None;
+    };
+    let [_, _, _, _, _, _, a, b, c, ..] = *payload else {
+        return None;
+    };
+    if HANDSHAKE_HEADER_LEN + u24(a, b, c) != len {
+        return None;
+    }
+    whole_hello(payload).map(|ev| (ev, RECORD_HEADER_LEN + len))
+}
+
+/// Whether a ServerHello says TLS 1.3 (or later): every record after it is encrypted.
+fn encrypted_after(ev: &TlsEvent) -> bool {
+    matches!(ev, TlsEvent::ServerHello(sh) if sh.version >= TLS13 && sh.version >> 8 == 3)
+}
+
+impl TlsEvent {
+    /// Whether records in clear can still follow this hello in its direction (not so after a
+    /// TLS 1.3 ServerHello).
+    pub fn clear_records_follow(&self) -> bool {
+        !encrypted_after(self)
+    }
+}
+
 impl TlsReassembler {
     /// `isn`: sequence number of the SYN + 1 when the SYN was seen; else the first data segment
     /// pushed sets the base. `cap`: most stream bytes held (see [`DEFAULT_CAP`]).
@@ -421,10 +584,34 @@ impl TlsReassembler {
             rec_left: 0,
             records: 0,
             hs_len: 0,
-            hs_need: None,
             pending: 0,
             state: State::Active,
+            follow: false,
+            events: Vec::new(),
+            alerts: 0,
+            leaf_read: false,
         }
+    }
+
+    /// Reads on after the hello, through the records in clear that follow it in this direction:
+    /// the rest of the handshake flight (a TLS 1.2 server's Certificate) and alerts, also alerts
+    /// at the stream start (a server refusing the ClientHello). The hello is still returned as
+    /// `Done` by the `push` that completes it; what follows is for [`Self::take_events`]; `End`
+    /// once a ChangeCipherSpec, an encrypted record, a TLS 1.3 ServerHello or the cap is reached.
+    pub fn follow(mut self) -> Self {
+        self.follow = true;
+        self
+    }
+
+    /// Follows the flight of a direction whose hello was read elsewhere ([`whole_hello_record`]);
+    /// `seq` is the sequence number of the first byte after the hello's record.
+    pub fn after_hello(seq: u32, cap: usize) -> Self {
+        TlsReassembler { state: State::Flight, records: 1, ..TlsReassembler::new(Some(seq), cap).follow() }
+    }
+
+    /// Certificates and alerts read so far and not taken yet, in stream order.
+    pub fn take_events(&mut self) -> Vec<TlsEvent> {
+        std::mem::take(&mut self.events)
     }
 
     /// Feeds one TCP segment of this direction, in capture order.
@@ -434,16 +621,29 @@ impl TlsReassembler {
     /// Once finished, input is ignored and the same outcome is returned again.
     pub fn push(&mut self, seq: u32, payload: &[u8]) -> TlsProgress {
         match &self.state {
-            State::Active => {}
+            State::Active | State::Flight => {}
             State::Done(ev) => return TlsProgress::Done(ev.clone()),
             State::NotTls => return TlsProgress::NotTls,
             State::Malformed(why) => return TlsProgress::Malformed(why),
+            State::Ended => return TlsProgress::End,
             State::Spent => return TlsProgress::Malformed("reassembly already finished"),
         }
         if payload.is_empty() {
             return TlsProgress::NeedMore;
         }
         let base = *self.base.get_or_insert(seq);
+        // The encrypted records after a hello usually start a segment of their own: they end
+        // the flight without being copied.
+        if matches!(self.state, State::Flight)
+            && self.rec_left == 0
+            && self.hs_len == 0
+            && self.contiguous_end() <= self.pos
+            && usize::try_from(seq.wrapping_sub(base)).is_ok_and(|rel| rel == self.pos)
+            && !matches!(payload[0], CONTENT_HANDSHAKE | CONTENT_ALERT)
+        {
+            self.end_flight();
+            return TlsProgress::End;
+        }
         self.insert(seq.wrapping_sub(base), payload);
         if self.contiguous_end() == 0 {
             self.pending = self.pending.saturating_add(1);
@@ -475,7 +675,7 @@ impl TlsReassembler {
     }
 
     pub fn is_finished(&self) -> bool {
-        !matches!(self.state, State::Active)
+        !matches!(self.state, State::Active | State::Flight)
     }
 
     fn contiguous_end(&self) -> usize {
@@ -555,14 +755,24 @@ impl TlsReassembler {
 
     fn advance(&mut self) -> TlsProgress {
         let avail = self.contiguous_end();
-        while self.pos < avail {
+        let mut hello = None;
+        while self.pos < avail && !self.is_finished() {
             if self.rec_left == 0 {
                 let hdr = self.buf.get(self.pos..avail).unwrap_or_default();
-                match record_header(hdr, self.records == 0) {
-                    RecordHeader::Incomplete => break,
-                    RecordHeader::NotTls => return self.not_tls(),
-                    RecordHeader::Bad(why) => return self.malformed(why),
-                    RecordHeader::Ok(len) => {
+                match self.next_record(hdr) {
+                    Step::Incomplete => break,
+                    Step::NotTls => return self.not_tls(),
+                    Step::Bad(why) => return self.malformed(why),
+                    Step::Stop => self.end_flight(),
+                    Step::Alert(alert) => {
+                        self.records += 1;
+                        self.pos += RECORD_HEADER_LEN + 2;
+                        if self.alerts < MAX_ALERTS {
+                            self.alerts += 1;
+                            self.events.push(TlsEvent::Alert(alert));
+                        }
+                    }
+                    Step::Handshake(len) => {
                         self.records += 1;
                         self.pos += RECORD_HEADER_LEN;
                         self.rec_left = len;
@@ -576,46 +786,133 @@ impl TlsReassembler {
             self.pos += n;
             self.rec_left -= n;
             self.hs_len += n;
-            if let Some(done) = self.check_message() {
-                return done;
+            if let Some(out) = self.take_messages(&mut hello) {
+                return out;
             }
         }
         if avail >= self.cap {
             // Nothing more can be taken in: the data beyond the cap is dropped on insert.
-            return self.malformed(match self.buf.first() {
-                Some(&HS_SERVER_HELLO) => "server hello exceeds cap",
-                _ => "client hello exceeds cap",
-            });
+            match self.state {
+                State::Flight => self.end_flight(),
+                State::Active => {
+                    return self.malformed(match self.buf.first() {
+                        Some(&HS_SERVER_HELLO) => "server hello exceeds cap",
+                        _ => "client hello exceeds cap",
+                    })
+                }
+                _ => {}
+            }
         }
-        TlsProgress::NeedMore
+        match (hello, &self.state) {
+            (Some(ev), _) => TlsProgress::Done(ev),
+            (None, State::Ended) => TlsProgress::End,
+            _ => TlsProgress::NeedMore,
+        }
     }
 
-    fn check_message(&mut self) -> Option<TlsProgress> {
-        let hs = self.buf.get(..self.hs_len)?;
-        let ty = *hs.first()?;
-        if ty != HS_CLIENT_HELLO && ty != HS_SERVER_HELLO {
-            return Some(self.not_tls());
-        }
-        if self.hs_need.is_none() {
-            if let [_, a, b, c, ..] = hs {
-                self.hs_need = Some(HANDSHAKE_HEADER_LEN + u24(*a, *b, *c));
-            }
-        }
-        let need = self.hs_need?;
-        let msg = hs.get(..need)?;
-        let parsed = if ty == HS_CLIENT_HELLO {
-            parse_client_hello(msg).map(TlsEvent::ClientHello)
-        } else {
-            parse_server_hello(msg).map(TlsEvent::ServerHello)
+    fn next_record(&self, h: &[u8]) -> Step {
+        let first = self.records == 0;
+        let flight = matches!(self.state, State::Flight);
+        let Some(&ty) = h.first() else {
+            return Step::Incomplete;
         };
-        Some(match parsed {
-            Ok(ev) => {
-                self.release();
-                self.state = State::Done(ev.clone());
-                TlsProgress::Done(ev)
+        if ty == CONTENT_HANDSHAKE || !self.follow {
+            return match record_header(h, first) {
+                RecordHeader::Incomplete => Step::Incomplete,
+                RecordHeader::Ok(len) => Step::Handshake(len),
+                RecordHeader::NotTls => Step::NotTls,
+                // After the hello a record that makes no sense ends the reading quietly: the
+                // hello was what mattered, and the rest may be a later protocol's.
+                RecordHeader::Bad(_) if flight => Step::Stop,
+                RecordHeader::Bad(why) => Step::Bad(why),
+            };
+        }
+        if self.hs_len > 0 {
+            // Handshake messages may not be interleaved with other records (RFC 8446 5.1).
+            return if flight { Step::Stop } else { Step::Bad("non-handshake record inside the handshake message") };
+        }
+        if ty == CONTENT_ALERT {
+            match alert_record(h) {
+                None => return Step::Incomplete,
+                Some(Some(alert)) => return Step::Alert(alert),
+                Some(None) => {}
             }
-            Err(e) => self.malformed(e.reason()),
-        })
+        }
+        if first {
+            Step::NotTls
+        } else {
+            Step::Stop
+        }
+    }
+
+    /// Reads the complete handshake messages at the front of the handshake buffer; `hello` gets
+    /// the hello when following the flight. `Some` when the walk must stop with that outcome.
+    fn take_messages(&mut self, hello: &mut Option<TlsEvent>) -> Option<TlsProgress> {
+        loop {
+            let hs = self.buf.get(..self.hs_len)?;
+            let ty = *hs.first()?;
+            let active = matches!(self.state, State::Active);
+            if active && ty != HS_CLIENT_HELLO && ty != HS_SERVER_HELLO {
+                return Some(self.not_tls());
+            }
+            let [_, a, b, c, ..] = *hs else {
+                return None;
+            };
+            let need = HANDSHAKE_HEADER_LEN + u24(a, b, c);
+            if active {
+                let msg = hs.get(..need)?;
+                let parsed = if ty == HS_CLIENT_HELLO {
+                    parse_client_hello(msg).map(TlsEvent::ClientHello)
+                } else {
+                    parse_server_hello(msg).map(TlsEvent::ServerHello)
+                };
+                match parsed {
+                    Err(e) => return Some(self.malformed(e.reason())),
+                    Ok(ev) if !self.follow => {
+                        self.release();
+                        self.state = State::Done(ev.clone());
+                        return Some(TlsProgress::Done(ev));
+                    }
+                    Ok(ev) => {
+                        let encrypted = encrypted_after(&ev);
+                        *hello = Some(ev);
+                        self.state = State::Flight;
+                        self.consume_message(need);
+                        if encrypted {
+                            self.end_flight();
+                            return None;
+                        }
+                    }
+                }
+                continue;
+            }
+            if ty == HS_CERTIFICATE && !self.leaf_read {
+                match leaf_range(hs) {
+                    None => {}
+                    Some(range) => {
+                        self.leaf_read = true;
+                        if let Some(cert) = range.and_then(|r| hs.get(r)).and_then(parse_certificate) {
+                            self.events.push(TlsEvent::Certificate(Box::new(cert)));
+                        }
+                    }
+                }
+            }
+            if self.hs_len < need {
+                return None;
+            }
+            self.consume_message(need);
+        }
+    }
+
+    /// Drops the first `need` bytes of the handshake buffer: one whole message.
+    fn consume_message(&mut self, need: usize) {
+        self.buf.copy_within(need..self.hs_len, 0);
+        self.hs_len -= need;
+    }
+
+    fn end_flight(&mut self) {
+        self.release();
+        self.state = State::Ended;
     }
 
     fn not_tls(&mut self) -> TlsProgress {
@@ -1273,5 +1570,280 @@ mod tests {
             let _ = parse_client_hello(&junk);
             let _ = parse_server_hello(&junk);
         }
+    }
+
+    // --- following the flight: certificate and alerts ---------------------------------------
+
+    use crate::dissect::cert::tests::{CA, LEAF};
+
+    /// A TLS 1.2 Certificate message carrying `certs` in order.
+    fn certificate_msg(certs: &[&[u8]]) -> Vec<u8> {
+        let u24b = |n: usize| u32::try_from(n).unwrap().to_be_bytes()[1..].to_vec();
+        let mut list = Vec::new();
+        for c in certs {
+            list.extend(u24b(c.len()));
+            list.extend_from_slice(c);
+        }
+        let mut body = u24b(list.len());
+        body.extend(list);
+        handshake(HS_CERTIFICATE, &body)
+    }
+
+    fn record(ty: u8, body: &[u8]) -> Vec<u8> {
+        let mut r = vec![ty, 3, 3];
+        r.extend(len16(body));
+        r
+    }
+
+    const CCS: [u8; 6] = [20, 3, 3, 0, 1, 1];
+
+    /// ServerHello (TLS 1.2), Certificate (leaf, CA) and ServerHelloDone, one record each.
+    fn tls12_server_flight() -> Vec<u8> {
+        let mut s = records(&server_hello(None), 16384);
+        s.extend(records(&certificate_msg(&[LEAF, CA]), 16384));
+        s.extend(records(&handshake(14, &[]), 16384));
+        s
+    }
+
+    fn expect_leaf(events: &[TlsEvent]) {
+        let [TlsEvent::Certificate(c)] = events else {
+            panic!("expected one certificate, got {events:?}");
+        };
+        assert_eq!(c.subject_cn.as_deref(), Some("fabrikamreg.azurecr.io"));
+        assert_eq!(c.issuer_cn.as_deref(), Some("Fabrikam Corp TLS Inspection CA"));
+    }
+
+    #[test]
+    fn certificate_chain_over_several_segments_in_any_order() {
+        let stream = tls12_server_flight();
+        let segs = segments(&stream, 300);
+        assert!(segs.len() >= 4, "{} segments", segs.len());
+        let sh = TlsEvent::ServerHello(ServerHelloInfo { version: 0x0303 });
+        for order in [(0..segs.len()).collect::<Vec<_>>(), (0..segs.len()).rev().collect()] {
+            let isn = 77;
+            let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP).follow();
+            let mut hello = Vec::new();
+            let mut events = Vec::new();
+            for &i in &order {
+                match r.push(seq(isn, segs[i].0), &segs[i].1) {
+                    TlsProgress::Done(ev) => hello.push(ev),
+                    TlsProgress::NeedMore => {}
+                    other => panic!("{other:?}"),
+                }
+                events.extend(r.take_events());
+            }
+            assert_eq!(hello, std::slice::from_ref(&sh));
+            expect_leaf(&events);
+            // The server then waits for the client; its ChangeCipherSpec ends the reading.
+            assert!(!r.is_finished());
+            assert_eq!(r.push(seq(isn, stream.len()), &CCS), TlsProgress::End);
+            assert!(r.is_finished());
+            assert!(r.buf.capacity() == 0 && r.held.is_empty());
+        }
+    }
+
+    #[test]
+    fn certificate_split_over_many_records_and_segments() {
+        // The Certificate message in 100-byte records (the header itself split), the records
+        // cut into 150-byte segments, fed with a retransmission of each.
+        let mut stream = records(&server_hello(None), 16384);
+        stream.extend(records(&certificate_msg(&[LEAF, CA]), 100));
+        stream.extend(records(&handshake(14, &[]), 16384));
+        stream.extend(CCS);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP).follow();
+        let mut events = Vec::new();
+        let mut outs = Vec::new();
+        for (off, seg) in segments(&stream, 150) {
+            for _ in 0..2 {
+                outs.push(r.push(seq(1 << 31, off), &seg));
+                events.extend(r.take_events());
+            }
+        }
+        assert_eq!(outs.iter().filter(|o| matches!(o, TlsProgress::Done(TlsEvent::ServerHello(_)))).count(), 1);
+        assert_eq!(outs.last(), Some(&TlsProgress::End));
+        expect_leaf(&events);
+    }
+
+    #[test]
+    fn server_hello_certificate_and_done_in_one_record() {
+        let mut hs = server_hello(None);
+        hs.extend(certificate_msg(&[LEAF, CA]));
+        hs.extend(handshake(14, &[]));
+        let mut stream = records(&hs, 16384);
+        stream.extend(CCS);
+        // Not for the in-place path: the hello does not fill its record.
+        assert_eq!(whole_hello_record(&stream), None);
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP).follow();
+        let out = r.push(5, &stream);
+        assert_eq!(out, TlsProgress::Done(TlsEvent::ServerHello(ServerHelloInfo { version: 0x0303 })));
+        expect_leaf(&r.take_events());
+        assert!(r.is_finished(), "the ChangeCipherSpec ends it");
+        assert_eq!(r.push(5, &stream), TlsProgress::End);
+    }
+
+    #[test]
+    fn after_a_whole_hello_the_flight_is_read_from_the_record_end() {
+        let stream = tls12_server_flight();
+        let (ev, used) = whole_hello_record(&stream).unwrap();
+        assert_eq!(ev, TlsEvent::ServerHello(ServerHelloInfo { version: 0x0303 }));
+        assert!(ev.clear_records_follow());
+        let isn = u32::MAX - 100;
+        let next = seq(isn, used);
+        let mut r = TlsReassembler::after_hello(next, DEFAULT_CAP);
+        let rest = &stream[used..];
+        assert_eq!(r.push(next, &rest[..400]), TlsProgress::NeedMore);
+        assert!(r.take_events().is_empty());
+        assert_eq!(r.push(seq(next, 400), &rest[400..]), TlsProgress::NeedMore);
+        expect_leaf(&r.take_events());
+    }
+
+    #[test]
+    fn tls13_server_hello_ends_the_reading_at_once() {
+        let mut stream = records(&server_hello(Some(0x0304)), 16384);
+        stream.extend(CCS);
+        stream.extend(record(23, &[0x55; 40]));
+        let (ev, _) = whole_hello_record(&stream).unwrap();
+        assert!(!ev.clear_records_follow());
+        let mut r = TlsReassembler::new(None, DEFAULT_CAP).follow();
+        assert_eq!(r.push(1, &stream), TlsProgress::Done(ev));
+        assert!(r.is_finished());
+        assert!(r.take_events().is_empty());
+    }
+
+    #[test]
+    fn encrypted_records_after_a_hello_are_not_copied() {
+        let mut r = TlsReassembler::after_hello(1000, DEFAULT_CAP);
+        let mut seg = CCS.to_vec();
+        seg.extend(record(23, &[0x55; 4000]));
+        assert_eq!(r.push(1000, &seg), TlsProgress::End);
+        assert_eq!(r.buf.capacity(), 0);
+        // An encrypted alert (TLS 1.2 after ChangeCipherSpec: longer than 2 bytes) is no alert.
+        let mut r = TlsReassembler::after_hello(1000, DEFAULT_CAP);
+        assert_eq!(r.push(1000, &record(21, &[0x66; 26])), TlsProgress::End);
+        assert!(r.take_events().is_empty());
+    }
+
+    #[test]
+    fn client_alert_after_its_hello() {
+        // The client's bad_certificate after a certificate it does not trust (TLS 1.2).
+        let mut stream = records(&pq_hello(), 16384);
+        let hello_len = stream.len();
+        stream.extend(record(21, &[2, 42]));
+        let isn = 9;
+        let mut r = TlsReassembler::new(Some(isn), DEFAULT_CAP).follow();
+        expect_client_hello(r.push(isn, &stream[..hello_len]));
+        assert_eq!(r.push(seq(isn, hello_len), &stream[hello_len..hello_len + 6]), TlsProgress::NeedMore);
+        assert!(r.take_events().is_empty());
+        assert_eq!(r.push(seq(isn, hello_len + 6), &stream[hello_len + 6..]), TlsProgress::NeedMore);
+        let events = r.take_events();
+        assert_eq!(events, [TlsEvent::Alert(AlertMessage { level: 2, description: 42 })]);
+        let TlsEvent::Alert(a) = events[0] else { unreachable!() };
+        assert_eq!((a.level_name(), a.description_name()), ("fatal", "bad_certificate"));
+    }
+
+    #[test]
+    fn server_alert_instead_of_a_server_hello() {
+        let mut r = TlsReassembler::new(Some(50), DEFAULT_CAP).follow();
+        let mut seg = record(21, &[2, 40]);
+        seg.extend(record(21, &[1, 0]));
+        assert_eq!(r.push(50, &seg), TlsProgress::NeedMore);
+        let events = r.take_events();
+        assert_eq!(
+            events,
+            [
+                TlsEvent::Alert(AlertMessage { level: 2, description: 40 }),
+                TlsEvent::Alert(AlertMessage { level: 1, description: 0 })
+            ]
+        );
+        let names: Vec<_> = events
+            .iter()
+            .map(|e| match e {
+                TlsEvent::Alert(a) => a.description_name(),
+                _ => "",
+            })
+            .collect();
+        assert_eq!(names, ["handshake_failure", "close_notify"]);
+        // Without following, an alert first is no TLS stream start (as before).
+        assert_eq!(TlsReassembler::new(Some(50), DEFAULT_CAP).push(50, &seg), TlsProgress::NotTls);
+        // An alert record with an unknown level is not taken for one.
+        let mut r = TlsReassembler::new(Some(50), DEFAULT_CAP).follow();
+        assert_eq!(r.push(50, &record(21, &[7, 40])), TlsProgress::NotTls);
+        assert_eq!(AlertMessage { level: 9, description: 250 }.description_name(), "unknown");
+        assert_eq!(AlertMessage { level: 9, description: 250 }.level_name(), "unknown");
+    }
+
+    #[test]
+    fn alerts_are_bounded() {
+        let mut r = TlsReassembler::after_hello(0, DEFAULT_CAP);
+        let seg: Vec<u8> = (0..100).flat_map(|_| record(21, &[1, 90])).collect();
+        r.push(0, &seg);
+        assert_eq!(r.take_events().len(), usize::from(MAX_ALERTS));
+        // One certificate per flight, however many Certificate messages come.
+        let hs: Vec<u8> = (0..20).flat_map(|_| certificate_msg(&[LEAF])).collect();
+        let mut r = TlsReassembler::after_hello(0, DEFAULT_CAP);
+        assert_eq!(r.push(0, &records(&hs, 16384)), TlsProgress::NeedMore);
+        expect_leaf(&r.take_events());
+    }
+
+    #[test]
+    fn a_chain_past_the_cap_still_gives_its_leaf() {
+        let big = vec![0x30; 80_000];
+        let hs = certificate_msg(&[LEAF, &big]);
+        let stream = records(&hs, 16384);
+        let mut r = TlsReassembler::after_hello(0, DEFAULT_CAP);
+        let mut out = TlsProgress::NeedMore;
+        let mut events = Vec::new();
+        for (off, seg) in segments(&stream, MSS) {
+            out = r.push(seq(0, off), &seg);
+            events.extend(r.take_events());
+            assert!(r.buf.len() <= DEFAULT_CAP);
+            if r.is_finished() {
+                break;
+            }
+        }
+        assert_eq!(out, TlsProgress::End);
+        expect_leaf(&events);
+    }
+
+    #[test]
+    fn following_survives_random_segmentation_and_corruption() {
+        let clean = tls12_server_flight();
+        let mut rng = Rng(0xfeed_beef);
+        let mut leaves = 0;
+        for round in 0..1000 {
+            let mut stream = clean.clone();
+            if round % 2 == 1 {
+                for _ in 0..1 + rng.below(6) {
+                    let at = rng.below(stream.len());
+                    stream[at] = rng.next() as u8;
+                }
+            }
+            let mut off = 0;
+            let mut segs = Vec::new();
+            while off < stream.len() {
+                let end = (off + 1 + rng.below(700)).min(stream.len());
+                segs.push((off, stream[off..end].to_vec()));
+                off = end;
+            }
+            for i in (1..segs.len()).rev() {
+                if rng.below(3) == 0 {
+                    segs.swap(i, rng.below(i + 1));
+                }
+            }
+            let cap = [DEFAULT_CAP, 900][rng.below(2)];
+            let mut r = TlsReassembler::new(Some(3), cap).follow();
+            let mut events = Vec::new();
+            for (o, s) in &segs {
+                r.push(seq(3, *o), s);
+                events.extend(r.take_events());
+                assert!(r.buf.len() <= cap);
+            }
+            if round % 2 == 0 && cap == DEFAULT_CAP {
+                expect_leaf(&events);
+                leaves += 1;
+            }
+            let _ = r.finish();
+        }
+        assert!(leaves > 200, "{leaves}");
     }
 }

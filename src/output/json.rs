@@ -164,6 +164,12 @@ pub struct FlowRecord<'a> {
     pub tls_offered_versions: Vec<Cow<'static, str>>,
     /// Version the server chose (ServerHello), when seen.
     pub tls_server_version: Option<Cow<'static, str>>,
+    /// ClientHello to ServerHello, in milliseconds, when both were seen.
+    pub tls_handshake_ms: Option<f64>,
+    /// The server's leaf certificate, when it came in clear (TLS 1.2 and older).
+    pub tls_certificate: Option<CertRecord<'a>>,
+    /// Alerts sent in clear, either way, in capture order.
+    pub tls_alerts: Vec<AlertRecord>,
     /// The ClientHello was cut (a segment missing): SNI read from what was there.
     pub tls_partial: bool,
     pub hostname: Option<&'a str>,
@@ -272,6 +278,29 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         tls_version: offered.iter().max().map(|v| tls_version_text(*v)),
         tls_offered_versions: offered.iter().map(|v| tls_version_text(*v)).collect(),
         tls_server_version: tls.server_version.map(tls_version_text),
+        tls_handshake_ms: match (tls.client_hello_ns, tls.server_hello_ns) {
+            (Some(c), Some(s)) if s >= c => Some(((s - c) / 1_000) as f64 / 1e3),
+            _ => None,
+        },
+        tls_certificate: tls.certificate.as_deref().map(|c| CertRecord {
+            subject_cn: c.subject_cn.as_deref(),
+            subject: &c.subject,
+            issuer_cn: c.issuer_cn.as_deref(),
+            issuer: &c.issuer,
+            san: &c.san,
+            not_before: super::time::Rfc3339S(c.not_before),
+            not_after: super::time::Rfc3339S(c.not_after),
+        }),
+        tls_alerts: tls
+            .alerts
+            .iter()
+            .map(|a| AlertRecord {
+                from: if a.from_client { "client" } else { "server" },
+                level: a.level_name(),
+                description: a.description(),
+                code: a.code,
+            })
+            .collect(),
         tls_partial: ch.is_some_and(|c| c.partial),
         hostname: v.naming.hostname.as_deref(),
         name_source: v.naming.source.as_str(),
@@ -407,6 +436,27 @@ fn write_compact(out: &mut impl std::io::Write, r: &Report<'_>, par: Par) -> std
     value(out, "findings", &r.findings)?;
     value(out, "stats", &r.stats)?;
     out.write_all(b"}")
+}
+
+/// The server's leaf certificate in a flow record.
+#[derive(Serialize)]
+pub struct CertRecord<'a> {
+    pub subject_cn: Option<&'a str>,
+    pub subject: &'a str,
+    pub issuer_cn: Option<&'a str>,
+    pub issuer: &'a str,
+    pub san: &'a [String],
+    pub not_before: super::time::Rfc3339S,
+    pub not_after: super::time::Rfc3339S,
+}
+
+#[derive(Serialize)]
+pub struct AlertRecord {
+    /// `client` or `server`: who sent it.
+    pub from: &'static str,
+    pub level: &'static str,
+    pub description: &'static str,
+    pub code: u8,
 }
 
 #[cfg(test)]

@@ -42,6 +42,26 @@ impl serde::Serialize for Rfc3339Us {
     }
 }
 
+/// Whole seconds since the Unix epoch as `2024-05-01T12:34:56Z`, for certificate validity dates,
+/// which reach far past what nanoseconds in an i64 can (`9999-12-31` is common).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339S(pub i64);
+
+impl std::fmt::Display for Rfc3339S {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (year, month, day) = civil_from_days(self.0.div_euclid(86_400));
+        let sod = self.0.rem_euclid(86_400);
+        let (h, m, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
+        write!(f, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+    }
+}
+
+impl serde::Serialize for Rfc3339S {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -71,6 +91,13 @@ pub fn now_ns() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_seconds_far_from_now() {
+        assert_eq!(Rfc3339S(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(Rfc3339S(253_402_300_799).to_string(), "9999-12-31T23:59:59Z");
+        assert_eq!(Rfc3339S(-1).to_string(), "1969-12-31T23:59:59Z");
+    }
 
     #[test]
     fn known_instants() {

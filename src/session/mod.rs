@@ -4,27 +4,26 @@
 pub mod activity;
 pub mod naming;
 pub mod stats;
+mod tls;
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use crate::capture::Frame;
 use crate::dissect::dns::{self, DnsMessage, DnsTcpReassembler};
-use crate::dissect::tls::{whole_hello, ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
+use crate::dissect::tls::TlsReassembler;
 use crate::flow::{table::Observed, Flow, FlowTable, L4};
 use crate::packet::defrag::{Defragmenter, FragKey};
 use crate::packet::{self, link::linktype, DecodeError, Transport};
 pub use stats::{Stats, Warning};
+pub use tls::{TlsAlert, TlsFacts, MAX_FLOW_ALERTS};
 
 /// Bytes a TLS reassembler may hold for one direction of one flow: a full 16 KiB record with
 /// its header, and a ClientHello spread over several records.
 pub const TLS_CAP: usize = 64 * 1024;
 /// Bytes a DNS-over-TCP reassembler may hold: one maximal message and its length prefix.
 pub const DNS_TCP_CAP: usize = 64 * 1024 + 2;
-/// Client segments searched for a ClientHello after a plain-text start.
-const LATE_TLS_SEGMENTS: u8 = 8;
 /// DNS queries waiting for an answer; older ones are dropped (and counted) beyond this.
 const MAX_PENDING_QUERIES: usize = 100_000;
 
@@ -95,17 +94,6 @@ struct QueryKey {
     id: u16,
 }
 
-/// What the TLS handshake of a flow told.
-#[derive(Debug, Clone, Default)]
-pub struct TlsFacts {
-    /// Shared: views of the session (the timeline's model) hold it too, copied at each build.
-    pub client_hello: Option<Arc<ClientHelloInfo>>,
-    pub client_hello_ns: Option<i64>,
-    pub client_hello_frame: Option<u64>,
-    /// Version chosen by the server (ServerHello supported_versions, else legacy).
-    pub server_version: Option<u16>,
-}
-
 /// Per-flow facts beyond the counters; reassembly state is dropped once it has served.
 #[derive(Debug, Default)]
 pub struct FlowFacts {
@@ -118,6 +106,8 @@ pub struct FlowFacts {
     /// Client segments still looked at for a ClientHello after a non-TLS start (SOCKS,
     /// HTTP CONNECT and STARTTLS put TLS after a plain-text exchange).
     tls_late_budget: u8,
+    /// The same for a ServerHello in server segments (a proxy's `200 Connection established`).
+    tls_down_late_budget: u8,
     /// Bytes over time, kept only when a timeline asked for it.
     pub activity: Option<Box<activity::Activity>>,
 }
@@ -544,87 +534,6 @@ impl Session {
         }
     }
 
-    fn tls(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
-        let id = obs.flow as usize;
-        let facts = &mut self.facts[id];
-        if obs.up && facts.tls_up_done && facts.tls_late_budget > 0 && facts.tls.client_hello.is_none() {
-            facts.tls_late_budget -= 1;
-            if looks_like_client_hello(obs.payload) {
-                facts.tls_up_done = false;
-                facts.tls_late_budget = 0;
-                let parsers = facts.parse.get_or_insert_with(Default::default);
-                parsers.tls_up = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP));
-            }
-        }
-        if (obs.up && facts.tls_up_done) || (!obs.up && facts.tls_down_done) {
-            return;
-        }
-        let isn = {
-            let t = &self.table.flows()[id].tcp;
-            if obs.up {
-                t.client_isn
-            } else {
-                t.server_isn
-            }
-        }
-        .map(|s| s.wrapping_add(1));
-        // A whole hello in the segment that starts the stream needs no reassembler.
-        let fresh = facts.parse.as_ref().is_none_or(|p| if obs.up { p.tls_up.is_none() } else { p.tls_down.is_none() });
-        if fresh && isn.is_none_or(|base| base == obs.seq) {
-            if let Some(ev) = whole_hello(obs.payload) {
-                return self.tls_done(id, obs.up, Some(ev), frame);
-            }
-        }
-        let parsers = facts.parse.get_or_insert_with(Default::default);
-        let slot = if obs.up { &mut parsers.tls_up } else { &mut parsers.tls_down };
-        let r = slot.get_or_insert_with(|| TlsReassembler::new(isn, TLS_CAP));
-        let progress = r.push(obs.seq, obs.payload);
-        match progress {
-            TlsProgress::NeedMore => {}
-            TlsProgress::NotTls => {
-                if obs.up {
-                    self.facts[id].tls_late_budget = LATE_TLS_SEGMENTS;
-                }
-                self.tls_done(id, obs.up, None, frame)
-            }
-            TlsProgress::Done(ev) => self.tls_done(id, obs.up, Some(ev), frame),
-            TlsProgress::Malformed(why) => {
-                let partial = slot_of(&mut self.facts[id], obs.up).and_then(|r| r.finish());
-                self.warn_with("malformed-tls", Some(frame.number), Some(frame.offset), || {
-                    format!("frame {}: TLS handshake skipped: {why}", frame.number)
-                });
-                self.tls_done(id, obs.up, partial, frame);
-            }
-        }
-    }
-
-    fn tls_done(&mut self, id: usize, up: bool, ev: Option<TlsEvent>, frame: &Frame<'_>) {
-        let facts = &mut self.facts[id];
-        if up {
-            facts.tls_up_done = true;
-        } else {
-            facts.tls_down_done = true;
-        }
-        if let Some(p) = facts.parse.as_mut() {
-            if up {
-                p.tls_up = None;
-            } else {
-                p.tls_down = None;
-            }
-        }
-        match ev {
-            Some(TlsEvent::ClientHello(ch)) if up => {
-                facts.tls.client_hello = Some(Arc::new(ch));
-                facts.tls.client_hello_ns = Some(frame.ts_ns);
-                facts.tls.client_hello_frame = Some(frame.number);
-                self.stats.tls_client_hellos += 1;
-                self.emit(Event::ClientHello(id as u32));
-            }
-            Some(TlsEvent::ServerHello(sh)) if !up => facts.tls.server_version = Some(sh.version),
-            _ => {}
-        }
-    }
-
     /// Live captures: drops flows closed for 30 s or idle for 120 s (capture time) from the hot
     /// table and frees their reassembly state; idle ones get their [`Event::FlowClose`] now.
     pub fn age_out(&mut self, now_ns: i64) -> usize {
@@ -682,26 +591,10 @@ impl Session {
     /// Drops the reassembly state of flow `id`, reading a ClientHello cut short as far as it
     /// goes first. Whether there was state to drop.
     fn settle(&mut self, id: usize, emit: bool) -> bool {
-        let Some(p) = self.facts[id].parse.take() else {
+        let Some(mut p) = self.facts[id].parse.take() else {
             return false;
         };
-        if self.facts[id].tls_up_done {
-            return true;
-        }
-        let Some(TlsEvent::ClientHello(ch)) = p.tls_up.and_then(|mut r| r.finish()) else {
-            return true;
-        };
-        let f = &self.table.flows()[id];
-        let (ts, frame) = (f.last_ns, f.first_frame);
-        let facts = &mut self.facts[id];
-        facts.tls.client_hello = Some(Arc::new(ch));
-        facts.tls.client_hello_ns = Some(ts);
-        facts.tls.client_hello_frame.get_or_insert(frame);
-        facts.tls_up_done = true;
-        self.stats.tls_client_hellos += 1;
-        if emit {
-            self.emit(Event::ClientHello(id as u32));
-        }
+        self.settle_tls(id, &mut p, emit);
         true
     }
 
@@ -737,15 +630,6 @@ fn as_slice(v: Option<&Vec<u32>>) -> &[u32] {
     v.map_or(&[], |v| v.as_slice())
 }
 
-fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {
-    let p = facts.parse.as_mut()?;
-    if up {
-        p.tls_up.as_mut()
-    } else {
-        p.tls_down.as_mut()
-    }
-}
-
 fn frame_ts(frame: &Frame<'_>) -> i64 {
     frame.ts_ns
 }
@@ -759,11 +643,6 @@ fn name_key(name: &str) -> u64 {
     }
     h.write_usize(name.len());
     h.finish()
-}
-
-/// A TLS record header carrying the start of a ClientHello.
-fn looks_like_client_hello(p: &[u8]) -> bool {
-    p.len() >= 6 && p[0] == 0x16 && p[1] == 3 && p[2] <= 4 && p[5] == 1
 }
 
 /// DNS, mDNS and LLMNR.
