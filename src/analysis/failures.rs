@@ -63,11 +63,24 @@ struct Group {
     closed_rst: u64,
     closed_fin: u64,
     icmp: Option<crate::flow::IcmpSeen>,
+    /// The first certificate, fatal alert and server TLS version seen among the flows.
+    cert: Option<std::sync::Arc<crate::dissect::cert::CertInfo>>,
+    alert: Option<crate::session::TlsAlert>,
+    client_alert: Option<crate::session::TlsAlert>,
+    tls_version: Option<u16>,
     seen: FxHashSet<String>,
 }
 
 impl Group {
-    fn add(&mut self, v: &FlowView, f: &Flow) {
+    fn add(&mut self, v: &FlowView, f: &Flow, facts: &crate::session::FlowFacts) {
+        let tls = &facts.tls;
+        if self.cert.is_none() {
+            self.cert = tls.certificate.clone();
+        }
+        let fatal = |from_client: bool| tls.alerts.iter().find(|a| a.level == 2 && a.from_client == from_client);
+        self.alert = self.alert.or_else(|| fatal(false).or_else(|| fatal(true)).copied());
+        self.client_alert = self.client_alert.or(fatal(true).copied());
+        self.tls_version = self.tls_version.or(tls.server_version);
         let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
         if self.seen.insert(host.clone()) {
             self.hosts.push(host);
@@ -130,7 +143,7 @@ pub fn flow_failures(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
         } else {
             (kind, false, None, String::new())
         };
-        groups.entry(key).or_default().add(v, f);
+        groups.entry(key).or_default().add(v, f, &s.facts[v.id as usize]);
     }
     for ((kind, registry, _, _), g) in groups {
         out.push(if registry { registry_failure(kind, g) } else { other_failure(kind, g) });
@@ -220,17 +233,54 @@ fn registry_failure(kind: FindingKind, g: Group) -> Finding {
                 alternative(&g)
             )
         }
-        FindingKind::TlsAlert => format!(
-            "{what} to {} failed in the TLS handshake with a fatal alert ({flows}): the two sides could not agree on \
-             TLS. Check for a TLS-inspecting gateway or a server that does not accept the client's TLS versions.",
-            g.where_()
-        ),
-        FindingKind::TlsIntercepted => format!(
-            "TLS to {} is intercepted: the certificate for {host} does not come from an issuer its provider uses \
-             ({flows}). Exempt the registry's hosts from TLS inspection, or add the gateway's CA to the container \
-             runtime's trust store.",
-            g.where_()
-        ),
+        FindingKind::TlsAlert => {
+            let (desc, from) = g
+                .alert
+                .map_or(("unknown", "server"), |a| (a.description(), if a.from_client { "client" } else { "server" }));
+            d.alert = Some(desc.to_string());
+            d.alert_from = Some(from);
+            let advice = match (from, desc) {
+                ("client", "bad_certificate" | "unknown_ca" | "certificate_unknown" | "decrypt_error") => {
+                    "the client does not trust the certificate it got: look for a TLS-inspecting gateway on the way, \
+                     or a missing CA in the runtime's trust store"
+                }
+                ("server", "handshake_failure" | "protocol_version" | "insufficient_security") => {
+                    "the server (or a middlebox in its place) refuses the client's TLS versions or ciphers: check \
+                     the client's TLS settings and any gateway that terminates TLS"
+                }
+                ("server", "unrecognized_name" | "access_denied") => {
+                    "the server (or a middlebox in its place) refuses this server name: check the name and the \
+                     gateway's rules"
+                }
+                _ => "check for a TLS-inspecting gateway or a server that does not accept the client's TLS",
+            };
+            format!(
+                "{what} to {} failed in the TLS handshake: the {from} sent the fatal alert {desc} ({flows}); {advice}.",
+                g.where_()
+            )
+        }
+        FindingKind::TlsIntercepted => {
+            let issuer_cn = g.cert.as_ref().and_then(|c| c.issuer_cn.clone()).unwrap_or_else(|| "?".into());
+            if let Some(c) = &g.cert {
+                d.issuer = Some(c.issuer.clone());
+                d.issuer_cn = c.issuer_cn.clone();
+                d.subject_cn = c.subject_cn.clone();
+                d.san = Some(c.san.clone());
+            }
+            d.tls_version = g.tls_version.map(crate::format::tls_version_name);
+            d.client_alert = g.client_alert.map(|a| a.description().to_string());
+            let refused = match g.client_alert {
+                Some(a) => format!(", and the client refused it with the alert {}", a.description()),
+                None => String::new(),
+            };
+            format!(
+                "TLS to {} is intercepted: the certificate for {host} was issued by \"{issuer_cn}\", not by an issuer \
+                 its provider uses{refused} ({flows}). A TLS-inspecting gateway sits on the way: exempt {host} (and \
+                 the registry's other hosts) from TLS inspection, or add the gateway's CA to the container runtime's \
+                 trust store.",
+                g.where_()
+            )
+        }
         FindingKind::ProxyRefused => format!(
             "{what}: the proxy {} refused to tunnel to {host}:{port} ({flows}). Allow {host} on the proxy, or add it \
              to NO_PROXY if it can be reached directly.",
@@ -238,9 +288,15 @@ fn registry_failure(kind: FindingKind, g: Group) -> Finding {
         ),
         _ => format!("{what} to {} failed ({flows}).", g.where_()),
     };
+    // Inspection the client accepted did not break the pull; it is still worth knowing.
+    let severity = if kind == FindingKind::TlsIntercepted && g.client_alert.is_none() && g.alert.is_none() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
     Finding {
         kind,
-        severity: Severity::Error,
+        severity,
         registry: g.registry,
         message,
         hosts: g.hosts,

@@ -123,9 +123,19 @@ impl Analyzer {
     }
 
     /// How flow `id` ended, as of the last packet of the session.
-    pub fn outcome(&self, s: &Session, id: u32, _class: &Classification) -> outcome::Outcome {
+    pub fn outcome(&self, s: &Session, id: u32, class: &Classification) -> outcome::Outcome {
         let flow = &s.flows()[id as usize];
-        outcome::outcome(flow, &s.facts[id as usize], s.stats.last_ns.unwrap_or(flow.last_ns))
+        let facts = &s.facts[id as usize];
+        let seen = outcome::outcome(flow, facts, s.stats.last_ns.unwrap_or(flow.last_ns));
+        // A certificate from an issuer the rules do not expect for the provider is a gateway
+        // reading the traffic, whether or not the client went on to trust it.
+        if let (Some(provider), Some(cert)) = (class.provider.as_deref(), facts.tls.certificate.as_deref()) {
+            let expected = self.rules.issuer_expected(provider, cert.issuer_cn.as_deref(), cert.issuer_org.as_deref());
+            if expected == Some(false) && !matches!(seen, outcome::Outcome::ConnectTimeout) {
+                return outcome::Outcome::TlsIntercepted;
+            }
+        }
+        seen
     }
 
     /// The views of flows `ids`, in that order. Each flow is named and classified on its own,

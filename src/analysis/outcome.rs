@@ -102,6 +102,10 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
         return Outcome::Unreachable;
     }
     let tls = &facts.tls;
+    // A fatal alert in clear ends a handshake on purpose: the most exact account of it.
+    if tls.alerts.iter().any(|a| a.level == 2) && !handshake_done(facts) {
+        return Outcome::TlsAlert;
+    }
     if let Some(ch_ns) = tls.client_hello_ns {
         let answered = t.last_payload_down_ns.is_some_and(|p| p > ch_ns);
         if tls.server_version.is_none() && !answered {
@@ -126,6 +130,14 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
     } else {
         Outcome::Open
     }
+}
+
+/// Whether the TLS handshake got as far as both hellos and the server's data after them (in
+/// TLS 1.2 a fatal alert can still follow the ServerHello, as a client refusing a certificate
+/// sends it there).
+fn handshake_done(facts: &FlowFacts) -> bool {
+    let tls = &facts.tls;
+    tls.server_version.is_some() && tls.alerts.iter().all(|a| a.level != 2)
 }
 
 /// Milliseconds, for the JSON and the details pane.
