@@ -3,6 +3,7 @@
 //! libpcap refuses pcapng files whose interfaces have different link types; this reader keeps
 //! a link type per interface. The format is told by the magic number, never the extension.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -94,6 +95,8 @@ pub struct FileReader {
     done: bool,
     warnings: Vec<ReaderWarning>,
     warning_count: u64,
+    /// Every warning counted by kind, including those beyond the located ones kept.
+    warning_counts: BTreeMap<&'static str, u64>,
 }
 
 impl FileReader {
@@ -102,6 +105,12 @@ impl FileReader {
         let io = |source| CaptureError::Io { name: name.clone(), source };
         let f = File::open(path).map_err(io)?;
         let input = Blocks::ahead(Box::new(f)).map_err(io)?;
+        FileReader::with_blocks(input, name)
+    }
+
+    /// Reads `r` ahead on a thread of its own (a file, a pipe, a decompressor).
+    pub fn read_ahead(r: Box<dyn Read + Send>, name: String) -> Result<FileReader, CaptureError> {
+        let input = Blocks::ahead(r).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
         FileReader::with_blocks(input, name)
     }
 
@@ -132,6 +141,7 @@ impl FileReader {
             done: false,
             warnings: Vec::new(),
             warning_count: 0,
+            warning_counts: BTreeMap::new(),
         };
         let mut magic = [0u8; 4];
         let got = rd.fill(&mut magic)?;
@@ -167,6 +177,40 @@ impl FileReader {
     /// All reader warnings, including those beyond the located ones kept.
     pub fn warning_count(&self) -> u64 {
         self.warning_count
+    }
+
+    /// All reader warnings by kind.
+    pub fn warning_counts(&self) -> &BTreeMap<&'static str, u64> {
+        &self.warning_counts
+    }
+
+    /// Whether [`Self::next_frame`] can answer without waiting for the input: a whole record
+    /// is buffered, the input has a block ready, or the input has ended. A reader of a pipe
+    /// asks this before taking a lock it would otherwise hold while the writer is idle.
+    pub fn ready(&mut self) -> bool {
+        if self.done || self.eof || self.whole_record_buffered() {
+            return true;
+        }
+        self.input.ready()
+    }
+
+    fn whole_record_buffered(&self) -> bool {
+        let b = &self.chunk[self.pos..self.end];
+        match self.format {
+            Format::Pcap { .. } => {
+                if b.len() < 16 {
+                    return false;
+                }
+                let (incl, orig) = (self.u32_at(b, 8) as usize, self.u32_at(b, 12) as usize);
+                let incl = match self.lengths {
+                    Lengths::Normal => incl,
+                    Lengths::Swapped => orig,
+                    Lengths::MaybeSwapped => incl.min(orig),
+                };
+                b.len() >= 16 + incl
+            }
+            Format::PcapNg => b.len() >= 8 && b.len() >= self.u32_at(b, 4) as usize,
+        }
     }
 
     /// The next frame, `Ok(None)` at the end. After an error, always `Ok(None)`.
@@ -285,6 +329,7 @@ impl FileReader {
 
     fn warn(&mut self, kind: &'static str, offset: u64, frame: Option<u64>, message: String) {
         self.warning_count += 1;
+        *self.warning_counts.entry(kind).or_insert(0) += 1;
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(ReaderWarning { kind, offset, frame, message });
         }

@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod file;
 pub mod live;
 pub mod privileges;
+pub mod source;
 
 /// One captured frame, borrowed from the source's reusable buffer.
 #[derive(Debug, Clone, Copy)]
