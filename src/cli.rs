@@ -48,7 +48,7 @@ pub struct AnalysisArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Capture file: pcap or pcapng, recognised by its magic number.
+    /// Capture file: pcap or pcapng, recognised by its magic number; `-` reads standard input.
     pub file: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
@@ -88,8 +88,12 @@ impl std::str::FromStr for Speed {
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
-    /// Capture file: pcap or pcapng.
+    /// Capture file: pcap or pcapng; `-` reads standard input as it arrives
+    /// (`ssh node sudo tcpdump -U -i any -w - | acrscope replay -`).
     pub file: PathBuf,
+    /// Keep reading FILE as it grows (a capture tcpdump is still writing), until q.
+    #[arg(long, conflicts_with = "quit_at_end")]
+    pub follow: bool,
     /// Replay pace: 1 = as recorded, 10 = ten times faster, max = all at once.
     #[arg(long, default_value = "1", value_name = "N|max")]
     pub speed: Speed,
@@ -151,7 +155,7 @@ pub enum ViewKind {
 
 #[derive(clap::Args, Debug)]
 pub struct SnapshotArgs {
-    /// Capture file: pcap or pcapng.
+    /// Capture file: pcap or pcapng; `-` reads standard input.
     pub file: PathBuf,
     /// Output file; the format follows its extension: .svg .png .html .txt .ansi
     #[arg(short, long, value_name = "OUT")]

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use acrscope::analysis::Analyzer;
+use acrscope::capture::source::{CaptureReader, OpenOptions};
 use acrscope::classify::rules::Rules;
 use acrscope::classify::service_tags::ServiceTags;
 use acrscope::cli::{AnalysisArgs, Cli, Command, ReportArgs, ReportFormat};
@@ -59,7 +60,13 @@ fn analyzer(a: &AnalysisArgs) -> anyhow::Result<Analyzer> {
 fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
     let analyzer = analyzer(&args.analysis)?;
     let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
-    let feeder = acrscope::engine::spawn_replay(&args.file, args.speed, args.paused, limits)
+    if args.follow && args.file.as_os_str() == acrscope::capture::source::STDIN {
+        return Err(InputError(
+            "--follow reads a file as it grows; standard input is read as it arrives without it".into(),
+        )
+        .into());
+    }
+    let feeder = acrscope::engine::spawn_replay_with(&args.file, args.speed, args.paused, limits, args.follow)
         .map_err(|e| InputError(e.to_string()))?;
     let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..acrscope::ui::UiOptions::default() };
     acrscope::ui::run(feeder, analyzer, opts)
@@ -158,11 +165,14 @@ fn interfaces() -> anyhow::Result<()> {
 fn report(args: ReportArgs) -> anyhow::Result<()> {
     let analyzer = analyzer(&args.analysis)?;
     let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
-    let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
-    let mut bar = ProgressBar::new(size, pipeline::PROGRESS_FRAMES);
-    let read = pipeline::read_file(&args.file, limits, |bytes| bar.update(bytes));
+    let reader = CaptureReader::open(&args.file, &OpenOptions::default()).map_err(|e| InputError(e.to_string()))?;
+    // A pipe has no size to measure progress against.
+    let mut bar = match reader.total_bytes() {
+        Some(size) => ProgressBar::new(size, pipeline::PROGRESS_FRAMES),
+        None => ProgressBar::hidden(),
+    };
+    let (session, info) = pipeline::read_all(reader, limits, |bytes| bar.update(bytes));
     bar.finish();
-    let (session, info) = read.map_err(|e| InputError(e.to_string()))?;
     let analysis = analyzer.analyze(&session);
     use std::io::Write;
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

@@ -1,0 +1,170 @@
+//! Captures from anywhere (issue 18): standard input, files still being written, compressed
+//! files; and results handed to other tools.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_acrscope"))
+}
+
+fn capture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/captures").join(name)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("acrscope-anywhere-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// The bundled captures, and a pcapng lab capture (several interfaces).
+fn captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = ["scenario-a-blob.pcap", "scenario-b-dedicated.pcap", "scenario-c-privatelink.pcap"]
+        .iter()
+        .map(|n| capture(n))
+        .collect();
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lab");
+    if let Some(p) = std::fs::read_dir(&lab)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "pcapng"))
+    {
+        v.push(p);
+    }
+    v
+}
+
+fn json_of(o: &Output) -> Value {
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+fn report(path: &Path) -> Value {
+    json_of(&bin().args(["report", "--format", "json"]).arg(path).output().unwrap())
+}
+
+/// `report --format json -` with `bytes` on standard input.
+fn report_stdin(bytes: &[u8]) -> Value {
+    let mut child = bin()
+        .args(["report", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    json_of(&o)
+}
+
+/// The parts of two reports that must be equal: everything found (flows, DNS, findings,
+/// endpoints, counters), not where it was read from.
+fn assert_same_findings(a: &Value, b: &Value, what: &str) {
+    for k in ["flows", "dns", "findings", "endpoints", "stats"] {
+        assert!(!a[k].is_null(), "{what}: no {k}");
+        assert_eq!(a[k], b[k], "{what}: {k} differ");
+    }
+    assert!(!a["flows"].as_array().unwrap().is_empty(), "{what}: no flows at all");
+}
+
+#[test]
+fn report_from_standard_input_equals_report_from_the_file() {
+    for p in captures() {
+        let file = report(&p);
+        let piped = report_stdin(&std::fs::read(&p).unwrap());
+        assert_same_findings(&file, &piped, &p.display().to_string());
+        assert_eq!(piped["capture"]["source"], "standard input");
+    }
+}
+
+#[test]
+fn standard_input_that_is_not_a_capture_exits_2_and_says_so() {
+    let mut child = bin().args(["report", "-"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("standard input: not a pcap or pcapng capture"), "{err}");
+}
+
+#[test]
+fn snapshot_from_standard_input_equals_snapshot_of_the_file() {
+    let p = capture("scenario-b-dedicated.pcap");
+    let (a, b) = (tmp("file.txt"), tmp("stdin.txt"));
+    let o = bin().args(["snapshot", "--size", "100x30", "-o"]).arg(&a).arg(&p).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin()
+        .args(["snapshot", "--size", "100x30", "-o"])
+        .arg(&b)
+        .arg("-")
+        .stdin(std::fs::File::open(&p).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (std::fs::read_to_string(a).unwrap(), std::fs::read_to_string(b).unwrap());
+    assert!(a.contains("fabrikamreg.azurecr.io"), "{a}");
+    // The header names the source; the rest of the screen is the same.
+    let body = |s: &str| s.lines().skip(1).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(body(&a), body(&b));
+    assert!(b.lines().next().unwrap().contains("replay standard input (pcap)"), "{b}");
+}
+
+/// Waits until `ok` holds for the replay's shared state (a condition, not a time: the
+/// deadline only ends a test that would otherwise hang).
+fn wait_until(f: &acrscope::engine::Feeder, what: &str, ok: impl Fn(&acrscope::engine::Shared) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let seen = f.control.generation();
+        if ok(&acrscope::engine::lock(&f.shared)) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited 30 s for {what}");
+        // Until the feeder changes something.
+        while f.control.generation() == seen && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+}
+
+#[test]
+fn replay_follow_reads_a_file_as_it_is_appended() {
+    use acrscope::cli::Speed;
+    use acrscope::session::Limits;
+    use std::sync::atomic::Ordering;
+    let full = std::fs::read(capture("scenario-b-dedicated.pcap")).unwrap();
+    let whole = report(&capture("scenario-b-dedicated.pcap"));
+    let packets = whole["stats"]["packets"].as_u64().unwrap();
+    let path = tmp("growing.pcap");
+    // Cut inside a record: a file being written is not a cut file.
+    let half = full.len() / 2 + 7;
+    std::fs::write(&path, &full[..half]).unwrap();
+    let f = acrscope::engine::spawn_replay_with(&path, Speed::Max, false, Limits::default(), true).unwrap();
+    wait_until(&f, "the first half", |s| s.session.stats.packets > 0);
+    let first = acrscope::engine::lock(&f.shared).session.stats.packets;
+    assert!(first < packets);
+    let mut out = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    out.write_all(&full[half..]).unwrap();
+    out.flush().unwrap();
+    wait_until(&f, "every packet", |s| s.session.stats.packets == packets);
+    {
+        let g = acrscope::engine::lock(&f.shared);
+        assert!(!g.status.finished, "a followed file has no end until the user quits");
+        assert!(g.session.stats.warnings.is_empty(), "{:?}", g.session.stats.warnings);
+    }
+    f.control.stop.store(true, Ordering::Relaxed);
+    f.handle.join().unwrap();
+    let g = acrscope::engine::lock(&f.shared);
+    assert!(g.status.finished);
+    assert_eq!(g.session.stats.packets, packets);
+    assert_eq!(g.status.error, None);
+}
