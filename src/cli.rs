@@ -48,7 +48,8 @@ pub struct AnalysisArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Capture file: pcap or pcapng, recognised by its magic number; `-` reads standard input.
+    /// Capture file: pcap or pcapng, plain or gzip/zstd-compressed, recognised by its magic
+    /// number; `-` reads standard input.
     pub file: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

@@ -61,7 +61,10 @@ pub fn read_all(mut reader: CaptureReader, limits: Limits, mut progress: impl Fn
     let mut session = Session::new(limits);
     let mut info = CaptureInfo {
         source: reader.name().to_string(),
-        format: format_name(reader.format()),
+        format: match reader.compression() {
+            Some(c) => format!("{}, {}-compressed", format_name(reader.format()), c.name()),
+            None => format_name(reader.format()),
+        },
         ..CaptureInfo::default()
     };
     let mut n: u64 = 0;

@@ -168,3 +168,44 @@ fn replay_follow_reads_a_file_as_it_is_appended() {
     assert_eq!(g.session.stats.packets, packets);
     assert_eq!(g.status.error, None);
 }
+
+#[test]
+fn gzip_and_zstd_captures_give_the_report_of_the_plain_file() {
+    for p in captures() {
+        let plain = std::fs::read(&p).unwrap();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        let gz_path = tmp(&format!("{name}.gz"));
+        std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
+        let zst_path = tmp(&format!("{name}.zst"));
+        std::fs::write(&zst_path, zstd::encode_all(&plain[..], 3).unwrap()).unwrap();
+        let want = report(&p);
+        for (path, c) in [(&gz_path, "gzip"), (&zst_path, "zstd")] {
+            let got = report(path);
+            assert_same_findings(&want, &got, &path.display().to_string());
+            let format = got["capture"]["format"].as_str().unwrap();
+            assert!(format.ends_with(&format!(", {c}-compressed")), "{format}");
+            assert!(format.starts_with(want["capture"]["format"].as_str().unwrap()), "{format}");
+        }
+        // Compressed and piped.
+        let piped = report_stdin(&std::fs::read(&zst_path).unwrap());
+        assert_same_findings(&want, &piped, "zstd on standard input");
+    }
+}
+
+#[test]
+fn a_cut_gzip_capture_keeps_what_came_before_and_says_offsets_are_decompressed() {
+    let p = capture("scenario-a-blob.pcap");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(&p).unwrap()).unwrap();
+    let gz = gz.finish().unwrap();
+    let path = tmp("cut.pcap.gz");
+    std::fs::write(&path, &gz[..gz.len() / 2]).unwrap();
+    let r = report(&path);
+    let packets = r["stats"]["packets"].as_u64().unwrap();
+    assert!(packets > 0 && packets < report(&p)["stats"]["packets"].as_u64().unwrap());
+    let err = r["capture"]["error"].as_str().unwrap();
+    assert!(err.contains("cut.pcap.gz (gzip; byte offsets are in the decompressed data)"), "{err}");
+    assert_eq!(r["stats"]["warnings"]["read-error"], 1, "{}", r["stats"]["warnings"]);
+}

@@ -128,9 +128,39 @@ impl CaptureReader {
             .take(4)
             .read_to_end(&mut head)
             .map_err(|source| CaptureError::Io { name: name.clone(), source })?;
-        let compression = None;
+        let compression = match head.as_slice() {
+            [0x1f, 0x8b, ..] => Some(Compression::Gzip),
+            [0x28, 0xb5, 0x2f, 0xfd] => Some(Compression::Zstd),
+            _ => None,
+        };
+        if let Some(other) = unsupported_compression(&head) {
+            return Err(CaptureError::Io {
+                name,
+                source: std::io::Error::other(format!(
+                    "{other}-compressed; decompress it first ({}) or compress with gzip or zstd, which acrscope reads",
+                    match other {
+                        "xz" => "xz -d",
+                        "bzip2" => "bunzip2",
+                        _ => "lz4 -d",
+                    }
+                )),
+            });
+        }
         let whole: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(counted));
-        let (input, reader_name) = (whole, name.clone());
+        let (input, reader_name): (Box<dyn Read + Send>, String) = match compression {
+            None => (whole, name.clone()),
+            Some(c) => {
+                let dec: Box<dyn Read + Send> = match c {
+                    // Several gzip members one after the other are one stream (as `zcat` reads them).
+                    Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(whole)),
+                    Compression::Zstd => Box::new(
+                        zstd::stream::read::Decoder::new(whole)
+                            .map_err(|source| CaptureError::Io { name: name.clone(), source })?,
+                    ),
+                };
+                (dec, format!("{name} ({}; byte offsets are in the decompressed data)", c.name()))
+            }
+        };
         let reader = FileReader::read_ahead(input, reader_name)?;
         Ok(CaptureReader { reader, name, compression, total_bytes, raw_read, frames: 0, stop: None, streaming })
     }
@@ -245,6 +275,16 @@ fn clone_error(e: &CaptureError) -> CaptureError {
     }
 }
 
+/// Compressions we recognise but do not read.
+fn unsupported_compression(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0xfd, 0x37, 0x7a, 0x58] => Some("xz"),
+        [0x42, 0x5a, 0x68, ..] => Some("bzip2"),
+        [0x04, 0x22, 0x4d, 0x18] => Some("lz4"),
+        _ => None,
+    }
+}
+
 /// Counts the bytes read through it.
 struct Counted {
     inner: Box<dyn Read + Send>,
@@ -304,6 +344,45 @@ mod tests {
             n += 1;
         }
         (n, r.into_outcome())
+    }
+
+    #[test]
+    fn gzip_and_zstd_read_as_the_plain_bytes() {
+        use std::io::Write;
+        let plain = pcap(1000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(Cursor::new(plain.clone()), 3).unwrap();
+        for (bytes, c) in [(plain.clone(), None), (gz, Some(Compression::Gzip)), (zst, Some(Compression::Zstd))] {
+            let r = CaptureReader::from_reader(Box::new(Cursor::new(bytes)), "t".into()).unwrap();
+            assert_eq!(r.compression(), c);
+            let (n, o) = count(r);
+            assert_eq!((n, o.frames), (1000, 1000));
+            assert!(o.stop.is_none());
+        }
+    }
+
+    #[test]
+    fn a_cut_compressed_file_keeps_what_came_before_and_says_where() {
+        use std::io::Write;
+        let plain = pcap(5000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        let gz = gz.finish().unwrap();
+        let r = CaptureReader::from_reader(Box::new(Cursor::new(gz[..gz.len() / 2].to_vec())), "c.gz".into()).unwrap();
+        let (n, o) = count(r);
+        assert!(n > 0 && n < 5000, "{n}");
+        let msg = o.stop_message().unwrap();
+        assert!(msg.contains("decompressed data"), "{msg}");
+    }
+
+    #[test]
+    fn other_compressions_are_named() {
+        let e = CaptureReader::from_reader(Box::new(Cursor::new(vec![0xfd, 0x37, 0x7a, 0x58, 0x5a, 0])), "x".into())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("xz -d"), "{e}");
     }
 
     #[test]
