@@ -28,6 +28,13 @@ pub enum Command {
     Interfaces,
     /// Render the timeline screen of a capture to an image or text file, headless.
     Snapshot(SnapshotArgs),
+    /// Print a shell completion script (e.g. `acrscope completions bash > /etc/bash_completion.d/acrscope`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `acrscope man | man -l -`.
+    Man,
 }
 
 #[derive(clap::Args, Debug, Clone)]

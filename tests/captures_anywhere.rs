@@ -209,3 +209,48 @@ fn a_cut_gzip_capture_keeps_what_came_before_and_says_offsets_are_decompressed()
     assert!(err.contains("cut.pcap.gz (gzip; byte offsets are in the decompressed data)"), "{err}");
     assert_eq!(r["stats"]["warnings"]["read-error"], 1, "{}", r["stats"]["warnings"]);
 }
+
+#[test]
+fn bash_accepts_the_completion_script_and_every_shell_gets_one() {
+    let o = bin().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let script = String::from_utf8(o.stdout).unwrap();
+    for word in ["report", "replay", "snapshot", "--follow", "completions"] {
+        assert!(script.contains(word), "{word} not in the bash completions");
+    }
+    let path = tmp("acrscope.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().expect("running bash");
+    assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    assert!(check.stderr.is_empty(), "{}", String::from_utf8_lossy(&check.stderr));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let o = bin().args(["completions", shell]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        assert!(String::from_utf8(o.stdout).unwrap().contains("snapshot"), "{shell}");
+    }
+    assert_eq!(bin().args(["completions", "tcsh"]).output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+#[ignore = "needs man-db"]
+fn the_man_page_renders_without_warnings() {
+    let page = bin().arg("man").output().unwrap();
+    assert_eq!(page.status.code(), Some(0));
+    let mut man = Command::new("man")
+        .args(["--warnings", "-l", "-"])
+        .env("MANWIDTH", "100")
+        .env("MANPAGER", "cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running man (install man-db)");
+    man.stdin.take().unwrap().write_all(&page.stdout).unwrap();
+    let o = man.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "man printed warnings");
+    let text = String::from_utf8_lossy(&o.stdout);
+    for part in ["ACRSCOPE REPORT", "ACRSCOPE REPLAY", "--follow", "ACRSCOPE SNAPSHOT", "ACRSCOPE COMPLETIONS"] {
+        assert!(text.contains(part), "{part} not in the page:\n{text}");
+    }
+}
