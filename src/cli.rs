@@ -60,6 +60,10 @@ pub struct ReportArgs {
     pub file: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Also write the capture as pcapng with a comment on every packet naming its flow's host,
+    /// role, registry and scope (Wireshark: frame.comment). Not through a symbolic link.
+    #[arg(long, value_name = "OUT.pcapng")]
+    pub annotate: Option<PathBuf>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

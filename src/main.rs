@@ -215,9 +215,38 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         Some(size) => ProgressBar::new(size, pipeline::PROGRESS_FRAMES),
         None => ProgressBar::hidden(),
     };
-    let (session, info) = pipeline::read_all(reader, limits, |bytes| bar.update(bytes));
+    // The annotated copy is written before the report, from a second reading of the file;
+    // the first records which flow each frame went to.
+    let out = match &args.annotate {
+        Some(_) if args.file.as_os_str() == acrscope::capture::source::STDIN => {
+            return Err(InputError(
+                "--annotate reads the capture twice and cannot with standard input: save it to a file first (tee)"
+                    .into(),
+            )
+            .into())
+        }
+        Some(p) => Some(acrscope::output::annotate::create_no_follow(p).map_err(|e| {
+            let why = if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                "it is a symbolic link; give the path of a regular file".to_string()
+            } else {
+                e.to_string()
+            };
+            InputError(format!("{}: cannot write the annotated capture: {why}", p.display()))
+        })?),
+        None => None,
+    };
+    let mut frame_flows = acrscope::output::annotate::FrameFlows::default();
+    let (session, info) = if out.is_some() {
+        pipeline::read_all_with(reader, limits, |bytes| bar.update(bytes), |s, f| frame_flows.push(s, f))
+    } else {
+        pipeline::read_all(reader, limits, |bytes| bar.update(bytes))
+    };
     bar.finish();
     let analysis = analyzer.analyze(&session);
+    if let (Some(f), Some(path)) = (out, &args.annotate) {
+        acrscope::output::annotate::write(&args.file, f, &session, &analysis, &frame_flows)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     use std::io::Write;
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     // The JSON document is written as it is made: its flows are never all in memory at once.

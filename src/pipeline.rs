@@ -57,7 +57,17 @@ pub fn read_file(path: &Path, limits: Limits, progress: impl FnMut(u64)) -> Resu
 }
 
 /// Reads `reader` to its end into a new session (see [`read_file`]).
-pub fn read_all(mut reader: CaptureReader, limits: Limits, mut progress: impl FnMut(u64)) -> (Session, CaptureInfo) {
+pub fn read_all(reader: CaptureReader, limits: Limits, progress: impl FnMut(u64)) -> (Session, CaptureInfo) {
+    read_all_with(reader, limits, progress, |_, _| {})
+}
+
+/// [`read_all`], calling `after` with the session and each frame once it has been ingested.
+pub fn read_all_with(
+    mut reader: CaptureReader,
+    limits: Limits,
+    mut progress: impl FnMut(u64),
+    mut after: impl FnMut(&Session, &crate::capture::Frame<'_>),
+) -> (Session, CaptureInfo) {
     let mut session = Session::new(limits);
     let mut info = CaptureInfo {
         source: reader.name().to_string(),
@@ -70,6 +80,7 @@ pub fn read_all(mut reader: CaptureReader, limits: Limits, mut progress: impl Fn
     let mut n: u64 = 0;
     while let Some(frame) = reader.next_frame() {
         session.ingest(&frame);
+        after(&session, &frame);
         n += 1;
         if n % PROGRESS_FRAMES == 0 {
             progress(reader.progress_bytes());

@@ -254,3 +254,101 @@ fn the_man_page_renders_without_warnings() {
         assert!(text.contains(part), "{part} not in the page:\n{text}");
     }
 }
+
+/// `report FILE --annotate OUT`: the report, and the annotated capture written.
+fn annotate(input: &Path, out: &Path) -> Value {
+    let _ = std::fs::remove_file(out);
+    let o = bin().args(["report", "--format", "json", "--annotate"]).arg(out).arg(input).output().unwrap();
+    json_of(&o)
+}
+
+fn annotated_inputs() -> Vec<PathBuf> {
+    vec![
+        capture("scenario-b-dedicated.pcap"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lab/scenario-d-both-public.pcapng"),
+    ]
+}
+
+#[test]
+fn the_annotated_capture_reads_back_as_the_same_report() {
+    for input in annotated_inputs() {
+        let out = tmp(&format!("{}.annotated.pcapng", input.file_name().unwrap().to_string_lossy()));
+        let original = annotate(&input, &out);
+        let again = report(&out);
+        assert_same_findings(&original, &again, &out.display().to_string());
+        assert_eq!(again["capture"]["format"], "pcapng");
+        assert_eq!(original["capture"]["first_ts"], again["capture"]["first_ts"]);
+        assert_eq!(original["capture"]["last_ts"], again["capture"]["last_ts"]);
+    }
+}
+
+#[test]
+fn annotate_refuses_a_symbolic_link_and_standard_input() {
+    let target = tmp("precious");
+    std::fs::write(&target, "keep").unwrap();
+    let link = tmp("link.pcapng");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = bin().args(["report", "--annotate"]).arg(&link).arg(capture("scenario-b-dedicated.pcap")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("symbolic link"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    let o = bin().args(["report", "--annotate"]).arg(tmp("x.pcapng")).arg("-").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+fn tshark(path: &Path, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(path).args(["-T", "fields", "-E", "separator=|"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let o = cmd.output().expect("running tshark");
+    assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().lines().map(|l| l.split('|').map(str::to_string).collect()).collect()
+}
+
+#[test]
+#[ignore = "needs tshark"]
+fn tshark_sees_the_host_on_every_packet_of_an_sni_named_flow() {
+    for input in annotated_inputs() {
+        let out = tmp(&format!("{}.tshark.pcapng", input.file_name().unwrap().to_string_lossy()));
+        let r = annotate(&input, &out);
+        // Same packets at the same times, on interfaces of the same link types.
+        let times = |p: &Path| tshark(p, &["frame.time_epoch", "frame.len", "frame.cap_len"]);
+        let (a, b) = (times(&input), times(&out));
+        assert_eq!(a.len() as u64, r["stats"]["packets"].as_u64().unwrap());
+        assert_eq!(a, b, "{}: times or lengths differ", input.display());
+        let rows =
+            tshark(&out, &["ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport", "frame.comment"]);
+        let mut checked = 0;
+        for f in r["flows"].as_array().unwrap().iter().filter(|f| f["proto"] == "tcp" && f["sni"].is_string()) {
+            let (client, cport) = (f["client"].as_str().unwrap(), f["client_port"].to_string());
+            let (server, sport) = (f["server"].as_str().unwrap(), f["server_port"].to_string());
+            let host = format!("host={}", f["sni"].as_str().unwrap());
+            let mut packets = 0;
+            for row in &rows {
+                let (src, dst) = (
+                    if row[0].is_empty() { &row[1] } else { &row[0] },
+                    if row[3].is_empty() { &row[4] } else { &row[3] },
+                );
+                let up = src == client && row[2] == cport && dst == server && row[5] == sport;
+                let down = src == server && row[2] == sport && dst == client && row[5] == cport;
+                if up || down {
+                    packets += 1;
+                    assert!(
+                        row[6].contains(&host),
+                        "{}: packet of {client}:{cport} without {host}: {:?}",
+                        input.display(),
+                        row[6]
+                    );
+                    assert!(row[6].contains(" role="), "{:?}", row[6]);
+                }
+            }
+            let want = f["packets_up"].as_u64().unwrap() + f["packets_down"].as_u64().unwrap();
+            assert_eq!(packets, want, "{}: packets of {client}:{cport}", input.display());
+            checked += 1;
+        }
+        assert!(checked > 0, "{}: no SNI-named TCP flow", input.display());
+    }
+}

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::file::{CaptureError, FileReader, Format, ReaderWarning};
+use super::file::{CaptureError, FileReader, Format, InterfaceDesc, ReaderWarning};
 use super::Frame;
 
 /// The path that names standard input.
@@ -187,6 +187,16 @@ impl CaptureReader {
 
     pub fn format(&self) -> Format {
         self.reader.format()
+    }
+
+    /// Interface `id` of the current section (see [`FileReader::interface`]).
+    pub fn interface(&self, id: u32) -> Option<InterfaceDesc> {
+        self.reader.interface(id)
+    }
+
+    /// The frame read last: its pcapng section and its timestamp as the file holds it.
+    pub fn raw_position(&self) -> (u32, u64) {
+        (self.reader.section(), self.reader.raw_ts())
     }
 
     pub fn compression(&self) -> Option<Compression> {
