@@ -170,8 +170,15 @@ pub struct SnapshotArgs {
     /// Capture file: pcap or pcapng; `-` reads standard input.
     pub file: PathBuf,
     /// Output file; the format follows its extension: .svg .png .html .txt .ansi
-    #[arg(short, long, value_name = "OUT")]
-    pub output: PathBuf,
+    #[arg(short, long, value_name = "OUT", required_unless_present = "cast")]
+    pub output: Option<PathBuf>,
+    /// Record the whole replay instead, as an asciicast v2 file (asciinema play, or any
+    /// asciicast player); its last frame is the `--end` screen.
+    #[arg(long, value_name = "OUT.cast", conflicts_with_all = ["output", "at", "end"])]
+    pub cast: Option<PathBuf>,
+    /// Pace of the recording: 1 = as captured, 10 = ten times faster.
+    #[arg(long, value_name = "N", requires = "cast", default_value = "1")]
+    pub speed: Speed,
     /// Screen size in cells, COLSxROWS.
     #[arg(long, default_value = "120x40", value_name = "COLSxROWS")]
     pub size: String,

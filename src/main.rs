@@ -131,6 +131,36 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `acrscope snapshot FILE --cast OUT.cast`: the replay, recorded headless.
+fn record_cast(
+    args: &acrscope::cli::SnapshotArgs,
+    path: &std::path::Path,
+    width: u16,
+    height: u16,
+) -> anyhow::Result<()> {
+    use acrscope::cli::Speed;
+    use std::io::Write;
+    let speed = match args.speed {
+        Speed::Factor(f) => f,
+        Speed::Max => {
+            return Err(InputError("--speed max: a recording needs a pace; give a factor such as 10".into()).into())
+        }
+    };
+    let analyzer = analyzer(&args.analysis)?;
+    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let reader = CaptureReader::open(&args.file, &OpenOptions::default()).map_err(|e| InputError(e.to_string()))?;
+    let view = acrscope::snapshot::View { width, height, view: args.view, select: args.select.clone() };
+    let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let shared = acrscope::snapshot::cast::record(reader, &analyzer, &view, speed, limits, &mut out)
+        .and_then(|s| out.flush().map(|_| s).map_err(Into::into))
+        .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(e) = &shared.status.error {
+        eprintln!("acrscope: warning: {e}");
+    }
+    Ok(())
+}
+
 /// `acrscope completions SHELL`: the completion script, from the same definitions as the parser.
 fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
     use clap::CommandFactory;
@@ -280,8 +310,14 @@ fn stdout_is_terminal() -> bool {
 /// `acrscope snapshot`: the timeline screen of a capture, headless, into an image or text file.
 fn snapshot(args: acrscope::cli::SnapshotArgs) -> anyhow::Result<()> {
     use acrscope::snapshot::{self, At, Format, View};
-    let format = Format::from_path(&args.output).map_err(|e| InputError(e.to_string()))?;
     let (width, height) = snapshot::parse_size(&args.size).map_err(InputError)?;
+    if let Some(cast) = &args.cast {
+        return record_cast(&args, cast, width, height);
+    }
+    let Some(output) = &args.output else {
+        return Err(InputError("give an output file: -o OUT.{svg,png,html,txt,ansi}, or --cast OUT.cast".into()).into());
+    };
+    let format = Format::from_path(output).map_err(|e| InputError(e.to_string()))?;
     let at = match args.at {
         Some(s) if !(s.is_finite() && s >= 0.0) => {
             return Err(InputError(format!("--at {s}: give the seconds from the first packet, 0 or more")).into())
@@ -295,7 +331,7 @@ fn snapshot(args: acrscope::cli::SnapshotArgs) -> anyhow::Result<()> {
     let view = View { width, height, view: args.view, select: args.select.clone() };
     let buf = snapshot::screen(&shared, &analyzer, &view);
     let bytes = snapshot::encode(&buf, format)?;
-    std::fs::write(&args.output, bytes).with_context(|| format!("writing {}", args.output.display()))?;
+    std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
     if let Some(e) = &shared.status.error {
         eprintln!("acrscope: warning: {e}");
     }

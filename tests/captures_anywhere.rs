@@ -352,3 +352,57 @@ fn tshark_sees_the_host_on_every_packet_of_an_sni_named_flow() {
         assert!(checked > 0, "{}: no SNI-named TCP flow", input.display());
     }
 }
+
+/// The screen a frame of the cast leaves: its text without escape sequences (every frame
+/// repaints the whole screen from the top left), one line per row, trailing spaces trimmed,
+/// as `snapshot -o X.txt` writes a screen.
+fn cast_screen(frame: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap();
+    re.replace_all(frame, "").split("\r\n").map(|l| l.trim_end().to_string()).collect()
+}
+
+#[test]
+fn the_cast_is_asciicast_v2_and_ends_on_the_snapshot_end_screen() {
+    let input = capture("scenario-a-blob.pcap");
+    for (speed, size) in [("1", "120x40"), ("4", "100x30")] {
+        let cast = tmp(&format!("replay-{speed}.cast"));
+        let o = bin()
+            .args(["snapshot", "--size", size, "--speed", speed, "--cast"])
+            .arg(&cast)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&cast).unwrap();
+        let mut lines = text.lines();
+        let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        let (w, h) = size.split_once('x').unwrap();
+        assert_eq!(header["version"], 2);
+        assert_eq!(header["width"].to_string(), w);
+        assert_eq!(header["height"].to_string(), h);
+        let frames: Vec<(f64, String)> = lines
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                assert_eq!(v[1], "o", "{l}");
+                (v[0].as_f64().unwrap(), v[2].as_str().unwrap().to_string())
+            })
+            .collect();
+        assert!(frames.len() >= 2, "{} frames", frames.len());
+        assert!(frames.windows(2).all(|w| w[0].0 <= w[1].0), "frames out of time order");
+        // The capture's span at that pace.
+        let (session, _) = acrscope::pipeline::read_file(&input, Default::default(), |_| {}).unwrap();
+        let span = (session.stats.last_ns.unwrap() - session.stats.first_ns.unwrap()) as f64 / 1e9;
+        let want = span / speed.parse::<f64>().unwrap();
+        let last = frames.last().unwrap();
+        assert!((last.0 - want).abs() < 0.01, "last frame at {} s, capture span at that pace {want} s", last.0);
+        for (_, f) in &frames {
+            assert_eq!(cast_screen(f).len(), h.parse::<usize>().unwrap(), "every frame is a whole screen");
+        }
+        let txt = tmp(&format!("end-{speed}.txt"));
+        let o = bin().args(["snapshot", "--end", "--size", size, "-o"]).arg(&txt).arg(&input).output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        let end: Vec<String> = std::fs::read_to_string(&txt).unwrap().lines().map(str::to_string).collect();
+        assert_eq!(cast_screen(&last.1), end, "the last frame is the --end screen");
+        assert_ne!(cast_screen(&frames[0].1), end, "the first frame is not the end already");
+    }
+}

@@ -6,6 +6,7 @@
 //! All outputs are deterministic: the same buffer gives the same bytes (no dates, no random
 //! ids, fixed float formatting), so the README images can be checked for staleness.
 
+pub mod cast;
 pub mod html;
 pub mod png;
 pub mod svg;
@@ -115,15 +116,26 @@ pub fn load(path: &Path, at: At, limits: Limits) -> Result<Shared, CaptureError>
 }
 
 /// [`load`] from a capture already open.
-pub fn load_from(mut reader: CaptureReader, at: At, limits: Limits) -> Shared {
+pub fn load_from(reader: CaptureReader, at: At, limits: Limits) -> Shared {
+    load_watched(reader, at, limits, |_, _| {})
+}
+
+/// [`load_from`], showing `before` the state and the time of each frame before it is read
+/// (how a recording draws the replay as it goes).
+pub fn load_watched(
+    mut reader: CaptureReader,
+    at: At,
+    limits: Limits,
+    mut before: impl FnMut(&mut Shared, i64),
+) -> Shared {
     let mut session = Session::new(limits);
     session.record_activity();
-    let mut status =
-        SourceStatus { label: reader.label(), total_bytes: reader.total_bytes(), ..SourceStatus::default() };
+    let status = SourceStatus { label: reader.label(), total_bytes: reader.total_bytes(), ..SourceStatus::default() };
+    let mut shared = Shared { session, status };
     let mut cutoff: Option<i64> = None;
     let mut cut = false;
     while let Some(frame) = reader.next_frame() {
-        let start = *status.start_ns.get_or_insert(frame.ts_ns);
+        let start = *shared.status.start_ns.get_or_insert(frame.ts_ns);
         if let At::Seconds(s) = at {
             let c = *cutoff.get_or_insert_with(|| start.saturating_add((s.max(0.0) * 1e9).round() as i64));
             if frame.ts_ns > c {
@@ -131,8 +143,10 @@ pub fn load_from(mut reader: CaptureReader, at: At, limits: Limits) -> Shared {
                 break;
             }
         }
-        session.ingest(&frame);
+        before(&mut shared, frame.ts_ns);
+        shared.session.ingest(&frame);
     }
+    let Shared { mut session, mut status } = shared;
     status.read_bytes = reader.progress_bytes();
     status.error = crate::pipeline::apply_outcome(&mut session, &reader.into_outcome());
     if cut {
