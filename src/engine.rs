@@ -248,6 +248,7 @@ impl Held {
 }
 
 fn replay(mut reader: CaptureReader, shared: &SharedState, control: &Control) {
+    let streaming = reader.streaming();
     let mut clock: Option<Clock> = None;
     let mut held: Option<Held> = None;
     let mut was_paused = false;
@@ -298,8 +299,9 @@ fn replay(mut reader: CaptureReader, shared: &SharedState, control: &Control) {
         }
         for _ in 0..BATCH {
             // A pipe or a growing file may have nothing yet: wait for it without the lock,
-            // so the screen keeps its keys and its clock meanwhile.
-            if !reader.ready() {
+            // so the screen keeps its keys and its clock meanwhile. (A file on disk is read
+            // ahead and never keeps the lock long: it is read as before.)
+            if streaming && !reader.ready() {
                 break;
             }
             let Some(frame) = reader.next_frame() else { break 'outer };
@@ -322,7 +324,7 @@ fn replay(mut reader: CaptureReader, shared: &SharedState, control: &Control) {
         drop(g);
         control.bump();
         let_view_in(control);
-        if held.is_none() && !reader.ready() {
+        if streaming && held.is_none() && !reader.ready() {
             match reader.next_frame() {
                 Some(frame) => held = Some(Held::of(&frame)),
                 None => break 'outer,

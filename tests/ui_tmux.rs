@@ -513,8 +513,11 @@ fn replay_from_standard_input_shows_flows_before_the_writer_ends() {
     s.wait_for("one row per flow", |t| footer(t).starts_with("one row per flow"));
     tx.send(()).unwrap();
     writer.join().unwrap();
-    let end = s.wait_for("the end of the stream", |t| header(t).contains(END) && header(t).contains("590 pkts"));
-    assert_eq!(count_rows(&end, "DATA", DATA_HOST), 4, "{end}");
+    // Every data flow on the screen once the stream has ended.
+    let end = s.wait_for("the end of the stream with every data flow", |t| {
+        header(t).contains(END) && header(t).contains("590 pkts") && count_rows(t, "DATA", DATA_HOST) == 4
+    });
+    assert_eq!(count_rows(&end, "LOGIN", LOGIN_HOST), 11, "{end}");
     s.keys(&["q"]);
     assert_eq!(s.assert_restored(&typed), "0");
 }
