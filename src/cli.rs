@@ -106,9 +106,10 @@ pub struct ReplayArgs {
     /// Keep reading FILE as it grows (a capture tcpdump is still writing), until q.
     #[arg(long, conflicts_with = "quit_at_end")]
     pub follow: bool,
-    /// Replay pace: 1 = as recorded, 10 = ten times faster, max = all at once.
-    #[arg(long, default_value = "1", value_name = "N|max")]
-    pub speed: Speed,
+    /// Replay pace: 1 = as recorded, 10 = ten times faster, max = all at once. Default 1;
+    /// with --follow, max (what is already in the file at once, then packets as they come).
+    #[arg(long, value_name = "N|max")]
+    pub speed: Option<Speed>,
     /// Start paused (space resumes).
     #[arg(long)]
     pub paused: bool,

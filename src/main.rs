@@ -60,6 +60,7 @@ fn analyzer(a: &AnalysisArgs) -> anyhow::Result<Analyzer> {
 }
 
 fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
+    use acrscope::cli::Speed;
     let analyzer = analyzer(&args.analysis)?;
     let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
     if args.follow && args.file.as_os_str() == acrscope::capture::source::STDIN {
@@ -68,7 +69,8 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let feeder = acrscope::engine::spawn_replay_with(&args.file, args.speed, args.paused, limits, args.follow)
+    let speed = args.speed.unwrap_or(if args.follow { Speed::Max } else { Speed::Factor(1.0) });
+    let feeder = acrscope::engine::spawn_replay_with(&args.file, speed, args.paused, limits, args.follow)
         .map_err(|e| InputError(e.to_string()))?;
     let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..acrscope::ui::UiOptions::default() };
     acrscope::ui::run(feeder, analyzer, opts)

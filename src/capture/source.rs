@@ -78,6 +78,8 @@ impl ReadOutcome {
     pub fn stop_kind(&self) -> Option<&'static str> {
         self.stop.as_ref().map(|e| match e {
             CaptureError::Truncated { .. } => "truncated-file",
+            // A compressed file cut short: the decompressor meets the end of its input.
+            CaptureError::Read { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof => "truncated-file",
             CaptureError::Corrupt { .. } => "corrupt-file",
             _ => "read-error",
         })
@@ -96,6 +98,12 @@ impl CaptureReader {
         let display = if stdin { "standard input".to_string() } else { path.display().to_string() };
         let io = |source| CaptureError::Io { name: display.clone(), source };
         let (raw, total_bytes): (Box<dyn Read + Send>, Option<u64>) = if stdin {
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() {
+                return Err(io(std::io::Error::other(
+                    "is a terminal, not a capture: pipe one in (tcpdump -U -w - | acrscope replay -)",
+                )));
+            }
             (Box::new(std::io::stdin()), None)
         } else {
             let f = File::open(path).map_err(io)?;
