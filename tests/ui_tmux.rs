@@ -521,3 +521,31 @@ fn replay_from_standard_input_shows_flows_before_the_writer_ends() {
     s.keys(&["q"]);
     assert_eq!(s.assert_restored(&typed), "0");
 }
+
+/// `replay FILE --follow`: a file still being written is shown as it grows, has no end of its
+/// own, and q leaves (the reader waiting for more is no obstacle).
+#[test]
+#[ignore = "needs tmux"]
+fn replay_follow_shows_a_growing_file_and_q_leaves() {
+    use std::io::Write;
+    let s = Session::start("follow", 120, 40).expect("tmux");
+    let bytes = std::fs::read(capture_path(DEDICATED)).unwrap();
+    let path = s.dir.join("growing.pcap");
+    // Cut inside a record: the half-written record is waited for, not called a cut file.
+    let cut = bytes.len() / 2 + 5;
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    let bin = quote(env!("CARGO_BIN_EXE_acrscope"));
+    let typed =
+        format!("stty -g > stty.before; {bin} replay growing.pcap --follow; echo \"EXIT=$?\"; stty -g > stty.after");
+    s.type_line(&typed);
+    let first = s.wait_for("the first half", |t| count_rows(t, "LOGIN", LOGIN_HOST) > 0 && header(t).contains(" pkts"));
+    assert!(!header(&first).contains("590 pkts"), "{}", header(&first));
+    let mut out = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    out.write_all(&bytes[cut..]).unwrap();
+    out.flush().unwrap();
+    let all = s.wait_for("every packet", |t| header(t).contains("590 pkts") && count_rows(t, "DATA", DATA_HOST) == 4);
+    assert!(!header(&all).contains(END), "a followed file does not end by itself: {}", header(&all));
+    assert!(!all.contains("truncated") && !all.contains("cut short"), "{all}");
+    s.keys(&["q"]);
+    assert_eq!(s.assert_restored(&typed), "0");
+}
