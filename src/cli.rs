@@ -28,6 +28,13 @@ pub enum Command {
     Interfaces,
     /// Render the timeline screen of a capture to an image or text file, headless.
     Snapshot(SnapshotArgs),
+    /// Print a shell completion script (e.g. `acrscope completions bash > /etc/bash_completion.d/acrscope`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `acrscope man | man -l -`.
+    Man,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -48,13 +55,18 @@ pub struct AnalysisArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// Capture file: pcap or pcapng, recognised by its magic number.
+    /// Capture file: pcap or pcapng, plain or gzip/zstd-compressed, recognised by its magic
+    /// number; `-` reads standard input.
     pub file: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
     /// Exit with status 3 when a finding of this severity (or worse) exists: for CI jobs that pull.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+    /// Also write the capture as pcapng with a comment on every packet naming its flow's host,
+    /// role, registry and scope (Wireshark: frame.comment). Not through a symbolic link.
+    #[arg(long, value_name = "OUT.pcapng")]
+    pub annotate: Option<PathBuf>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }
@@ -99,11 +111,16 @@ impl std::str::FromStr for Speed {
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
-    /// Capture file: pcap or pcapng.
+    /// Capture file: pcap or pcapng; `-` reads standard input as it arrives
+    /// (`ssh node sudo tcpdump -U -i any -w - | acrscope replay -`).
     pub file: PathBuf,
-    /// Replay pace: 1 = as recorded, 10 = ten times faster, max = all at once.
-    #[arg(long, default_value = "1", value_name = "N|max")]
-    pub speed: Speed,
+    /// Keep reading FILE as it grows (a capture tcpdump is still writing), until q.
+    #[arg(long, conflicts_with = "quit_at_end")]
+    pub follow: bool,
+    /// Replay pace: 1 = as recorded, 10 = ten times faster, max = all at once. Default 1;
+    /// with --follow, max (what is already in the file at once, then packets as they come).
+    #[arg(long, value_name = "N|max")]
+    pub speed: Option<Speed>,
     /// Start paused (space resumes).
     #[arg(long)]
     pub paused: bool,
@@ -162,11 +179,18 @@ pub enum ViewKind {
 
 #[derive(clap::Args, Debug)]
 pub struct SnapshotArgs {
-    /// Capture file: pcap or pcapng.
+    /// Capture file: pcap or pcapng; `-` reads standard input.
     pub file: PathBuf,
     /// Output file; the format follows its extension: .svg .png .html .txt .ansi
-    #[arg(short, long, value_name = "OUT")]
-    pub output: PathBuf,
+    #[arg(short, long, value_name = "OUT", required_unless_present = "cast")]
+    pub output: Option<PathBuf>,
+    /// Record the whole replay instead, as an asciicast v2 file (asciinema play, or any
+    /// asciicast player); its last frame is the `--end` screen.
+    #[arg(long, value_name = "OUT.cast", conflicts_with_all = ["output", "at", "end"])]
+    pub cast: Option<PathBuf>,
+    /// Pace of the recording: 1 = as captured, 10 = ten times faster.
+    #[arg(long, value_name = "N", requires = "cast", default_value = "1")]
+    pub speed: Speed,
     /// Screen size in cells, COLSxROWS.
     #[arg(long, default_value = "120x40", value_name = "COLSxROWS")]
     pub size: String,

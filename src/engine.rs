@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::capture::file::FileReader;
 use crate::capture::live::LiveSource;
+use crate::capture::source::{CaptureReader, OpenOptions};
 use crate::capture::Frame;
 use crate::cli::Speed;
 use crate::session::{Limits, Session};
@@ -60,7 +60,8 @@ pub struct Control {
     /// once instead.
     on_end: Mutex<OnEnd>,
     pub paused: AtomicBool,
-    pub stop: AtomicBool,
+    /// Shared with a followed file's reader, which waits for growth until it is set.
+    pub stop: Arc<AtomicBool>,
     /// Bumped by the feeder whenever it changed the shared state, so views redraw only then.
     pub generation: AtomicU64,
     /// Replay speed factor × 1000; 0 means as fast as possible.
@@ -147,35 +148,41 @@ pub struct Feeder {
     pub handle: JoinHandle<()>,
 }
 
-/// Opens `path` (errors here are the user's: not a capture, unreadable) and starts replaying it.
+/// Opens `path` (`-`: standard input; errors here are the user's: not a capture,
+/// unreadable) and starts replaying it. `follow`: keep reading a file still being written
+/// until the replay is stopped.
 pub fn spawn_replay(
     path: &Path,
     speed: Speed,
     paused: bool,
     limits: Limits,
 ) -> Result<Feeder, crate::pipeline::OpenError> {
-    let reader = FileReader::open(path)?;
-    let total = std::fs::metadata(path).ok().map(|m| m.len());
+    spawn_replay_with(path, speed, paused, limits, false)
+}
+
+/// [`spawn_replay`], following a growing file if `follow`.
+pub fn spawn_replay_with(
+    path: &Path,
+    speed: Speed,
+    paused: bool,
+    limits: Limits,
+    follow: bool,
+) -> Result<Feeder, crate::pipeline::OpenError> {
+    let control = Arc::new(Control::default());
+    let opts = OpenOptions { follow: follow.then(|| control.stop.clone()) };
+    let reader = CaptureReader::open(path, &opts)?;
     let mut session = Session::new(limits);
     session.record_activity();
     let shared = Arc::new(Mutex::new(Shared {
         session,
         status: SourceStatus {
-            label: format!(
-                "replay {} ({})",
-                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
-                match reader.format() {
-                    crate::capture::file::Format::PcapNg => "pcapng",
-                    crate::capture::file::Format::Pcap { .. } => "pcap",
-                }
-            ),
+            label: reader.label(),
             speed: Some(speed),
             paused,
-            total_bytes: total,
+            total_bytes: reader.total_bytes(),
             ..SourceStatus::default()
         },
     }));
-    let control = Arc::new(Control::default());
     control.set_speed(speed);
     control.paused.store(paused, Ordering::Relaxed);
     let (s2, c2) = (shared.clone(), control.clone());
@@ -218,6 +225,18 @@ struct Held {
 }
 
 impl Held {
+    fn of(frame: &Frame<'_>) -> Held {
+        Held {
+            data: frame.data.to_vec(),
+            number: frame.number,
+            ts_ns: frame.ts_ns,
+            link_type: frame.link_type,
+            interface: frame.interface,
+            orig_len: frame.orig_len,
+            offset: frame.offset,
+        }
+    }
+
     fn frame(&self) -> Frame<'_> {
         Frame {
             number: self.number,
@@ -231,7 +250,8 @@ impl Held {
     }
 }
 
-fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
+fn replay(mut reader: CaptureReader, shared: &SharedState, control: &Control) {
+    let streaming = reader.streaming();
     let mut clock: Option<Clock> = None;
     let mut held: Option<Held> = None;
     let mut was_paused = false;
@@ -262,8 +282,13 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
             continue;
         }
         if let Some(h) = held.take() {
-            let now = clock.as_ref().map_or(i64::MAX, |c| c.now_ns());
-            if speed != Speed::Max && h.ts_ns > now {
+            g.status.start_ns.get_or_insert(h.ts_ns);
+            let c = clock.get_or_insert_with(|| Clock {
+                anchor_wall: Instant::now(),
+                anchor_ns: h.ts_ns,
+                speed: factor(speed),
+            });
+            if speed != Speed::Max && h.ts_ns > c.now_ns() {
                 held = Some(h);
                 drop(g);
                 control.bump();
@@ -271,18 +296,18 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
                 continue;
             }
             g.session.ingest(&h.frame());
+            if speed == Speed::Max {
+                g.status.clock_ns = Some(h.ts_ns);
+            }
         }
         for _ in 0..BATCH {
-            let frame = match reader.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break 'outer,
-                Err(e) => {
-                    let msg = format!("{e}; {} frames before it were read", g.session.stats.packets);
-                    g.session.warn("truncated-file", None, None, msg.clone());
-                    g.status.error = Some(msg);
-                    break 'outer;
-                }
-            };
+            // A pipe or a growing file may have nothing yet: wait for it without the lock,
+            // so the screen keeps its keys and its clock meanwhile. (A file on disk is read
+            // ahead and never keeps the lock long: it is read as before.)
+            if streaming && !reader.ready() {
+                break;
+            }
+            let Some(frame) = reader.next_frame() else { break 'outer };
             g.status.start_ns.get_or_insert(frame.ts_ns);
             let c = clock.get_or_insert_with(|| Clock {
                 anchor_wall: Instant::now(),
@@ -290,15 +315,7 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
                 speed: factor(speed),
             });
             if speed != Speed::Max && frame.ts_ns > c.now_ns() {
-                held = Some(Held {
-                    data: frame.data.to_vec(),
-                    number: frame.number,
-                    ts_ns: frame.ts_ns,
-                    link_type: frame.link_type,
-                    interface: frame.interface,
-                    orig_len: frame.orig_len,
-                    offset: frame.offset,
-                });
+                held = Some(Held::of(&frame));
                 break;
             }
             g.session.ingest(&frame);
@@ -306,18 +323,27 @@ fn replay(mut reader: FileReader, shared: &SharedState, control: &Control) {
                 g.status.clock_ns = Some(frame.ts_ns);
             }
         }
-        g.status.read_bytes = reader.bytes_read();
+        g.status.read_bytes = reader.progress_bytes();
         drop(g);
         control.bump();
         let_view_in(control);
+        if streaming && held.is_none() && !reader.ready() {
+            match reader.next_frame() {
+                Some(frame) => held = Some(Held::of(&frame)),
+                None => break 'outer,
+            }
+        }
     }
     let mut g = lock(shared);
     if let Some(h) = held.take() {
+        g.status.start_ns.get_or_insert(h.ts_ns);
         g.session.ingest(&h.frame());
     }
+    g.status.read_bytes = reader.progress_bytes();
+    let outcome = reader.into_outcome();
+    g.status.error = crate::pipeline::apply_outcome(&mut g.session, &outcome);
     g.session.finish();
     g.status.finished = true;
-    g.status.read_bytes = reader.bytes_read();
     // At the end the clock stands on the last packet (a stopped replay keeps its own time).
     let last = g.session.stats.last_ns;
     g.status.clock_ns = if control.stop.load(Ordering::Relaxed) { g.status.clock_ns.or(last) } else { last };

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use acrscope::analysis::Analyzer;
+use acrscope::capture::source::{CaptureReader, OpenOptions};
 use acrscope::classify::rules::Rules;
 use acrscope::classify::service_tags::ServiceTags;
 use acrscope::cli::{AnalysisArgs, Cli, Command, ReportArgs, ReportFormat};
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot(args),
         Command::Live(args) => live(args),
         Command::Interfaces => interfaces(),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,9 +72,17 @@ fn analyzer(a: &AnalysisArgs) -> anyhow::Result<Analyzer> {
 }
 
 fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
+    use acrscope::cli::Speed;
     let analyzer = analyzer(&args.analysis)?;
     let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
-    let feeder = acrscope::engine::spawn_replay(&args.file, args.speed, args.paused, limits)
+    if args.follow && args.file.as_os_str() == acrscope::capture::source::STDIN {
+        return Err(InputError(
+            "--follow reads a file as it grows; standard input is read as it arrives without it".into(),
+        )
+        .into());
+    }
+    let speed = args.speed.unwrap_or(if args.follow { Speed::Max } else { Speed::Factor(1.0) });
+    let feeder = acrscope::engine::spawn_replay_with(&args.file, speed, args.paused, limits, args.follow)
         .map_err(|e| InputError(e.to_string()))?;
     let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..acrscope::ui::UiOptions::default() };
     acrscope::ui::run(feeder, analyzer, opts)
@@ -155,6 +166,78 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `acrscope snapshot FILE --cast OUT.cast`: the replay, recorded headless.
+fn record_cast(
+    args: &acrscope::cli::SnapshotArgs,
+    path: &std::path::Path,
+    width: u16,
+    height: u16,
+) -> anyhow::Result<()> {
+    use acrscope::cli::Speed;
+    use std::io::Write;
+    let speed = match args.speed {
+        Speed::Factor(f) => f,
+        Speed::Max => {
+            return Err(InputError("--speed max: a recording needs a pace; give a factor such as 10".into()).into())
+        }
+    };
+    let analyzer = analyzer(&args.analysis)?;
+    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let reader = CaptureReader::open(&args.file, &OpenOptions::default()).map_err(|e| InputError(e.to_string()))?;
+    let view = acrscope::snapshot::View { width, height, view: args.view, select: args.select.clone() };
+    let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let shared = acrscope::snapshot::cast::record(reader, &analyzer, &view, speed, limits, &mut out)
+        .and_then(|s| out.flush().map(|_| s).map_err(Into::into))
+        .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(e) = &shared.status.error {
+        eprintln!("acrscope: warning: {e}");
+    }
+    Ok(())
+}
+
+/// `acrscope completions SHELL`: the completion script, from the same definitions as the parser.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "acrscope", &mut std::io::stdout().lock());
+    Ok(())
+}
+
+/// `acrscope man`: the manual page, with each subcommand's synopsis and options after the
+/// list of subcommands (one page, as `man acrscope` users expect).
+fn man() -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    let page = clap_mangen::Man::new(cmd.clone());
+    page.render_title(&mut out)?;
+    page.render_name_section(&mut out)?;
+    page.render_synopsis_section(&mut out)?;
+    page.render_description_section(&mut out)?;
+    page.render_options_section(&mut out)?;
+    for sub in cmd.get_subcommands() {
+        let name = format!("acrscope {}", sub.get_name());
+        let m = clap_mangen::Man::new(sub.clone().bin_name(name.clone()));
+        let mut part = Vec::new();
+        m.render_synopsis_section(&mut part)?;
+        if sub.get_arguments().any(|a| !a.is_hide_set()) {
+            m.render_options_section(&mut part)?;
+        }
+        // clap_mangen renders these as page sections; here they are subsections of one.
+        let part =
+            String::from_utf8(part)?.replace(".SH SYNOPSIS", ".SS Synopsis").replace(".SH OPTIONS", ".SS Options");
+        writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+        if let Some(about) = sub.get_about() {
+            writeln!(out, "{about}")?;
+        }
+        out.extend_from_slice(part.as_bytes());
+    }
+    page.render_version_section(&mut out)?;
+    std::io::stdout().lock().write_all(&out).context("writing the manual page")
+}
+
 /// `acrscope interfaces`: what can be captured on, with addresses and state.
 fn interfaces() -> anyhow::Result<()> {
     use acrscope::capture::live;
@@ -191,12 +274,44 @@ fn interfaces() -> anyhow::Result<()> {
 fn report(args: ReportArgs) -> anyhow::Result<()> {
     let analyzer = analyzer(&args.analysis)?;
     let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
-    let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
-    let mut bar = ProgressBar::new(size, pipeline::PROGRESS_FRAMES);
-    let read = pipeline::read_file(&args.file, limits, |bytes| bar.update(bytes));
+    let reader = CaptureReader::open(&args.file, &OpenOptions::default()).map_err(|e| InputError(e.to_string()))?;
+    // A pipe has no size to measure progress against.
+    let mut bar = match reader.total_bytes() {
+        Some(size) => ProgressBar::new(size, pipeline::PROGRESS_FRAMES),
+        None => ProgressBar::hidden(),
+    };
+    // The annotated copy is written before the report, from a second reading of the file;
+    // the first records which flow each frame went to.
+    let out = match &args.annotate {
+        Some(_) if args.file.as_os_str() == acrscope::capture::source::STDIN => {
+            return Err(InputError(
+                "--annotate reads the capture twice and cannot with standard input: save it to a file first (tee)"
+                    .into(),
+            )
+            .into())
+        }
+        Some(p) => Some(acrscope::output::annotate::create_no_follow(p).map_err(|e| {
+            let why = if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                "it is a symbolic link; give the path of a regular file".to_string()
+            } else {
+                e.to_string()
+            };
+            InputError(format!("{}: cannot write the annotated capture: {why}", p.display()))
+        })?),
+        None => None,
+    };
+    let mut frame_flows = acrscope::output::annotate::FrameFlows::default();
+    let (session, info) = if out.is_some() {
+        pipeline::read_all_with(reader, limits, |bytes| bar.update(bytes), |s, f| frame_flows.push(s, f))
+    } else {
+        pipeline::read_all(reader, limits, |bytes| bar.update(bytes))
+    };
     bar.finish();
-    let (session, info) = read.map_err(|e| InputError(e.to_string()))?;
     let analysis = analyzer.analyze(&session);
+    if let (Some(f), Some(path)) = (out, &args.annotate) {
+        acrscope::output::annotate::write(&args.file, f, &session, &analysis, &frame_flows)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     use std::io::Write;
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     // The JSON document is written as it is made: its flows are never all in memory at once.
@@ -244,8 +359,14 @@ fn stdout_is_terminal() -> bool {
 /// `acrscope snapshot`: the timeline screen of a capture, headless, into an image or text file.
 fn snapshot(args: acrscope::cli::SnapshotArgs) -> anyhow::Result<()> {
     use acrscope::snapshot::{self, At, Format, View};
-    let format = Format::from_path(&args.output).map_err(|e| InputError(e.to_string()))?;
     let (width, height) = snapshot::parse_size(&args.size).map_err(InputError)?;
+    if let Some(cast) = &args.cast {
+        return record_cast(&args, cast, width, height);
+    }
+    let Some(output) = &args.output else {
+        return Err(InputError("give an output file: -o OUT.{svg,png,html,txt,ansi}, or --cast OUT.cast".into()).into());
+    };
+    let format = Format::from_path(output).map_err(|e| InputError(e.to_string()))?;
     let at = match args.at {
         Some(s) if !(s.is_finite() && s >= 0.0) => {
             return Err(InputError(format!("--at {s}: give the seconds from the first packet, 0 or more")).into())
@@ -259,7 +380,7 @@ fn snapshot(args: acrscope::cli::SnapshotArgs) -> anyhow::Result<()> {
     let view = View { width, height, view: args.view, select: args.select.clone() };
     let buf = snapshot::screen(&shared, &analyzer, &view);
     let bytes = snapshot::encode(&buf, format)?;
-    std::fs::write(&args.output, bytes).with_context(|| format!("writing {}", args.output.display()))?;
+    std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
     if let Some(e) = &shared.status.error {
         eprintln!("acrscope: warning: {e}");
     }

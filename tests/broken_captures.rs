@@ -1,7 +1,8 @@
 //! Hostile and broken captures, built here from hand-made packets, through the real binary
 //! (`report --format json`): the exit code, the warning kinds in `stats.warnings`, and what is
 //! still reported. Files under `tests/fixtures/broken/` (inputs the fuzzers found) are replayed
-//! too.
+//! too. Every case is also read by the replay feeder and by `snapshot`, which must count the
+//! same warnings (see [`same_warnings_in_every_reader`]).
 
 mod common;
 
@@ -215,7 +216,46 @@ fn report_path(path: &Path, extra: &[&str]) -> Report {
     } else {
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"))
     };
-    Report { code: o.status.code(), json, stderr }
+    let r = Report { code: o.status.code(), json, stderr };
+    same_warnings_in_every_reader(path, extra, &r);
+    r
+}
+
+/// The replay feeder (at full speed) and `snapshot --end` read `path` into the same warning
+/// kinds and counts as `report` did, and end on the same error; a file `report` cannot open
+/// (exit 2) neither of them opens either, with the same message.
+fn same_warnings_in_every_reader(path: &Path, extra: &[&str], r: &Report) {
+    use acrscope::cli::Speed;
+    use acrscope::session::Limits;
+    let mut limits = Limits::default();
+    if let Some(i) = extra.iter().position(|a| *a == "--max-flows") {
+        limits.max_active_flows = extra[i + 1].parse().unwrap();
+    }
+    let feeder = acrscope::engine::spawn_replay(path, Speed::Max, false, limits.clone());
+    let snap = acrscope::snapshot::load(path, acrscope::snapshot::At::End, limits);
+    if r.code == Some(2) {
+        let (f, s) = (feeder.err().expect("replay opened it"), snap.err().expect("snapshot opened it"));
+        assert!(r.stderr.contains(&f.to_string()), "replay: {f} / report: {}", r.stderr);
+        assert_eq!(f.to_string(), s.to_string());
+        return;
+    }
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let want: std::collections::BTreeMap<String, u64> =
+        serde_json::from_value(r.json["stats"]["warnings"].clone()).unwrap();
+    let counts = |s: &acrscope::session::Session| -> std::collections::BTreeMap<String, u64> {
+        s.stats.warnings.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    let feeder = feeder.unwrap();
+    feeder.handle.join().unwrap();
+    let g = acrscope::engine::lock(&feeder.shared);
+    assert!(g.status.finished);
+    assert_eq!(counts(&g.session), want, "replay feeder vs report: {}", path.display());
+    assert_eq!(g.status.error.as_deref().unwrap_or(""), r.error(), "replay feeder: {}", path.display());
+    let snap = snap.unwrap();
+    assert_eq!(counts(&snap.session), want, "snapshot vs report: {}", path.display());
+    assert_eq!(snap.status.error.as_deref().unwrap_or(""), r.error(), "snapshot: {}", path.display());
+    assert_eq!(g.session.stats.packets, r.stat("packets"));
+    assert_eq!(snap.session.stats.packets, r.stat("packets"));
 }
 
 fn report(name: &str, bytes: &[u8], extra: &[&str]) -> Report {

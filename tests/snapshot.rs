@@ -465,12 +465,23 @@ fn readme_screenshots_are_current() {
         assert_eq!((new.width(), new.height()), (old.width(), old.height()));
         assert!(pixel_hash(&old) == pixel_hash(&new), "{} is stale; {BLESS}", png_path.display());
     }
+    // The recording of a replay, as `snapshot --cast` (default size and pace) makes it.
+    let reader = acrscope::capture::source::CaptureReader::open(
+        &capture("scenario-b-dedicated.pcap"),
+        &acrscope::capture::source::OpenOptions::default(),
+    )
+    .unwrap();
+    let view = View { width: 120, height: 40, view: ViewKind::Flows, select: None };
+    let mut cast = Vec::new();
+    snapshot::cast::record(reader, &Analyzer::default(), &view, 1.0, Limits::default(), &mut cast).unwrap();
+    check_file(&dir.join("scenario-b-dedicated.cast"), &cast, BLESS);
     // Nothing else lies in the folder unchecked.
     let mut names: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     let mut want: Vec<String> = SCENARIOS.iter().flat_map(|n| [format!("{n}.png"), format!("{n}.svg")]).collect();
     want.push("regenerate.sh".into());
+    want.push("scenario-b-dedicated.cast".into());
     want.sort();
     assert_eq!(names, want);
 }

@@ -471,3 +471,81 @@ fn paused_start_waits_for_space() {
     s.keys(&["q"]);
     assert_eq!(s.assert_restored(&typed), "0");
 }
+
+/// `tcpdump -w - | acrscope replay -`: the screen shows the flows of a stream as they arrive,
+/// before the writer has ended, and keeps its keys (read from the terminal, not stdin).
+#[test]
+#[ignore = "needs tmux"]
+fn replay_from_standard_input_shows_flows_before_the_writer_ends() {
+    use std::io::Write;
+    let s = Session::start("stdin", 120, 40).expect("tmux");
+    let fifo = s.dir.join("capture.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).output().expect("running mkfifo");
+    assert!(made.status.success(), "mkfifo: {}", String::from_utf8_lossy(&made.stderr));
+    let bytes = std::fs::read(capture_path(DEDICATED)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let (fifo, bytes) = (fifo.clone(), bytes.clone());
+        std::thread::spawn(move || {
+            let mut out = std::fs::OpenOptions::new().write(true).open(&fifo).expect("opening the fifo");
+            // Two thirds of the capture, in chunks with pauses between, as tcpdump -U writes.
+            let cut = bytes.len() * 2 / 3;
+            for chunk in bytes[..cut].chunks(8192) {
+                out.write_all(chunk).unwrap();
+                out.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // The rest only once the test has seen the first flows on the screen.
+            rx.recv().expect("the test ended early");
+            out.write_all(&bytes[cut..]).unwrap();
+        })
+    };
+    let bin = quote(env!("CARGO_BIN_EXE_acrscope"));
+    let typed = format!("stty -g > stty.before; {bin} replay - < capture.fifo; echo \"EXIT=$?\"; stty -g > stty.after");
+    s.type_line(&typed);
+    let early = s.wait_for("the first flows from the pipe", |t| count_rows(t, "LOGIN", LOGIN_HOST) > 0);
+    assert!(!header(&early).contains(END), "the writer has not ended: {}", header(&early));
+    assert!(header(&early).contains("replay standard input (pcap)"), "{}", header(&early));
+    // The keys work while stdin is the pipe: `g` groups by host.
+    s.keys(&["g"]);
+    s.wait_for("one row per host", |t| footer(t).starts_with("one row per host"));
+    s.keys(&["g"]);
+    s.wait_for("one row per flow", |t| footer(t).starts_with("one row per flow"));
+    tx.send(()).unwrap();
+    writer.join().unwrap();
+    // Every data flow on the screen once the stream has ended.
+    let end = s.wait_for("the end of the stream with every data flow", |t| {
+        header(t).contains(END) && header(t).contains("590 pkts") && count_rows(t, "DATA", DATA_HOST) == 4
+    });
+    assert_eq!(count_rows(&end, "LOGIN", LOGIN_HOST), 11, "{end}");
+    s.keys(&["q"]);
+    assert_eq!(s.assert_restored(&typed), "0");
+}
+
+/// `replay FILE --follow`: a file still being written is shown as it grows, has no end of its
+/// own, and q leaves (the reader waiting for more is no obstacle).
+#[test]
+#[ignore = "needs tmux"]
+fn replay_follow_shows_a_growing_file_and_q_leaves() {
+    use std::io::Write;
+    let s = Session::start("follow", 120, 40).expect("tmux");
+    let bytes = std::fs::read(capture_path(DEDICATED)).unwrap();
+    let path = s.dir.join("growing.pcap");
+    // Cut inside a record: the half-written record is waited for, not called a cut file.
+    let cut = bytes.len() / 2 + 5;
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    let bin = quote(env!("CARGO_BIN_EXE_acrscope"));
+    let typed =
+        format!("stty -g > stty.before; {bin} replay growing.pcap --follow; echo \"EXIT=$?\"; stty -g > stty.after");
+    s.type_line(&typed);
+    let first = s.wait_for("the first half", |t| count_rows(t, "LOGIN", LOGIN_HOST) > 0 && header(t).contains(" pkts"));
+    assert!(!header(&first).contains("590 pkts"), "{}", header(&first));
+    let mut out = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    out.write_all(&bytes[cut..]).unwrap();
+    out.flush().unwrap();
+    let all = s.wait_for("every packet", |t| header(t).contains("590 pkts") && count_rows(t, "DATA", DATA_HOST) == 4);
+    assert!(!header(&all).contains(END), "a followed file does not end by itself: {}", header(&all));
+    assert!(!all.contains("truncated") && !all.contains("cut short"), "{all}");
+    s.keys(&["q"]);
+    assert_eq!(s.assert_restored(&typed), "0");
+}

@@ -12,6 +12,10 @@ for capture in assets/captures/scenario-*.pcap; do
   done
   echo "docs/screenshots/$name.svg docs/screenshots/$name.png"
 done
+# The README's recording of a replay (asciicast v2).
+cargo run --release --quiet -- snapshot assets/captures/scenario-b-dedicated.pcap \
+  --cast docs/screenshots/scenario-b-dedicated.cast
+echo docs/screenshots/scenario-b-dedicated.cast
 # The golden text screen of tests/snapshot.rs, drawn the same way.
 cargo run --release --quiet -- snapshot assets/captures/scenario-b-dedicated.pcap --end \
   -o tests/golden/scenario-b-dedicated.120x40.txt

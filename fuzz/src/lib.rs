@@ -19,12 +19,12 @@ use std::io::Cursor;
 use std::sync::OnceLock;
 
 use acrscope::analysis::Analyzer;
-use acrscope::capture::file::FileReader;
+use acrscope::capture::source::CaptureReader;
 use acrscope::dissect::dns::{parse_message, DnsTcpReassembler};
 use acrscope::dissect::tls::{parse_client_hello, parse_server_hello, whole_hello, TlsProgress, TlsReassembler};
 use acrscope::output::json;
 use acrscope::packet::{self, decode::decode_datagram, Transport};
-use acrscope::session::{Limits, Session, DNS_TCP_CAP, TLS_CAP};
+use acrscope::session::{Limits, DNS_TCP_CAP, TLS_CAP};
 
 /// Link types the decoder supports, in selector order.
 pub const LINK_TYPES: [u16; 8] = [0, 1, 101, 108, 113, 228, 229, 276];
@@ -187,16 +187,12 @@ fn analyzer() -> &'static Analyzer {
 
 /// (d) A whole capture file through the reader, the session, the analysis and the JSON report.
 pub fn pipeline(data: &[u8]) {
-    let Ok(mut reader) = FileReader::from_reader(Box::new(Cursor::new(data.to_vec())), "fuzz.pcap".into()) else {
+    let Ok(reader) = CaptureReader::from_reader(Box::new(Cursor::new(data.to_vec())), "fuzz.pcap".into()) else {
         return;
     };
     // A small flow cap, so that eviction is exercised too.
-    let mut session = Session::new(Limits { max_active_flows: 16, ..Limits::default() });
-    while let Ok(Some(frame)) = reader.next_frame() {
-        session.ingest(&frame);
-    }
-    session.finish();
-    let info = json::CaptureInfo::default();
+    let limits = Limits { max_active_flows: 16, ..Limits::default() };
+    let (session, info) = acrscope::pipeline::read_all(reader, limits, |_| {});
     let analysis = analyzer().analyze(&session);
     let report = json::build(&session, &analysis, &info);
     let mut out = Vec::new();

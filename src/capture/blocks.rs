@@ -24,7 +24,12 @@ pub enum Blocks {
     /// Read on the caller's thread.
     Direct { input: Box<dyn Read + Send>, spare: Option<Vec<u8>>, ended: bool },
     /// Read ahead on a thread of its own.
-    Ahead { rx: Receiver<std::io::Result<Block>>, recycle: Sender<Vec<u8>> },
+    /// `peeked`: what [`Blocks::ready`] took off the channel (`Some(None)`: the end).
+    Ahead {
+        rx: Receiver<std::io::Result<Block>>,
+        recycle: Sender<Vec<u8>>,
+        peeked: Option<Option<std::io::Result<Block>>>,
+    },
 }
 
 impl Blocks {
@@ -38,7 +43,7 @@ impl Blocks {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         let (recycle, recycled) = mpsc::channel();
         std::thread::Builder::new().name("acrscope-read".into()).spawn(move || read_ahead(input, &tx, &recycled))?;
-        Ok(Blocks::Ahead { rx, recycle })
+        Ok(Blocks::Ahead { rx, recycle, peeked: None })
     }
 
     /// The next block; `None` at the end of the input.
@@ -62,7 +67,28 @@ impl Blocks {
                 }
             }
             // A closed channel is the end: the thread has sent everything it read.
-            Blocks::Ahead { rx, .. } => rx.recv().ok(),
+            Blocks::Ahead { rx, peeked, .. } => match peeked.take() {
+                Some(p) => p,
+                None => rx.recv().ok(),
+            },
+        }
+    }
+
+    /// Whether [`Blocks::next_block`] would answer at once (an in-place input always does).
+    pub fn ready(&mut self) -> bool {
+        match self {
+            Blocks::Direct { .. } => true,
+            Blocks::Ahead { rx, peeked, .. } => {
+                if peeked.is_some() {
+                    return true;
+                }
+                match rx.try_recv() {
+                    Ok(b) => *peeked = Some(Some(b)),
+                    Err(mpsc::TryRecvError::Disconnected) => *peeked = Some(None),
+                    Err(mpsc::TryRecvError::Empty) => return false,
+                }
+                true
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! libpcap refuses pcapng files whose interfaces have different link types; this reader keeps
 //! a link type per interface. The format is told by the magic number, never the extension.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -57,9 +58,24 @@ pub struct ReaderWarning {
     pub message: String,
 }
 
+/// A capture interface as the file describes it: what a writer needs to keep its frames'
+/// link type and timestamps exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterfaceDesc {
+    pub link_type: u16,
+    /// pcapng's if_tsresol byte (6: microseconds, 9: nanoseconds, 0x80 | n: 2^-n seconds).
+    pub tsresol: u8,
+    /// pcapng's if_tsoffset, in seconds.
+    pub offset_secs: i64,
+    /// pcap's snapshot length (0 when the file does not say).
+    pub snaplen: u32,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     link_type: u16,
+    tsresol: u8,
+    snaplen: u32,
     /// Timestamp units per second, as a (base, exponent) pair: 10^6 by default.
     units_per_sec: u128,
     offset_secs: i64,
@@ -91,9 +107,15 @@ pub struct FileReader {
     offset: u64,
     frames: u64,
     last_ts: i64,
+    /// The last frame's timestamp in its interface's units, before any conversion.
+    last_raw_ts: u64,
+    /// pcapng sections begun (interface ids count from 0 again in each).
+    section: u32,
     done: bool,
     warnings: Vec<ReaderWarning>,
     warning_count: u64,
+    /// Every warning counted by kind, including those beyond the located ones kept.
+    warning_counts: BTreeMap<&'static str, u64>,
 }
 
 impl FileReader {
@@ -102,6 +124,12 @@ impl FileReader {
         let io = |source| CaptureError::Io { name: name.clone(), source };
         let f = File::open(path).map_err(io)?;
         let input = Blocks::ahead(Box::new(f)).map_err(io)?;
+        FileReader::with_blocks(input, name)
+    }
+
+    /// Reads `r` ahead on a thread of its own (a file, a pipe, a decompressor).
+    pub fn read_ahead(r: Box<dyn Read + Send>, name: String) -> Result<FileReader, CaptureError> {
+        let input = Blocks::ahead(r).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
         FileReader::with_blocks(input, name)
     }
 
@@ -129,9 +157,12 @@ impl FileReader {
             offset: 0,
             frames: 0,
             last_ts: 0,
+            last_raw_ts: 0,
+            section: 0,
             done: false,
             warnings: Vec::new(),
             warning_count: 0,
+            warning_counts: BTreeMap::new(),
         };
         let mut magic = [0u8; 4];
         let got = rd.fill(&mut magic)?;
@@ -167,6 +198,60 @@ impl FileReader {
     /// All reader warnings, including those beyond the located ones kept.
     pub fn warning_count(&self) -> u64 {
         self.warning_count
+    }
+
+    /// Interface `id` of the current section.
+    pub fn interface(&self, id: u32) -> Option<InterfaceDesc> {
+        self.interfaces.get(id as usize).map(|i| InterfaceDesc {
+            link_type: i.link_type,
+            tsresol: i.tsresol,
+            offset_secs: i.offset_secs,
+            snaplen: i.snaplen,
+        })
+    }
+
+    /// The timestamp of the frame read last, in its interface's units as the file holds it.
+    pub fn raw_ts(&self) -> u64 {
+        self.last_raw_ts
+    }
+
+    /// Which pcapng section the frame read last is in (interface ids are per section).
+    pub fn section(&self) -> u32 {
+        self.section
+    }
+
+    /// All reader warnings by kind.
+    pub fn warning_counts(&self) -> &BTreeMap<&'static str, u64> {
+        &self.warning_counts
+    }
+
+    /// Whether [`Self::next_frame`] can answer without waiting for the input: a whole record
+    /// is buffered, the input has a block ready, or the input has ended. A reader of a pipe
+    /// asks this before taking a lock it would otherwise hold while the writer is idle.
+    pub fn ready(&mut self) -> bool {
+        if self.done || self.eof || self.whole_record_buffered() {
+            return true;
+        }
+        self.input.ready()
+    }
+
+    fn whole_record_buffered(&self) -> bool {
+        let b = &self.chunk[self.pos..self.end];
+        match self.format {
+            Format::Pcap { .. } => {
+                if b.len() < 16 {
+                    return false;
+                }
+                let (incl, orig) = (self.u32_at(b, 8) as usize, self.u32_at(b, 12) as usize);
+                let incl = match self.lengths {
+                    Lengths::Normal => incl,
+                    Lengths::Swapped => orig,
+                    Lengths::MaybeSwapped => incl.min(orig),
+                };
+                b.len() >= 16 + incl
+            }
+            Format::PcapNg => b.len() >= 8 && b.len() >= self.u32_at(b, 4) as usize,
+        }
     }
 
     /// The next frame, `Ok(None)` at the end. After an error, always `Ok(None)`.
@@ -285,6 +370,7 @@ impl FileReader {
 
     fn warn(&mut self, kind: &'static str, offset: u64, frame: Option<u64>, message: String) {
         self.warning_count += 1;
+        *self.warning_counts.entry(kind).or_insert(0) += 1;
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(ReaderWarning { kind, offset, frame, message });
         }
@@ -332,6 +418,8 @@ impl FileReader {
             link_type: self.pcap_link,
             units_per_sec: if nanos { 1_000_000_000 } else { 1_000_000 },
             offset_secs: 0,
+            tsresol: if nanos { 9 } else { 6 },
+            snaplen: self.snaplen,
         }];
         Ok(())
     }
@@ -374,6 +462,7 @@ impl FileReader {
         };
         let ts_ns = i64::from(secs) * 1_000_000_000 + frac_ns;
         self.last_ts = ts_ns;
+        self.last_raw_ts = u64::from(secs) * self.interfaces[0].units_per_sec as u64 + u64::from(frac);
         Ok(Some(Meta {
             ts_ns,
             link_type: self.pcap_link,
@@ -415,6 +504,7 @@ impl FileReader {
         }
         self.fill_buf(len - 12, start, "section header block")?;
         self.interfaces.clear();
+        self.section += 1;
         Ok(())
     }
 
@@ -481,7 +571,8 @@ impl FileReader {
             return Err(self.corrupt(start, "interface description block too short".into()));
         }
         let link_type = self.u16_at(self.body(), 0);
-        let mut iface = Interface { link_type, units_per_sec: 1_000_000, offset_secs: 0 };
+        let snaplen = self.u32_at(self.body(), 4);
+        let mut iface = Interface { link_type, units_per_sec: 1_000_000, offset_secs: 0, tsresol: 6, snaplen };
         // Options: code (2), length (2), value padded to 4.
         let mut at = 8;
         while at + 4 <= body_len {
@@ -494,6 +585,7 @@ impl FileReader {
             match (code, olen) {
                 (9, 1) => {
                     let r = self.body()[v];
+                    iface.tsresol = r;
                     let exp = u32::from(r & 0x7f);
                     iface.units_per_sec = if r & 0x80 != 0 {
                         if exp > 64 {
@@ -512,6 +604,7 @@ impl FileReader {
                             format!("{}: interface at byte offset {start} has an unusable if_tsresol {r}", self.name),
                         );
                         iface.units_per_sec = 1_000_000;
+                        iface.tsresol = 6;
                     }
                 }
                 (14, 8) => {
@@ -562,6 +655,7 @@ impl FileReader {
             return Ok(None);
         };
         let raw = (u128::from(hi) << 32) | u128::from(lo);
+        self.last_raw_ts = (u64::from(hi) << 32) | u64::from(lo);
         let secs = raw / iface.units_per_sec;
         let frac = raw % iface.units_per_sec;
         let ns = (secs as i128) * 1_000_000_000

@@ -7,6 +7,7 @@ pub mod live;
 pub mod privileges;
 pub mod sandbox;
 pub mod savefile;
+pub mod source;
 
 /// One captured frame, borrowed from the source's reusable buffer.
 #[derive(Debug, Clone, Copy)]

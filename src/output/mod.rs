@@ -1,5 +1,6 @@
 //! Views of a finished session: the JSON document, text tables, the allowlist.
 
+pub mod annotate;
 pub mod json;
 pub mod progress;
 pub mod text;

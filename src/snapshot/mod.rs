@@ -6,6 +6,7 @@
 //! All outputs are deterministic: the same buffer gives the same bytes (no dates, no random
 //! ids, fixed float formatting), so the README images can be checked for staleness.
 
+pub mod cast;
 pub mod html;
 pub mod png;
 pub mod svg;
@@ -17,7 +18,8 @@ use ratatui::buffer::{Buffer, Cell, CellDiffOption};
 use ratatui::style::{Color, Modifier};
 
 use crate::analysis::Analyzer;
-use crate::capture::file::{CaptureError, FileReader, Format as FileFormat};
+use crate::capture::file::CaptureError;
+use crate::capture::source::{CaptureReader, OpenOptions};
 use crate::cli::ViewKind;
 use crate::engine::{Shared, SourceStatus};
 use crate::session::{Limits, Session};
@@ -109,35 +111,31 @@ pub enum At {
 /// that capture time only, the clock standing there and the replay paused; or the whole file
 /// and the replay finished. A file that ends badly keeps what came before (as the replay does).
 pub fn load(path: &Path, at: At, limits: Limits) -> Result<Shared, CaptureError> {
-    let mut reader = FileReader::open(path)?;
+    let reader = CaptureReader::open(path, &OpenOptions::default())?;
+    Ok(load_from(reader, at, limits))
+}
+
+/// [`load`] from a capture already open.
+pub fn load_from(reader: CaptureReader, at: At, limits: Limits) -> Shared {
+    load_watched(reader, at, limits, |_, _| {})
+}
+
+/// [`load_from`], showing `before` the state and the time of each frame before it is read
+/// (how a recording draws the replay as it goes).
+pub fn load_watched(
+    mut reader: CaptureReader,
+    at: At,
+    limits: Limits,
+    mut before: impl FnMut(&mut Shared, i64),
+) -> Shared {
     let mut session = Session::new(limits);
     session.record_activity();
-    let mut status = SourceStatus {
-        label: format!(
-            "replay {} ({})",
-            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
-            match reader.format() {
-                FileFormat::PcapNg => "pcapng",
-                FileFormat::Pcap { .. } => "pcap",
-            }
-        ),
-        total_bytes: std::fs::metadata(path).ok().map(|m| m.len()),
-        ..SourceStatus::default()
-    };
+    let status = SourceStatus { label: reader.label(), total_bytes: reader.total_bytes(), ..SourceStatus::default() };
+    let mut shared = Shared { session, status };
     let mut cutoff: Option<i64> = None;
     let mut cut = false;
-    loop {
-        let frame = match reader.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                let msg = format!("{e}; {} frames before it were read", session.stats.packets);
-                session.warn("truncated-file", None, None, msg.clone());
-                status.error = Some(msg);
-                break;
-            }
-        };
-        let start = *status.start_ns.get_or_insert(frame.ts_ns);
+    while let Some(frame) = reader.next_frame() {
+        let start = *shared.status.start_ns.get_or_insert(frame.ts_ns);
         if let At::Seconds(s) = at {
             let c = *cutoff.get_or_insert_with(|| start.saturating_add((s.max(0.0) * 1e9).round() as i64));
             if frame.ts_ns > c {
@@ -145,12 +143,12 @@ pub fn load(path: &Path, at: At, limits: Limits) -> Result<Shared, CaptureError>
                 break;
             }
         }
-        session.ingest(&frame);
+        before(&mut shared, frame.ts_ns);
+        shared.session.ingest(&frame);
     }
-    status.read_bytes = reader.bytes_read();
-    for w in reader.warnings() {
-        session.warn(w.kind, w.frame, Some(w.offset), w.message.clone());
-    }
+    let Shared { mut session, mut status } = shared;
+    status.read_bytes = reader.progress_bytes();
+    status.error = crate::pipeline::apply_outcome(&mut session, &reader.into_outcome());
     if cut {
         // A replay paused at that moment: not finished, the clock on the requested time.
         status.paused = true;
@@ -161,7 +159,7 @@ pub fn load(path: &Path, at: At, limits: Limits) -> Result<Shared, CaptureError>
         status.finished = true;
         status.clock_ns = session.stats.last_ns;
     }
-    Ok(Shared { session, status })
+    Shared { session, status }
 }
 
 /// What `acrscope snapshot` draws besides the capture itself.

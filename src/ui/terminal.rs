@@ -32,6 +32,11 @@ pub fn restore() {
     }
 }
 
+/// Whether this process has a terminal to read keys from besides stdin.
+fn controlling_terminal() -> bool {
+    std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok()
+}
+
 pub fn panicked() -> bool {
     PANICKED.load(Ordering::SeqCst)
 }
@@ -47,9 +52,11 @@ pub struct Guard {
 
 impl Guard {
     pub fn take() -> anyhow::Result<Guard> {
-        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        // Keys come from the terminal: stdin when it is one, else /dev/tty (crossterm opens it
+        // itself), so `tcpdump -w - | acrscope replay -` keeps its keys.
+        if !std::io::stdout().is_terminal() || !(std::io::stdin().is_terminal() || controlling_terminal()) {
             anyhow::bail!(
-                "the timeline needs a terminal (stdin and stdout are not one); for text, use `acrscope report FILE`"
+                "the timeline needs a terminal (stdout is not one, or there is no terminal to read keys from); for text, use `acrscope report FILE`"
             );
         }
         let term = Terminal::new(CrosstermBackend::new(stdout()))?;
