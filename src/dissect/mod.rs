@@ -2,4 +2,7 @@
 //! They know nothing of flows or views, so they are easy to test and fuzz.
 
 pub mod dns;
+pub mod held;
+pub mod http;
+pub mod quic;
 pub mod tls;
