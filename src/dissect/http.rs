@@ -18,8 +18,7 @@ const MAX_FIELD: usize = 512;
 /// Segments held past a missing stream start before taking the start as lost.
 const MAX_PENDING_SEGMENTS: u32 = 16;
 
-const METHODS: [&[u8]; 9] =
-    [b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE"];
+const METHODS: [&[u8]; 9] = [b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE"];
 
 /// A request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,7 +365,10 @@ mod tests {
 
     #[test]
     fn absolute_form_loses_query_and_user_info() {
-        let q = parse_request(b"GET http://bob:hunter2@mirror.example/pool/a.deb?token=SECRET HTTP/1.1\r\nHost: mirror.example\r\n\r\n").unwrap();
+        let q = parse_request(
+            b"GET http://bob:hunter2@mirror.example/pool/a.deb?token=SECRET HTTP/1.1\r\nHost: mirror.example\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(q.path, "http://mirror.example/pool/a.deb");
     }
 

@@ -286,10 +286,7 @@ fn decode_pn(largest: Option<u64>, truncated: u64, bits: usize) -> u64 {
 /// The CRYPTO frames of a decrypted Initial payload, as (offset, data), in packet order.
 /// Stops at the first frame an Initial may not carry or that does not fit (what came before
 /// is kept); `Err` names that frame.
-pub fn crypto_frames<'a>(
-    payload: &'a [u8],
-    mut each: impl FnMut(u64, &'a [u8]),
-) -> Result<(), &'static str> {
+pub fn crypto_frames<'a>(payload: &'a [u8], mut each: impl FnMut(u64, &'a [u8])) -> Result<(), &'static str> {
     let mut pos = 0;
     while pos < payload.len() {
         let ty = varint(payload, &mut pos).ok_or("frame type")?;
