@@ -22,14 +22,14 @@ pub fn icon(kind: FindingKind, t: &Theme) -> (&'static str, Style) {
         FindingKind::DataViaStorageAccount | FindingKind::DataViaDedicatedEndpoint | FindingKind::PrivateLink => {
             ("✔", t.good())
         }
-        FindingKind::PrivateLinkResolvedPublicly => ("⚠", t.warn()),
+        FindingKind::PrivateLinkResolvedPublicly | FindingKind::PlainHttpRegistry => ("⚠", t.warn()),
         FindingKind::UnnamedFlows | FindingKind::UnusedDnsAnswers => ("•", t.dim()),
     }
 }
 
 fn rank(kind: FindingKind) -> u8 {
     match kind {
-        FindingKind::PrivateLinkResolvedPublicly => 0,
+        FindingKind::PrivateLinkResolvedPublicly | FindingKind::PlainHttpRegistry => 0,
         FindingKind::DataViaStorageAccount | FindingKind::DataViaDedicatedEndpoint | FindingKind::PrivateLink => 1,
         FindingKind::UnnamedFlows | FindingKind::UnusedDnsAnswers => 2,
     }

@@ -32,6 +32,16 @@ pub struct FlowRec {
     pub hello: Option<Arc<ClientHelloInfo>>,
     pub hello_ns: Option<i64>,
     pub server_version: Option<u16>,
+    /// QUIC version, plain HTTP and proxy CONNECT, as (label, text) for the details pane.
+    pub clear_text: Option<Arc<Vec<(&'static str, String)>>>,
+}
+
+/// Only flows with QUIC or HTTP facts get lines (and an allocation).
+fn clear_text(facts: &FlowFacts, f: &Flow) -> Option<Arc<Vec<(&'static str, String)>>> {
+    if facts.http.is_none() && facts.quic.is_none() {
+        return None;
+    }
+    Some(Arc::new(crate::output::text::clear_text_lines(facts, f)))
 }
 
 impl FlowRec {
@@ -52,6 +62,7 @@ impl FlowRec {
             hello: facts.tls.client_hello.clone(),
             hello_ns: facts.tls.client_hello_ns,
             server_version: facts.tls.server_version,
+            clear_text: clear_text(facts, f),
         }
     }
 
@@ -69,6 +80,9 @@ impl FlowRec {
                 ),
             }
             self.flow = f.clone();
+            if facts.http.is_some() || facts.quic.is_some() {
+                self.clear_text = clear_text(facts, f);
+            }
         }
         if self.hello.is_none() && facts.tls.client_hello.is_some() {
             self.hello = facts.tls.client_hello.clone();
