@@ -234,7 +234,10 @@ impl Announcer {
                 }
                 Event::FlowOpen(id) => {
                     self.grow(id);
-                    if s.flows()[id as usize].proto == L4::Udp {
+                    // A QUIC ClientHello may span several datagrams: wait for it as for TCP.
+                    let facts = &s.facts[id as usize];
+                    let quic_pending = facts.quic.is_some() && facts.tls.client_hello.is_none();
+                    if s.flows()[id as usize].proto == L4::Udp && !quic_pending {
                         self.open(s, a, out, id)?;
                     } else {
                         self.waiting.push((id, Instant::now()));
