@@ -91,10 +91,9 @@ impl Session {
     /// At flow end: a ClientHello whose CRYPTO data was cut short is read as far as it goes.
     /// Whether there was a reader to drop.
     pub(super) fn settle_quic(&mut self, id: usize, emit: bool) -> bool {
-        let Some(r) = self.facts[id].quic.as_mut().and_then(|q| q.reader.take()) else {
+        let Some(mut r) = self.facts[id].quic.as_mut().and_then(|q| q.reader.take()) else {
             return false;
         };
-        let mut r = r;
         if self.facts[id].tls.client_hello.is_none() {
             if let Some(ch) = r.finish() {
                 let f = &self.table.flows()[id];
