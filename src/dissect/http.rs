@@ -90,12 +90,13 @@ pub fn head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// Text of a field as kept: printable ASCII only (controls and bytes over 0x7e become `?`),
-/// trimmed, at most [`MAX_FIELD`] bytes.
+/// Text of a field as kept: printable ASCII only (controls, which could drive a terminal, and
+/// bytes over 0x7e become U+FFFD; not `?`, which would read as a query string), trimmed, at
+/// most [`MAX_FIELD`] bytes.
 fn clean(b: &[u8]) -> String {
     let b = b.trim_ascii();
     let b = &b[..b.len().min(MAX_FIELD)];
-    b.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '?' }).collect()
+    b.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { char::REPLACEMENT_CHARACTER }).collect()
 }
 
 fn lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -381,7 +382,10 @@ mod tests {
         assert_eq!(read(&[(1, &big)], None), HeadProgress::TooLong);
         // A control character in a value is not copied.
         let s = parse_response(b"HTTP/1.1 200 OK\r\nServer: a\x1b[31mb\r\n\r\n").unwrap();
-        assert_eq!(s.server.as_deref(), Some("a?[31mb"));
+        assert_eq!(s.server.as_deref(), Some("a\u{fffd}[31mb"));
+        // The fuzz target's case: a NUL in the path is not turned into a `?`.
+        let q = parse_request(b"GET /ho\0\0tect.html HTTP/1.0\r\n\r\n").unwrap();
+        assert_eq!(q.path, "/ho\u{fffd}\u{fffd}tect.html");
         assert!(looks_like_request(b"GE"));
         assert!(!looks_like_request(b"GETX / HTTP/1.1"));
         assert!(looks_like_response(b"HTTP/"));
