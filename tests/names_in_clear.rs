@@ -205,3 +205,39 @@ fn client_hello(sni: &str) -> Vec<u8> {
     rec.extend(hs);
     rec
 }
+
+/// The details pane says how a CONNECT flow was named and what the proxy answered.
+#[test]
+fn details_pane_shows_the_connect_and_the_proxy_answer() {
+    use acrscope::cli::ViewKind;
+    use acrscope::engine::{Shared, SourceStatus};
+    use acrscope::ui::{buffer_text, render_to_buffer, ViewOptions};
+    let req: &[u8] = b"CONNECT jpeacrprod0st17.blob.core.windows.net:443 HTTP/1.1\r\n\r\n";
+    let resp: &[u8] = b"HTTP/1.1 403 Forbidden\r\nServer: squid/5.7\r\n\r\n";
+    let session = session_of(&[
+        (0.0, tcp(CLIENT, 40005, PROXY, 3128, 1, true, &[])),
+        (0.1, tcp(CLIENT, 40005, PROXY, 3128, 2, false, req)),
+        (0.2, tcp(PROXY, 3128, CLIENT, 40005, 900, false, resp)),
+    ]);
+    let status = SourceStatus {
+        label: "synthetic".into(),
+        finished: true,
+        start_ns: session.stats.first_ns,
+        clock_ns: session.stats.last_ns,
+        ..SourceStatus::default()
+    };
+    let shared = Shared { session, status };
+    let o = ViewOptions {
+        width: 160,
+        height: 48,
+        view: ViewKind::Flows,
+        select: Some("blob.core.windows.net".into()),
+        details: true,
+        at_ns: None,
+        color: false,
+    };
+    let t = buffer_text(&render_to_buffer(&shared, &Analyzer::default(), &o));
+    assert!(t.contains("named by  CONNECT target"), "{t}");
+    assert!(t.contains("proxy     CONNECT jpeacrprod0st17.blob.core.windows.net:443 via 10.0.0.10:3128 →"), "{t}");
+    assert!(t.contains("HTTP/1.1 403 Forbidden · Server squid/5.7"), "{t}");
+}
