@@ -241,3 +241,33 @@ fn details_pane_shows_the_connect_and_the_proxy_answer() {
     assert!(t.contains("proxy     CONNECT jpeacrprod0st17.blob.core.windows.net:443 via 10.0.0.10:3128 →"), "{t}");
     assert!(t.contains("HTTP/1.1 403 Forbidden · Server squid/5.7"), "{t}");
 }
+
+/// A proxy asks for credentials (407, with a body) and the client asks again on the same
+/// connection: the proxy's last answer counts, and the tunnel's ClientHello is read.
+#[test]
+fn connect_again_after_407_on_the_same_connection() {
+    let first: &[u8] = b"CONNECT fabrikamreg.azurecr.io:443 HTTP/1.1\r\nHost: fabrikamreg.azurecr.io:443\r\n\r\n";
+    let refused: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 5\r\n\r\ndenied";
+    let refused = &refused[..refused.len() - 1];
+    let again: &[u8] = b"CONNECT fabrikamreg.azurecr.io:443 HTTP/1.1\r\nProxy-Authorization: Basic U0VDUkVU\r\n\r\n";
+    let ok: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    let hello = client_hello("fabrikamreg.azurecr.io");
+    let c0 = 101u32;
+    let s0 = 7001u32;
+    let p = vec![
+        (0.0, tcp(CLIENT, 40006, PROXY, 3128, 100, true, &[])),
+        (0.1, tcp(CLIENT, 40006, PROXY, 3128, c0, false, first)),
+        (0.2, tcp(PROXY, 3128, CLIENT, 40006, s0, false, refused)),
+        (0.3, tcp(CLIENT, 40006, PROXY, 3128, c0 + first.len() as u32, false, again)),
+        (0.4, tcp(PROXY, 3128, CLIENT, 40006, s0 + refused.len() as u32, false, ok)),
+        (0.5, tcp(CLIENT, 40006, PROXY, 3128, c0 + (first.len() + again.len()) as u32, false, &hello)),
+    ];
+    let s = session_of(&p);
+    let (_, all, doc) = reports(&s);
+    let f = &doc["flows"][0];
+    assert_eq!(f["http_connect"]["status"], 200, "{f}");
+    assert_eq!(f["http_connect"]["status_line"], "HTTP/1.1 200 Connection established");
+    assert_eq!(f["sni"], "fabrikamreg.azurecr.io");
+    assert_eq!(f["name_source"], "http-connect");
+    assert!(!all.contains("U0VDUkVU"), "credentials in a report");
+}

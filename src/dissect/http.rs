@@ -46,6 +46,8 @@ pub struct Response {
     pub location_host: Option<String>,
     pub proxy_authenticate: Option<String>,
     pub server: Option<String>,
+    /// The body's length when the head gives it, to find the next head on the connection.
+    pub content_length: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +214,7 @@ pub fn parse_response(head: &[u8]) -> Option<Response> {
         location_host: header(head, "location").and_then(url_host),
         proxy_authenticate: text("proxy-authenticate"),
         server: text("server"),
+        content_length: header(head, "content-length").and_then(|v| std::str::from_utf8(v).ok()?.parse().ok()),
     })
 }
 
@@ -234,13 +237,15 @@ pub struct HeadReader {
     held: Held,
     pending: u32,
     finished: bool,
+    /// Sequence number just past the head read, once one was.
+    end: Option<u32>,
 }
 
 impl HeadReader {
     /// `start`: sequence number of the stream's first byte when the SYN was seen; else the
     /// first segment pushed is taken as the start.
     pub fn new(start: Option<u32>) -> Self {
-        HeadReader { base: start, held: Held::new(HEAD_CAP), pending: 0, finished: false }
+        HeadReader { base: start, held: Held::new(HEAD_CAP), pending: 0, finished: false, end: None }
     }
 
     pub fn push(&mut self, seq: u32, payload: &[u8]) -> HeadProgress {
@@ -272,6 +277,7 @@ impl HeadReader {
             return HeadProgress::NeedMore;
         };
         let head = &p[..end];
+        self.end = Some(base.wrapping_add(end as u32));
         let parsed = if looks_like_response(head) {
             parse_response(head).map(Head::Response)
         } else {
@@ -284,6 +290,12 @@ impl HeadReader {
         self.finished = true;
         self.held.release();
         p
+    }
+
+    /// The sequence number just past the head that was read (where the next message, or this
+    /// one's body, begins).
+    pub fn head_end_seq(&self) -> Option<u32> {
+        self.end
     }
 
     pub fn is_finished(&self) -> bool {

@@ -8,6 +8,10 @@ use crate::dissect::http::{looks_like_request, looks_like_response, Head, HeadPr
 pub use crate::dissect::http::{Request, Response};
 use crate::flow::table::Observed;
 
+/// CONNECT exchanges followed on one connection: a proxy asking for credentials (407) is
+/// usually asked again on the same connection, and its last answer is the one that counts.
+const MAX_CONNECT_EXCHANGES: u8 = 4;
+
 /// The HTTP heads of a flow. The query string of the path is never kept (see
 /// [`crate::dissect::http`]).
 #[derive(Debug, Default)]
@@ -15,11 +19,15 @@ pub struct HttpFacts {
     pub request: Option<Request>,
     pub request_ns: i64,
     pub request_frame: u64,
+    /// The first response; for a CONNECT, the proxy's last answer (after a 407 the client may
+    /// ask again with credentials on the same connection).
     pub response: Option<Response>,
     pub response_ns: i64,
     pub response_frame: u64,
     up: Side,
     down: Side,
+    /// Heads read past the first, on a CONNECT connection.
+    again: u8,
 }
 
 #[derive(Debug, Default)]
@@ -84,19 +92,44 @@ impl Session {
         if progress == HeadProgress::NeedMore {
             return;
         }
+        let end = r.head_end_seq();
         *side = Side::Done;
+        // On a CONNECT connection the next head may follow: the client asks again (with
+        // credentials) after a refusal, and the proxy answers again.
+        let connect =
+            h.connect().is_some() || matches!(&progress, HeadProgress::Done(Head::Request(q)) if q.connect.is_some());
+        if connect && h.again < MAX_CONNECT_EXCHANGES {
+            let next = match &progress {
+                HeadProgress::Done(Head::Request(_)) if obs.up => end,
+                HeadProgress::Done(Head::Response(s)) if !obs.up && !(200..300).contains(&s.status) => {
+                    end.map(|e| e.wrapping_add(s.content_length.unwrap_or(0).min(u64::from(u32::MAX >> 1)) as u32))
+                }
+                _ => None,
+            };
+            if let Some(next) = next {
+                h.again += 1;
+                let side = if obs.up { &mut h.up } else { &mut h.down };
+                *side = Side::Reading(HeadReader::new(Some(next)));
+            }
+        }
         match progress {
             HeadProgress::Done(Head::Request(q)) if obs.up => {
-                h.request = Some(q);
-                h.request_ns = frame.ts_ns;
-                h.request_frame = frame.number;
-                self.stats.http_requests += 1;
+                if h.request.is_none() {
+                    h.request = Some(q);
+                    h.request_ns = frame.ts_ns;
+                    h.request_frame = frame.number;
+                    self.stats.http_requests += 1;
+                }
             }
             HeadProgress::Done(Head::Response(s)) if !obs.up => {
-                h.response = Some(s);
-                h.response_ns = frame.ts_ns;
-                h.response_frame = frame.number;
-                self.stats.http_responses += 1;
+                if h.response.is_none() {
+                    self.stats.http_responses += 1;
+                }
+                if h.response.is_none() || connect {
+                    h.response = Some(s);
+                    h.response_ns = frame.ts_ns;
+                    h.response_frame = frame.number;
+                }
             }
             HeadProgress::TooLong => {
                 self.stats.http_heads_too_long += 1;
