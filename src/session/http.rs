@@ -113,13 +113,11 @@ impl Session {
             }
         }
         match progress {
-            HeadProgress::Done(Head::Request(q)) if obs.up => {
-                if h.request.is_none() {
-                    h.request = Some(q);
-                    h.request_ns = frame.ts_ns;
-                    h.request_frame = frame.number;
-                    self.stats.http_requests += 1;
-                }
+            HeadProgress::Done(Head::Request(q)) if obs.up && h.request.is_none() => {
+                h.request = Some(q);
+                h.request_ns = frame.ts_ns;
+                h.request_frame = frame.number;
+                self.stats.http_requests += 1;
             }
             HeadProgress::Done(Head::Response(s)) if !obs.up => {
                 if h.response.is_none() {
