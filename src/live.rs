@@ -284,7 +284,10 @@ impl Announcer {
                     if f.proto == L4::Tcp && f.tcp.syn && !f.tcp.syn_ack {
                         self.connecting.push(id);
                     }
-                    if f.proto == L4::Udp {
+                    // A QUIC ClientHello may span several datagrams: wait for it as for TCP.
+                    let facts = &s.facts[id as usize];
+                    let quic_pending = facts.quic.is_some() && facts.tls.client_hello.is_none();
+                    if f.proto == L4::Udp && !quic_pending {
                         self.open(s, a, out, id)?;
                     } else {
                         self.waiting.push((id, Instant::now()));

@@ -1,6 +1,7 @@
 //! Conformance against Wireshark's tshark on real captures from public test suites
-//! (../shared/fixtures/real, with tshark's output in oracle/). Every difference must be
-//! explained, one line each, in docs/tshark-differences.tsv; the test fails on any other.
+//! (../shared/fixtures/real, with tshark's output in oracle/): TLS SNI over TCP, QUIC SNI, plain
+//! HTTP Host and DNS answers. Every difference must be explained, one line each, in
+//! docs/tshark-differences.tsv; the test fails on any other.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -44,9 +45,17 @@ fn captures(root: &Path) -> Vec<PathBuf> {
 type Sni = (String, u64, String, u64, String);
 type Dns = (String, Vec<String>);
 
-fn oracle_sets(o: &Value) -> (BTreeSet<Sni>, BTreeSet<Dns>) {
+/// What is compared: SNI over TCP, SNI over QUIC, HTTP Host (same tuple shape), DNS answers.
+struct Sets {
+    sni: BTreeSet<Sni>,
+    quic: BTreeSet<Sni>,
+    http: BTreeSet<Sni>,
+    dns: BTreeSet<Dns>,
+}
+
+fn oracle_snis(list: &Value) -> BTreeSet<Sni> {
     let mut sni = BTreeSet::new();
-    for e in o["sni"].as_array().into_iter().flatten() {
+    for e in list.as_array().into_iter().flatten() {
         if let Some(name) = e["server_name"].as_str() {
             sni.insert((
                 e["src"].as_str().unwrap().to_lowercase(),
@@ -57,6 +66,25 @@ fn oracle_sets(o: &Value) -> (BTreeSet<Sni>, BTreeSet<Dns>) {
             ));
         }
     }
+    sni
+}
+
+fn oracle_sets(o: &Value) -> Sets {
+    let http = o["http_host"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let host = e["host"].as_str()?.to_lowercase();
+            Some((
+                e["client"].as_str()?.to_lowercase(),
+                e["client_port"].as_u64()?,
+                e["server"].as_str()?.to_lowercase(),
+                e["server_port"].as_u64()?,
+                host.split(':').next().unwrap_or("").to_string(),
+            ))
+        })
+        .collect();
     let mut dns = BTreeSet::new();
     for e in o["dns"].as_array().into_iter().flatten() {
         let mut addrs: Vec<String> = e["a"]
@@ -72,20 +100,30 @@ fn oracle_sets(o: &Value) -> (BTreeSet<Sni>, BTreeSet<Dns>) {
         addrs.sort();
         dns.insert((e["query"].as_str().unwrap_or("").to_lowercase().trim_end_matches('.').to_string(), addrs));
     }
-    (sni, dns)
+    Sets { sni: oracle_snis(&o["sni"]), quic: oracle_snis(&o["quic_sni"]), http, dns }
 }
 
-fn our_sets(r: &Value) -> (BTreeSet<Sni>, BTreeSet<Dns>) {
-    let mut sni = BTreeSet::new();
+fn our_sets(r: &Value) -> Sets {
+    let (mut sni, mut quic, mut http) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for f in r["flows"].as_array().unwrap() {
-        if let Some(name) = f["sni"].as_str() {
-            sni.insert((
+        let key = |name: &str| {
+            (
                 f["client"].as_str().unwrap().to_lowercase(),
                 f["client_port"].as_u64().unwrap(),
                 f["server"].as_str().unwrap().to_lowercase(),
                 f["server_port"].as_u64().unwrap(),
                 name.to_lowercase(),
-            ));
+            )
+        };
+        if let Some(name) = f["sni"].as_str() {
+            if f["quic_version"].is_null() {
+                sni.insert(key(name));
+            } else {
+                quic.insert(key(name));
+            }
+        }
+        if let Some(host) = f["http_host"].as_str() {
+            http.insert(key(host));
         }
     }
     let mut dns = BTreeSet::new();
@@ -98,7 +136,7 @@ fn our_sets(r: &Value) -> (BTreeSet<Sni>, BTreeSet<Dns>) {
         addrs.sort();
         dns.insert((d["query"].as_str().unwrap().to_lowercase(), addrs));
     }
-    (sni, dns)
+    Sets { sni, quic, http, dns }
 }
 
 /// (file, kind, item) → verdict, from docs/tshark-differences.tsv.
@@ -130,6 +168,7 @@ fn agreement_with_tshark_on_real_captures() {
     let mut unexplained = Vec::new();
     let mut used = BTreeSet::new();
     let (mut sni_total, mut sni_hit, mut dns_total, mut dns_hit) = (0, 0, 0, 0);
+    let (mut quic_total, mut quic_hit, mut http_total, mut http_hit) = (0, 0, 0, 0);
     let files = captures(&root);
     assert!(files.len() >= 50, "expected the 53 real captures, found {}", files.len());
     for path in files {
@@ -152,20 +191,30 @@ fn agreement_with_tshark_on_real_captures() {
         );
         let analysis = Analyzer::default().analyze(&session);
         let report = serde_json::to_value(json::build(&session, &analysis, &info)).unwrap();
-        let (o_sni, o_dns) = oracle_sets(&oracle);
-        let (r_sni, r_dns) = our_sets(&report);
-        sni_total += o_sni.len();
-        sni_hit += o_sni.intersection(&r_sni).count();
-        dns_total += o_dns.len();
-        dns_hit += o_dns.intersection(&r_dns).count();
-        let diffs = o_sni
-            .difference(&r_sni)
-            .map(|s| ("sni-missing", sni_item(s)))
-            .chain(r_sni.difference(&o_sni).map(|s| ("sni-extra", sni_item(s))))
-            .chain(o_dns.difference(&r_dns).map(|d| ("dns-missing", dns_item(d))))
-            .chain(r_dns.difference(&o_dns).map(|d| ("dns-extra", dns_item(d))));
+        let (o, r) = (oracle_sets(&oracle), our_sets(&report));
+        sni_total += o.sni.len();
+        sni_hit += o.sni.intersection(&r.sni).count();
+        quic_total += o.quic.len();
+        quic_hit += o.quic.intersection(&r.quic).count();
+        http_total += o.http.len();
+        http_hit += o.http.intersection(&r.http).count();
+        dns_total += o.dns.len();
+        dns_hit += o.dns.intersection(&r.dns).count();
+        let both = |kind: &'static str, o: &BTreeSet<Sni>, r: &BTreeSet<Sni>| {
+            let missing = o.difference(r).map(|s| (format!("{kind}-missing"), sni_item(s))).collect::<Vec<_>>();
+            missing
+                .into_iter()
+                .chain(r.difference(o).map(|s| (format!("{kind}-extra"), sni_item(s))))
+                .collect::<Vec<_>>()
+        };
+        let diffs = both("sni", &o.sni, &r.sni)
+            .into_iter()
+            .chain(both("quic-sni", &o.quic, &r.quic))
+            .chain(both("http-host", &o.http, &r.http))
+            .chain(o.dns.difference(&r.dns).map(|d| ("dns-missing".to_string(), dns_item(d))))
+            .chain(r.dns.difference(&o.dns).map(|d| ("dns-extra".to_string(), dns_item(d))));
         for (kind, item) in diffs {
-            let key = (rel.clone(), kind.to_string(), item.clone());
+            let key = (rel.clone(), kind.clone(), item.clone());
             if explained.contains_key(&key) {
                 used.insert(key);
             } else {
@@ -173,10 +222,14 @@ fn agreement_with_tshark_on_real_captures() {
             }
         }
     }
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
     eprintln!(
-        "tshark agreement: TLS SNI {sni_hit}/{sni_total} ({:.1}%), DNS {dns_hit}/{dns_total} ({:.1}%)",
-        100.0 * sni_hit as f64 / sni_total.max(1) as f64,
-        100.0 * dns_hit as f64 / dns_total.max(1) as f64
+        "tshark agreement: TLS SNI {sni_hit}/{sni_total} ({:.1}%), DNS {dns_hit}/{dns_total} ({:.1}%), QUIC SNI \
+         {quic_hit}/{quic_total} ({:.1}%), HTTP Host {http_hit}/{http_total} ({:.1}%)",
+        pct(sni_hit, sni_total),
+        pct(dns_hit, dns_total),
+        pct(quic_hit, quic_total),
+        pct(http_hit, http_total)
     );
     assert!(
         unexplained.is_empty(),
@@ -187,4 +240,7 @@ fn agreement_with_tshark_on_real_captures() {
     assert!(stale.is_empty(), "docs/tshark-differences.tsv lists differences that no longer occur: {stale:?}");
     assert!(sni_hit * 100 >= sni_total * 99, "TLS SNI recall below 99%");
     assert!(dns_hit * 100 >= dns_total * 99, "DNS recall below 99%");
+    assert!(quic_total >= 100, "the oracle lost its QUIC SNIs: {quic_total}");
+    assert!(quic_hit * 100 >= quic_total * 95, "QUIC SNI recall below 95%");
+    assert!(http_hit * 100 >= http_total * 99, "HTTP Host recall below 99%");
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use acrscope::capture::file::FileReader;
 use acrscope::packet::{self, Transport};
-use acrscope_fuzz::{selector, write_segments};
+use acrscope_fuzz::{selector, write_datagrams, write_segments};
 
 const FRAMES_PER_FILE: usize = 150;
 const WINDOWS_PER_FILE: usize = 12;
@@ -19,6 +19,9 @@ const WINDOW_FRAMES: usize = 48;
 const DNS_PER_FILE: usize = 60;
 const TLS_PER_FILE: usize = 40;
 const TLS_SEGMENTS: usize = 8;
+const QUIC_PER_FILE: usize = 40;
+const QUIC_DATAGRAMS: usize = 6;
+const HTTP_PER_FILE: usize = 40;
 
 struct Out {
     dir: PathBuf,
@@ -146,6 +149,9 @@ fn seed_file(path: &Path, out: &mut Out) -> Result<(), String> {
     let mut n_dns = 0;
     let mut streams: HashMap<Dir, Vec<(u32, Vec<u8>)>> = HashMap::new();
     let mut order: Vec<Dir> = Vec::new();
+    // UDP flows that start with a QUIC long header, keyed by the client's direction.
+    let mut quic: HashMap<Dir, Vec<(bool, Vec<u8>)>> = HashMap::new();
+    let mut quic_order: Vec<Dir> = Vec::new();
     for fr in &frames {
         let Some(sel) = selector(fr.link_type) else { continue };
         if n_frames < FRAMES_PER_FILE {
@@ -180,6 +186,22 @@ fn seed_file(path: &Path, out: &mut Out) -> Result<(), String> {
                     out.put("dns", &s);
                 }
             }
+            Transport::Udp { sport, dport, payload } if !payload.is_empty() => {
+                let dir = (pkt.src, sport, pkt.dst, dport);
+                let back = (pkt.dst, dport, pkt.src, sport);
+                if let Some(v) = quic.get_mut(&back) {
+                    if v.len() < QUIC_DATAGRAMS {
+                        v.push((false, payload.to_vec()));
+                    }
+                } else if let Some(v) = quic.get_mut(&dir) {
+                    if v.len() < QUIC_DATAGRAMS {
+                        v.push((true, payload.to_vec()));
+                    }
+                } else if payload[0] & 0x80 != 0 && quic_order.len() < QUIC_PER_FILE {
+                    quic.insert(dir, vec![(true, payload.to_vec())]);
+                    quic_order.push(dir);
+                }
+            }
             Transport::Tcp { sport, dport, seq, payload, .. } if !payload.is_empty() => {
                 let dir = (pkt.src, sport, pkt.dst, dport);
                 let v = streams.entry(dir).or_insert_with(|| {
@@ -193,7 +215,15 @@ fn seed_file(path: &Path, out: &mut Out) -> Result<(), String> {
             _ => {}
         }
     }
+    for dir in quic_order {
+        let d: Vec<(bool, &[u8])> = quic[&dir].iter().map(|(up, p)| (*up, p.as_slice())).collect();
+        out.put("quic", &write_datagrams(&d));
+        // The same datagrams in reverse order (a ClientHello over several Initials).
+        let rev: Vec<(bool, &[u8])> = d.iter().rev().copied().collect();
+        out.put("quic", &write_datagrams(&rev));
+    }
     let mut n_tls = 0;
+    let mut n_http = 0;
     for dir in order {
         let segs = &streams[&dir];
         let as_ref: Vec<(u32, &[u8])> = segs.iter().map(|(s, p)| (*s, p.as_slice())).collect();
@@ -205,6 +235,12 @@ fn seed_file(path: &Path, out: &mut Out) -> Result<(), String> {
             out.put("tls_reassembly", &write_segments(Some(as_ref[0].0), &as_ref));
             out.put("tls_reassembly", &write_segments(None, &as_ref));
             n_tls += 1;
+        } else if n_http < HTTP_PER_FILE
+            && segs[0].1.first().is_some_and(|b| b.is_ascii_uppercase())
+            && segs[0].1.len() >= 4
+        {
+            out.put("http", &write_segments(Some(as_ref[0].0), &as_ref));
+            n_http += 1;
         }
     }
     Ok(())

@@ -9,6 +9,10 @@
 //!   framed in one TCP segment); `[1][segments]` feeds a DNS-over-TCP reassembler.
 //! - `tls_reassembly`: `[segments]` for one TCP direction.
 //! - `pipeline`: a capture file (pcap or pcapng), as is.
+//! - `quic`: `[datagrams]` of one UDP flow: `[len: u16][len bytes]` repeated, `len & 0x8000`
+//!   set for a datagram from the server side, `len & 0x7fff` cut to what is left.
+//! - `http`: `[segments]` for one TCP direction, read by the HTTP head reader; the bytes after
+//!   the 5-byte header are also parsed as one request head and one response head.
 //!
 //! `[segments]` is `[flags: u8][isn: u32]` then, until the input ends,
 //! `[delta: i16][len: u16][len bytes]`: the segment's sequence number is the end of the
@@ -21,6 +25,8 @@ use std::sync::OnceLock;
 use acrscope::analysis::Analyzer;
 use acrscope::capture::source::CaptureReader;
 use acrscope::dissect::dns::{parse_message, DnsTcpReassembler};
+use acrscope::dissect::http::{parse_request, parse_response, HeadProgress, HeadReader};
+use acrscope::dissect::quic::{crypto_frames, QuicProgress, QuicReader};
 use acrscope::dissect::tls::{parse_client_hello, parse_server_hello, whole_hello, TlsProgress, TlsReassembler};
 use acrscope::output::json;
 use acrscope::packet::{self, decode::decode_datagram, Transport};
@@ -177,6 +183,76 @@ pub fn tls_reassembly(data: &[u8]) {
         let _ = parse_client_hello(h);
         let _ = parse_server_hello(h);
         let _ = acrscope::dissect::cert::parse_certificate(h);
+    }
+}
+
+/// Reads `[datagrams]`: (from the client side, datagram).
+pub fn read_datagrams(data: &[u8]) -> Vec<(bool, &[u8])> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while let Some((h, tail)) = rest.split_first_chunk::<2>() {
+        let v = u16::from_be_bytes(*h);
+        let len = usize::from(v & 0x7fff).min(tail.len());
+        out.push((v & 0x8000 == 0, &tail[..len]));
+        rest = &tail[len..];
+    }
+    out
+}
+
+/// Writes `[datagrams]`.
+pub fn write_datagrams(datagrams: &[(bool, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &(up, d) in datagrams {
+        let d = &d[..d.len().min(0x7fff)];
+        out.extend_from_slice(&((d.len() as u16) | if up { 0 } else { 0x8000 }).to_be_bytes());
+        out.extend_from_slice(d);
+    }
+    out
+}
+
+/// (e) The QUIC Initial reader on the datagrams of one flow.
+pub fn quic(data: &[u8]) {
+    let mut r = QuicReader::new();
+    let mut done = false;
+    for (up, d) in read_datagrams(data) {
+        match r.push(d, up) {
+            QuicProgress::Done(_) => {
+                assert!(!done, "a ClientHello handed out twice");
+                done = true;
+            }
+            QuicProgress::NeedMore => {}
+            QuicProgress::Malformed(_) | QuicProgress::NotQuic => assert!(r.is_finished()),
+        }
+        assert!(r.opened + r.undecryptable <= 64 + 8, "more Initial packets opened than the cap");
+    }
+    let _ = r.finish();
+    // The frame walker on the raw bytes, as if they were a decrypted payload.
+    let _ = crypto_frames(data, |_, d| assert!(d.len() <= data.len()));
+}
+
+/// (f) The HTTP head reader on the segments of one direction, and the head parsers.
+pub fn http(data: &[u8]) {
+    let (isn, segs) = read_segments(data);
+    let mut r = HeadReader::new(isn);
+    let mut got = None;
+    for &(seq, payload) in &segs {
+        let p = r.push(seq, payload);
+        if p != HeadProgress::NeedMore {
+            assert!(got.is_none(), "a head handed out twice");
+            got = Some(p);
+        }
+    }
+    if let Some(HeadProgress::Done(head)) = &got {
+        // What is kept never holds a query string.
+        if let acrscope::dissect::http::Head::Request(q) = head {
+            assert!(!q.path.contains('?'), "query kept: {}", q.path);
+        }
+    }
+    if let Some(h) = data.get(5..) {
+        if let Some(q) = parse_request(h) {
+            assert!(!q.path.contains('?'));
+        }
+        let _ = parse_response(h);
     }
 }
 

@@ -68,6 +68,11 @@ struct Group {
     alert: Option<crate::session::TlsAlert>,
     client_alert: Option<crate::session::TlsAlert>,
     tls_version: Option<u16>,
+    /// A CONNECT through a proxy: the port asked for and the proxy's answer.
+    connect_port: Option<u16>,
+    status: Option<u16>,
+    status_line: Option<String>,
+    proxy_authenticate: Option<String>,
     seen: FxHashSet<String>,
 }
 
@@ -81,6 +86,16 @@ impl Group {
         self.alert = self.alert.or_else(|| fatal(false).or_else(|| fatal(true)).copied());
         self.client_alert = self.client_alert.or(fatal(true).copied());
         self.tls_version = self.tls_version.or(tls.server_version);
+        if let Some(h) = facts.http.as_deref() {
+            if let (Some((_, port)), None) = (h.connect(), self.connect_port) {
+                self.connect_port = Some(port);
+            }
+            if let (Some(r), None) = (&h.response, self.status) {
+                self.status = Some(r.status);
+                self.status_line = Some(r.status_line.clone());
+                self.proxy_authenticate = r.proxy_authenticate.clone();
+            }
+        }
         let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
         if self.seen.insert(host.clone()) {
             self.hosts.push(host);
@@ -281,11 +296,33 @@ fn registry_failure(kind: FindingKind, g: Group) -> Finding {
                 g.where_()
             )
         }
-        FindingKind::ProxyRefused => format!(
-            "{what}: the proxy {} refused to tunnel to {host}:{port} ({flows}). Allow {host} on the proxy, or add it \
-             to NO_PROXY if it can be reached directly.",
-            list(&g.addresses.iter().map(|a| sock(*a, port)).collect::<Vec<_>>())
-        ),
+        FindingKind::ProxyRefused => {
+            let proxy = list(&g.addresses.iter().map(|a| sock(*a, port)).collect::<Vec<_>>());
+            let target_port = g.connect_port.unwrap_or(port);
+            d.port = Some(target_port);
+            d.proxy = Some(proxy.clone());
+            d.status = g.status;
+            d.status_line = g.status_line.clone();
+            d.proxy_authenticate = g.proxy_authenticate.clone();
+            let answer = g.status_line.clone().unwrap_or_else(|| "a refusal".into());
+            let advice = match g.status {
+                Some(407) => format!(
+                    "it wants credentials{}: give them in the runtime's proxy setting \
+                     (HTTPS_PROXY=http://user:password@{proxy}) or have {host} allowed without them",
+                    g.proxy_authenticate.as_deref().map(|a| format!(" ({a})")).unwrap_or_default()
+                ),
+                Some(403) => format!(
+                    "its rules do not allow {host}: add {host} to the proxy's allow-list (squid: an `acl ... \
+                     dstdomain` line), or to NO_PROXY if it can be reached directly{}",
+                    alternative(&g)
+                ),
+                _ => format!("check the proxy's logs for why it refuses {host}"),
+            };
+            format!(
+                "{what}: the HTTP proxy {proxy} refused to tunnel to {host}:{target_port} with \"{answer}\" ({flows}); \
+                 {advice}."
+            )
+        }
         _ => format!("{what} to {} failed ({flows}).", g.where_()),
     };
     // Inspection the client accepted did not break the pull; it is still worth knowing.
@@ -328,6 +365,42 @@ fn other_failure(kind: FindingKind, g: Group) -> Finding {
         bytes: g.bytes,
         flows: g.flows,
         details: Details::default(),
+    }
+}
+
+/// Tunnels a proxy opened (CONNECT answered 2xx), per registry and proxy: normal behind a
+/// proxy, and why the client asked no DNS for those names.
+pub fn via_proxy(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+    let mut groups: BTreeMap<(Option<String>, String), Group> = BTreeMap::new();
+    for v in flows {
+        let facts = &s.facts[v.id as usize];
+        if !facts.http.as_deref().is_some_and(|h| h.tunnel_open()) {
+            continue;
+        }
+        let f = &s.flows()[v.id as usize];
+        let proxy = sock(f.server, f.server_port);
+        groups.entry((v.class.registry.clone(), proxy)).or_default().add(v, f, facts);
+    }
+    for ((registry, proxy), g) in groups {
+        let what = registry.as_deref().map_or_else(|| "Traffic".to_string(), |r| format!("Registry {r}"));
+        let message = format!(
+            "{what} is reached through the HTTP proxy {proxy}: {} tunnelled with CONNECT ({}). The client resolves \
+             no names itself, so no DNS answers are expected; the proxy must allow {}.",
+            list(&g.hosts),
+            plural(g.flows, "flow"),
+            list(&g.hosts)
+        );
+        out.push(Finding {
+            kind: FindingKind::ViaProxy,
+            severity: Severity::Info,
+            registry,
+            message,
+            hosts: g.hosts,
+            addresses: g.addresses,
+            bytes: g.bytes,
+            flows: g.flows,
+            details: Details { proxy: Some(proxy), port: g.connect_port, ..Details::default() },
+        });
     }
 }
 

@@ -31,6 +31,7 @@ pub enum FindingKind {
     ProxyRefused,
     ViaProxy,
     TlsIntercepted,
+    PlainHttpRegistry,
 }
 
 impl FindingKind {
@@ -52,6 +53,7 @@ impl FindingKind {
             FindingKind::ProxyRefused => "proxy-refused",
             FindingKind::ViaProxy => "via-proxy",
             FindingKind::TlsIntercepted => "tls-intercepted",
+            FindingKind::PlainHttpRegistry => "plain-http-registry",
         }
     }
 }
@@ -162,12 +164,62 @@ pub fn build(s: &Session, flows: &[FlowView], endpoints: &[Endpoint], rules: &Ru
     let mut out = Vec::new();
     super::failures::flow_failures(s, flows, &mut out);
     super::failures::dns_failures(s, flows, rules, &mut out);
+    super::failures::via_proxy(s, flows, &mut out);
     registry_findings(flows, endpoints, &mut out);
     private_link_findings(s, flows, &mut out);
     unnamed(s, flows, &mut out);
     unused_answers(s, &mut out);
+    plain_http_registry(s, flows, &mut out);
     out.sort_by_key(|f| f.severity);
     out
+}
+
+/// Registry traffic in plain HTTP (not a CONNECT to a proxy, no TLS): a registry name by the
+/// rules, or the registry API (`/v2/`) on any name. One finding per registry (or host).
+fn plain_http_registry(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+    let mut groups: BTreeMap<String, (Option<String>, Group)> = BTreeMap::new();
+    for v in flows {
+        let facts = &s.facts[v.id as usize];
+        let Some(req) = facts.http.as_ref().and_then(|h| h.request.as_ref()) else { continue };
+        if req.connect.is_some() || facts.tls.client_hello.is_some() {
+            continue;
+        }
+        let registry_role = !matches!(v.class.role, Role::Other | Role::Dns);
+        let api =
+            req.path.starts_with("/v2/") || req.path == "/v2" || req.path.contains("://") && req.path.contains("/v2/");
+        if !registry_role && !api {
+            continue;
+        }
+        let host = v.naming.hostname.clone().unwrap_or_else(|| s.flows()[v.id as usize].server.to_string());
+        let key = v.class.registry.clone().unwrap_or_else(|| host.clone());
+        let (_, g) = groups.entry(key).or_insert_with(|| (v.class.registry.clone(), Group::default()));
+        if g.seen_hosts.insert(host.clone()) {
+            g.hosts.push(host);
+        }
+        g.add(&s.flows()[v.id as usize]);
+    }
+    for (_, (reg, g)) in groups {
+        let what = reg.as_deref().map_or_else(|| "A registry".to_string(), |r| format!("Registry {r}"));
+        out.push(Finding {
+            kind: FindingKind::PlainHttpRegistry,
+            severity: Severity::Warning,
+            message: format!(
+                "{what} was reached over plain HTTP at {} ({}, {} in {} flows): its tokens, credentials and image \
+                 data cross the network in clear, readable and changeable by anyone on the path. Serve it over \
+                 HTTPS and take it out of the client's insecure registries.",
+                g.hosts.join(", "),
+                addrs_text(&g.addresses),
+                human_bytes(g.bytes),
+                g.flows
+            ),
+            registry: reg,
+            hosts: g.hosts,
+            addresses: g.addresses,
+            bytes: g.bytes,
+            flows: g.flows,
+            details: Details::default(),
+        });
+    }
 }
 
 fn addrs_text(a: &[IpAddr]) -> String {

@@ -101,6 +101,11 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
     if icmp && flow.packets_down == 0 {
         return Outcome::Unreachable;
     }
+    if let Some(h) = facts.http.as_deref().filter(|h| h.connect().is_some()) {
+        if h.response.as_ref().is_some_and(|r| !(200..300).contains(&r.status)) {
+            return Outcome::ProxyRefused;
+        }
+    }
     let tls = &facts.tls;
     // A fatal alert in clear ends a handshake on purpose: the most exact account of it.
     if tls.alerts.iter().any(|a| a.level == 2) && !handshake_done(facts) {

@@ -3,4 +3,7 @@
 
 pub mod cert;
 pub mod dns;
+pub mod held;
+pub mod http;
+pub mod quic;
 pub mod tls;

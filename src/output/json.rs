@@ -172,6 +172,19 @@ pub struct FlowRecord<'a> {
     pub tls_alerts: Vec<AlertRecord>,
     /// The ClientHello was cut (a segment missing): SNI read from what was there.
     pub tls_partial: bool,
+    /// Plain HTTP: the first request's Host (lower-case, no port), method and path (never its
+    /// query string), the first response's status and the host of its `Location`.
+    pub http_host: Option<&'a str>,
+    pub http_method: Option<&'a str>,
+    pub http_path: Option<&'a str>,
+    pub http_status: Option<u16>,
+    pub http_location_host: Option<&'a str>,
+    /// The client's `CONNECT` to a proxy, and the proxy's answer.
+    pub http_connect: Option<HttpConnectRecord<'a>>,
+    /// `addr:port` of the proxy this flow went through (its server side), for a CONNECT.
+    pub proxy: Option<String>,
+    /// QUIC version of the client's Initial packets (`0x00000001`), for a QUIC flow.
+    pub quic_version: Option<String>,
     pub hostname: Option<&'a str>,
     pub name_source: &'static str,
     pub dns_chain: &'a [String],
@@ -217,6 +230,17 @@ pub struct IcmpRecord {
 }
 
 #[derive(Serialize)]
+pub struct HttpConnectRecord<'a> {
+    /// `host:port` as the client asked for it.
+    pub target: &'a str,
+    pub status: Option<u16>,
+    pub status_line: Option<&'a str>,
+    pub proxy_authenticate: Option<&'a str>,
+    /// The proxy's `Server` header (`squid/5.7`).
+    pub proxy_server: Option<&'a str>,
+}
+
+#[derive(Serialize)]
 pub struct DnsRecord<'a> {
     pub ts: Rfc3339Us,
     pub frame: u64,
@@ -251,8 +275,19 @@ pub struct QueryRecord<'a> {
 
 pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
     let f = &s.flows()[v.id as usize];
-    let tls = &s.facts[v.id as usize].tls;
+    let facts = &s.facts[v.id as usize];
+    let tls = &facts.tls;
     let ch = tls.client_hello.as_ref();
+    let http = facts.http.as_deref();
+    let req = http.and_then(|h| h.request.as_ref());
+    let resp = http.and_then(|h| h.response.as_ref());
+    let connect = req.filter(|r| r.connect.is_some()).map(|r| HttpConnectRecord {
+        target: &r.path,
+        status: resp.map(|s| s.status),
+        status_line: resp.map(|s| s.status_line.as_str()),
+        proxy_authenticate: resp.and_then(|s| s.proxy_authenticate.as_deref()),
+        proxy_server: resp.and_then(|s| s.server.as_deref()),
+    });
     let offered: &[u16] = match ch {
         Some(c) if c.supported_versions.is_empty() => std::slice::from_ref(&c.legacy_version),
         Some(c) => &c.supported_versions,
@@ -302,6 +337,14 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
             })
             .collect(),
         tls_partial: ch.is_some_and(|c| c.partial),
+        http_host: req.and_then(|r| r.host.as_deref()),
+        http_method: req.map(|r| r.method.as_str()),
+        http_path: req.map(|r| r.path.as_str()),
+        http_status: resp.map(|r| r.status),
+        http_location_host: resp.and_then(|r| r.location_host.as_deref()),
+        proxy: connect.as_ref().map(|_| super::text::sock(f.server, f.server_port)),
+        http_connect: connect,
+        quic_version: facts.quic.as_ref().and_then(|q| q.version).map(|v| format!("0x{v:08x}")),
         hostname: v.naming.hostname.as_deref(),
         name_source: v.naming.source.as_str(),
         dns_chain: v.chain(s),

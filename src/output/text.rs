@@ -88,6 +88,13 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         st.tls_client_hellos,
         st.warning_count()
     );
+    if st.quic_client_hellos + st.quic_undecryptable + st.http_requests + st.http_responses > 0 {
+        let _ = writeln!(
+            o,
+            "{} QUIC ClientHellos ({} Initial packets not decrypted), {} plain HTTP requests, {} responses",
+            st.quic_client_hellos, st.quic_undecryptable, st.http_requests, st.http_responses
+        );
+    }
     if let (Some(f), Some(l)) = (&info.first_ts, &info.last_ts) {
         let _ = writeln!(o, "from {f} to {l}");
     }
@@ -143,6 +150,22 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         &rows,
     ));
 
+    let clear: Vec<Vec<String>> = order
+        .iter()
+        .flat_map(|v| {
+            let f = &s.flows()[v.id as usize];
+            let facts = &s.facts[v.id as usize];
+            let flow = format!("{}:{} → {}", f.client, f.client_port, sock(f.server, f.server_port));
+            clear_text_lines(facts, f).into_iter().filter(|(k, _)| *k != "quic").map(move |(k, t)| {
+                vec![v.naming.hostname.clone().unwrap_or_else(|| "-".into()), flow.clone(), k.to_string(), t]
+            })
+        })
+        .collect();
+    if !clear.is_empty() {
+        let _ = writeln!(o, "\nIN CLEAR: plain HTTP and proxy CONNECTs (paths without their query string)");
+        o.push_str(&table(&["HOST", "FLOW", "WHAT", "REQUEST AND ANSWER"], &clear));
+    }
+
     let _ = writeln!(o, "\nDNS ANSWERS");
     let rows: Vec<Vec<String>> = s
         .dns
@@ -177,6 +200,49 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         }
     }
     o
+}
+
+/// A QUIC version as people name it: `v1`, `v2`, `draft-29`, else its number.
+pub fn quic_version_name(v: u32) -> String {
+    match v {
+        crate::dissect::quic::VERSION_1 => "v1".into(),
+        crate::dissect::quic::VERSION_2 => "v2".into(),
+        0xff00_0000..=0xff00_00ff => format!("draft-{}", v & 0xff),
+        _ => format!("0x{v:08x}"),
+    }
+}
+
+/// What a flow showed in clear besides TLS, as (label, text) lines for the text report and the
+/// UI details: its QUIC version, its plain HTTP exchange, its CONNECT through a proxy.
+pub fn clear_text_lines(facts: &crate::session::FlowFacts, f: &crate::flow::Flow) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(v) = facts.quic.as_ref().and_then(|q| q.version) {
+        out.push(("quic", format!("QUIC {} (ClientHello read from its Initial packets)", quic_version_name(v))));
+    }
+    let Some(h) = facts.http.as_deref() else { return out };
+    let mut answer = String::new();
+    if let Some(r) = &h.response {
+        answer.push_str(&format!(" → {}", r.status_line));
+        if let Some(l) = &r.location_host {
+            answer.push_str(&format!(" · Location {l}"));
+        }
+        if let Some(sv) = &r.server {
+            answer.push_str(&format!(" · Server {sv}"));
+        }
+        if let Some(a) = &r.proxy_authenticate {
+            answer.push_str(&format!(" · Proxy-Authenticate {a}"));
+        }
+    }
+    match &h.request {
+        Some(q) if q.connect.is_some() => {
+            out.push(("proxy", format!("CONNECT {} via {}{answer}", q.path, sock(f.server, f.server_port))))
+        }
+        Some(q) => out
+            .push(("http", format!("{} {}{} (plain HTTP){answer}", q.method, q.host.as_deref().unwrap_or(""), q.path))),
+        None if h.response.is_some() => out.push(("http", format!("(request not captured){answer}"))),
+        None => {}
+    }
+    out
 }
 
 /// `addr:port`, with brackets for IPv6.

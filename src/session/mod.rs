@@ -2,7 +2,9 @@
 //! their TLS facts, DNS answers, names and counters come out. Plain data, no I/O.
 
 pub mod activity;
+pub mod http;
 pub mod naming;
+pub mod quic;
 pub mod stats;
 mod tls;
 
@@ -110,6 +112,10 @@ pub struct FlowFacts {
     tls_down_late_budget: u8,
     /// Bytes over time, kept only when a timeline asked for it.
     pub activity: Option<Box<activity::Activity>>,
+    /// A UDP flow that started with a QUIC Initial (its ClientHello goes to `tls`).
+    pub quic: Option<Box<quic::QuicFacts>>,
+    /// A TCP flow that started with an HTTP/1.x head (plain HTTP, or a CONNECT to a proxy).
+    pub http: Option<Box<http::HttpFacts>>,
 }
 
 #[derive(Debug, Default)]
@@ -395,6 +401,9 @@ impl Session {
         }
         if proto == L4::Tcp {
             self.tls(obs, frame);
+            self.http(obs, frame);
+        } else {
+            self.quic(obs, frame);
         }
     }
 
@@ -591,8 +600,9 @@ impl Session {
     /// Drops the reassembly state of flow `id`, reading a ClientHello cut short as far as it
     /// goes first. Whether there was state to drop.
     fn settle(&mut self, id: usize, emit: bool) -> bool {
+        let named = self.settle_quic(id, emit) | self.settle_http(id);
         let Some(mut p) = self.facts[id].parse.take() else {
-            return false;
+            return named;
         };
         self.settle_tls(id, &mut p, emit);
         true

@@ -1,5 +1,6 @@
-//! Which name a flow was opened for: the SNI when the ClientHello had one, otherwise the DNS
-//! name whose answer held the server address most recently before the flow began.
+//! Which name a flow was opened for: for a client's CONNECT to a proxy, its target; else the SNI
+//! when the ClientHello (over TCP or QUIC) had one; else the Host of a plain HTTP request; else
+//! the DNS name whose answer held the server address most recently before the flow began.
 
 use serde::Serialize;
 
@@ -7,9 +8,16 @@ use super::{DnsAnswer, Session};
 use crate::flow::Flow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum NameSource {
     Sni,
+    /// The SNI of a ClientHello carried in QUIC Initial packets.
+    QuicSni,
+    /// The Host header of a plain HTTP request (no SNI).
+    HttpHost,
+    /// The target of the client's `CONNECT host:port` to a proxy: the flow goes to the proxy,
+    /// for that name.
+    HttpConnect,
     Dns,
     None,
 }
@@ -18,6 +26,9 @@ impl NameSource {
     pub fn as_str(self) -> &'static str {
         match self {
             NameSource::Sni => "sni",
+            NameSource::QuicSni => "quic-sni",
+            NameSource::HttpHost => "http-host",
+            NameSource::HttpConnect => "http-connect",
             NameSource::Dns => "dns",
             NameSource::None => "none",
         }
@@ -38,12 +49,26 @@ impl Session {
         let Some(flow) = self.flows().get(id as usize) else {
             return Naming { hostname: None, source: NameSource::None, answer: None };
         };
-        let sni = self.facts[id as usize].tls.client_hello.as_ref().and_then(|ch| ch.sni.as_deref()).map(normalize);
-        if let Some(sni) = sni {
-            // Only a chain that starts from (or passes through) the SNI explains this address.
-            let ids = self.answers_for_asker(flow.client, flow.server, Some(&sni));
-            let answer = self.pick_answer(flow, ids, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&sni)));
-            return Naming { hostname: Some(sni), source: NameSource::Sni, answer };
+        let facts = &self.facts[id as usize];
+        // Behind a proxy the client resolves nothing: the proxy's address explains no name.
+        if let Some((target, _)) = facts.http.as_ref().and_then(|h| h.connect()) {
+            return Naming { hostname: Some(normalize(target)), source: NameSource::HttpConnect, answer: None };
+        }
+        let sni = facts.tls.client_hello.as_ref().and_then(|ch| ch.sni.as_deref()).map(normalize);
+        let (named, source) = match sni {
+            Some(sni) if facts.quic.is_some() => (Some(sni), NameSource::QuicSni),
+            Some(sni) => (Some(sni), NameSource::Sni),
+            None => {
+                // An address literal in Host says nothing DNS does not say better.
+                let host = facts.http.as_ref().and_then(|h| h.request.as_ref()?.host.as_deref());
+                (host.filter(|h| h.parse::<std::net::IpAddr>().is_err()).map(normalize), NameSource::HttpHost)
+            }
+        };
+        if let Some(name) = named {
+            // Only a chain that starts from (or passes through) the name explains this address.
+            let ids = self.answers_for_asker(flow.client, flow.server, Some(&name));
+            let answer = self.pick_answer(flow, ids, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&name)));
+            return Naming { hostname: Some(name), source, answer };
         }
         match self.pick_answer(flow, self.answers_for_asker(flow.client, flow.server, None), |a| !a.query().is_empty())
         {

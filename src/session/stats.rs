@@ -38,6 +38,17 @@ pub struct Stats {
     pub dns_responses: u64,
     pub dns_queries: u64,
     pub tls_client_hellos: u64,
+    /// ClientHellos read from QUIC Initial packets (not in `tls_client_hellos`).
+    pub quic_client_hellos: u64,
+    /// Client QUIC Initial packets decrypted, and those that did not decrypt with the Initial
+    /// keys of their connection (counted, never guessed at).
+    pub quic_initials: u64,
+    pub quic_undecryptable: u64,
+    /// Plain HTTP/1.x request and response heads read (the first of each flow), and heads
+    /// longer than the cap (16 KiB) that were not.
+    pub http_requests: u64,
+    pub http_responses: u64,
+    pub http_heads_too_long: u64,
     pub flows: u64,
     /// Flows dropped from the hot table to respect its cap (still reported).
     pub flows_evicted: u64,

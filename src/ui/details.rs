@@ -69,6 +69,11 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
             (NameSource::Sni, Some(a)) => format!("TLS SNI, and the DNS answer at {}s", rel(a.ts_ns - origin)),
             (NameSource::Sni, None) => "TLS SNI (no DNS answer for it in the capture)".to_string(),
             (NameSource::Dns, Some(a)) => format!("DNS answer at {}s (no SNI)", rel(a.ts_ns - origin)),
+            (NameSource::QuicSni, _) => "SNI of the QUIC ClientHello (Initial packets)".to_string(),
+            (NameSource::HttpHost, _) => "Host header of a plain HTTP request (no TLS)".to_string(),
+            (NameSource::HttpConnect, _) => {
+                "CONNECT target: the flow goes to a proxy, which resolved the name (no DNS here is normal)".to_string()
+            }
             _ => "nothing: no SNI and no DNS answer held this address".to_string(),
         };
         field("named by", named, Style::new());
@@ -191,6 +196,9 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
             s.push_str(" · ClientHello cut short");
         }
         field("tls", s, Style::new());
+    }
+    for (label, text) in rec.clear_text.iter().flat_map(|l| l.iter()) {
+        field(label, text.clone(), Style::new());
     }
 
     for finding in model.findings_for(r.host(&model.views), r.server) {

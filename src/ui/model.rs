@@ -32,6 +32,16 @@ pub struct FlowRec {
     pub hello: Option<Arc<ClientHelloInfo>>,
     pub hello_ns: Option<i64>,
     pub server_version: Option<u16>,
+    /// QUIC version, plain HTTP and proxy CONNECT, as (label, text) for the details pane.
+    pub clear_text: Option<Arc<Vec<(&'static str, String)>>>,
+}
+
+/// Only flows with QUIC or HTTP facts get lines (and an allocation).
+fn clear_text(facts: &FlowFacts, f: &Flow) -> Option<Arc<Vec<(&'static str, String)>>> {
+    if facts.http.is_none() && facts.quic.is_none() {
+        return None;
+    }
+    Some(Arc::new(crate::output::text::clear_text_lines(facts, f)))
 }
 
 impl FlowRec {
@@ -52,6 +62,7 @@ impl FlowRec {
             hello: facts.tls.client_hello.clone(),
             hello_ns: facts.tls.client_hello_ns,
             server_version: facts.tls.server_version,
+            clear_text: clear_text(facts, f),
         }
     }
 
@@ -69,6 +80,9 @@ impl FlowRec {
                 ),
             }
             self.flow = f.clone();
+            if facts.http.is_some() || facts.quic.is_some() {
+                self.clear_text = clear_text(facts, f);
+            }
         }
         if self.hello.is_none() && facts.tls.client_hello.is_some() {
             self.hello = facts.tls.client_hello.clone();
@@ -189,9 +203,9 @@ impl Model {
 /// Keeps the costly parts of the model between builds.
 #[derive(Debug, Default)]
 pub struct Builder {
-    /// What each flow's view (in the model) was made from: whether the ClientHello was known,
-    /// and how many answers held the server address.
-    sig: Vec<(bool, usize)>,
+    /// What each flow's view (in the model) was made from: how many of the ClientHello and an
+    /// HTTP request were known, and how many answers held the server address.
+    sig: Vec<(u8, usize)>,
     /// What the last build inferred into the model's views, taken back before the next.
     inferred: Inferred,
     dns_index: HashMap<Vec<String>, u32>,
@@ -251,7 +265,7 @@ impl Builder {
     }
 
     /// Names and classifies new flows, and again only those whose naming may have changed:
-    /// the ClientHello arrived, or an answer holding the server address did and could name
+    /// the ClientHello or an HTTP request arrived, or an answer holding the server address did and could name
     /// the flow better than the one it has (one from before the flow began, or the flow had
     /// only a later one or none).
     fn update_views(&mut self, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
@@ -260,7 +274,11 @@ impl Builder {
         for (i, f) in s.flows().iter().enumerate() {
             let id = i as u32;
             let held = s.answers_for(&f.server);
-            let sig = (s.facts[i].tls.client_hello.is_some(), held.len());
+            // A name can also come from a plain HTTP request or a CONNECT, after the flow began.
+            let facts = &s.facts[i];
+            let named = u8::from(facts.tls.client_hello.is_some())
+                + u8::from(facts.http.as_ref().is_some_and(|h| h.request.is_some()));
+            let sig = (named, held.len());
             let Some(old) = self.sig.get(i).copied() else {
                 todo.push(id);
                 self.sig.push(sig);
