@@ -29,7 +29,7 @@ fn tcp_flows(path: &Path) -> Vec<Value> {
 /// certificate of its own CA; the client refuses it with a fatal bad_certificate alert.
 #[test]
 fn intercepted_login_shows_the_gateway_certificate_and_the_client_alert() {
-    let flows = tcp_flows(&root().join("tests/fixtures/tls/scenario-i-tls-intercepted.pcap"));
+    let flows = tcp_flows(&root().join("tests/fixtures/lab/scenario-i-tls-intercepted.pcap"));
     assert_eq!(flows.len(), 2);
     for f in &flows {
         assert_eq!(f["sni"], "fabrikamreg.azurecr.io");
@@ -68,7 +68,7 @@ fn tls13_pull_has_no_certificate_and_no_alerts() {
 /// which is still read; the CONNECTs it refuses carry no TLS at all.
 #[test]
 fn tunnelled_flows_get_their_server_version_after_the_proxy_status_line() {
-    let flows = tcp_flows(&root().join("tests/fixtures/tls/scenario-h-proxy-refused.pcap"));
+    let flows = tcp_flows(&root().join("tests/fixtures/lab/scenario-h-proxy-refused.pcap"));
     let tunnelled: Vec<&Value> = flows.iter().filter(|f| !f["sni"].is_null()).collect();
     assert!(tunnelled.len() >= 2, "{}", tunnelled.len());
     for f in &tunnelled {

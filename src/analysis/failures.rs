@@ -349,12 +349,25 @@ fn other_failure(kind: FindingKind, g: Group) -> Finding {
     let shown: Vec<String> = g.hosts.iter().take(SHOWN).cloned().collect();
     let more = g.hosts.len().saturating_sub(shown.len());
     let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let why = g.icmp.map(|i| format!(" ({} from {})", i.error.describe(), i.from)).unwrap_or_default();
     let message = format!(
-        "{} that are not registry traffic ended as {}: {}{more}. Not part of the pull; listed so nothing is hidden.",
+        "{} that are not registry traffic ended as {}{why}: {}{more}. Not part of the pull; listed so nothing is \
+         hidden.",
         plural(g.flows, "flow"),
         kind.as_str(),
         shown.join(", ")
     );
+    let mut details = Details::default();
+    if kind == FindingKind::ConnectTimeout {
+        details.syns = Some(g.syns);
+        details.syn_span_s = Some(round1(g.syn_span_ns));
+    }
+    if let Some(i) = g.icmp {
+        details.icmp_type = Some(i.error.icmp_type);
+        details.icmp_code = Some(i.error.code);
+        details.icmp = Some(i.error.describe());
+        details.icmp_from = Some(i.from);
+    }
     Finding {
         kind,
         severity: Severity::Info,
@@ -364,7 +377,7 @@ fn other_failure(kind: FindingKind, g: Group) -> Finding {
         addresses: g.addresses,
         bytes: g.bytes,
         flows: g.flows,
-        details: Details::default(),
+        details,
     }
 }
 

@@ -84,3 +84,27 @@ pub fn session_of(packets: &[(f64, Vec<u8>)]) -> Session {
     s.finish();
     s
 }
+
+/// A minimal TLS 1.2 ClientHello record with one server_name.
+pub fn client_hello(sni: &str) -> Vec<u8> {
+    let n = sni.as_bytes();
+    let mut ext = vec![0, 0];
+    ext.extend_from_slice(&((n.len() + 5) as u16).to_be_bytes());
+    ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
+    ext.push(0);
+    ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
+    ext.extend_from_slice(n);
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0xc0, 0x2f, 1, 0]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend(ext);
+    let mut hs = vec![1, 0];
+    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    hs.extend(body);
+    let mut rec = vec![0x16, 3, 1];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend(hs);
+    rec
+}
