@@ -145,7 +145,7 @@ fn a_healthy_pull_gets_no_error_finding() {
 
 #[test]
 fn fail_on_exits_3_when_such_a_finding_exists_and_0_otherwise() {
-    let failing = root().join("tests/fixtures/lab/scenario-e-blob-blocked.pcap");
+    let failing = root().join("assets/captures/scenario-e-blob-blocked.pcap");
     let out = Command::new(BIN).args(["report", "--fail-on", "error"]).arg(&failing).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ERROR   [connect-timeout]"), "the report is still written");
@@ -168,7 +168,7 @@ fn the_timeline_marks_a_failed_row_and_counts_the_errors() {
     let status = Command::new(BIN)
         .args(["snapshot", "--size", "120x40", "-o"])
         .arg(&out)
-        .arg(root().join("tests/fixtures/lab/scenario-e-blob-blocked.pcap"))
+        .arg(root().join("assets/captures/scenario-e-blob-blocked.pcap"))
         .status()
         .unwrap();
     assert!(status.success());

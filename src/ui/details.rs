@@ -118,7 +118,8 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         Style::new(),
     );
 
-    let end = if f.proto == L4::Udp {
+    let end = if f.proto == L4::Udp || view.outcome.failed() {
+        // A failed flow's outcome line says how it ended.
         String::new()
     } else if r.flows.len() == 1 {
         match (f.tcp.rst, f.tcp.closed()) {

@@ -244,7 +244,10 @@ fn strip(r: &Row, model: &Model, w: &Window, bytes: &mut [f64], marks: &mut [Mar
         let f = &rec.flow;
         let Some((a, b)) = w.cells_between(f.first_ns, f.last_ns) else { continue };
         spans[usize::from(a)..=usize::from(b)].fill(true);
-        add_activity(bytes, w, &rec.activity, f.first_ns, f.last_ns);
+        // SYNs that were never answered carried no data: the line and the attempts say it.
+        if !(f.tcp.syn && !f.tcp.syn_ack) {
+            add_activity(bytes, w, &rec.activity, f.first_ns, f.last_ns);
+        }
         if f.tcp.syn && !f.tcp.syn_ack {
             // Each attempt is not kept, the first and the last are: a row of tries reads as one.
             for ts in [f.tcp.first_syn_ns, f.tcp.last_syn_ns].into_iter().flatten() {
