@@ -245,7 +245,7 @@ fn strip(r: &Row, model: &Model, w: &Window, bytes: &mut [f64], marks: &mut [Mar
         let Some((a, b)) = w.cells_between(f.first_ns, f.last_ns) else { continue };
         spans[usize::from(a)..=usize::from(b)].fill(true);
         // SYNs that were never answered carried no data: the line and the attempts say it.
-        if !(f.tcp.syn && !f.tcp.syn_ack) {
+        if !f.tcp.syn || f.tcp.syn_ack {
             add_activity(bytes, w, &rec.activity, f.first_ns, f.last_ns);
         }
         if f.tcp.syn && !f.tcp.syn_ack {
