@@ -93,7 +93,7 @@ pub fn decode_frame(data: &[u8]) {
     // The payload is part of the frame; read it as a datagram too (as defragmentation does).
     let payload = match pkt.transport {
         Transport::Tcp { payload, .. } | Transport::Udp { payload, .. } => payload,
-        Transport::Other { .. } => pkt.frag.map_or(&[][..], |f| f.data),
+        Transport::Other { .. } | Transport::IcmpError(_) => pkt.frag.map_or(&[][..], |f| f.data),
     };
     assert!(payload.len() <= frame.len());
     for proto in [6, 17] {
