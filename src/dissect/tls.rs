@@ -57,6 +57,23 @@ pub struct ClientHelloInfo {
     pub partial: bool,
 }
 
+impl ClientHelloInfo {
+    /// The versions the client offered: supported_versions when it sent them (TLS 1.3
+    /// clients), else the legacy_version alone.
+    pub fn offered_versions(&self) -> &[u16] {
+        if self.supported_versions.is_empty() {
+            std::slice::from_ref(&self.legacy_version)
+        } else {
+            &self.supported_versions
+        }
+    }
+
+    /// The highest version the client offered.
+    pub fn offered_version(&self) -> u16 {
+        self.offered_versions().iter().copied().max().unwrap_or(self.legacy_version)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerHelloInfo {
     /// supported_versions extension if present, else legacy_version.
@@ -1550,6 +1567,14 @@ mod tests {
             }
         }
         assert!(done_clean > 100, "only {done_clean} clean rounds completed");
+    }
+
+    #[test]
+    fn offered_version_is_the_highest_supported_else_the_legacy_one() {
+        let ch = full_pq_info();
+        assert_eq!((ch.offered_versions(), ch.offered_version()), (&[0x0304, 0x0303][..], 0x0304));
+        let old = ClientHelloInfo { supported_versions: Vec::new(), legacy_version: 0x0302, ..ch };
+        assert_eq!((old.offered_versions(), old.offered_version()), (&[0x0302][..], 0x0302));
     }
 
     #[test]

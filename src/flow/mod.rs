@@ -145,6 +145,29 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// The connection's state in the one vocabulary every output uses (`tcp_state` of the
+    /// JSON records): `udp`, `reset`, `closed`, `half-closed`, `established`, `syn-sent` or
+    /// `midstream` (first seen after its handshake).
+    pub fn state_name(&self) -> &'static str {
+        if self.proto == L4::Udp {
+            return "udp";
+        }
+        let t = &self.tcp;
+        if t.rst {
+            "reset"
+        } else if t.fin_up && t.fin_down {
+            "closed"
+        } else if t.fin_up || t.fin_down {
+            "half-closed"
+        } else if t.syn && t.syn_ack {
+            "established"
+        } else if t.syn {
+            "syn-sent"
+        } else {
+            "midstream"
+        }
+    }
+
     pub fn packets(&self) -> u64 {
         self.packets_up + self.packets_down
     }
