@@ -21,8 +21,9 @@
 //! filtered to those addresses.
 //!
 //! Needs root (capturing, port 53 and 443), dnsmasq, openssl and curl (and tcpdump for the
-//! capture-file test): those tests are `#[ignore = "needs root"]` and fail, saying what is
-//! missing, when run without them (CI runs them as root with `--include-ignored`).
+//! capture-file test, ss for the json one): those tests are `#[ignore = "needs root"]` and
+//! fail, saying what is missing, when run without them (CI runs them as root with
+//! `--include-ignored`).
 //! Every child process is killed and every temporary directory removed on drop, panics
 //! included; every wait has a deadline.
 
@@ -86,7 +87,7 @@ fn require(tools: &[&str]) {
     let missing: Vec<&str> = tools.iter().copied().filter(|t| tool(t).is_none()).collect();
     assert!(
         missing.is_empty(),
-        "{} not installed (apt-get install dnsmasq-base openssl curl tcpdump util-linux)",
+        "{} not installed (apt-get install dnsmasq-base openssl curl tcpdump util-linux iproute2)",
         missing.join(", ")
     );
 }
@@ -195,15 +196,23 @@ fn bound(proto: &str, addr: Ipv4Addr, port: u16) -> bool {
     })
 }
 
-/// Whether process `pid` holds an AF_PACKET socket, i.e. its capture is open.
-fn has_packet_socket(pid: u32) -> bool {
-    let table = std::fs::read_to_string("/proc/net/packet").unwrap_or_default();
-    let inodes: Vec<String> =
-        table.lines().skip(1).filter_map(|l| l.split_whitespace().last().map(String::from)).collect();
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
-    fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok()).any(|target| {
-        let t = target.to_string_lossy().into_owned();
-        t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')).is_some_and(|ino| inodes.iter().any(|i| i == ino))
+/// Whether `pid` holds a packet socket with a capture filter attached, as `ss -0 -b -p` shows
+/// it: a BPF program of more than one instruction (one alone is libpcap's reject-all, set
+/// while it drains the socket before the real filter).
+fn has_capture_filter(pid: u32) -> bool {
+    let Some(ss) = tool("ss") else { return false };
+    let Ok(o) = Command::new(ss).args(["-0", "-b", "-p"]).output() else { return false };
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let owner = format!("pid={pid},");
+    (0..lines.len()).filter(|&i| lines[i].contains(&owner)).any(|i| {
+        lines[i + 1..].iter().take_while(|l| l.starts_with(char::is_whitespace)).any(|l| {
+            l.trim_start()
+                .strip_prefix("bpf filter (")
+                .and_then(|r| r.split_once(')'))
+                .and_then(|(n, _)| n.parse::<u32>().ok())
+                .is_some_and(|n| n > 1)
+        })
     })
 }
 
@@ -896,8 +905,16 @@ fn tcpdump_capture_of_the_lab_reports_names_chains_and_roles() {
         tcpdump.log_text().contains("listening on lo")
     });
     let pull = lab.pull();
-    // Let the last FIN/ACKs pass, then stop tcpdump as a user would (^C).
-    thread::sleep(Duration::from_millis(1000));
+    // Stop tcpdump as a user would (^C) once the file holds every connection closed both
+    // ways (-U writes each packet as it comes): read back with `report` until it does.
+    wait_for("tcpdump to write the pull's last FINs", Duration::from_secs(20), || {
+        tcpdump.assert_running();
+        let o = Command::new(bin()).args(["report", "--format", "json"]).arg(&pcap).output().unwrap();
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        let flows = r["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let tcp: Vec<&Value> = flows.iter().filter(|f| f["proto"] == "tcp").collect();
+        tcp.len() == pull.downloaded.len() && tcp.iter().all(|f| f["tcp_state"] == "closed")
+    });
     tcpdump.signal("-INT");
     let st = tcpdump.wait_until(Instant::now() + Duration::from_secs(15));
     assert!(st.success() || st.code() == Some(130), "tcpdump: {st}\n{}", tcpdump.log_text());
@@ -1049,19 +1066,18 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
 #[test]
 #[ignore = "needs root"]
 fn live_json_prints_one_report_document() {
-    require(&["dnsmasq", "openssl", "curl"]);
+    require(&["dnsmasq", "openssl", "curl", "ss"]);
     let lab = Lab::start("json", 67);
     let filter = lab.filter();
     // 5 s rather than 3: room for the pull on a busy machine.
     let mut live = Live::spawn(&["live", "-i", "lo", "--format", "json", "--duration", "5", "--filter", &filter]);
-    // No start line in this format: the capture is open once the process holds a packet
-    // socket; the filter follows at once (libpcap drops what came before it), hence the pause.
+    // No start line in this format: the capture is ready once the process's packet socket
+    // has its filter (libpcap drops what came before it).
     let pid = live.pid();
-    wait_for("acrscope live to open its capture socket", Duration::from_secs(30), || {
+    wait_for("acrscope live to filter its capture socket", Duration::from_secs(30), || {
         live.proc.assert_running();
-        has_packet_socket(pid)
+        has_capture_filter(pid)
     });
-    thread::sleep(Duration::from_millis(500));
     let pull = lab.pull();
     let ended = live.end(Duration::from_secs(40));
     assert_eq!(ended.status.code(), Some(0), "exit status; stderr:\n{}", ended.stderr);
