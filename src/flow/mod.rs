@@ -216,3 +216,54 @@ pub fn server_is_first_by_port(first_port: u16, second_port: u16) -> bool {
         _ => first_port < second_port,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(proto: L4, tcp: TcpState) -> Flow {
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        Flow {
+            id: 0,
+            proto,
+            client: ip,
+            client_port: 50000,
+            server: ip,
+            server_port: 443,
+            client_by: ClientBy::Handshake,
+            first_ns: 0,
+            last_ns: 0,
+            first_frame: 1,
+            packets_up: 0,
+            packets_down: 0,
+            bytes_up: 0,
+            bytes_down: 0,
+            tcp,
+            interface: 0,
+            ifindex: None,
+            truncated: false,
+            icmp: None,
+        }
+    }
+
+    #[test]
+    fn state_names_in_order_of_precedence() {
+        let syn = TcpState { syn: true, ..TcpState::default() };
+        let up = TcpState { syn: true, syn_ack: true, ..TcpState::default() };
+        let half = TcpState { fin_up: true, ..up.clone() };
+        let closed = TcpState { fin_down: true, ..half.clone() };
+        let reset = TcpState { rst: true, ..closed.clone() };
+        let cases = [
+            (L4::Udp, reset.clone(), "udp"),
+            (L4::Tcp, reset, "reset"),
+            (L4::Tcp, closed, "closed"),
+            (L4::Tcp, half, "half-closed"),
+            (L4::Tcp, up, "established"),
+            (L4::Tcp, syn, "syn-sent"),
+            (L4::Tcp, TcpState::default(), "midstream"),
+        ];
+        for (proto, tcp, want) in cases {
+            assert_eq!(flow(proto, tcp.clone()).state_name(), want, "{tcp:?}");
+        }
+    }
+}
