@@ -84,7 +84,7 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
     let speed = args.speed.unwrap_or(if args.follow { Speed::Max } else { Speed::Factor(1.0) });
     let feeder = acrscope::engine::spawn_replay_with(&args.file, speed, args.paused, limits, args.follow)
         .map_err(|e| InputError(e.to_string()))?;
-    let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..acrscope::ui::UiOptions::default() };
+    let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..ui_options() };
     acrscope::ui::run(feeder, analyzer, opts)
 }
 
@@ -129,7 +129,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         src.write_to(f, p).map_err(usage)?;
     }
     let analyzer = analyzer(&args.analysis)?;
-    let ui = acrscope::ui::UiOptions::default();
+    let ui = ui_options();
     let allowed = if args.format.is_some() { Allowed::live_headless() } else { Allowed::live_ui(&ui.screenshot_dir) };
     let confinement = Confinement { sandbox: sandbox::confine(&allowed), dropped };
     src.confinement = Some(confinement.summary());
@@ -385,4 +385,9 @@ fn snapshot(args: acrscope::cli::SnapshotArgs) -> anyhow::Result<()> {
         eprintln!("acrscope: warning: {e}");
     }
     Ok(())
+}
+
+/// The UI's options, with `s` saving screenshots through the snapshot encoders.
+fn ui_options() -> acrscope::ui::UiOptions {
+    acrscope::ui::UiOptions { save_screen: Some(acrscope::snapshot::save_screen), ..acrscope::ui::UiOptions::default() }
 }

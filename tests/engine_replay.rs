@@ -40,7 +40,14 @@ fn paced_replay_follows_the_recorded_clock() {
 #[test]
 fn a_paused_replay_reads_nothing_until_resumed_and_stops_when_asked() {
     let f = spawn_replay(capture(), Speed::Factor(1.0), true, Limits::default()).unwrap();
-    std::thread::sleep(Duration::from_millis(150));
+    // A paused feeder bumps the generation once per turn of its loop: three turns seen paused
+    // (an event, not a time; the deadline only ends a hang) and still nothing read.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = f.control.generation();
+    while f.control.generation() < first + 3 {
+        assert!(Instant::now() < deadline, "the paused feeder did not turn its loop in 10 s");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(lock(&f.shared).session.stats.packets, 0);
     assert!(lock(&f.shared).status.paused);
     f.control.paused.store(false, Ordering::Relaxed);

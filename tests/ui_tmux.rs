@@ -5,7 +5,7 @@
 //! and the line discipline as it was (`stty -g` before and after).
 //!
 //! Each test has its own tmux server (`tmux -L <socket>`) and its own working directory.
-//! Skipped, with a message, when `tmux` is not installed.
+//! Every test is `#[ignore = "needs tmux"]` and fails, saying so, when run without tmux.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -34,19 +34,6 @@ fn tmux_installed() -> bool {
     Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
 }
 
-/// The session for a test, or an early return (after saying why) when tmux is missing.
-macro_rules! session_or_skip {
-    ($name:expr, $w:expr, $h:expr) => {
-        match Session::start($name, $w, $h) {
-            Some(s) => s,
-            None => {
-                eprintln!("skipping {}: `tmux` is not on PATH (install tmux to run the UI tests)", $name);
-                return;
-            }
-        }
-    };
-}
-
 /// A detached tmux session running `sh` in a directory of its own.
 struct Session {
     socket: String,
@@ -56,10 +43,10 @@ struct Session {
 }
 
 impl Session {
-    fn start(name: &str, width: u16, height: u16) -> Option<Session> {
-        if !tmux_installed() {
-            return None;
-        }
+    /// Fails the test, saying what to install, when tmux is missing: these tests are
+    /// `#[ignore = "needs tmux"]`, so running them is asking for tmux.
+    fn start(name: &str, width: u16, height: u16) -> Session {
+        assert!(tmux_installed(), "`tmux` is not on PATH: install tmux to run the UI tests");
         let socket = format!("acrscope-ui-{}-{name}", std::process::id());
         let dir = std::env::temp_dir().join(&socket);
         let _ = std::fs::remove_dir_all(&dir);
@@ -75,7 +62,7 @@ impl Session {
             "the pane must have the size asked for"
         );
         s.wait_for("the shell prompt", |t| last_line(t) == PROMPT);
-        Some(s)
+        s
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -293,7 +280,7 @@ enum Exit {
 /// Replays the dedicated-endpoint capture at full speed, checks the final screen, leaves the
 /// way `exit` says and checks the terminal came back whole.
 fn replay_and_leave(name: &str, exit: Exit) {
-    let s = session_or_skip!(name, 120, 40);
+    let s = Session::start(name, 120, 40);
     let typed = s.launch(DEDICATED, "--speed max");
     s.wait_for_dedicated_end();
     assert_eq!(s.flags(), FLAGS_UI, "while the UI runs: alternate screen, mouse reporting, hidden cursor");
@@ -312,31 +299,36 @@ fn replay_and_leave(name: &str, exit: Exit) {
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn q_quits_from_the_final_screen_and_restores_the_terminal() {
     replay_and_leave("quit-q", Exit::Key("q"));
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn ctrl_c_restores_the_terminal() {
     replay_and_leave("quit-ctrl-c", Exit::Key("C-c"));
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn sigterm_restores_the_terminal() {
     replay_and_leave("quit-sigterm", Exit::Term);
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn quit_at_end_leaves_by_itself_once_the_end_is_drawn() {
     // What benches/ui_load.sh times: no key is sent, the UI quits after its final frame.
-    let s = session_or_skip!("quit-at-end", 120, 40);
+    let s = Session::start("quit-at-end", 120, 40);
     let typed = s.launch(DEDICATED, "--speed max --quit-at-end");
     assert_eq!(s.assert_restored(&typed), "0");
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn g_switches_between_one_row_per_flow_and_one_row_per_host() {
-    let s = session_or_skip!("toggle-g", 120, 40);
+    let s = Session::start("toggle-g", 120, 40);
     let typed = s.launch(DEDICATED, "--speed max");
     s.wait_for_dedicated_end();
 
@@ -357,8 +349,9 @@ fn g_switches_between_one_row_per_flow_and_one_row_per_host() {
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn filter_keeps_only_the_matching_rows() {
-    let s = session_or_skip!("filter", 120, 40);
+    let s = Session::start("filter", 120, 40);
     let typed = s.launch(DEDICATED, "--speed max");
     s.wait_for_dedicated_end();
 
@@ -382,8 +375,9 @@ fn filter_keeps_only_the_matching_rows() {
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn s_saves_the_screen_as_svg_and_text_in_the_working_directory() {
-    let s = session_or_skip!("screenshot", 120, 40);
+    let s = Session::start("screenshot", 120, 40);
     let typed = s.launch(DEDICATED, "--speed max");
     let before = s.wait_for_dedicated_end();
 
@@ -424,8 +418,9 @@ fn s_saves_the_screen_as_svg_and_text_in_the_working_directory() {
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn private_link_fits_a_small_terminal() {
-    let s = session_or_skip!("small-privatelink", 80, 24);
+    let s = Session::start("small-privatelink", 80, 24);
     let typed = s.launch(PRIVATE_LINK, "--speed max");
     let screen = s.wait_for("the end of the private-link replay", |t| {
         header(t).contains(END) && count_rows(t, "LOGIN", LOGIN_HOST) > 0
@@ -450,8 +445,9 @@ fn private_link_fits_a_small_terminal() {
 }
 
 #[test]
+#[ignore = "needs tmux"]
 fn paused_start_waits_for_space() {
-    let s = session_or_skip!("paused", 120, 40);
+    let s = Session::start("paused", 120, 40);
     let typed = s.launch(DEDICATED, "--paused");
     let paused = s.wait_for("the paused header", |t| header(t).contains("❚❚ paused (space)"));
     assert!(header(&paused).contains("0 pkts  0 B"), "nothing read while paused: {}", header(&paused));
@@ -478,7 +474,7 @@ fn paused_start_waits_for_space() {
 #[ignore = "needs tmux"]
 fn replay_from_standard_input_shows_flows_before_the_writer_ends() {
     use std::io::Write;
-    let s = Session::start("stdin", 120, 40).expect("tmux");
+    let s = Session::start("stdin", 120, 40);
     let fifo = s.dir.join("capture.fifo");
     let made = Command::new("mkfifo").arg(&fifo).output().expect("running mkfifo");
     assert!(made.status.success(), "mkfifo: {}", String::from_utf8_lossy(&made.stderr));
@@ -528,7 +524,7 @@ fn replay_from_standard_input_shows_flows_before_the_writer_ends() {
 #[ignore = "needs tmux"]
 fn replay_follow_shows_a_growing_file_and_q_leaves() {
     use std::io::Write;
-    let s = Session::start("follow", 120, 40).expect("tmux");
+    let s = Session::start("follow", 120, 40);
     let bytes = std::fs::read(capture_path(DEDICATED)).unwrap();
     let path = s.dir.join("growing.pcap");
     // Cut inside a record: the half-written record is waited for, not called a cut file.

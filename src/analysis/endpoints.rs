@@ -7,7 +7,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use serde::Serialize;
 
-use super::FlowView;
+use super::{FlowView, HostKey};
 use crate::classify::rules::Role;
 use crate::session::Session;
 
@@ -42,18 +42,17 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
     // Named flows group by name and role; unnamed ones by server address, so each stays
     // visible. Found through a hash index and deduplicated through sets: a capture of 200,000
     // flows to a few thousand addresses must not compare every address with every other.
-    let mut index: FxHashMap<(Option<&str>, Role, Option<IpAddr>), usize> = FxHashMap::default();
+    let mut index: FxHashMap<(HostKey<'_>, Role), usize> = FxHashMap::default();
     let mut out: Vec<Endpoint> = Vec::new();
     let mut seen_ports: FxHashSet<(usize, u16)> = FxHashSet::default();
     let mut seen_addrs: FxHashSet<(usize, IpAddr)> = FxHashSet::default();
     for v in flows {
         let f = &s.flows()[v.id as usize];
-        let hostname = v.naming.hostname.as_deref();
-        let key = (hostname, v.class.role, hostname.is_none().then_some(f.server));
+        let key = (v.host_key(f.server), v.class.role);
         let i = *index.entry(key).or_insert_with(|| {
             out.push(Endpoint {
                 hostname: v.naming.hostname.clone(),
-                well_known: crate::classify::scope::well_known(f.server),
+                well_known: v.well_known,
                 role: v.class.role.as_str(),
                 provider: v.class.provider.clone(),
                 registry: v.class.registry.clone(),

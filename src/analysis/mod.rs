@@ -6,6 +6,8 @@ pub mod failures;
 pub mod findings;
 pub mod outcome;
 
+use std::net::IpAddr;
+
 use crate::classify::rules::{Classification, Role, Rules};
 use crate::classify::scope::{scope, Scope};
 use crate::classify::service_tags::{ServiceTags, TagMatch};
@@ -27,16 +29,36 @@ pub struct FlowView {
     /// A privatelink alias is in the chain (whatever the address turned out to be).
     pub privatelink_alias: bool,
     pub scope: Scope,
+    /// What the server address is when it is a fixed one of the platform (Azure's DNS,
+    /// instance metadata), whatever the flow's name.
+    pub well_known: Option<&'static str>,
     pub tags: Vec<TagMatch>,
     /// How the flow ended, or where it broke.
     pub outcome: outcome::Outcome,
 }
 
 impl FlowView {
+    /// What flows are grouped by when shown per host (the report's endpoints, the UI's host
+    /// view): the name, else the server address, so that each unnamed server stays visible.
+    /// A DNS server is its address, whatever name it has.
+    pub fn host_key(&self, server: IpAddr) -> HostKey<'_> {
+        match &self.naming.hostname {
+            Some(h) if self.class.role != Role::Dns => HostKey::Name(h),
+            _ => HostKey::Addr(server),
+        }
+    }
+
     /// The CNAME chain that led to the server address (empty when no DNS answer did).
     pub fn chain<'s>(&self, s: &'s Session) -> &'s [String] {
         self.naming.answer.and_then(|i| s.dns.get(i as usize)).map_or(&[], |a| a.msg.chain.as_slice())
     }
+}
+
+/// See [`FlowView::host_key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostKey<'a> {
+    Name(&'a str),
+    Addr(IpAddr),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -117,6 +139,7 @@ impl Analyzer {
             via_private_link,
             privatelink_alias,
             scope,
+            well_known: crate::classify::scope::well_known(flow.server),
             tags,
             outcome,
         }

@@ -57,6 +57,23 @@ pub struct ClientHelloInfo {
     pub partial: bool,
 }
 
+impl ClientHelloInfo {
+    /// The versions the client offered: supported_versions when it sent them (TLS 1.3
+    /// clients), else the legacy_version alone.
+    pub fn offered_versions(&self) -> &[u16] {
+        if self.supported_versions.is_empty() {
+            std::slice::from_ref(&self.legacy_version)
+        } else {
+            &self.supported_versions
+        }
+    }
+
+    /// The highest version the client offered.
+    pub fn offered_version(&self) -> u16 {
+        self.offered_versions().iter().copied().max().unwrap_or(self.legacy_version)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerHelloInfo {
     /// supported_versions extension if present, else legacy_version.
@@ -1553,23 +1570,67 @@ mod tests {
     }
 
     #[test]
+    fn offered_version_is_the_highest_supported_else_the_legacy_one() {
+        let ch = full_pq_info();
+        assert_eq!((ch.offered_versions(), ch.offered_version()), (&[0x0304, 0x0303][..], 0x0304));
+        let old = ClientHelloInfo { supported_versions: Vec::new(), legacy_version: 0x0302, ..ch };
+        assert_eq!((old.offered_versions(), old.offered_version()), (&[0x0302][..], 0x0302));
+    }
+
+    #[test]
     fn parsers_survive_random_bytes() {
+        // What any parsed hello promises, whatever the bytes were (ClientHelloInfo's docs).
+        fn check(ch: &ClientHelloInfo) {
+            if let Some(sni) = &ch.sni {
+                assert!(!sni.is_empty(), "{sni:?}");
+                assert!(!sni.chars().any(char::is_control), "{sni:?}");
+            }
+            assert!(!ch.supported_versions.iter().any(|&v| is_grease(v)), "GREASE kept: {ch:?}");
+        }
         let mut rng = Rng(12345);
         let hs = pq_hello();
+        let sni_end = sni_ext_end(SNI.len());
+        assert_eq!(parse_client_hello(&hs), Ok(full_pq_info()));
+        let mut partial = 0;
         for _ in 0..5000 {
-            let mut m = hs[..rng.below(hs.len() + 1)].to_vec();
+            let len = rng.below(hs.len() + 1);
+            let mut m = hs[..len].to_vec();
+            let mut flipped = false;
             for _ in 0..rng.below(6) {
                 if !m.is_empty() {
                     let at = rng.below(m.len());
-                    m[at] = rng.next() as u8;
+                    let b = rng.next() as u8;
+                    flipped |= m[at] != b;
+                    m[at] = b;
                 }
             }
-            let _ = parse_client_hello(&m);
-            let _ = parse_server_hello(&m);
+            let ch = parse_client_hello(&m);
+            if let Ok(ch) = &ch {
+                check(ch);
+            }
+            if !flipped {
+                match len {
+                    l if l == hs.len() => assert_eq!(ch, Ok(full_pq_info())),
+                    l if l >= sni_end => {
+                        let ch = ch.unwrap_or_else(|e| panic!("prefix of {l} bytes holds the SNI: {e}"));
+                        assert_eq!((ch.sni.as_deref(), ch.partial), (Some(SNI), true), "prefix of {l} bytes");
+                        partial += 1;
+                    }
+                    l => assert_ne!(ch.ok().and_then(|c| c.sni).as_deref(), Some(SNI), "SNI from {l} bytes"),
+                }
+                if m.len() >= 4 {
+                    assert_eq!(parse_server_hello(&m), Err(TlsError::WrongType(HS_CLIENT_HELLO)));
+                }
+            }
             let junk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
-            let _ = parse_client_hello(&junk);
-            let _ = parse_server_hello(&junk);
+            if let Ok(ch) = parse_client_hello(&junk) {
+                check(&ch);
+            }
+            if let Ok(sh) = parse_server_hello(&junk) {
+                assert_eq!(junk[0], HS_SERVER_HELLO, "{sh:?} from a message of another type");
+            }
         }
+        assert!(partial > 100, "only {partial} partial hellos seen");
     }
 
     // --- following the flight: certificate and alerts ---------------------------------------

@@ -145,6 +145,29 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// The connection's state in the one vocabulary every output uses (`tcp_state` of the
+    /// JSON records): `udp`, `reset`, `closed`, `half-closed`, `established`, `syn-sent` or
+    /// `midstream` (first seen after its handshake).
+    pub fn state_name(&self) -> &'static str {
+        if self.proto == L4::Udp {
+            return "udp";
+        }
+        let t = &self.tcp;
+        if t.rst {
+            "reset"
+        } else if t.fin_up && t.fin_down {
+            "closed"
+        } else if t.fin_up || t.fin_down {
+            "half-closed"
+        } else if t.syn && t.syn_ack {
+            "established"
+        } else if t.syn {
+            "syn-sent"
+        } else {
+            "midstream"
+        }
+    }
+
     pub fn packets(&self) -> u64 {
         self.packets_up + self.packets_down
     }
@@ -191,5 +214,56 @@ pub fn server_is_first_by_port(first_port: u16, second_port: u16) -> bool {
         (true, false) => true,
         (false, true) => false,
         _ => first_port < second_port,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(proto: L4, tcp: TcpState) -> Flow {
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        Flow {
+            id: 0,
+            proto,
+            client: ip,
+            client_port: 50000,
+            server: ip,
+            server_port: 443,
+            client_by: ClientBy::Handshake,
+            first_ns: 0,
+            last_ns: 0,
+            first_frame: 1,
+            packets_up: 0,
+            packets_down: 0,
+            bytes_up: 0,
+            bytes_down: 0,
+            tcp,
+            interface: 0,
+            ifindex: None,
+            truncated: false,
+            icmp: None,
+        }
+    }
+
+    #[test]
+    fn state_names_in_order_of_precedence() {
+        let syn = TcpState { syn: true, ..TcpState::default() };
+        let up = TcpState { syn: true, syn_ack: true, ..TcpState::default() };
+        let half = TcpState { fin_up: true, ..up.clone() };
+        let closed = TcpState { fin_down: true, ..half.clone() };
+        let reset = TcpState { rst: true, ..closed.clone() };
+        let cases = [
+            (L4::Udp, reset.clone(), "udp"),
+            (L4::Tcp, reset, "reset"),
+            (L4::Tcp, closed, "closed"),
+            (L4::Tcp, half, "half-closed"),
+            (L4::Tcp, up, "established"),
+            (L4::Tcp, syn, "syn-sent"),
+            (L4::Tcp, TcpState::default(), "midstream"),
+        ];
+        for (proto, tcp, want) in cases {
+            assert_eq!(flow(proto, tcp.clone()).state_name(), want, "{tcp:?}");
+        }
     }
 }

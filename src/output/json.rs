@@ -288,11 +288,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         proxy_authenticate: resp.and_then(|s| s.proxy_authenticate.as_deref()),
         proxy_server: resp.and_then(|s| s.server.as_deref()),
     });
-    let offered: &[u16] = match ch {
-        Some(c) if c.supported_versions.is_empty() => std::slice::from_ref(&c.legacy_version),
-        Some(c) => &c.supported_versions,
-        None => &[],
-    };
+    let offered: &[u16] = ch.map_or(&[], |c| c.offered_versions());
     FlowRecord {
         id: f.id,
         proto: f.proto.as_str(),
@@ -310,7 +306,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         bytes_down: f.bytes_down,
         sni: ch.and_then(|c| c.sni.as_deref()),
         alpn: ch.map_or(&[], |c| c.alpn.as_slice()),
-        tls_version: offered.iter().max().map(|v| tls_version_text(*v)),
+        tls_version: ch.map(|c| tls_version_text(c.offered_version())),
         tls_offered_versions: offered.iter().map(|v| tls_version_text(*v)).collect(),
         tls_server_version: tls.server_version.map(tls_version_text),
         tls_handshake_ms: match (tls.client_hello_ns, tls.server_hello_ns) {
@@ -355,10 +351,10 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         account: v.class.account.as_deref(),
         via_private_link: v.via_private_link,
         scope: v.scope.as_str(),
-        well_known: crate::classify::scope::well_known(f.server),
+        well_known: v.well_known,
         service_tags: v.tags.iter().map(|t| t.tag.as_str()).collect(),
         client_by: f.client_by,
-        tcp_state: tcp_state(f),
+        tcp_state: f.state_name(),
         outcome: v.outcome.as_str(),
         connect_rtt_ms: f.tcp.connect_rtt_ns().map(crate::analysis::outcome::ms),
         syns: f.tcp.syns,
@@ -377,27 +373,6 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         truncated: f.truncated,
         interface: f.interface,
         ifindex: f.ifindex,
-    }
-}
-
-fn tcp_state(f: &crate::flow::Flow) -> &'static str {
-    use crate::flow::L4;
-    if f.proto == L4::Udp {
-        return "udp";
-    }
-    let t = &f.tcp;
-    if t.rst {
-        "reset"
-    } else if t.fin_up && t.fin_down {
-        "closed"
-    } else if t.fin_up || t.fin_down {
-        "half-closed"
-    } else if t.syn && t.syn_ack {
-        "established"
-    } else if t.syn {
-        "syn-sent"
-    } else {
-        "midstream"
     }
 }
 

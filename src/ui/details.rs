@@ -93,7 +93,7 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
     field("flow", tuple, Style::new());
     if let Some(ix) = f.ifindex {
         // Only a live capture's index names an interface of this machine.
-        let name = if model.status.live { crate::capture::live::interface_name(ix) } else { None };
+        let name = if model.status.live { model.interface_names.get(&ix).and_then(Option::as_deref) } else { None };
         let text = match name {
             Some(n) => format!("{n} (ifindex {ix})"),
             None => format!("ifindex {ix}"),
@@ -122,11 +122,14 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         // A failed flow's outcome line says how it ended.
         String::new()
     } else if r.flows.len() == 1 {
-        match (f.tcp.rst, f.tcp.closed()) {
-            (true, _) => " · reset (RST)".to_string(),
-            (false, true) => " · closed (FIN)".to_string(),
-            _ => " · still open".to_string(),
-        }
+        // The state in the words of the JSON's tcp_state, with the packet that ended it.
+        let state = f.state_name();
+        let how = match state {
+            "reset" => " (RST)",
+            "closed" => " (FIN)",
+            _ => "",
+        };
+        format!(" · {state}{how}")
     } else {
         format!(" · {open} open, {resets} reset")
     };
@@ -181,10 +184,7 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         let (x, ch) = h;
         let version = match x.server_version {
             Some(v) => tls_version(v),
-            None => match ch.supported_versions.iter().max() {
-                Some(&v) => format!("{} offered", tls_version(v)),
-                None => tls_version(ch.legacy_version),
-            },
+            None => format!("{} offered", tls_version(ch.offered_version())),
         };
         let mut s = version;
         if !ch.alpn.is_empty() {

@@ -15,6 +15,7 @@ pub mod help;
 pub mod model;
 pub mod pace;
 pub mod pane;
+pub mod recs;
 pub mod rows;
 pub mod run;
 pub mod screenshot;

@@ -4,120 +4,18 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use crate::analysis::{endpoints, findings, infer, Analyzer, Finding, FlowView, Inferred};
+use crate::analysis::{endpoints, findings, infer, Analyzer, Endpoint, Finding, FlowView, Inferred};
 use crate::cli::ViewKind;
-use crate::dissect::tls::ClientHelloInfo;
 use crate::engine::{Shared, SourceStatus};
-use crate::flow::Flow;
-use crate::session::activity::Activity;
-use crate::session::{FlowFacts, Session};
+use crate::session::Session;
 
+use super::recs::update_recs;
+pub use super::recs::{AnswerRec, FlowRec};
 use super::rows::{self, Line, Widths};
 
 /// Flows from which a build uses two threads: below, starting one costs more than it saves.
 const PARALLEL_FROM: usize = 4096;
-
-/// Pieces a sampled byte count is spread over, between the two times it was seen at.
-const SAMPLE_PIECES: i64 = 16;
-
-/// One flow as the timeline and the details pane need it.
-#[derive(Debug, Clone)]
-pub struct FlowRec {
-    pub flow: Flow,
-    /// Bytes over capture time: the session's record when it keeps one (wire bytes), else
-    /// sampled here from the flow's payload counters each time the model is built.
-    pub activity: Activity,
-    pub hello: Option<Arc<ClientHelloInfo>>,
-    pub hello_ns: Option<i64>,
-    pub server_version: Option<u16>,
-    /// QUIC version, plain HTTP and proxy CONNECT, as (label, text) for the details pane.
-    pub clear_text: Option<Arc<Vec<(&'static str, String)>>>,
-}
-
-/// Only flows with QUIC or HTTP facts get lines (and an allocation).
-fn clear_text(facts: &FlowFacts, f: &Flow) -> Option<Arc<Vec<(&'static str, String)>>> {
-    if facts.http.is_none() && facts.quic.is_none() {
-        return None;
-    }
-    Some(Arc::new(crate::output::text::clear_text_lines(facts, f)))
-}
-
-impl FlowRec {
-    fn new(f: &Flow, facts: &FlowFacts) -> FlowRec {
-        let activity = match &facts.activity {
-            Some(a) => (**a).clone(),
-            None => {
-                // The first sight of a flow read at full speed: its bytes spread evenly from its
-                // first to its last packet, the best the counters can say.
-                let mut a = Activity::new(f.first_ns);
-                spread(&mut a, f.first_ns, f.last_ns, f.bytes());
-                a
-            }
-        };
-        FlowRec {
-            flow: f.clone(),
-            activity,
-            hello: facts.tls.client_hello.clone(),
-            hello_ns: facts.tls.client_hello_ns,
-            server_version: facts.tls.server_version,
-            clear_text: clear_text(facts, f),
-        }
-    }
-
-    fn update(&mut self, f: &Flow, facts: &FlowFacts) {
-        if self.flow.packets() != f.packets() || self.flow.tcp != f.tcp {
-            match &facts.activity {
-                Some(a) => self.activity.clone_from(&**a),
-                // The bytes that came since the last look arrived after the last packet seen
-                // then and by the last packet now.
-                None => spread(
-                    &mut self.activity,
-                    self.flow.last_ns,
-                    f.last_ns,
-                    f.bytes().saturating_sub(self.flow.bytes()),
-                ),
-            }
-            self.flow = f.clone();
-            if facts.http.is_some() || facts.quic.is_some() {
-                self.clear_text = clear_text(facts, f);
-            }
-        }
-        if self.hello.is_none() && facts.tls.client_hello.is_some() {
-            self.hello = facts.tls.client_hello.clone();
-            self.hello_ns = facts.tls.client_hello_ns;
-        }
-        self.server_version = facts.tls.server_version;
-    }
-}
-
-/// Adds `bytes` evenly over `[from_ns, to_ns]`.
-fn spread(a: &mut Activity, from_ns: i64, to_ns: i64, bytes: u64) {
-    if bytes == 0 {
-        return;
-    }
-    let span = to_ns.saturating_sub(from_ns).max(0);
-    let pieces = if span == 0 { 1 } else { SAMPLE_PIECES };
-    let share = bytes / pieces as u64;
-    for k in 0..pieces {
-        let at = from_ns.saturating_add(((i128::from(span) * i128::from(2 * k + 1)) / i128::from(2 * pieces)) as i64);
-        let b = if k == pieces - 1 { bytes - share * (pieces as u64 - 1) } else { share };
-        a.add(at, u32::try_from(b).unwrap_or(u32::MAX));
-    }
-}
-
-/// A DNS answer as the panes need it.
-#[derive(Debug, Clone)]
-pub struct AnswerRec {
-    pub ts_ns: i64,
-    pub server: IpAddr,
-    pub qtype: String,
-    pub chain: Vec<String>,
-    pub addresses: Vec<IpAddr>,
-    pub ttl: Option<u32>,
-    pub rcode: u16,
-}
 
 /// Answers with the same CNAME chain, as one entry of the DNS pane: a pull asks the same
 /// question (A and AAAA) once per connection, and the chain is what a reader needs to see.
@@ -153,7 +51,12 @@ pub struct Model {
     pub dns: Vec<DnsEntry>,
     /// Indices into `dns`, latest answer first.
     pub dns_order: Vec<u32>,
+    /// One per host and role, as `report` lists them; the findings are made from them.
+    pub endpoints: Vec<Endpoint>,
     pub findings: Vec<Finding>,
+    /// Live capture: the names of the interfaces the flows came in on, by ifindex, looked up
+    /// once each (a lookup scans /sys/class/net; drawing must not).
+    pub interface_names: HashMap<u32, Option<String>>,
     /// The analyzer had a service tags file (so an empty list means "in no tag").
     pub tags_loaded: bool,
     pub flow_lines: Vec<Line>,
@@ -211,6 +114,8 @@ pub struct Builder {
     dns_index: HashMap<Vec<String>, u32>,
     /// Only what happened by this capture time is shown (a headless render of a moment).
     until: Option<i64>,
+    /// Flow records whose interface has been named (a flow's ifindex never changes).
+    named_interfaces: usize,
 }
 
 impl Builder {
@@ -223,7 +128,7 @@ impl Builder {
         let s = &shared.session;
         let parallel = s.flows().len() >= PARALLEL_FROM && crate::par::threads(2) > 1;
         // The flow records do not depend on the views: they are copied while views are made.
-        let Model { flows, views, findings, .. } = model;
+        let Model { flows, views, findings, endpoints: eps, .. } = model;
         crate::par::join(
             parallel,
             || update_recs(flows, s),
@@ -231,14 +136,22 @@ impl Builder {
                 std::mem::take(&mut self.inferred).undo(views);
                 self.update_views(views, s, analyzer);
                 self.inferred = infer(s, views);
-                let eps = endpoints::build(s, views);
-                *findings = findings::build(s, views, &eps, &analyzer.rules);
+                *eps = endpoints::build(s, views);
+                *findings = findings::build(s, views, eps, &analyzer.rules);
             },
         );
         model.tags_loaded = analyzer.tags.is_some();
         self.update_dns(model, s);
 
         model.status = shared.status.clone();
+        if model.status.live {
+            for rec in &model.flows[self.named_interfaces.min(model.flows.len())..] {
+                if let Some(ix) = rec.flow.ifindex {
+                    model.interface_names.entry(ix).or_insert_with(|| crate::capture::live::interface_name(ix));
+                }
+            }
+            self.named_interfaces = model.flows.len();
+        }
         if let Some(at) = self.until {
             model.status.clock_ns = Some(at);
         }
@@ -372,42 +285,9 @@ impl Builder {
     }
 }
 
-/// Brings the flow records up to date with the session's flows.
-fn update_recs(recs: &mut Vec<FlowRec>, s: &Session) {
-    for (i, f) in s.flows().iter().enumerate() {
-        let facts = &s.facts[i];
-        match recs.get_mut(i) {
-            Some(r) => r.update(f, facts),
-            None => recs.push(FlowRec::new(f, facts)),
-        }
-    }
-}
-
 /// Builds a model from scratch (a headless render, a test).
 pub fn build(shared: &Shared, analyzer: &Analyzer, until: Option<i64>) -> Model {
     let mut m = Model::default();
     Builder::new(until).update(&mut m, shared, analyzer);
     m
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spread_keeps_every_byte_between_its_times() {
-        let mut a = Activity::new(1_000);
-        spread(&mut a, 1_000, 5_000_000, 1_000_003);
-        let total: u64 = a.bins.iter().map(|&b| u64::from(b)).sum();
-        assert_eq!(total, 1_000_003);
-        assert_eq!(a.bytes_between(0, 1_000), 0.0, "nothing before the first time");
-        let by_end = a.bytes_between(0, 5_000_001 + a.bin_ns);
-        assert!((by_end - 1_000_003.0).abs() < 1e-3, "everything by the last time: {by_end}");
-        assert!(a.bytes_between(0, 2_500_000) < 600_000.0, "spread, not piled at the start");
-        let mut one = Activity::new(0);
-        spread(&mut one, 7, 7, 10);
-        assert_eq!(one.bins.iter().map(|&b| u64::from(b)).sum::<u64>(), 10);
-        spread(&mut one, 7, 9, 0);
-        assert_eq!(one.bins.iter().map(|&b| u64::from(b)).sum::<u64>(), 10);
-    }
 }

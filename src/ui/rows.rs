@@ -8,12 +8,12 @@ use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 use crate::analysis::endpoints::role_order;
-use crate::analysis::FlowView;
-use crate::classify::{well_known, Role, Scope};
+use crate::analysis::{FlowView, HostKey};
+use crate::classify::{Role, Scope};
 use crate::cli::ViewKind;
 use crate::flow::L4;
 
-use super::model::{AnswerRec, FlowRec};
+use super::recs::{AnswerRec, FlowRec};
 
 /// Where a row belongs; the heading of a group says it in words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -278,18 +278,17 @@ pub fn build(
     // in sorted order would chase a pointer per row.
     let mut registry_of: Vec<u32> = Vec::new();
     let mut registries = Registries::default();
-    let mut merged: FxHashMap<(Option<&str>, bool, Group, MergeKey<'_>), usize> = FxHashMap::default();
+    let mut merged: FxHashMap<(Option<&str>, bool, Group, HostKey<'_>), usize> = FxHashMap::default();
     for (v, rec) in views.iter().zip(flows) {
         let f = &rec.flow;
         if f.first_ns > until {
             continue;
         }
         let group = Group::of(v.class.role);
-        let key = match (group, view, &v.naming.hostname) {
-            (Group::Dns, ..) => Some(MergeKey::Addr(f.server)),
-            (_, ViewKind::Flows, _) => None,
-            (_, ViewKind::Endpoints, Some(h)) => Some(MergeKey::Host(h)),
-            (_, ViewKind::Endpoints, None) => Some(MergeKey::Addr(f.server)),
+        // DNS exchanges are one row per server in both views.
+        let key = match (group, view) {
+            (Group::Dns, _) | (_, ViewKind::Endpoints) => Some(v.host_key(f.server)),
+            (_, ViewKind::Flows) => None,
         };
         let key = key.map(|k| (v.class.registry.as_deref(), v.via_private_link, group, k));
         if let Some(r) = key.as_ref().and_then(|k| merged.get(k)).and_then(|&i| rows[i].as_mut()) {
@@ -357,15 +356,9 @@ impl<'v> Registries<'v> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum MergeKey<'a> {
-    Host(&'a str),
-    Addr(IpAddr),
-}
-
 fn new_row(v: &FlowView, rec: &FlowRec, group: Group) -> Row {
     let f = &rec.flow;
-    let unnamed = match well_known(f.server) {
+    let unnamed = match v.well_known {
         Some(w) => w,
         None if group == Group::Dns => "DNS server",
         None => "-",

@@ -30,6 +30,9 @@ const ALIVE_EVERY: Duration = Duration::from_secs(1);
 /// The input thread's wait for a key, between looks at its stop flag.
 const INPUT_POLL: Duration = Duration::from_millis(200);
 
+/// Saves a screen into a directory, named after the capture time; returns the files written.
+pub type SaveScreen = fn(&ratatui::buffer::Buffer, &std::path::Path, i64) -> anyhow::Result<Vec<PathBuf>>;
+
 /// How the UI starts.
 #[derive(Debug, Clone)]
 pub struct UiOptions {
@@ -38,6 +41,10 @@ pub struct UiOptions {
     pub color: bool,
     /// Where `s` saves screenshots.
     pub screenshot_dir: PathBuf,
+    /// How `s` saves the screen (the caller passes `snapshot::save_screen`: the encoders live
+    /// there, and `snapshot` already draws through `ui`, so `ui` must not call it back).
+    /// `None`: `s` says screenshots are not available.
+    pub save_screen: Option<SaveScreen>,
     /// Quit once the whole source has been shown (to time the UI; see benches/ui_load.sh).
     pub quit_at_end: bool,
 }
@@ -48,6 +55,7 @@ impl Default for UiOptions {
             view: ViewKind::Flows,
             color: color_wanted(),
             screenshot_dir: PathBuf::from("."),
+            save_screen: None,
             quit_at_end: false,
         }
     }
@@ -276,10 +284,14 @@ fn screenshot(app: &mut App, model: &Model, term: &Term, opts: &UiOptions) {
             return;
         }
     };
+    let Some(save) = opts.save_screen else {
+        app.status = Some("screenshots are not available here".to_string());
+        return;
+    };
     let buf = super::render_buffer(app, model, size.width, size.height);
     let at = model.now_ns().unwrap_or(0);
-    // SVG (colours, as seen) and text beside it; see `crate::snapshot`.
-    app.status = Some(match crate::snapshot::save_screen(&buf, &opts.screenshot_dir, at) {
+    // SVG (colours, as seen) and text beside it; see `crate::snapshot::save_screen`.
+    app.status = Some(match save(&buf, &opts.screenshot_dir, at) {
         Ok(p) => {
             format!("screen saved to {}", p.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and "))
         }

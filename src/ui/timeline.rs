@@ -324,7 +324,7 @@ fn cells(
         let i = usize::from(x);
         let (ch, style) = match marks[i] {
             Mark::Hello => ('▶', role.patch(t.bold())),
-            Mark::Rst => ('✕', t.error()),
+            Mark::Rst => ('✕', role.patch(t.bold())),
             Mark::Syn => ('?', t.error()),
             Mark::Fin => ('│', role),
             Mark::Dns => ('◆', t.dns_mark()),

@@ -1,0 +1,144 @@
+//! Each flow and DNS answer copied as the timeline and the details pane need them: the
+//! records both the model and the row builder read (kept apart from the model so that rows
+//! depend on the records, not on the model that uses rows).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::dissect::tls::ClientHelloInfo;
+use crate::flow::Flow;
+use crate::session::activity::Activity;
+use crate::session::{FlowFacts, Session};
+
+/// Pieces a sampled byte count is spread over, between the two times it was seen at.
+const SAMPLE_PIECES: i64 = 16;
+
+/// One flow as the timeline and the details pane need it.
+#[derive(Debug, Clone)]
+pub struct FlowRec {
+    pub flow: Flow,
+    /// Bytes over capture time: the session's record when it keeps one (wire bytes), else
+    /// sampled here from the flow's payload counters each time the model is built.
+    pub activity: Activity,
+    pub hello: Option<Arc<ClientHelloInfo>>,
+    pub hello_ns: Option<i64>,
+    pub server_version: Option<u16>,
+    /// QUIC version, plain HTTP and proxy CONNECT, as (label, text) for the details pane.
+    pub clear_text: Option<Arc<Vec<(&'static str, String)>>>,
+}
+
+/// Only flows with QUIC or HTTP facts get lines (and an allocation).
+fn clear_text(facts: &FlowFacts, f: &Flow) -> Option<Arc<Vec<(&'static str, String)>>> {
+    if facts.http.is_none() && facts.quic.is_none() {
+        return None;
+    }
+    Some(Arc::new(crate::output::text::clear_text_lines(facts, f)))
+}
+
+impl FlowRec {
+    fn new(f: &Flow, facts: &FlowFacts) -> FlowRec {
+        let activity = match &facts.activity {
+            Some(a) => (**a).clone(),
+            None => {
+                // The first sight of a flow read at full speed: its bytes spread evenly from its
+                // first to its last packet, the best the counters can say.
+                let mut a = Activity::new(f.first_ns);
+                spread(&mut a, f.first_ns, f.last_ns, f.bytes());
+                a
+            }
+        };
+        FlowRec {
+            flow: f.clone(),
+            activity,
+            hello: facts.tls.client_hello.clone(),
+            hello_ns: facts.tls.client_hello_ns,
+            server_version: facts.tls.server_version,
+            clear_text: clear_text(facts, f),
+        }
+    }
+
+    fn update(&mut self, f: &Flow, facts: &FlowFacts) {
+        if self.flow.packets() != f.packets() || self.flow.tcp != f.tcp {
+            match &facts.activity {
+                Some(a) => self.activity.clone_from(&**a),
+                // The bytes that came since the last look arrived after the last packet seen
+                // then and by the last packet now.
+                None => spread(
+                    &mut self.activity,
+                    self.flow.last_ns,
+                    f.last_ns,
+                    f.bytes().saturating_sub(self.flow.bytes()),
+                ),
+            }
+            self.flow = f.clone();
+            if facts.http.is_some() || facts.quic.is_some() {
+                self.clear_text = clear_text(facts, f);
+            }
+        }
+        if self.hello.is_none() && facts.tls.client_hello.is_some() {
+            self.hello = facts.tls.client_hello.clone();
+            self.hello_ns = facts.tls.client_hello_ns;
+        }
+        self.server_version = facts.tls.server_version;
+    }
+}
+
+/// Adds `bytes` evenly over `[from_ns, to_ns]`.
+fn spread(a: &mut Activity, from_ns: i64, to_ns: i64, bytes: u64) {
+    if bytes == 0 {
+        return;
+    }
+    let span = to_ns.saturating_sub(from_ns).max(0);
+    let pieces = if span == 0 { 1 } else { SAMPLE_PIECES };
+    let share = bytes / pieces as u64;
+    for k in 0..pieces {
+        let at = from_ns.saturating_add(((i128::from(span) * i128::from(2 * k + 1)) / i128::from(2 * pieces)) as i64);
+        let b = if k == pieces - 1 { bytes - share * (pieces as u64 - 1) } else { share };
+        a.add(at, u32::try_from(b).unwrap_or(u32::MAX));
+    }
+}
+
+/// A DNS answer as the panes need it.
+#[derive(Debug, Clone)]
+pub struct AnswerRec {
+    pub ts_ns: i64,
+    pub server: IpAddr,
+    pub qtype: String,
+    pub chain: Vec<String>,
+    pub addresses: Vec<IpAddr>,
+    pub ttl: Option<u32>,
+    pub rcode: u16,
+}
+
+/// Brings the flow records up to date with the session's flows.
+pub(super) fn update_recs(recs: &mut Vec<FlowRec>, s: &Session) {
+    for (i, f) in s.flows().iter().enumerate() {
+        let facts = &s.facts[i];
+        match recs.get_mut(i) {
+            Some(r) => r.update(f, facts),
+            None => recs.push(FlowRec::new(f, facts)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_keeps_every_byte_between_its_times() {
+        let mut a = Activity::new(1_000);
+        spread(&mut a, 1_000, 5_000_000, 1_000_003);
+        let total: u64 = a.bins.iter().map(|&b| u64::from(b)).sum();
+        assert_eq!(total, 1_000_003);
+        assert_eq!(a.bytes_between(0, 1_000), 0.0, "nothing before the first time");
+        let by_end = a.bytes_between(0, 5_000_001 + a.bin_ns);
+        assert!((by_end - 1_000_003.0).abs() < 1e-3, "everything by the last time: {by_end}");
+        assert!(a.bytes_between(0, 2_500_000) < 600_000.0, "spread, not piled at the start");
+        let mut one = Activity::new(0);
+        spread(&mut one, 7, 7, 10);
+        assert_eq!(one.bins.iter().map(|&b| u64::from(b)).sum::<u64>(), 10);
+        spread(&mut one, 7, 9, 0);
+        assert_eq!(one.bins.iter().map(|&b| u64::from(b)).sum::<u64>(), 10);
+    }
+}
