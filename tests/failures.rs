@@ -23,17 +23,20 @@ fn report(path: &Path) -> Value {
 /// The lab captures we carry, with their expected.json, failing ones or healthy ones.
 fn captures(failing: bool) -> Vec<(PathBuf, Value)> {
     let mut out = Vec::new();
-    for dir in ["tests/fixtures/lab", "tests/fixtures/lab-extra"] {
+    // The bundled captures keep their expected.json in tests/fixtures/lab.
+    for (dir, exp_dir) in [
+        ("assets/captures", "tests/fixtures/lab"),
+        ("tests/fixtures/lab", "tests/fixtures/lab"),
+        ("tests/fixtures/lab-extra", "tests/fixtures/lab-extra"),
+    ] {
         for e in std::fs::read_dir(root().join(dir)).unwrap() {
             let p = e.unwrap().path();
             let name = p.file_name().unwrap().to_string_lossy().to_string();
             if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
                 continue;
             }
-            let exp: Value = serde_json::from_str(
-                &std::fs::read_to_string(p.with_file_name(format!("{name}.expected.json"))).unwrap(),
-            )
-            .unwrap();
+            let exp = root().join(exp_dir).join(format!("{name}.expected.json"));
+            let exp: Value = serde_json::from_str(&std::fs::read_to_string(exp).unwrap()).unwrap();
             if exp.get("failures").is_some() == failing {
                 out.push((p, exp));
             }

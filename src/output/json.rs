@@ -501,7 +501,8 @@ mod tests {
             let (session, info) = crate::pipeline::read_file(&path, Default::default(), |_| {}).unwrap();
             let analysis = Analyzer::default().analyze(&session);
             let report = build(&session, &analysis, &info);
-            assert!(report.flows.len() > 1 && !report.dns.is_empty(), "{}: too small to test", path.display());
+            // A pull through a proxy resolves nothing itself: flows, no DNS; others carry both.
+            assert!(report.flows.len() > 1, "{}: too small to test", path.display());
             let expected = serde_json::to_vec(&report).unwrap();
             for threads in 1..=3 {
                 for per_part in 1..=5 {
