@@ -16,6 +16,7 @@ use crate::flow::L4;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
 use crate::output::time::rfc3339_us;
 use crate::packet::link::linktype;
+use crate::procs::{Attributor, Miss, Proto, Query};
 use crate::session::{Event, Limits, Session};
 
 /// How often `stats` events are written and idle flows are aged out.
@@ -52,10 +53,12 @@ pub struct Plan {
 }
 
 /// Runs the capture until it should stop, writing to `out`. Returns the final counters.
+/// `procs` names the process of each new flow, when attribution is on.
 pub fn run_headless(
     mut src: LiveSource,
     analyzer: &Analyzer,
     plan: &Plan,
+    mut procs: Option<&mut Attributor>,
     stop: &Arc<AtomicBool>,
     out: &mut impl Write,
 ) -> Result<Option<Drops>, LiveError> {
@@ -64,6 +67,7 @@ pub fn run_headless(
     let mut session = Session::new(plan.limits.clone());
     session.record_events();
     let mut ev = Announcer::default();
+    let mut attribution = procs.is_some().then(Attribution::default);
     let started = Instant::now();
     let wall_start_ns = crate::output::time::now_ns();
     if output == Output::Ndjson {
@@ -80,6 +84,7 @@ pub fn run_headless(
             kept_root: c.map(|c| c.dropped.kept_root),
             capabilities: c.map(|c| c.dropped.capabilities.as_str()),
             sandbox: c.map(|c| c.sandbox.to_string()),
+            processes: procs.as_deref().map(Attributor::mode),
         };
         let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
         writeln!(out, "{start}").map_err(io)?;
@@ -98,7 +103,14 @@ pub fn run_headless(
             break;
         }
         match src.next_frame() {
-            Ok(Some(frame)) => session.ingest(&frame),
+            Ok(Some(frame)) => {
+                session.ingest(&frame);
+                // At the first packet, while the socket is still there: a short flow is gone
+                // by the time it is announced.
+                if let (Some(a), Some(p)) = (attribution.as_mut(), procs.as_deref_mut()) {
+                    a.catch_up(&mut session, p);
+                }
+            }
             Ok(None) => src.wait(),
             Err(e) => {
                 // The interface went away or the capture failed: keep what was read.
@@ -129,7 +141,7 @@ pub fn run_headless(
             }
             if output == Output::Ndjson {
                 ev.write(&mut session, analyzer, out, false).map_err(io)?;
-                write_stats(out, &session, drops).map_err(io)?;
+                write_stats(out, &session, drops, attribution.as_ref()).map_err(io)?;
                 last_stats = Instant::now();
                 out.flush().map_err(io)?;
             }
@@ -142,7 +154,7 @@ pub fn run_headless(
         ev.write(&mut session, analyzer, out, true).map_err(io)?;
         // The closing counters, unless the periodic line has just given them.
         if last_stats.elapsed() > Duration::from_millis(100) {
-            write_stats(out, &session, drops).map_err(io)?;
+            write_stats(out, &session, drops, attribution.as_ref()).map_err(io)?;
         }
     }
     let info = CaptureInfo {
@@ -161,6 +173,8 @@ pub fn run_headless(
             received: drops.map(|d| d.received),
             kernel_drops: drops.map(|d| d.kernel),
             if_drops: drops.map(|d| d.interface),
+            flows_unattributed: attribution.as_ref().map(Attribution::unattributed),
+            unattributed_because: attribution.as_ref().map(Attribution::because),
         }),
     };
     let analysis = analyzer.analyze(&session);
@@ -202,6 +216,8 @@ struct StartEvent<'a> {
     capabilities: Option<&'a str>,
     /// "landlock vN", or "unavailable (why)".
     sandbox: Option<String>,
+    /// How flows are attributed to processes: "helper", "own processes only", or null (off).
+    processes: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -220,9 +236,16 @@ struct StatsEvent {
     received: Option<u64>,
     kernel_drops: Option<u64>,
     if_drops: Option<u64>,
+    flows_unattributed: Option<u64>,
+    unattributed_because: Option<std::collections::BTreeMap<&'static str, u64>>,
 }
 
-fn write_stats(out: &mut impl Write, s: &Session, drops: Option<Drops>) -> std::io::Result<()> {
+fn write_stats(
+    out: &mut impl Write,
+    s: &Session,
+    drops: Option<Drops>,
+    attribution: Option<&Attribution>,
+) -> std::io::Result<()> {
     let e = StatsEvent {
         event: "stats",
         ts: Some(rfc3339_us(crate::output::time::now_ns())),
@@ -238,9 +261,50 @@ fn write_stats(out: &mut impl Write, s: &Session, drops: Option<Drops>) -> std::
         received: drops.map(|d| d.received),
         kernel_drops: drops.map(|d| d.kernel),
         if_drops: drops.map(|d| d.interface),
+        flows_unattributed: attribution.map(Attribution::unattributed),
+        unattributed_because: attribution.map(Attribution::because),
     };
     serde_json::to_writer(&mut *out, &e)?;
     out.write_all(b"\n")
+}
+
+/// Which process holds each new flow's socket, asked once per flow, with the misses counted.
+#[derive(Default)]
+struct Attribution {
+    /// The first flow not asked about yet.
+    next: usize,
+    misses: std::collections::BTreeMap<Miss, u64>,
+}
+
+impl Attribution {
+    fn catch_up(&mut self, s: &mut Session, procs: &mut Attributor) {
+        while self.next < s.facts.len() {
+            let id = self.next;
+            self.next += 1;
+            let f = &s.flows()[id];
+            let proto = match f.proto {
+                L4::Tcp => Proto::Tcp,
+                L4::Udp => Proto::Udp,
+            };
+            let q = Query {
+                proto,
+                client: std::net::SocketAddr::new(f.client, f.client_port),
+                server: std::net::SocketAddr::new(f.server, f.server_port),
+            };
+            match procs.lookup(&q) {
+                Ok(p) => s.facts[id].process = Some(Box::new(p)),
+                Err(m) => *self.misses.entry(m).or_default() += 1,
+            }
+        }
+    }
+
+    fn unattributed(&self) -> u64 {
+        self.misses.values().sum()
+    }
+
+    fn because(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.misses.iter().map(|(m, n)| (m.as_str(), *n)).collect()
+    }
 }
 
 /// Turns session events into `flow_open`, `flow_close` and `dns` lines. A TCP flow is

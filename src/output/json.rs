@@ -139,6 +139,9 @@ pub struct LiveInfo {
     pub received: Option<u64>,
     pub kernel_drops: Option<u64>,
     pub if_drops: Option<u64>,
+    /// Flows no process could be found for, by reason; null when attribution was off.
+    pub flows_unattributed: Option<u64>,
+    pub unattributed_because: Option<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Serialize)]
@@ -217,6 +220,8 @@ pub struct FlowRecord<'a> {
     pub truncated: bool,
     pub interface: u32,
     pub ifindex: Option<u32>,
+    /// The local process that held the socket when the first packet was seen (live only).
+    pub process: Option<&'a crate::procs::Process>,
 }
 
 #[derive(Serialize)]
@@ -377,6 +382,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         truncated: f.truncated,
         interface: f.interface,
         ifindex: f.ifindex,
+        process: facts.process.as_deref(),
     }
 }
 

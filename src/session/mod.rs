@@ -116,6 +116,8 @@ pub struct FlowFacts {
     pub quic: Option<Box<quic::QuicFacts>>,
     /// A TCP flow that started with an HTTP/1.x head (plain HTTP, or a CONNECT to a proxy).
     pub http: Option<Box<http::HttpFacts>>,
+    /// The local process that held the flow's socket at its first packet (live captures only).
+    pub process: Option<Box<crate::procs::Process>>,
 }
 
 #[derive(Debug, Default)]
