@@ -8,6 +8,7 @@
 //!
 //! This module uses nothing else of the crate: the helper runs it alone.
 
+pub mod diag;
 pub mod helper;
 pub mod parse;
 
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,8 @@ const SCANS_PER_SECOND: u32 = 50;
 #[derive(Debug)]
 pub struct Resolver {
     root: PathBuf,
+    /// sock_diag, for the real /proc; `None` where netlink is not there (then /proc/net).
+    diag: Option<diag::Diag>,
     /// Socket inode to the pid holding it, from the last scan.
     holders: HashMap<u64, u32>,
     /// Processes whose fds could not be read at the last scan.
@@ -114,7 +117,9 @@ impl Default for Resolver {
 
 impl Resolver {
     pub fn new(root: impl Into<PathBuf>) -> Resolver {
-        Resolver { root: root.into(), holders: HashMap::new(), denied: 0, window: Instant::now(), scans_in_window: 0 }
+        let root = root.into();
+        let diag = if root == Path::new("/proc") { diag::Diag::open().ok() } else { None };
+        Resolver { root, diag, holders: HashMap::new(), denied: 0, window: Instant::now(), scans_in_window: 0 }
     }
 
     pub fn lookup(&mut self, q: &Query) -> Result<Process, Miss> {
@@ -135,7 +140,25 @@ impl Resolver {
 
     /// The inode of this host's socket for the flow: the client's end first (the flow's
     /// opener), else the server's (a connection to a service of this host).
-    fn socket_inode(&self, q: &Query) -> Option<u64> {
+    fn socket_inode(&mut self, q: &Query) -> Option<u64> {
+        if let Some(d) = self.diag.as_mut() {
+            let mut answered = true;
+            for (local, remote) in [(q.client, q.server), (q.server, q.client)] {
+                match d.find(q.proto, local, remote) {
+                    Some(diag::Found::Socket { inode, .. }) if inode != 0 => return Some(inode),
+                    Some(_) => {}
+                    None => answered = false,
+                }
+            }
+            if answered {
+                return None;
+            }
+        }
+        self.socket_inode_from_files(q)
+    }
+
+    /// The same from `/proc/net/*`, slower (the kernel walks its whole socket table).
+    fn socket_inode_from_files(&self, q: &Query) -> Option<u64> {
         let files: [&str; 2] = match q.proto {
             Proto::Tcp => ["net/tcp", "net/tcp6"],
             Proto::Udp => ["net/udp", "net/udp6"],
