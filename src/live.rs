@@ -16,7 +16,8 @@ use crate::flow::L4;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
 use crate::output::time::rfc3339_us;
 use crate::packet::link::linktype;
-use crate::procs::{Attributor, Miss, Proto, Query};
+use crate::procs::Attributor;
+use crate::session::attribution::Attribution;
 use crate::session::{Event, Limits, Session};
 
 /// How often `stats` events are written and idle flows are aged out.
@@ -50,6 +51,8 @@ pub struct Plan {
     pub user: Option<String>,
     /// Its uid, capabilities and sandbox, for the `start` line.
     pub confinement: Option<Confinement>,
+    /// `--process`: flow events only for flows of these process names (empty: all flows).
+    pub processes: Vec<String>,
 }
 
 /// Runs the capture until it should stop, writing to `out`. Returns the final counters.
@@ -66,7 +69,7 @@ pub fn run_headless(
     let io = |e: std::io::Error| LiveError::Other(format!("writing the output: {e}"));
     let mut session = Session::new(plan.limits.clone());
     session.record_events();
-    let mut ev = Announcer::default();
+    let mut ev = Announcer { only: plan.processes.clone(), ..Announcer::default() };
     let mut attribution = procs.is_some().then(Attribution::default);
     let started = Instant::now();
     let wall_start_ns = crate::output::time::now_ns();
@@ -141,7 +144,7 @@ pub fn run_headless(
             }
             if output == Output::Ndjson {
                 ev.write(&mut session, analyzer, out, false).map_err(io)?;
-                write_stats(out, &session, drops, attribution.as_ref()).map_err(io)?;
+                write_stats(out, &session, drops, attribution.as_ref(), &ev).map_err(io)?;
                 last_stats = Instant::now();
                 out.flush().map_err(io)?;
             }
@@ -154,7 +157,7 @@ pub fn run_headless(
         ev.write(&mut session, analyzer, out, true).map_err(io)?;
         // The closing counters, unless the periodic line has just given them.
         if last_stats.elapsed() > Duration::from_millis(100) {
-            write_stats(out, &session, drops, attribution.as_ref()).map_err(io)?;
+            write_stats(out, &session, drops, attribution.as_ref(), &ev).map_err(io)?;
         }
     }
     let info = CaptureInfo {
@@ -238,6 +241,8 @@ struct StatsEvent {
     if_drops: Option<u64>,
     flows_unattributed: Option<u64>,
     unattributed_because: Option<std::collections::BTreeMap<&'static str, u64>>,
+    /// `--process`: flows not announced because another process (or none known) made them.
+    flows_hidden: Option<u64>,
 }
 
 fn write_stats(
@@ -245,6 +250,7 @@ fn write_stats(
     s: &Session,
     drops: Option<Drops>,
     attribution: Option<&Attribution>,
+    ev: &Announcer,
 ) -> std::io::Result<()> {
     let e = StatsEvent {
         event: "stats",
@@ -263,48 +269,10 @@ fn write_stats(
         if_drops: drops.map(|d| d.interface),
         flows_unattributed: attribution.map(Attribution::unattributed),
         unattributed_because: attribution.map(Attribution::because),
+        flows_hidden: (!ev.only.is_empty()).then_some(ev.hidden),
     };
     serde_json::to_writer(&mut *out, &e)?;
     out.write_all(b"\n")
-}
-
-/// Which process holds each new flow's socket, asked once per flow, with the misses counted.
-#[derive(Default)]
-struct Attribution {
-    /// The first flow not asked about yet.
-    next: usize,
-    misses: std::collections::BTreeMap<Miss, u64>,
-}
-
-impl Attribution {
-    fn catch_up(&mut self, s: &mut Session, procs: &mut Attributor) {
-        while self.next < s.facts.len() {
-            let id = self.next;
-            self.next += 1;
-            let f = &s.flows()[id];
-            let proto = match f.proto {
-                L4::Tcp => Proto::Tcp,
-                L4::Udp => Proto::Udp,
-            };
-            let q = Query {
-                proto,
-                client: std::net::SocketAddr::new(f.client, f.client_port),
-                server: std::net::SocketAddr::new(f.server, f.server_port),
-            };
-            match procs.lookup(&q) {
-                Ok(p) => s.facts[id].process = Some(Box::new(p)),
-                Err(m) => *self.misses.entry(m).or_default() += 1,
-            }
-        }
-    }
-
-    fn unattributed(&self) -> u64 {
-        self.misses.values().sum()
-    }
-
-    fn because(&self) -> std::collections::BTreeMap<&'static str, u64> {
-        self.misses.iter().map(|(m, n)| (m.as_str(), *n)).collect()
-    }
 }
 
 /// Turns session events into `flow_open`, `flow_close` and `dns` lines. A TCP flow is
@@ -320,7 +288,14 @@ struct Announcer {
     connecting: Vec<u32>,
     /// Failures already announced as `finding` events (kind, registry, hosts).
     announced: std::collections::HashSet<(FindingKind, Option<String>, Vec<String>)>,
+    /// `--process`: the process names whose flows are announced; empty for all.
+    only: Vec<String>,
+    /// Flows not announced because of `only`.
+    hidden: u64,
 }
+
+/// [`Announcer::state`] of a flow `--process` hides: never announced, opened or closed.
+const HIDDEN: u8 = 3;
 
 /// `finding` events written at most: a hostile network must not turn the stream into noise.
 const MAX_FINDING_EVENTS: usize = 256;
@@ -402,6 +377,9 @@ impl Announcer {
     /// Writes a `finding` event when flow `id` failed and its failure was not announced yet.
     /// Whether the flow failed.
     fn failure(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<bool> {
+        if self.hides(s, id) {
+            return Ok(false);
+        }
         let v = a.view(s, id);
         if !v.outcome.failed() {
             return Ok(false);
@@ -430,9 +408,20 @@ impl Announcer {
         }
     }
 
+    /// Whether `--process` hides flow `id`: made by another process, or by none known.
+    fn hides(&self, s: &Session, id: u32) -> bool {
+        !self.only.is_empty()
+            && s.facts[id as usize].process.as_ref().is_none_or(|p| !self.only.iter().any(|n| *n == p.name))
+    }
+
     fn open(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
         self.grow(id);
         if self.state[id as usize] != 0 {
+            return Ok(());
+        }
+        if self.hides(s, id) {
+            self.state[id as usize] = HIDDEN;
+            self.hidden += 1;
             return Ok(());
         }
         self.state[id as usize] = 1;
@@ -442,7 +431,7 @@ impl Announcer {
 
     fn close(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
         self.open(s, a, out, id)?;
-        if self.state[id as usize] == 2 {
+        if matches!(self.state[id as usize], 2 | HIDDEN) {
             return Ok(());
         }
         self.state[id as usize] = 2;

@@ -117,7 +117,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     }
     let switch = privileges::plan(args.user.as_deref()).map_err(usage)?;
     // Before the capture is open (the helper must not inherit its socket) and while root.
-    let mut procs = if args.format.is_some() { start_attribution() } else { None };
+    let mut procs = start_attribution();
     let opts =
         LiveOptions { interface: args.interface.clone(), filter: args.filter.clone(), buffer_size: args.buffer_size };
     let mut src = LiveSource::open(&opts).map_err(usage)?;
@@ -144,7 +144,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     src.confinement = Some(confinement.summary());
     let user = Some(confinement.dropped.user.clone());
     let Some(format) = args.format else {
-        let feeder = acrscope::engine::spawn_live(src, limits);
+        let feeder = acrscope::engine::spawn_live(src, limits, procs);
         return acrscope::ui::run(feeder, analyzer, ui);
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -163,6 +163,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         filter: args.filter.clone(),
         user,
         confinement: Some(confinement),
+        processes: args.process.clone(),
     };
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let drops = run_headless(src, &analyzer, &plan, procs.as_mut(), &stop, &mut stdout)?;

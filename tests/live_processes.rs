@@ -33,8 +33,13 @@ struct Live {
 
 impl Live {
     fn spawn(filter: &str) -> Live {
+        Live::spawn_with(filter, &[])
+    }
+
+    fn spawn_with(filter: &str, more: &[&str]) -> Live {
         let mut child = Command::new(BIN)
             .args(["live", "-i", "lo", "--format", "ndjson", "--filter", filter])
+            .args(more)
             .env("SUDO_UID", UID.to_string())
             .env("SUDO_GID", UID.to_string())
             .stdin(Stdio::null())
@@ -281,4 +286,43 @@ fn short_flows_are_attributed_or_say_why_not() {
         );
     }
     assert!(rates[1].1 >= TRIES - 1, "flows held 5 ms: {rates:?}");
+}
+
+/// `--process NAME`: only that process's flows are announced, the others counted as hidden.
+#[test]
+#[ignore = "needs root"]
+fn process_filter_shows_only_the_named_processes_flows() {
+    assert!(nix::unistd::geteuid().is_root(), "run as root: cargo test -- --include-ignored");
+    let addr = "127.0.0.93";
+    let listener = TcpListener::bind((addr, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in listener.incoming() {
+            drop(c);
+        }
+    });
+    let me = std::fs::read_to_string("/proc/self/comm").unwrap().trim_end().to_string();
+    let mut live =
+        Live::spawn_with(&format!("host {addr} and tcp port {port}"), &["--process", &format!("{me},dockerd")]);
+    live.start();
+    // Another process's connection first: curl (its request fails, the listener drops it).
+    let st = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "--max-time", "5", &format!("http://{addr}:{port}/")])
+        .status()
+        .expect("curl is installed");
+    assert!(!st.success(), "the listener answers nothing");
+    let c = TcpStream::connect((addr, port)).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let mine = c.local_addr().unwrap().port();
+    drop(c);
+    let flows = live.closed_flows(port, 1);
+    assert_eq!(flows[0]["client_port"], mine, "curl's flow is hidden, this one shown: {}", flows[0]);
+    assert_eq!(flows[0]["process"]["name"], me.as_str(), "{}", flows[0]);
+    let stats = loop {
+        let v = live.next("stats");
+        if v["event"] == "stats" && v["flows"] == 2 {
+            break v;
+        }
+    };
+    assert_eq!(stats["flows_hidden"], 1, "{stats}");
 }
