@@ -95,6 +95,9 @@ impl fmt::Display for Miss {
 /// and a flood of new flows must not turn into a flood of scans.
 const SCANS_PER_SECOND: u32 = 50;
 
+/// Processes whose fds are read first for a new socket.
+const RECENT: usize = 8;
+
 /// Looks flows up in `/proc` (or another root, for tests).
 #[derive(Debug)]
 pub struct Resolver {
@@ -107,6 +110,8 @@ pub struct Resolver {
     denied: usize,
     window: Instant,
     scans_in_window: u32,
+    /// The pids found last, most recent first.
+    recent: Vec<u32>,
 }
 
 impl Default for Resolver {
@@ -119,23 +124,45 @@ impl Resolver {
     pub fn new(root: impl Into<PathBuf>) -> Resolver {
         let root = root.into();
         let diag = if root == Path::new("/proc") { diag::Diag::open().ok() } else { None };
-        Resolver { root, diag, holders: HashMap::new(), denied: 0, window: Instant::now(), scans_in_window: 0 }
+        Resolver {
+            root,
+            diag,
+            holders: HashMap::new(),
+            denied: 0,
+            window: Instant::now(),
+            scans_in_window: 0,
+            recent: Vec::new(),
+        }
     }
 
     pub fn lookup(&mut self, q: &Query) -> Result<Process, Miss> {
         let inode = self.socket_inode(q).ok_or(Miss::SocketGone)?;
         let pid = match self.holders.get(&inode) {
             Some(&pid) if self.root.join(pid.to_string()).exists() => pid,
-            _ => {
-                self.scan()?;
-                match self.holders.get(&inode) {
-                    Some(&pid) => pid,
-                    None if self.denied > 0 => return Err(Miss::NoPrivilege),
-                    None => return Err(Miss::SocketGone),
-                }
-            }
+            _ => self.holder(inode)?,
         };
+        // Most recent first, at most RECENT of them.
+        self.recent.retain(|&p| p != pid);
+        self.recent.insert(0, pid);
+        self.recent.truncate(RECENT);
         Ok(self.process(pid))
+    }
+
+    /// The pid holding a socket not seen before: the processes that opened the last flows
+    /// first (a pull's daemon opens many; reading one process's fds is cheap), then all.
+    fn holder(&mut self, inode: u64) -> Result<u32, Miss> {
+        for pid in self.recent.clone() {
+            self.scan_pid(pid);
+            if let Some(&pid) = self.holders.get(&inode) {
+                return Ok(pid);
+            }
+        }
+        self.scan()?;
+        match self.holders.get(&inode) {
+            Some(&pid) => Ok(pid),
+            None if self.denied > 0 => Err(Miss::NoPrivilege),
+            None => Err(Miss::SocketGone),
+        }
     }
 
     /// The inode of this host's socket for the flow: the client's end first (the flow's
@@ -205,31 +232,33 @@ impl Resolver {
         self.denied = 0;
         let Ok(dir) = std::fs::read_dir(&self.root) else { return Err(Miss::NoPrivilege) };
         for entry in dir.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-            let fds = match std::fs::read_dir(entry.path().join("fd")) {
-                Ok(d) => d,
-                Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) {
+                if !self.scan_pid(pid) {
                     self.denied += 1;
-                    continue;
-                }
-                // The process ended meanwhile.
-                Err(_) => continue,
-            };
-            for fd in fds.flatten() {
-                let link = match std::fs::read_link(fd.path()) {
-                    Ok(l) => l,
-                    Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-                        self.denied += 1;
-                        break;
-                    }
-                    Err(_) => continue,
-                };
-                if let Some(inode) = link.to_str().and_then(parse::socket_inode) {
-                    self.holders.entry(inode).or_insert(pid);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Adds the sockets `pid` holds to `holders`; false when its fds could not be read.
+    fn scan_pid(&mut self, pid: u32) -> bool {
+        let fds = match std::fs::read_dir(self.root.join(pid.to_string()).join("fd")) {
+            Ok(d) => d,
+            Err(e) => return e.kind() != ErrorKind::PermissionDenied,
+        };
+        for fd in fds.flatten() {
+            let link = match std::fs::read_link(fd.path()) {
+                Ok(l) => l,
+                Err(e) if e.kind() == ErrorKind::PermissionDenied => return false,
+                // Closed meanwhile.
+                Err(_) => continue,
+            };
+            if let Some(inode) = link.to_str().and_then(parse::socket_inode) {
+                self.holders.entry(inode).or_insert(pid);
+            }
+        }
+        true
     }
 
     fn process(&self, pid: u32) -> Process {
