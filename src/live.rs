@@ -309,7 +309,7 @@ impl Announcer {
             match e {
                 Event::Dns(i) => {
                     if let Some(d) = s.dns.get(i as usize) {
-                        line(out, "dns", &json::dns_record(d))?;
+                        line(out, "dns", &json::dns_record(s, d))?;
                         if matches!(d.msg.rcode, 2 | 3 | 5) {
                             let mut found = Vec::new();
                             crate::analysis::failures::dns_failures(s, &[], &a.rules, &mut found);

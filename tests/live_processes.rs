@@ -326,3 +326,38 @@ fn process_filter_shows_only_the_named_processes_flows() {
     };
     assert_eq!(stats["flows_hidden"], 1, "{stats}");
 }
+
+/// A DNS answer names the process that asked: here the test itself, which is no resolver.
+#[test]
+#[ignore = "needs root"]
+fn a_dns_answer_names_the_process_that_asked() {
+    use std::net::UdpSocket;
+    assert!(nix::unistd::geteuid().is_root(), "run as root: cargo test -- --include-ignored");
+    let addr = "127.0.0.94";
+    let server = UdpSocket::bind((addr, 53)).expect("binding port 53 (root)");
+    let mut live = Live::spawn(&format!("host {addr} and udp port 53"));
+    live.start();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(PATIENCE)).unwrap();
+    let question: &[u8] = b"\x07acrscop\x04test\x00\x00\x01\x00\x01";
+    let mut query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    query.extend_from_slice(question);
+    client.send_to(&query, (addr, 53)).unwrap();
+    let mut buf = [0u8; 512];
+    let (n, from) = server.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &query[..]);
+    let mut answer = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    answer.extend_from_slice(question);
+    answer.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 7]);
+    server.send_to(&answer, from).unwrap();
+    client.recv_from(&mut buf).unwrap();
+    let dns = loop {
+        let v = live.next("dns event");
+        if v["event"] == "dns" {
+            break v;
+        }
+    };
+    assert_eq!(dns["query"], "acrscop.test", "{dns}");
+    assert_eq!(dns["process"]["pid"], std::process::id(), "the asker: {dns}");
+    assert_eq!(dns["asked_by_resolver"], false, "{dns}");
+}

@@ -263,6 +263,11 @@ pub struct DnsRecord<'a> {
     pub addresses: &'a [IpAddr],
     pub ttl: Option<u32>,
     pub complete: bool,
+    /// Live: the local process that asked (the process of the DNS flow), or null.
+    pub process: Option<&'a crate::procs::Process>,
+    /// That process is a local resolver or cache (systemd-resolved, dnsmasq, ...): it asked
+    /// for some other program, not necessarily the pull.
+    pub asked_by_resolver: bool,
 }
 
 #[derive(Serialize)]
@@ -407,8 +412,11 @@ fn tcp_state(f: &crate::flow::Flow) -> &'static str {
     }
 }
 
-pub fn dns_record(a: &DnsAnswer) -> DnsRecord<'_> {
+pub fn dns_record<'a>(s: &'a Session, a: &'a DnsAnswer) -> DnsRecord<'a> {
+    let process = s.facts.get(a.flow as usize).and_then(|f| f.process.as_deref());
     DnsRecord {
+        process,
+        asked_by_resolver: process.is_some_and(|p| crate::procs::is_resolver(&p.name)),
         ts: Rfc3339Us(a.ts_ns),
         frame: a.frame,
         client: a.client,
@@ -446,7 +454,7 @@ pub fn build<'a>(s: &'a Session, a: &'a Analysis, info: &'a CaptureInfo) -> Repo
     Report {
         capture: info,
         flows: Each::new(&a.flows, move |v| flow_record(s, v)),
-        dns: Each::new(&s.dns, dns_record),
+        dns: Each::new(&s.dns, move |d| dns_record(s, d)),
         unanswered_queries: Each::new(&s.unanswered, query_record),
         endpoints: &a.endpoints,
         findings: &a.findings,

@@ -274,6 +274,27 @@ impl Resolver {
     }
 }
 
+/// Local resolvers and caches, by the name `comm` gives them (15 bytes at most): a DNS
+/// query they send is made for some other program.
+const RESOLVERS: &[&str] = &[
+    "systemd-resolve",
+    "dnsmasq",
+    "unbound",
+    "named",
+    "nscd",
+    "coredns",
+    "kresd",
+    "pdns_recursor",
+    "stubby",
+    "dnscrypt-proxy",
+    "resolved",
+];
+
+/// Whether a process of this name is a local resolver or cache.
+pub fn is_resolver(name: &str) -> bool {
+    RESOLVERS.contains(&name)
+}
+
 /// What attribution does in this run: ask the helper, look up in-process, or nothing.
 pub enum Attributor {
     Helper(helper::Client),
@@ -328,6 +349,14 @@ mod tests {
         assert_eq!(r.lookup(&q).unwrap().pid, std::process::id());
         drop(a);
         assert_eq!(r.lookup(&q), Err(Miss::SocketGone));
+    }
+
+    #[test]
+    fn resolvers_are_known_by_their_comm() {
+        assert!(is_resolver("systemd-resolve"), "comm cuts systemd-resolved to 15 bytes");
+        assert!(is_resolver("dnsmasq"));
+        assert!(!is_resolver("dockerd"));
+        assert!(!is_resolver("systemd-resolved-not"));
     }
 
     #[test]
