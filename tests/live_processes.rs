@@ -224,6 +224,7 @@ fn a_root_owned_tls_client_is_named_by_a_helper_holding_only_two_capabilities() 
     assert_eq!(p["uid"], 0, "{flow}");
     assert!(p["exe"].as_str().is_some_and(|e| e.ends_with("/openssl")), "{flow}");
     assert!(p["container"].is_null(), "{flow}");
+    assert_eq!(p["side"], "client", "the client opened it: {flow}");
     assert_eq!(flow["sni"], serde_json::Value::Null, "s_client sends no SNI to an address: {flow}");
     assert!(flow["tls_version"].is_string(), "a TLS flow: {flow}");
 }

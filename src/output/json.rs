@@ -416,7 +416,8 @@ pub fn dns_record<'a>(s: &'a Session, a: &'a DnsAnswer) -> DnsRecord<'a> {
     let process = s.facts.get(a.flow as usize).and_then(|f| f.process.as_deref());
     DnsRecord {
         process,
-        asked_by_resolver: process.is_some_and(|p| crate::procs::is_resolver(&p.name)),
+        asked_by_resolver: process
+            .is_some_and(|p| p.side == crate::procs::Side::Client && crate::procs::is_resolver(&p.name)),
         ts: Rfc3339Us(a.ts_ns),
         frame: a.frame,
         client: a.client,

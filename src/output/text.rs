@@ -256,6 +256,10 @@ pub fn process_line(p: &crate::procs::Process) -> String {
         // The short form docker and crictl show.
         line.push_str(&format!(" · container {}", c.get(..12).unwrap_or(c)));
     }
+    if p.side == crate::procs::Side::Server {
+        // It accepted the flow rather than opened it.
+        line.push_str(" · server end");
+    }
     line
 }
 
@@ -275,10 +279,13 @@ mod tests {
             exe: Some("/usr/bin/dockerd".into()),
             uid: 0,
             container: None,
+            side: crate::procs::Side::Client,
         };
         assert_eq!(process_line(&p), "dockerd (pid 812, uid 0) · /usr/bin/dockerd");
         p.exe = None;
         p.container = Some("3f1c6a0d8a1e4c4fb1b8f2d77c0e5e9a0b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e".into());
         assert_eq!(process_line(&p), "dockerd (pid 812, uid 0) · container 3f1c6a0d8a1e");
+        p.side = crate::procs::Side::Server;
+        assert!(process_line(&p).ends_with(" · server end"));
     }
 }

@@ -32,6 +32,16 @@ pub struct Process {
     pub uid: u32,
     /// The container id (64 hex digits) when the process runs in a container or pod.
     pub container: Option<String>,
+    /// Which end of the flow it holds: the client's (it opened the flow), or the server's
+    /// (it accepted it: a service of this host, or the client's socket was gone already).
+    pub side: Side,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Client,
+    Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -136,7 +146,7 @@ impl Resolver {
     }
 
     pub fn lookup(&mut self, q: &Query) -> Result<Process, Miss> {
-        let inode = self.socket_inode(q).ok_or(Miss::SocketGone)?;
+        let (inode, side) = self.socket_inode(q).ok_or(Miss::SocketGone)?;
         let pid = match self.holders.get(&inode) {
             Some(&pid) if self.root.join(pid.to_string()).exists() => pid,
             _ => self.holder(inode)?,
@@ -145,7 +155,7 @@ impl Resolver {
         self.recent.retain(|&p| p != pid);
         self.recent.insert(0, pid);
         self.recent.truncate(RECENT);
-        Ok(self.process(pid))
+        Ok(self.process(pid, side))
     }
 
     /// The pid holding a socket not seen before: the processes that opened the last flows
@@ -167,12 +177,12 @@ impl Resolver {
 
     /// The inode of this host's socket for the flow: the client's end first (the flow's
     /// opener), else the server's (a connection to a service of this host).
-    fn socket_inode(&mut self, q: &Query) -> Option<u64> {
+    fn socket_inode(&mut self, q: &Query) -> Option<(u64, Side)> {
         if let Some(d) = self.diag.as_mut() {
             let mut answered = true;
-            for (local, remote) in [(q.client, q.server), (q.server, q.client)] {
+            for (local, remote, side) in [(q.client, q.server, Side::Client), (q.server, q.client, Side::Server)] {
                 match d.find(q.proto, local, remote) {
-                    Some(diag::Found::Socket { inode, .. }) if inode != 0 => return Some(inode),
+                    Some(diag::Found::Socket { inode, .. }) if inode != 0 => return Some((inode, side)),
                     Some(_) => {}
                     None => answered = false,
                 }
@@ -185,7 +195,7 @@ impl Resolver {
     }
 
     /// The same from `/proc/net/*`, slower (the kernel walks its whole socket table).
-    fn socket_inode_from_files(&self, q: &Query) -> Option<u64> {
+    fn socket_inode_from_files(&self, q: &Query) -> Option<(u64, Side)> {
         let files: [&str; 2] = match q.proto {
             Proto::Tcp => ["net/tcp", "net/tcp6"],
             Proto::Udp => ["net/udp", "net/udp6"],
@@ -212,9 +222,13 @@ impl Resolver {
                 })
                 .map(|s| s.inode)
         };
-        exact(q.client, q.server).or_else(|| exact(q.server, q.client)).or_else(|| match q.proto {
-            Proto::Udp => bound(q.client, q.server).or_else(|| bound(q.server, q.client)),
-            Proto::Tcp => None,
+        let client = |i| (i, Side::Client);
+        let server = |i| (i, Side::Server);
+        exact(q.client, q.server).map(client).or_else(|| exact(q.server, q.client).map(server)).or_else(|| {
+            match q.proto {
+                Proto::Udp => bound(q.client, q.server).map(client).or_else(|| bound(q.server, q.client).map(server)),
+                Proto::Tcp => None,
+            }
         })
     }
 
@@ -261,7 +275,7 @@ impl Resolver {
         true
     }
 
-    fn process(&self, pid: u32) -> Process {
+    fn process(&self, pid: u32, side: Side) -> Process {
         let dir = self.root.join(pid.to_string());
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
         Process {
@@ -270,6 +284,7 @@ impl Resolver {
             exe: std::fs::read_link(dir.join("exe")).ok().map(|p| p.to_string_lossy().into_owned()),
             uid: read("status").as_deref().and_then(parse::status_uid).unwrap_or(u32::MAX),
             container: read("cgroup").as_deref().and_then(parse::container_id),
+            side,
         }
     }
 }
@@ -334,11 +349,18 @@ mod tests {
         let mut r = Resolver::default();
         let p = r.lookup(&q).unwrap();
         assert_eq!(p.pid, std::process::id());
+        assert_eq!(p.side, Side::Client);
         assert!(!p.name.is_empty());
         assert_eq!(p.uid, nix::unistd::getuid().as_raw());
         assert!(p.exe.as_deref().is_some_and(|e| e.contains("acrscope")), "{p:?}");
         // The second lookup is served by the cache.
         assert_eq!(r.lookup(&q).unwrap(), p);
+        // The client's socket gone, the server's end still names a process, as such.
+        let (accepted, _) = server.accept().unwrap();
+        drop(client);
+        let p = r.lookup(&q).unwrap();
+        assert_eq!((p.pid, p.side), (std::process::id(), Side::Server));
+        drop(accepted);
     }
 
     #[test]
