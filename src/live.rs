@@ -87,7 +87,7 @@ pub fn run_headless(
             kept_root: c.map(|c| c.dropped.kept_root),
             capabilities: c.map(|c| c.dropped.capabilities.as_str()),
             sandbox: c.map(|c| c.sandbox.to_string()),
-            processes: procs.as_deref().map(Attributor::mode),
+            process_attribution: procs.as_deref().map(Attributor::mode),
         };
         let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
         writeln!(out, "{start}").map_err(io)?;
@@ -219,8 +219,9 @@ struct StartEvent<'a> {
     capabilities: Option<&'a str>,
     /// "landlock vN", or "unavailable (why)".
     sandbox: Option<String>,
-    /// How flows are attributed to processes: "helper", "own processes only", or null (off).
-    processes: Option<&'static str>,
+    /// How flows are attributed to processes: "helper", "helper, own processes only", or
+    /// null (off).
+    process_attribution: Option<&'static str>,
 }
 
 #[derive(Serialize)]

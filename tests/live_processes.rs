@@ -172,7 +172,7 @@ fn a_root_owned_tls_client_is_named_by_a_helper_holding_only_two_capabilities() 
 
     let mut live = Live::spawn(&format!("host {addr} and tcp port {port}"));
     let start = live.start();
-    assert_eq!(start["processes"], "helper", "{start}");
+    assert_eq!(start["process_attribution"], "helper", "{start}");
 
     let parser = status(live.child.id());
     assert_eq!(parser["CapEff"], "0000000000000000", "the packet parser holds nothing");
