@@ -112,6 +112,14 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         }
         d => d.map(std::time::Duration::from_secs_f64),
     };
+    if !args.process.is_empty() && !matches!(args.format, Some(acrscope::cli::LiveFormat::Ndjson)) {
+        // The report of --format json and the timeline show every flow, each with its process.
+        return Err(InputError(
+            "--process filters the events of --format ndjson; the json report and the timeline show every flow's process"
+                .into(),
+        )
+        .into());
+    }
     if args.buffer_size <= 0 {
         return Err(InputError(format!("--buffer-size {}: give a size in bytes above 0", args.buffer_size)).into());
     }

@@ -362,3 +362,12 @@ fn a_dns_answer_names_the_process_that_asked() {
     assert_eq!(dns["process"]["pid"], std::process::id(), "the asker: {dns}");
     assert_eq!(dns["asked_by_resolver"], false, "{dns}");
 }
+
+/// `--process` filters ndjson events only: asked of the json report, it is a usage error.
+#[test]
+fn process_filter_outside_ndjson_is_a_usage_error() {
+    let o = Command::new(BIN).args(["live", "--format", "json", "--process", "dockerd"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--process filters the events of --format ndjson"), "{err}");
+}
