@@ -1,5 +1,6 @@
-//! Which process opened a flow: the socket inode from `/proc/net/*`, then the process that
-//! holds `socket:[inode]` among `/proc/*/fd`, then its name, executable, uid and container.
+//! Which process opened a flow: the socket inode from netlink sock_diag (else
+//! `/proc/net/*`), then the process that holds `socket:[inode]` among `/proc/*/fd`, then its
+//! name, executable, uid and container.
 //!
 //! Reading another user's `/proc/<pid>/fd` takes `CAP_SYS_PTRACE` (and `CAP_DAC_READ_SEARCH`
 //! for the directory itself). The process that parses packets holds neither: under root the
