@@ -227,6 +227,22 @@ fn a_root_owned_tls_client_is_named_by_a_helper_holding_only_two_capabilities() 
     assert_eq!(p["side"], "client", "the client opened it: {flow}");
     assert_eq!(flow["sni"], serde_json::Value::Null, "s_client sends no SNI to an address: {flow}");
     assert!(flow["tls_version"].is_string(), "a TLS flow: {flow}");
+
+    // The helper ends with acrscope, even killed outright (PR_SET_PDEATHSIG).
+    live.child.kill().unwrap();
+    live.child.wait().unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{helper_pid}/status"))
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("State:").map(|v| v.trim().to_string())));
+        match state {
+            None => break,
+            Some(s) if s.starts_with('Z') => break,
+            Some(s) => assert!(Instant::now() < deadline, "the helper outlived acrscope: {s}"),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Short flows: a client that connects and closes at once leaves its socket in TIME_WAIT,
