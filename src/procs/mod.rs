@@ -109,6 +109,9 @@ const SCANS_PER_SECOND: u32 = 50;
 /// Processes whose fds are read first for a new socket.
 const RECENT: usize = 8;
 
+/// Socket inodes remembered at most (a few megabytes).
+const MAX_HOLDERS: usize = 1 << 16;
+
 /// Looks flows up in `/proc` (or another root, for tests).
 #[derive(Debug)]
 pub struct Resolver {
@@ -162,6 +165,10 @@ impl Resolver {
     /// The pid holding a socket not seen before: the processes that opened the last flows
     /// first (a pull's daemon opens many; reading one process's fds is cheap), then all.
     fn holder(&mut self, inode: u64) -> Result<u32, Miss> {
+        if self.holders.len() > MAX_HOLDERS {
+            // Only full scans clear the map; reads of single processes would grow it forever.
+            self.holders.clear();
+        }
         for pid in self.recent.clone() {
             self.scan_pid(pid);
             if let Some(&pid) = self.holders.get(&inode) {
