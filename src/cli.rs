@@ -165,6 +165,11 @@ pub struct LiveArgs {
     /// User to switch to once the capture is open (default: the sudo caller).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
+    /// Show only the flows of these processes (names as `ps` shows them), e.g.
+    /// `--process dockerd,containerd`; with --format ndjson (DNS answers are all shown: a
+    /// resolver asks them, not the pull).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "format")]
+    pub process: Vec<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

@@ -352,7 +352,8 @@ fn replay(mut reader: CaptureReader, shared: &SharedState, control: &Control) {
 }
 
 /// Starts feeding a live capture (opened non-blocking) into a new session.
-pub fn spawn_live(src: LiveSource, limits: Limits) -> Feeder {
+/// `procs` names the process of each new flow, when attribution is on.
+pub fn spawn_live(src: LiveSource, limits: Limits, procs: Option<crate::procs::Attributor>) -> Feeder {
     let mut session = Session::new(limits);
     session.record_activity();
     let shared = Arc::new(Mutex::new(Shared {
@@ -368,15 +369,16 @@ pub fn spawn_live(src: LiveSource, limits: Limits) -> Feeder {
     let (s2, c2) = (shared.clone(), control.clone());
     let handle = std::thread::Builder::new()
         .name("live".into())
-        .spawn(move || live(src, &s2, &c2))
+        .spawn(move || live(src, procs, &s2, &c2))
         .expect("spawning the capture thread");
     Feeder { shared, control, handle }
 }
 
 /// Live capture never pauses: a paused screen must not lose packets, so the feeder keeps
 /// reading and only the view stands still.
-fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
+fn live(mut src: LiveSource, mut procs: Option<crate::procs::Attributor>, shared: &SharedState, control: &Control) {
     let mut next_tick = Instant::now();
+    let mut attribution = crate::session::attribution::Attribution::default();
     while !control.stop.load(Ordering::Relaxed) {
         let mut got = 0usize;
         let mut g = lock(shared);
@@ -386,6 +388,9 @@ fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
                 Ok(Some(frame)) => {
                     g.status.start_ns.get_or_insert(frame.ts_ns);
                     g.session.ingest(&frame);
+                    if let Some(p) = procs.as_mut() {
+                        attribution.catch_up(&mut g.session, p);
+                    }
                     got += 1;
                 }
                 Ok(None) => break,

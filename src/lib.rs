@@ -15,6 +15,7 @@ pub mod output;
 pub mod packet;
 pub mod par;
 pub mod pipeline;
+pub mod procs;
 pub mod session;
 pub mod snapshot;
 pub mod ui;

@@ -16,6 +16,8 @@ use crate::flow::L4;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
 use crate::output::time::rfc3339_us;
 use crate::packet::link::linktype;
+use crate::procs::Attributor;
+use crate::session::attribution::Attribution;
 use crate::session::{Event, Limits, Session};
 
 /// How often `stats` events are written and idle flows are aged out.
@@ -49,13 +51,17 @@ pub struct Plan {
     pub user: Option<String>,
     /// Its uid, capabilities and sandbox, for the `start` line.
     pub confinement: Option<Confinement>,
+    /// `--process`: flow events only for flows of these process names (empty: all flows).
+    pub processes: Vec<String>,
 }
 
 /// Runs the capture until it should stop, writing to `out`. Returns the final counters.
+/// `procs` names the process of each new flow, when attribution is on.
 pub fn run_headless(
     mut src: LiveSource,
     analyzer: &Analyzer,
     plan: &Plan,
+    mut procs: Option<&mut Attributor>,
     stop: &Arc<AtomicBool>,
     out: &mut impl Write,
 ) -> Result<Option<Drops>, LiveError> {
@@ -63,7 +69,8 @@ pub fn run_headless(
     let io = |e: std::io::Error| LiveError::Other(format!("writing the output: {e}"));
     let mut session = Session::new(plan.limits.clone());
     session.record_events();
-    let mut ev = Announcer::default();
+    let mut ev = Announcer { only: plan.processes.clone(), ..Announcer::default() };
+    let mut attribution = procs.is_some().then(Attribution::default);
     let started = Instant::now();
     let wall_start_ns = crate::output::time::now_ns();
     if output == Output::Ndjson {
@@ -80,6 +87,7 @@ pub fn run_headless(
             kept_root: c.map(|c| c.dropped.kept_root),
             capabilities: c.map(|c| c.dropped.capabilities.as_str()),
             sandbox: c.map(|c| c.sandbox.to_string()),
+            process_attribution: procs.as_deref().map(Attributor::mode),
         };
         let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
         writeln!(out, "{start}").map_err(io)?;
@@ -98,7 +106,14 @@ pub fn run_headless(
             break;
         }
         match src.next_frame() {
-            Ok(Some(frame)) => session.ingest(&frame),
+            Ok(Some(frame)) => {
+                session.ingest(&frame);
+                // At the first packet, while the socket is still there: a short flow is gone
+                // by the time it is announced.
+                if let (Some(a), Some(p)) = (attribution.as_mut(), procs.as_deref_mut()) {
+                    a.catch_up(&mut session, p);
+                }
+            }
             Ok(None) => src.wait(),
             Err(e) => {
                 // The interface went away or the capture failed: keep what was read.
@@ -129,7 +144,7 @@ pub fn run_headless(
             }
             if output == Output::Ndjson {
                 ev.write(&mut session, analyzer, out, false).map_err(io)?;
-                write_stats(out, &session, drops).map_err(io)?;
+                write_stats(out, &session, drops, attribution.as_ref(), &ev).map_err(io)?;
                 last_stats = Instant::now();
                 out.flush().map_err(io)?;
             }
@@ -142,7 +157,7 @@ pub fn run_headless(
         ev.write(&mut session, analyzer, out, true).map_err(io)?;
         // The closing counters, unless the periodic line has just given them.
         if last_stats.elapsed() > Duration::from_millis(100) {
-            write_stats(out, &session, drops).map_err(io)?;
+            write_stats(out, &session, drops, attribution.as_ref(), &ev).map_err(io)?;
         }
     }
     let info = CaptureInfo {
@@ -161,6 +176,8 @@ pub fn run_headless(
             received: drops.map(|d| d.received),
             kernel_drops: drops.map(|d| d.kernel),
             if_drops: drops.map(|d| d.interface),
+            flows_unattributed: attribution.as_ref().map(Attribution::unattributed),
+            unattributed_because: attribution.as_ref().map(Attribution::because),
         }),
     };
     let analysis = analyzer.analyze(&session);
@@ -202,6 +219,9 @@ struct StartEvent<'a> {
     capabilities: Option<&'a str>,
     /// "landlock vN", or "unavailable (why)".
     sandbox: Option<String>,
+    /// How flows are attributed to processes: "helper", "helper, own processes only", or
+    /// null (off).
+    process_attribution: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -220,9 +240,19 @@ struct StatsEvent {
     received: Option<u64>,
     kernel_drops: Option<u64>,
     if_drops: Option<u64>,
+    flows_unattributed: Option<u64>,
+    unattributed_because: Option<std::collections::BTreeMap<&'static str, u64>>,
+    /// `--process`: flows not announced because another process (or none known) made them.
+    flows_hidden: Option<u64>,
 }
 
-fn write_stats(out: &mut impl Write, s: &Session, drops: Option<Drops>) -> std::io::Result<()> {
+fn write_stats(
+    out: &mut impl Write,
+    s: &Session,
+    drops: Option<Drops>,
+    attribution: Option<&Attribution>,
+    ev: &Announcer,
+) -> std::io::Result<()> {
     let e = StatsEvent {
         event: "stats",
         ts: Some(rfc3339_us(crate::output::time::now_ns())),
@@ -238,6 +268,9 @@ fn write_stats(out: &mut impl Write, s: &Session, drops: Option<Drops>) -> std::
         received: drops.map(|d| d.received),
         kernel_drops: drops.map(|d| d.kernel),
         if_drops: drops.map(|d| d.interface),
+        flows_unattributed: attribution.map(Attribution::unattributed),
+        unattributed_because: attribution.map(Attribution::because),
+        flows_hidden: (!ev.only.is_empty()).then_some(ev.hidden),
     };
     serde_json::to_writer(&mut *out, &e)?;
     out.write_all(b"\n")
@@ -256,7 +289,14 @@ struct Announcer {
     connecting: Vec<u32>,
     /// Failures already announced as `finding` events (kind, registry, hosts).
     announced: std::collections::HashSet<(FindingKind, Option<String>, Vec<String>)>,
+    /// `--process`: the process names whose flows are announced; empty for all.
+    only: Vec<String>,
+    /// Flows not announced because of `only`.
+    hidden: u64,
 }
+
+/// [`Announcer::state`] of a flow `--process` hides: never announced, opened or closed.
+const HIDDEN: u8 = 3;
 
 /// `finding` events written at most: a hostile network must not turn the stream into noise.
 const MAX_FINDING_EVENTS: usize = 256;
@@ -270,7 +310,7 @@ impl Announcer {
             match e {
                 Event::Dns(i) => {
                     if let Some(d) = s.dns.get(i as usize) {
-                        line(out, "dns", &json::dns_record(d))?;
+                        line(out, "dns", &json::dns_record(s, d))?;
                         if matches!(d.msg.rcode, 2 | 3 | 5) {
                             let mut found = Vec::new();
                             crate::analysis::failures::dns_failures(s, &[], &a.rules, &mut found);
@@ -338,6 +378,9 @@ impl Announcer {
     /// Writes a `finding` event when flow `id` failed and its failure was not announced yet.
     /// Whether the flow failed.
     fn failure(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<bool> {
+        if self.hides(s, id) {
+            return Ok(false);
+        }
         let v = a.view(s, id);
         if !v.outcome.failed() {
             return Ok(false);
@@ -366,9 +409,20 @@ impl Announcer {
         }
     }
 
+    /// Whether `--process` hides flow `id`: made by another process, or by none known.
+    fn hides(&self, s: &Session, id: u32) -> bool {
+        !self.only.is_empty()
+            && s.facts[id as usize].process.as_ref().is_none_or(|p| !self.only.iter().any(|n| *n == p.name))
+    }
+
     fn open(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
         self.grow(id);
         if self.state[id as usize] != 0 {
+            return Ok(());
+        }
+        if self.hides(s, id) {
+            self.state[id as usize] = HIDDEN;
+            self.hidden += 1;
             return Ok(());
         }
         self.state[id as usize] = 1;
@@ -378,7 +432,7 @@ impl Announcer {
 
     fn close(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
         self.open(s, a, out, id)?;
-        if self.state[id as usize] == 2 {
+        if matches!(self.state[id as usize], 2 | HIDDEN) {
             return Ok(());
         }
         self.state[id as usize] = 2;

@@ -34,6 +34,12 @@ struct FindingsFailed {
 struct InputError(String);
 
 fn main() -> ExitCode {
+    // The attribution helper, re-executed by `acrscope live` as root: before clap, so that it
+    // is no subcommand a user sees.
+    let mut argv = std::env::args();
+    if argv.nth(1).as_deref() == Some(acrscope::procs::helper::SUBCOMMAND) {
+        return ExitCode::from(acrscope::procs::helper::main(&argv.collect::<Vec<_>>()));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Report(args) => report(args),
@@ -106,10 +112,20 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         }
         d => d.map(std::time::Duration::from_secs_f64),
     };
+    if !args.process.is_empty() && !matches!(args.format, Some(acrscope::cli::LiveFormat::Ndjson)) {
+        // The report of --format json and the timeline show every flow, each with its process.
+        return Err(InputError(
+            "--process filters the events of --format ndjson; the json report and the timeline show every flow's process"
+                .into(),
+        )
+        .into());
+    }
     if args.buffer_size <= 0 {
         return Err(InputError(format!("--buffer-size {}: give a size in bytes above 0", args.buffer_size)).into());
     }
     let switch = privileges::plan(args.user.as_deref()).map_err(usage)?;
+    // Before the capture is open (the helper must not inherit its socket) and while root.
+    let mut procs = start_attribution();
     let opts =
         LiveOptions { interface: args.interface.clone(), filter: args.filter.clone(), buffer_size: args.buffer_size };
     let mut src = LiveSource::open(&opts).map_err(usage)?;
@@ -131,11 +147,12 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     let analyzer = analyzer(&args.analysis)?;
     let ui = ui_options();
     let allowed = if args.format.is_some() { Allowed::live_headless() } else { Allowed::live_ui(&ui.screenshot_dir) };
+
     let confinement = Confinement { sandbox: sandbox::confine(&allowed), dropped };
     src.confinement = Some(confinement.summary());
     let user = Some(confinement.dropped.user.clone());
     let Some(format) = args.format else {
-        let feeder = acrscope::engine::spawn_live(src, limits);
+        let feeder = acrscope::engine::spawn_live(src, limits, procs);
         return acrscope::ui::run(feeder, analyzer, ui);
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -154,9 +171,10 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         filter: args.filter.clone(),
         user,
         confinement: Some(confinement),
+        processes: args.process.clone(),
     };
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let drops = run_headless(src, &analyzer, &plan, &stop, &mut stdout)?;
+    let drops = run_headless(src, &analyzer, &plan, procs.as_mut(), &stop, &mut stdout)?;
     if let Some(d) = drops {
         eprintln!(
             "acrscope: {interface}: {} packets received by the capture, {} dropped by the kernel, {} by the interface",
@@ -164,6 +182,35 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Who holds each flow's socket: a helper process (src/procs/helper.rs) that, started by
+/// root, keeps only the two capabilities reading other users' `/proc/<pid>/fd` takes, and
+/// otherwise holds nothing and reads only the user's own processes. Says so once.
+fn start_attribution() -> Option<acrscope::procs::Attributor> {
+    use acrscope::procs::{helper, Attributor};
+    use nix::unistd::{getegid, geteuid, User};
+    let root = geteuid().is_root();
+    let (uid, gid) = match User::from_name("nobody") {
+        Ok(Some(u)) if root && !u.uid.is_root() => (u.uid.as_raw(), u.gid.as_raw()),
+        _ if root => (65534, 65534),
+        _ => (geteuid().as_raw(), getegid().as_raw()),
+    };
+    match helper::Client::spawn(uid, gid) {
+        Ok(c) if c.privileged => Some(Attributor::Helper(c)),
+        Ok(c) => {
+            eprintln!(
+                "acrscope: note: flows are attributed only to your own processes; \
+                 run acrscope with sudo to name every process (reading them takes CAP_SYS_PTRACE)"
+            );
+            Some(Attributor::Helper(c))
+        }
+        Err(why) => {
+            // Not in this process instead: its Landlock sandbox lets it see no other process.
+            eprintln!("acrscope: warning: the process-attribution helper did not start ({why}); flows get no process");
+            None
+        }
+    }
 }
 
 /// `acrscope snapshot FILE --cast OUT.cast`: the replay, recorded headless.

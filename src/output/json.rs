@@ -139,6 +139,9 @@ pub struct LiveInfo {
     pub received: Option<u64>,
     pub kernel_drops: Option<u64>,
     pub if_drops: Option<u64>,
+    /// Flows no process could be found for, by reason; null when attribution was off.
+    pub flows_unattributed: Option<u64>,
+    pub unattributed_because: Option<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Serialize)]
@@ -217,6 +220,8 @@ pub struct FlowRecord<'a> {
     pub truncated: bool,
     pub interface: u32,
     pub ifindex: Option<u32>,
+    /// The local process that held the socket when the first packet was seen (live only).
+    pub process: Option<&'a crate::procs::Process>,
 }
 
 #[derive(Serialize)]
@@ -258,6 +263,11 @@ pub struct DnsRecord<'a> {
     pub addresses: &'a [IpAddr],
     pub ttl: Option<u32>,
     pub complete: bool,
+    /// Live: the local process that asked (the process of the DNS flow), or null.
+    pub process: Option<&'a crate::procs::Process>,
+    /// That process is a local resolver or cache (systemd-resolved, dnsmasq, ...): it asked
+    /// for some other program, not necessarily the pull.
+    pub asked_by_resolver: bool,
 }
 
 #[derive(Serialize)]
@@ -373,11 +383,16 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         truncated: f.truncated,
         interface: f.interface,
         ifindex: f.ifindex,
+        process: facts.process.as_deref(),
     }
 }
 
-pub fn dns_record(a: &DnsAnswer) -> DnsRecord<'_> {
+pub fn dns_record<'a>(s: &'a Session, a: &'a DnsAnswer) -> DnsRecord<'a> {
+    let process = s.facts.get(a.flow as usize).and_then(|f| f.process.as_deref());
     DnsRecord {
+        process,
+        asked_by_resolver: process
+            .is_some_and(|p| p.side == crate::procs::Side::Client && crate::procs::is_resolver(&p.name)),
         ts: Rfc3339Us(a.ts_ns),
         frame: a.frame,
         client: a.client,
@@ -415,7 +430,7 @@ pub fn build<'a>(s: &'a Session, a: &'a Analysis, info: &'a CaptureInfo) -> Repo
     Report {
         capture: info,
         flows: Each::new(&a.flows, move |v| flow_record(s, v)),
-        dns: Each::new(&s.dns, dns_record),
+        dns: Each::new(&s.dns, move |d| dns_record(s, d)),
         unanswered_queries: Each::new(&s.unanswered, query_record),
         endpoints: &a.endpoints,
         findings: &a.findings,

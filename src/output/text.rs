@@ -246,6 +246,46 @@ pub fn clear_text_lines(facts: &crate::session::FlowFacts, f: &crate::flow::Flow
 }
 
 /// `addr:port`, with brackets for IPv6.
+/// A flow's process in one line: `dockerd (pid 812, uid 0) · /usr/bin/dockerd · container 3f1c6a0d8a1e`.
+pub fn process_line(p: &crate::procs::Process) -> String {
+    let mut line = format!("{} (pid {}, uid {})", p.name, p.pid, p.uid);
+    if let Some(exe) = &p.exe {
+        line.push_str(&format!(" · {exe}"));
+    }
+    if let Some(c) = &p.container {
+        // The short form docker and crictl show.
+        line.push_str(&format!(" · container {}", c.get(..12).unwrap_or(c)));
+    }
+    if p.side == crate::procs::Side::Server {
+        // It accepted the flow rather than opened it.
+        line.push_str(" · server end");
+    }
+    line
+}
+
 pub fn sock(ip: std::net::IpAddr, port: u16) -> String {
     std::net::SocketAddr::new(ip, port).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_reads_in_one_line() {
+        let mut p = crate::procs::Process {
+            pid: 812,
+            name: "dockerd".into(),
+            exe: Some("/usr/bin/dockerd".into()),
+            uid: 0,
+            container: None,
+            side: crate::procs::Side::Client,
+        };
+        assert_eq!(process_line(&p), "dockerd (pid 812, uid 0) · /usr/bin/dockerd");
+        p.exe = None;
+        p.container = Some("3f1c6a0d8a1e4c4fb1b8f2d77c0e5e9a0b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e".into());
+        assert_eq!(process_line(&p), "dockerd (pid 812, uid 0) · container 3f1c6a0d8a1e");
+        p.side = crate::procs::Side::Server;
+        assert!(process_line(&p).ends_with(" · server end"));
+    }
 }

@@ -2,6 +2,7 @@
 //! their TLS facts, DNS answers, names and counters come out. Plain data, no I/O.
 
 pub mod activity;
+pub mod attribution;
 pub mod http;
 pub mod naming;
 pub mod quic;
@@ -116,6 +117,8 @@ pub struct FlowFacts {
     pub quic: Option<Box<quic::QuicFacts>>,
     /// A TCP flow that started with an HTTP/1.x head (plain HTTP, or a CONNECT to a proxy).
     pub http: Option<Box<http::HttpFacts>>,
+    /// The local process that held the flow's socket at its first packet (live captures only).
+    pub process: Option<std::sync::Arc<crate::procs::Process>>,
 }
 
 #[derive(Debug, Default)]

@@ -144,7 +144,7 @@ impl App {
         for (i, l) in lines.iter().enumerate() {
             match l {
                 Line::Heading(_) => heading = Some(i as u32),
-                Line::Row(r) if r.matches(&needle, &model.views) => {
+                Line::Row(r) if r.matches(&needle, &model.views, &model.flows) => {
                     if let Some(h) = heading.take() {
                         self.visible.push(h);
                     }

@@ -100,6 +100,9 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         };
         field("interface", text, Style::new());
     }
+    if let Some(p) = &rec.process {
+        field("process", crate::output::text::process_line(p), Style::new());
+    }
 
     let (mut up, mut down, mut pk_up, mut pk_down) = (0u64, 0u64, 0u64, 0u64);
     let (mut open, mut resets) = (0usize, 0usize);

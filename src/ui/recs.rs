@@ -25,6 +25,8 @@ pub struct FlowRec {
     pub server_version: Option<u16>,
     /// QUIC version, plain HTTP and proxy CONNECT, as (label, text) for the details pane.
     pub clear_text: Option<Arc<Vec<(&'static str, String)>>>,
+    /// The local process that held the socket at the first packet (live only).
+    pub process: Option<Arc<crate::procs::Process>>,
 }
 
 /// Only flows with QUIC or HTTP facts get lines (and an allocation).
@@ -54,6 +56,7 @@ impl FlowRec {
             hello_ns: facts.tls.client_hello_ns,
             server_version: facts.tls.server_version,
             clear_text: clear_text(facts, f),
+            process: facts.process.clone(),
         }
     }
 
@@ -80,6 +83,9 @@ impl FlowRec {
             self.hello_ns = facts.tls.client_hello_ns;
         }
         self.server_version = facts.tls.server_version;
+        if self.process.is_none() {
+            self.process.clone_from(&facts.process);
+        }
     }
 }
 

@@ -164,8 +164,9 @@ impl Row {
     }
 
     /// Case-insensitive match of an already lower-cased needle against what a user may type:
-    /// host, address, role, badge, group, registry, scope.
-    pub fn matches(&self, needle: &str, views: &[FlowView]) -> bool {
+    /// host, address, role, badge, group, registry, scope, and (live) the name of a process
+    /// that opened one of the row's flows.
+    pub fn matches(&self, needle: &str, views: &[FlowView], flows: &[FlowRec]) -> bool {
         if needle.is_empty() {
             return true;
         }
@@ -178,6 +179,7 @@ impl Row {
             || self.registry(views).is_some_and(has)
             || has(self.scope.as_str())
             || (self.private_link && "private link".contains(needle))
+            || self.flows.iter().filter_map(|&id| flows.get(id as usize)?.process.as_deref()).any(|p| has(&p.name))
     }
 }
 

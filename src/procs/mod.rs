@@ -1,0 +1,397 @@
+//! Which process opened a flow: the socket inode from netlink sock_diag (else
+//! `/proc/net/*`), then the process that holds `socket:[inode]` among `/proc/*/fd`, then its
+//! name, executable, uid and container.
+//!
+//! Reading another user's `/proc/<pid>/fd` takes `CAP_SYS_PTRACE` (and `CAP_DAC_READ_SEARCH`
+//! for the directory itself). The process that parses packets holds neither: under root the
+//! lookups run in a helper process ([`helper`]) that keeps only those two; without root the
+//! helper holds nothing and reaches only the user's own processes.
+//!
+//! This module uses nothing else of the crate: the helper runs it alone.
+
+pub mod diag;
+pub mod helper;
+pub mod parse;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The process that holds a flow's socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Process {
+    pub pid: u32,
+    /// `comm`: at most 15 bytes, as `ps` shows it.
+    pub name: String,
+    /// Where its executable is; null when it could not be read.
+    pub exe: Option<String>,
+    pub uid: u32,
+    /// The container id (64 hex digits) when the process runs in a container or pod.
+    pub container: Option<String>,
+    /// Which end of the flow it holds: the client's (it opened the flow), or the server's
+    /// (it accepted it: a service of this host, or the client's socket was gone already).
+    pub side: Side,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Client,
+    Server,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// A flow as its first packet shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Query {
+    pub proto: Proto,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+}
+
+/// Why a flow has no process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Miss {
+    /// No socket of this host matches (the flow is another host's, or it closed already).
+    #[serde(rename = "socket gone")]
+    SocketGone,
+    /// The socket is there but the process holding it could not be read.
+    #[serde(rename = "no privilege")]
+    NoPrivilege,
+    /// Too many lookups at once: the table of processes was not read again.
+    #[serde(rename = "busy")]
+    Busy,
+    /// The helper process ended or did not answer.
+    #[serde(rename = "helper gone")]
+    HelperGone,
+}
+
+impl Miss {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Miss::SocketGone => "socket gone",
+            Miss::NoPrivilege => "no privilege",
+            Miss::Busy => "busy",
+            Miss::HelperGone => "helper gone",
+        }
+    }
+}
+
+impl fmt::Display for Miss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads of all of `/proc/*/fd` allowed per second: each is a few milliseconds on a busy host,
+/// and a flood of new flows must not turn into a flood of scans.
+const SCANS_PER_SECOND: u32 = 50;
+
+/// Processes whose fds are read first for a new socket.
+const RECENT: usize = 8;
+
+/// Socket inodes remembered at most (a few megabytes).
+const MAX_HOLDERS: usize = 1 << 16;
+
+/// Looks flows up in `/proc` (or another root, for tests).
+#[derive(Debug)]
+pub struct Resolver {
+    root: PathBuf,
+    /// sock_diag, for the real /proc; `None` where netlink is not there (then /proc/net).
+    diag: Option<diag::Diag>,
+    /// Socket inode to the pid holding it, from the last scan.
+    holders: HashMap<u64, u32>,
+    /// Processes whose fds could not be read at the last scan.
+    denied: usize,
+    window: Instant,
+    scans_in_window: u32,
+    /// The pids found last, most recent first.
+    recent: Vec<u32>,
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Resolver::new("/proc")
+    }
+}
+
+impl Resolver {
+    pub fn new(root: impl Into<PathBuf>) -> Resolver {
+        let root = root.into();
+        let diag = if root == Path::new("/proc") { diag::Diag::open().ok() } else { None };
+        Resolver {
+            root,
+            diag,
+            holders: HashMap::new(),
+            denied: 0,
+            window: Instant::now(),
+            scans_in_window: 0,
+            recent: Vec::new(),
+        }
+    }
+
+    pub fn lookup(&mut self, q: &Query) -> Result<Process, Miss> {
+        let (inode, side) = self.socket_inode(q).ok_or(Miss::SocketGone)?;
+        let pid = match self.holders.get(&inode) {
+            Some(&pid) if self.root.join(pid.to_string()).exists() => pid,
+            _ => self.holder(inode)?,
+        };
+        // Most recent first, at most RECENT of them.
+        self.recent.retain(|&p| p != pid);
+        self.recent.insert(0, pid);
+        self.recent.truncate(RECENT);
+        Ok(self.process(pid, side))
+    }
+
+    /// The pid holding a socket not seen before: the processes that opened the last flows
+    /// first (a pull's daemon opens many; reading one process's fds is cheap), then all.
+    fn holder(&mut self, inode: u64) -> Result<u32, Miss> {
+        if self.holders.len() > MAX_HOLDERS {
+            // Only full scans clear the map; reads of single processes would grow it forever.
+            self.holders.clear();
+        }
+        for pid in self.recent.clone() {
+            self.scan_pid(pid);
+            if let Some(&pid) = self.holders.get(&inode) {
+                return Ok(pid);
+            }
+        }
+        self.scan()?;
+        match self.holders.get(&inode) {
+            Some(&pid) => Ok(pid),
+            None if self.denied > 0 => Err(Miss::NoPrivilege),
+            None => Err(Miss::SocketGone),
+        }
+    }
+
+    /// The inode of this host's socket for the flow: the client's end first (the flow's
+    /// opener), else the server's (a connection to a service of this host).
+    fn socket_inode(&mut self, q: &Query) -> Option<(u64, Side)> {
+        if let Some(d) = self.diag.as_mut() {
+            let mut answered = true;
+            for (local, remote, side) in [(q.client, q.server, Side::Client), (q.server, q.client, Side::Server)] {
+                match d.find(q.proto, local, remote) {
+                    Some(diag::Found::Socket { inode, .. }) if inode != 0 => return Some((inode, side)),
+                    Some(_) => {}
+                    None => answered = false,
+                }
+            }
+            if answered {
+                return None;
+            }
+        }
+        self.socket_inode_from_files(q)
+    }
+
+    /// The same from `/proc/net/*`, slower (the kernel walks its whole socket table).
+    fn socket_inode_from_files(&self, q: &Query) -> Option<(u64, Side)> {
+        let files: [&str; 2] = match q.proto {
+            Proto::Tcp => ["net/tcp", "net/tcp6"],
+            Proto::Udp => ["net/udp", "net/udp6"],
+        };
+        let mut sockets = Vec::new();
+        for f in files {
+            if let Ok(text) = std::fs::read_to_string(self.root.join(f)) {
+                sockets.extend(parse::net_sockets(&text));
+            }
+        }
+        let live = |s: &&parse::SocketEntry| s.inode != 0;
+        let exact = |local: SocketAddr, remote: SocketAddr| {
+            sockets.iter().filter(live).find(|s| s.local == local && s.remote == remote).map(|s| s.inode)
+        };
+        // An unconnected UDP socket shows no remote end, and one bound to any address no local one.
+        let bound = |local: SocketAddr, remote: SocketAddr| {
+            sockets
+                .iter()
+                .filter(live)
+                .find(|s| {
+                    s.local.port() == local.port()
+                        && (s.local.ip() == local.ip() || s.local.ip().is_unspecified())
+                        && (s.remote == remote || s.remote.port() == 0)
+                })
+                .map(|s| s.inode)
+        };
+        let client = |i| (i, Side::Client);
+        let server = |i| (i, Side::Server);
+        exact(q.client, q.server).map(client).or_else(|| exact(q.server, q.client).map(server)).or_else(|| {
+            match q.proto {
+                Proto::Udp => bound(q.client, q.server).map(client).or_else(|| bound(q.server, q.client).map(server)),
+                Proto::Tcp => None,
+            }
+        })
+    }
+
+    /// Reads every process's fd links again, at most [`SCANS_PER_SECOND`] times a second.
+    fn scan(&mut self) -> Result<(), Miss> {
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            self.window = Instant::now();
+            self.scans_in_window = 0;
+        }
+        if self.scans_in_window >= SCANS_PER_SECOND {
+            return Err(Miss::Busy);
+        }
+        self.scans_in_window += 1;
+        self.holders.clear();
+        self.denied = 0;
+        let Ok(dir) = std::fs::read_dir(&self.root) else { return Err(Miss::NoPrivilege) };
+        for entry in dir.flatten() {
+            if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) {
+                if !self.scan_pid(pid) {
+                    self.denied += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the sockets `pid` holds to `holders`; false when its fds could not be read.
+    fn scan_pid(&mut self, pid: u32) -> bool {
+        let fds = match std::fs::read_dir(self.root.join(pid.to_string()).join("fd")) {
+            Ok(d) => d,
+            Err(e) => return e.kind() != ErrorKind::PermissionDenied,
+        };
+        for fd in fds.flatten() {
+            let link = match std::fs::read_link(fd.path()) {
+                Ok(l) => l,
+                Err(e) if e.kind() == ErrorKind::PermissionDenied => return false,
+                // Closed meanwhile.
+                Err(_) => continue,
+            };
+            if let Some(inode) = link.to_str().and_then(parse::socket_inode) {
+                self.holders.entry(inode).or_insert(pid);
+            }
+        }
+        true
+    }
+
+    fn process(&self, pid: u32, side: Side) -> Process {
+        let dir = self.root.join(pid.to_string());
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+        Process {
+            pid,
+            name: read("comm").map(|c| c.trim_end_matches('\n').to_string()).unwrap_or_default(),
+            exe: std::fs::read_link(dir.join("exe")).ok().map(|p| p.to_string_lossy().into_owned()),
+            uid: read("status").as_deref().and_then(parse::status_uid).unwrap_or(u32::MAX),
+            container: read("cgroup").as_deref().and_then(parse::container_id),
+            side,
+        }
+    }
+}
+
+/// Local resolvers and caches, by the name `comm` gives them (15 bytes at most): a DNS
+/// query they send is made for some other program.
+const RESOLVERS: &[&str] = &[
+    "systemd-resolve",
+    "dnsmasq",
+    "unbound",
+    "named",
+    "nscd",
+    "coredns",
+    "kresd",
+    "pdns_recursor",
+    "stubby",
+    "dnscrypt-proxy",
+    "resolved",
+];
+
+/// Whether a process of this name is a local resolver or cache.
+pub fn is_resolver(name: &str) -> bool {
+    RESOLVERS.contains(&name)
+}
+
+/// What attribution does in this run: ask the helper, look up in-process, or nothing.
+pub enum Attributor {
+    Helper(helper::Client),
+    /// Lookups in the calling process: only where no Landlock domain hides the other
+    /// processes (tests, tools); `acrscope live` always uses the helper.
+    InProcess(Resolver),
+}
+
+impl Attributor {
+    pub fn lookup(&mut self, q: &Query) -> Result<Process, Miss> {
+        match self {
+            Attributor::Helper(c) => c.lookup(q),
+            Attributor::InProcess(r) => r.lookup(q),
+        }
+    }
+
+    /// For the `start` event.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Attributor::Helper(c) if c.privileged => "helper",
+            Attributor::Helper(_) => "helper, own processes only",
+            Attributor::InProcess(_) => "this process only",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream, UdpSocket};
+
+    #[test]
+    fn own_tcp_connection_is_attributed_to_this_process() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        let q = Query { proto: Proto::Tcp, client: client.local_addr().unwrap(), server: server.local_addr().unwrap() };
+        let mut r = Resolver::default();
+        let p = r.lookup(&q).unwrap();
+        assert_eq!(p.pid, std::process::id());
+        assert_eq!(p.side, Side::Client);
+        assert!(!p.name.is_empty());
+        assert_eq!(p.uid, nix::unistd::getuid().as_raw());
+        assert!(p.exe.as_deref().is_some_and(|e| e.contains("acrscope")), "{p:?}");
+        // The second lookup is served by the cache.
+        assert_eq!(r.lookup(&q).unwrap(), p);
+        // The client's socket gone, the server's end still names a process, as such.
+        let (accepted, _) = server.accept().unwrap();
+        drop(client);
+        let p = r.lookup(&q).unwrap();
+        assert_eq!((p.pid, p.side), (std::process::id(), Side::Server));
+        drop(accepted);
+    }
+
+    #[test]
+    fn unconnected_udp_socket_and_a_gone_socket() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let q = Query { proto: Proto::Udp, client: a.local_addr().unwrap(), server: "127.0.0.1:9".parse().unwrap() };
+        let mut r = Resolver::default();
+        assert_eq!(r.lookup(&q).unwrap().pid, std::process::id());
+        drop(a);
+        assert_eq!(r.lookup(&q), Err(Miss::SocketGone));
+    }
+
+    #[test]
+    fn resolvers_are_known_by_their_comm() {
+        assert!(is_resolver("systemd-resolve"), "comm cuts systemd-resolved to 15 bytes");
+        assert!(is_resolver("dnsmasq"));
+        assert!(!is_resolver("dockerd"));
+        assert!(!is_resolver("systemd-resolved-not"));
+    }
+
+    #[test]
+    fn misses_serialize_as_their_reasons() {
+        assert_eq!(serde_json::to_string(&Miss::NoPrivilege).unwrap(), "\"no privilege\"");
+        assert_eq!(Miss::SocketGone.to_string(), "socket gone");
+    }
+}

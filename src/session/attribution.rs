@@ -1,0 +1,49 @@
+//! The process of each flow, asked for once, at the flow's first packet (live captures).
+
+use crate::flow::L4;
+use crate::procs::{Attributor, Miss, Proto, Query};
+
+use super::Session;
+
+/// Which process holds each new flow's socket, asked once per flow, with the misses counted.
+#[derive(Default)]
+pub struct Attribution {
+    /// The first flow not asked about yet.
+    next: usize,
+    misses: std::collections::BTreeMap<Miss, u64>,
+}
+
+impl Attribution {
+    /// Asks for the process of every flow opened since the last call; call it right after
+    /// each packet is ingested, while the flow's socket is most likely still there.
+    pub fn catch_up(&mut self, s: &mut Session, procs: &mut Attributor) {
+        while self.next < s.facts.len() {
+            let id = self.next;
+            self.next += 1;
+            let f = &s.flows()[id];
+            let proto = match f.proto {
+                L4::Tcp => Proto::Tcp,
+                L4::Udp => Proto::Udp,
+            };
+            let q = Query {
+                proto,
+                client: std::net::SocketAddr::new(f.client, f.client_port),
+                server: std::net::SocketAddr::new(f.server, f.server_port),
+            };
+            match procs.lookup(&q) {
+                Ok(p) => s.facts[id].process = Some(std::sync::Arc::new(p)),
+                Err(m) => *self.misses.entry(m).or_default() += 1,
+            }
+        }
+    }
+
+    /// Flows no process was found for.
+    pub fn unattributed(&self) -> u64 {
+        self.misses.values().sum()
+    }
+
+    /// The same by reason.
+    pub fn because(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.misses.iter().map(|(m, n)| (m.as_str(), *n)).collect()
+    }
+}
