@@ -11,6 +11,7 @@ use crate::capture::live::LiveSource;
 use crate::capture::source::{CaptureReader, OpenOptions};
 use crate::capture::Frame;
 use crate::cli::Speed;
+use crate::output::annotate::Recorder;
 use crate::session::{Limits, Session};
 
 /// Frames ingested per lock when reading as fast as possible: long enough to amortise the
@@ -351,8 +352,9 @@ fn replay(mut reader: CaptureReader, shared: &SharedState, control: &Control) {
     control.ended();
 }
 
-/// Starts feeding a live capture (opened non-blocking) into a new session.
-pub fn spawn_live(src: LiveSource, limits: Limits) -> Feeder {
+/// Starts feeding a live capture (opened non-blocking) into a new session, and each packet,
+/// once ingested, to `save` (the `--write` file).
+pub fn spawn_live(src: LiveSource, save: Option<Recorder>, limits: Limits) -> Feeder {
     let mut session = Session::new(limits);
     session.record_activity();
     let shared = Arc::new(Mutex::new(Shared {
@@ -368,14 +370,14 @@ pub fn spawn_live(src: LiveSource, limits: Limits) -> Feeder {
     let (s2, c2) = (shared.clone(), control.clone());
     let handle = std::thread::Builder::new()
         .name("live".into())
-        .spawn(move || live(src, &s2, &c2))
+        .spawn(move || live(src, save, &s2, &c2))
         .expect("spawning the capture thread");
     Feeder { shared, control, handle }
 }
 
 /// Live capture never pauses: a paused screen must not lose packets, so the feeder keeps
 /// reading and only the view stands still.
-fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
+fn live(mut src: LiveSource, mut save: Option<Recorder>, shared: &SharedState, control: &Control) {
     let mut next_tick = Instant::now();
     while !control.stop.load(Ordering::Relaxed) {
         let mut got = 0usize;
@@ -386,6 +388,9 @@ fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
                 Ok(Some(frame)) => {
                     g.status.start_ns.get_or_insert(frame.ts_ns);
                     g.session.ingest(&frame);
+                    if let Some(r) = save.as_mut() {
+                        r.record(&g.session, &frame);
+                    }
                     got += 1;
                 }
                 Ok(None) => break,
@@ -407,7 +412,14 @@ fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
                 g.status.if_drops = Some(d.interface);
             }
             g.session.age_out(now);
-            src.flush();
+            if let Some(r) = save.as_mut() {
+                r.flush();
+                if let Some(e) = r.error().map(|e| e.to_string()) {
+                    // Said once: the file is no longer written from here on.
+                    g.session.warn("write-failed", None, None, format!("the --write file stopped being written: {e}"));
+                    save = None;
+                }
+            }
         }
         if let Some(e) = failed {
             g.session.warn("capture-failed", None, None, e.clone());
@@ -422,8 +434,13 @@ fn live(mut src: LiveSource, shared: &SharedState, control: &Control) {
             src.wait();
         }
     }
-    src.flush();
+    if let Some(r) = save.as_mut() {
+        r.flush();
+    }
     let mut g = lock(shared);
+    if let Some(e) = save.as_ref().and_then(Recorder::error) {
+        g.session.warn("write-failed", None, None, format!("the --write file stopped being written: {e}"));
+    }
     if let Some(d) = src.drops() {
         g.status.kernel_drops = Some(d.kernel);
         g.status.if_drops = Some(d.interface);

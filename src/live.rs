@@ -13,6 +13,7 @@ use crate::analysis::Analyzer;
 use crate::capture::live::{Drops, LiveError, LiveSource};
 use crate::capture::privileges::Confinement;
 use crate::flow::L4;
+use crate::output::annotate::Recorder;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
 use crate::output::time::rfc3339_us;
 use crate::packet::link::linktype;
@@ -51,9 +52,11 @@ pub struct Plan {
     pub confinement: Option<Confinement>,
 }
 
-/// Runs the capture until it should stop, writing to `out`. Returns the final counters.
+/// Runs the capture until it should stop, writing to `out` (and each packet to `save`, the
+/// `--write` file). Returns the final counters.
 pub fn run_headless(
     mut src: LiveSource,
+    mut save: Option<Recorder>,
     analyzer: &Analyzer,
     plan: &Plan,
     stop: &Arc<AtomicBool>,
@@ -98,7 +101,12 @@ pub fn run_headless(
             break;
         }
         match src.next_frame() {
-            Ok(Some(frame)) => session.ingest(&frame),
+            Ok(Some(frame)) => {
+                session.ingest(&frame);
+                if let Some(r) = save.as_mut() {
+                    r.record(&session, &frame);
+                }
+            }
             Ok(None) => src.wait(),
             Err(e) => {
                 // The interface went away or the capture failed: keep what was read.
@@ -112,7 +120,9 @@ pub fn run_headless(
         }
         if Instant::now() >= next_stats {
             next_stats += STATS_EVERY;
-            src.flush();
+            if let Some(r) = save.as_mut() {
+                r.flush();
+            }
             drops = src.drops().or(drops);
             if let Some(d) = drops.filter(|d| d.kernel > reported_drops) {
                 eprintln!(
@@ -135,7 +145,9 @@ pub fn run_headless(
             }
         }
     }
-    src.flush();
+    if let Some(r) = save.as_mut() {
+        r.flush();
+    }
     drops = src.drops().or(drops);
     session.finish();
     if output == Output::Ndjson {
@@ -177,7 +189,7 @@ pub fn run_headless(
     if let Some(e) = failure {
         eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
     }
-    if let Some(e) = src.write_error() {
+    if let Some(e) = save.as_ref().and_then(Recorder::error) {
         eprintln!("acrscope: warning: the --write file stopped being written: {e}; the packets before are in it");
     }
     Ok(drops)
