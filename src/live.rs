@@ -65,7 +65,11 @@ pub fn run_headless(
     let (output, stop_when, ctx) = (plan.output, plan.stop_when, plan);
     let io = |e: std::io::Error| LiveError::Other(format!("writing the output: {e}"));
     let mut session = Session::new(plan.limits.clone());
-    session.record_events();
+    // Only the event lines drain them: kept for `--format json`, they would pile up for as
+    // long as the capture runs.
+    if output == Output::Ndjson {
+        session.record_events();
+    }
     let mut ev = Announcer::default();
     let started = Instant::now();
     let wall_start_ns = crate::output::time::now_ns();
