@@ -246,22 +246,48 @@ mod tests {
     use crate::capture::file::FileReader;
     use crate::capture::savefile::SaveFormat;
 
-    /// A registry pull written as `live --write X.pcapng` writes it, then read back: every
-    /// packet of a flow has a comment, from the ClientHello on with the flow's SNI, and the
-    /// comments were made a few times per flow, not per packet.
-    #[test]
-    fn live_comments_name_each_packet_from_its_client_hello_on_and_are_made_per_change() {
-        let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/captures/scenario-b-dedicated.pcap");
-        let out = std::env::temp_dir().join(format!("acrscope-recorder-{}.pcapng", std::process::id()));
-        let mut r = FileReader::open(&input).unwrap();
+    /// `input` written as `live --write X.pcapng` writes it, then read back beside a second
+    /// session that follows the same frames: each packet of a flow carries the comment a
+    /// view made afresh at that packet gives (the kept comments are never stale), from the
+    /// ClientHello on with the flow's SNI. Returns (packets, flows, comments made, packets
+    /// named by their SNI).
+    fn record_and_check(input: &Path) -> (u64, u64, u64, u64) {
+        let tag = input.file_name().unwrap().to_string_lossy();
+        record_frames_and_check(&tag, &read_all(input))
+    }
+
+    /// A frame copied out of its reader: (time, link type, length on the wire, bytes).
+    type Owned = (i64, u16, u32, Vec<u8>);
+
+    fn read_all(input: &Path) -> Vec<Owned> {
+        let mut r = FileReader::open(input).unwrap();
+        let mut all = Vec::new();
+        while let Some(f) = r.next_frame().unwrap() {
+            all.push((f.ts_ns, f.link_type, f.orig_len, f.data.to_vec()));
+        }
+        all
+    }
+
+    fn record_frames_and_check(tag: &str, frames: &[Owned]) -> (u64, u64, u64, u64) {
+        let out = std::env::temp_dir().join(format!("acrscope-recorder-{}-{tag}.pcapng", std::process::id()));
+        let analyzer = Analyzer::default();
         let mut session = Session::default();
         let mut rec = None;
         let mut packets = 0u64;
-        while let Some(frame) = r.next_frame().unwrap() {
+        for (n, (ts_ns, link_type, orig_len, data)) in frames.iter().enumerate() {
+            let frame = Frame {
+                number: n as u64 + 1,
+                ts_ns: *ts_ns,
+                link_type: *link_type,
+                interface: 0,
+                orig_len: *orig_len,
+                offset: 0,
+                data,
+            };
             let rec = rec.get_or_insert_with(|| {
                 let f = std::fs::File::create(&out).unwrap();
                 let file = Savefile::new(f, SaveFormat::Pcapng, frame.link_type, 262_144, 6).unwrap();
-                Recorder::new(file, &Analyzer::default())
+                Recorder::new(file, &analyzer)
             });
             session.ingest(&frame);
             rec.record(&session, &frame);
@@ -271,36 +297,111 @@ mod tests {
         rec.flush();
         assert!(rec.error().is_none());
         let made = rec.comments.as_ref().unwrap().made;
-        let flows = session.flows().len() as u64;
         drop(rec);
-        assert!(flows >= 3 && made >= flows, "{made} comments made for {flows} flows");
-        // A flow's comment changes when it is named and as its outcome is learnt (a DNS flow's
-        // at its answer): a few times, whatever its length.
-        assert!(made <= 4 * flows && made * 4 < packets, "{made} comments made for {flows} flows, {packets} packets");
 
-        // Read back, and told apart by a second session that follows the same frames.
         let mut back = FileReader::open(&out).unwrap();
         let mut again = Session::default();
         let (mut named, mut read) = (0, 0u64);
+        let mut fresh = String::new();
         while let Some(frame) = back.next_frame().unwrap() {
             again.ingest(&frame);
             read += 1;
             let comment = back.comment();
             let Some(id) = again.last_flow() else {
-                assert_eq!(comment, None, "frame {}", read);
+                assert_eq!(comment, None, "{tag}: frame {read}");
                 continue;
             };
-            let comment = comment.unwrap_or_else(|| panic!("frame {read} of flow {id} has no comment"));
-            assert!(comment.starts_with("acrscope host="), "{comment}");
-            assert!(comment.contains(&format!(" flow={id} ")), "{comment}");
+            let comment = comment.unwrap_or_else(|| panic!("{tag}: frame {read} of flow {id} has no comment"));
+            write_annotation(&mut fresh, &again, &analyzer.view(&again, id));
+            assert_eq!(comment, fresh, "{tag}: frame {read}");
             if let Some(sni) = again.facts[id as usize].tls.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
-                assert!(comment.contains(&format!("host={sni} ")), "frame {read}: {comment}");
+                assert!(comment.contains(&format!("host={sni} ")), "{tag}: frame {read}: {comment}");
                 named += 1;
             }
         }
-        assert_eq!(read, packets);
-        assert!(named > packets / 2, "{named} of {packets} packets named by their SNI");
+        assert_eq!(read, packets, "{tag}");
         std::fs::remove_file(&out).unwrap();
+        (packets, session.flows().len() as u64, made, named)
+    }
+
+    #[test]
+    fn live_comments_are_those_of_the_moment_and_made_per_change_not_per_packet() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (packets, flows, made, named) = record_and_check(&root.join("assets/captures/scenario-b-dedicated.pcap"));
+        assert!(flows >= 3 && made >= flows, "{made} comments made for {flows} flows");
+        // A flow's comment changes when it is named and as its outcome is learnt (a DNS flow's
+        // at its answer): a few times, whatever its length.
+        assert!(made <= 4 * flows && made * 4 < packets, "{made} comments made for {flows} flows, {packets} packets");
+        assert!(named > packets / 2, "{named} of {packets} packets named by their SNI");
+        // Private link, a blocked storage account (connect timeouts), a reset after the
+        // ClientHello, a proxy's refusal, an intercepting gateway: outcomes and names that
+        // change during a flow.
+        for input in [
+            "assets/captures/scenario-c-privatelink.pcap",
+            "assets/captures/scenario-e-blob-blocked.pcap",
+            "tests/fixtures/lab/scenario-b-dedicated-sll2.pcap",
+            "tests/fixtures/lab/scenario-f-blob-reset-after-hello.pcap",
+            "tests/fixtures/lab/scenario-g-privatelink-data-missing.pcap",
+            "tests/fixtures/lab/scenario-h-proxy-refused.pcap",
+            "tests/fixtures/lab/scenario-i-tls-intercepted.pcap",
+        ] {
+            let (packets, flows, made, _) = record_and_check(&root.join(input));
+            assert!(packets > 0 && flows > 0 && made >= flows, "{input}");
+        }
+    }
+
+    /// A DNS answer that arrives while flows to its addresses are under way (it was delayed
+    /// until the first packet of the first of them): their comments change at their next
+    /// packet, to what a fresh view says (the private-link alias, the registry).
+    #[test]
+    fn a_late_dns_answer_changes_the_comments_of_flows_to_its_addresses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let frames = read_all(&root.join("assets/captures/scenario-c-privatelink.pcap"));
+        // Which frames are answers, to which addresses, and the server of each frame's flow.
+        let mut s = Session::default();
+        let mut answers = Vec::new();
+        let mut servers = Vec::new();
+        for (n, (ts_ns, link_type, orig_len, data)) in frames.iter().enumerate() {
+            let f = Frame {
+                number: n as u64 + 1,
+                ts_ns: *ts_ns,
+                link_type: *link_type,
+                interface: 0,
+                orig_len: *orig_len,
+                offset: 0,
+                data,
+            };
+            let before = s.dns.len();
+            s.ingest(&f);
+            let is_dns = s.last_flow().is_some_and(|id| s.facts[id as usize].dns);
+            answers.push((s.dns.len() > before).then(|| s.dns[before].msg.addresses.clone()));
+            servers.push(s.last_flow().filter(|_| !is_dns).map(|id| s.flows()[id as usize].server));
+        }
+        let mut reordered = Vec::new();
+        let mut held: Vec<(usize, Vec<IpAddr>)> = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            if let Some(addrs) = answers[i].clone().filter(|a| !a.is_empty()) {
+                held.push((i, addrs));
+                continue;
+            }
+            reordered.push(frame.clone());
+            if let Some(server) = servers[i] {
+                held.retain(|(j, addrs)| {
+                    let release = addrs.contains(&server);
+                    if release {
+                        reordered.push(frames[*j].clone());
+                    }
+                    !release
+                });
+            }
+        }
+        reordered.extend(held.iter().map(|(j, _)| frames[*j].clone()));
+        assert_eq!(reordered.len(), frames.len());
+        let late = answers.iter().filter(|a| a.as_ref().is_some_and(|a| !a.is_empty())).count();
+        assert!(late > 0);
+        // record_frames_and_check compares every packet's comment with a fresh view's.
+        let (_, _, made, _) = record_frames_and_check("late-dns", &reordered);
+        assert!(made > 0);
     }
 
     #[test]
