@@ -150,7 +150,8 @@ pub struct LiveArgs {
     /// Kernel capture buffer in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
     pub buffer_size: i32,
-    /// Also save the raw packets to this pcap file.
+    /// Also save the packets to this file: pcapng with a comment per packet naming its flow
+    /// (for Wireshark) if the name ends in .pcapng, else pcap.
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// Headless output instead of the UI.

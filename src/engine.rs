@@ -11,6 +11,7 @@ use crate::capture::live::LiveSource;
 use crate::capture::source::{CaptureReader, OpenOptions};
 use crate::capture::Frame;
 use crate::cli::Speed;
+use crate::output::annotate::Recorder;
 use crate::session::{Limits, Session};
 
 /// Frames ingested per lock when reading as fast as possible: long enough to amortise the
@@ -351,9 +352,15 @@ fn replay(mut reader: CaptureReader, shared: &SharedState, control: &Control) {
     control.ended();
 }
 
-/// Starts feeding a live capture (opened non-blocking) into a new session.
-/// `procs` names the process of each new flow, when attribution is on.
-pub fn spawn_live(src: LiveSource, limits: Limits, procs: Option<crate::procs::Attributor>) -> Feeder {
+/// Starts feeding a live capture (opened non-blocking) into a new session, and each packet,
+/// once ingested, to `save` (the `--write` file). `procs` names the process of each new flow,
+/// when attribution is on.
+pub fn spawn_live(
+    src: LiveSource,
+    save: Option<Recorder>,
+    limits: Limits,
+    procs: Option<crate::procs::Attributor>,
+) -> Feeder {
     let mut session = Session::new(limits);
     session.record_activity();
     let shared = Arc::new(Mutex::new(Shared {
@@ -369,14 +376,20 @@ pub fn spawn_live(src: LiveSource, limits: Limits, procs: Option<crate::procs::A
     let (s2, c2) = (shared.clone(), control.clone());
     let handle = std::thread::Builder::new()
         .name("live".into())
-        .spawn(move || live(src, procs, &s2, &c2))
+        .spawn(move || live(src, save, procs, &s2, &c2))
         .expect("spawning the capture thread");
     Feeder { shared, control, handle }
 }
 
 /// Live capture never pauses: a paused screen must not lose packets, so the feeder keeps
 /// reading and only the view stands still.
-fn live(mut src: LiveSource, mut procs: Option<crate::procs::Attributor>, shared: &SharedState, control: &Control) {
+fn live(
+    mut src: LiveSource,
+    mut save: Option<Recorder>,
+    mut procs: Option<crate::procs::Attributor>,
+    shared: &SharedState,
+    control: &Control,
+) {
     let mut next_tick = Instant::now();
     let mut attribution = crate::session::attribution::Attribution::default();
     while !control.stop.load(Ordering::Relaxed) {
@@ -390,6 +403,9 @@ fn live(mut src: LiveSource, mut procs: Option<crate::procs::Attributor>, shared
                     g.session.ingest(&frame);
                     if let Some(p) = procs.as_mut() {
                         attribution.catch_up(&mut g.session, p);
+                    }
+                    if let Some(r) = save.as_mut() {
+                        r.record(&g.session, &frame);
                     }
                     got += 1;
                 }
@@ -412,7 +428,14 @@ fn live(mut src: LiveSource, mut procs: Option<crate::procs::Attributor>, shared
                 g.status.if_drops = Some(d.interface);
             }
             g.session.age_out(now);
-            src.flush();
+            if let Some(r) = save.as_mut() {
+                r.flush();
+                if let Some(e) = r.error().map(|e| e.to_string()) {
+                    // Said once: the file is no longer written from here on.
+                    g.session.warn("write-failed", None, None, format!("the --write file stopped being written: {e}"));
+                    save = None;
+                }
+            }
         }
         if let Some(e) = failed {
             g.session.warn("capture-failed", None, None, e.clone());
@@ -427,8 +450,13 @@ fn live(mut src: LiveSource, mut procs: Option<crate::procs::Attributor>, shared
             src.wait();
         }
     }
-    src.flush();
+    if let Some(r) = save.as_mut() {
+        r.flush();
+    }
     let mut g = lock(shared);
+    if let Some(e) = save.as_ref().and_then(Recorder::error) {
+        g.session.warn("write-failed", None, None, format!("the --write file stopped being written: {e}"));
+    }
     if let Some(d) = src.drops() {
         g.status.kernel_drops = Some(d.kernel);
         g.status.if_drops = Some(d.interface);

@@ -13,6 +13,7 @@ use crate::analysis::Analyzer;
 use crate::capture::live::{Drops, LiveError, LiveSource};
 use crate::capture::privileges::Confinement;
 use crate::flow::L4;
+use crate::output::annotate::Recorder;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
 use crate::output::time::rfc3339_us;
 use crate::packet::link::linktype;
@@ -55,10 +56,12 @@ pub struct Plan {
     pub processes: Vec<String>,
 }
 
-/// Runs the capture until it should stop, writing to `out`. Returns the final counters.
-/// `procs` names the process of each new flow, when attribution is on.
+/// Runs the capture until it should stop, writing to `out` (and each packet to `save`, the
+/// `--write` file). Returns the final counters. `procs` names the process of each new flow,
+/// when attribution is on.
 pub fn run_headless(
     mut src: LiveSource,
+    mut save: Option<Recorder>,
     analyzer: &Analyzer,
     plan: &Plan,
     mut procs: Option<&mut Attributor>,
@@ -68,7 +71,11 @@ pub fn run_headless(
     let (output, stop_when, ctx) = (plan.output, plan.stop_when, plan);
     let io = |e: std::io::Error| LiveError::Other(format!("writing the output: {e}"));
     let mut session = Session::new(plan.limits.clone());
-    session.record_events();
+    // Only the event lines drain them: kept for `--format json`, they would pile up for as
+    // long as the capture runs.
+    if output == Output::Ndjson {
+        session.record_events();
+    }
     let mut ev = Announcer { only: plan.processes.clone(), ..Announcer::default() };
     let mut attribution = procs.is_some().then(Attribution::default);
     let started = Instant::now();
@@ -113,6 +120,9 @@ pub fn run_headless(
                 if let (Some(a), Some(p)) = (attribution.as_mut(), procs.as_deref_mut()) {
                     a.catch_up(&mut session, p);
                 }
+                if let Some(r) = save.as_mut() {
+                    r.record(&session, &frame);
+                }
             }
             Ok(None) => src.wait(),
             Err(e) => {
@@ -127,7 +137,9 @@ pub fn run_headless(
         }
         if Instant::now() >= next_stats {
             next_stats += STATS_EVERY;
-            src.flush();
+            if let Some(r) = save.as_mut() {
+                r.flush();
+            }
             drops = src.drops().or(drops);
             if let Some(d) = drops.filter(|d| d.kernel > reported_drops) {
                 eprintln!(
@@ -150,7 +162,9 @@ pub fn run_headless(
             }
         }
     }
-    src.flush();
+    if let Some(r) = save.as_mut() {
+        r.flush();
+    }
     drops = src.drops().or(drops);
     session.finish();
     if output == Output::Ndjson {
@@ -194,7 +208,7 @@ pub fn run_headless(
     if let Some(e) = failure {
         eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
     }
-    if let Some(e) = src.write_error() {
+    if let Some(e) = save.as_ref().and_then(Recorder::error) {
         eprintln!("acrscope: warning: the --write file stopped being written: {e}; the packets before are in it");
     }
     Ok(drops)

@@ -141,10 +141,12 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         (Some(p), None) => Some((p, privileges::open_output(p, &dropped.user).map_err(usage)?)),
         (None, _) => None,
     };
-    if let Some((p, f)) = output {
-        src.write_to(f, p).map_err(usage)?;
-    }
+    let save = match output {
+        Some((p, f)) => Some(src.savefile(f, p).map_err(usage)?),
+        None => None,
+    };
     let analyzer = analyzer(&args.analysis)?;
+    let save = save.map(|f| acrscope::output::annotate::Recorder::new(f, &analyzer));
     let ui = ui_options();
     let allowed = if args.format.is_some() { Allowed::live_headless() } else { Allowed::live_ui(&ui.screenshot_dir) };
 
@@ -152,7 +154,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     src.confinement = Some(confinement.summary());
     let user = Some(confinement.dropped.user.clone());
     let Some(format) = args.format else {
-        let feeder = acrscope::engine::spawn_live(src, limits, procs);
+        let feeder = acrscope::engine::spawn_live(src, save, limits, procs);
         return acrscope::ui::run(feeder, analyzer, ui);
     };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -174,7 +176,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         processes: args.process.clone(),
     };
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let drops = run_headless(src, &analyzer, &plan, procs.as_mut(), &stop, &mut stdout)?;
+    let drops = run_headless(src, save, &analyzer, &plan, procs.as_mut(), &stop, &mut stdout)?;
     if let Some(d) = drops {
         eprintln!(
             "acrscope: {interface}: {} packets received by the capture, {} dropped by the kernel, {} by the interface",
@@ -349,7 +351,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     };
     let mut frame_flows = acrscope::output::annotate::FrameFlows::default();
     let (session, info) = if out.is_some() {
-        pipeline::read_all_with(reader, limits, |bytes| bar.update(bytes), |s, f| frame_flows.push(s, f))
+        pipeline::read_all_with(reader, limits, |bytes| bar.update(bytes), |s, _| frame_flows.push(s))
     } else {
         pipeline::read_all(reader, limits, |bytes| bar.update(bytes))
     };

@@ -69,6 +69,7 @@ pub struct Analysis {
 }
 
 /// The rules and reference data that turn names and addresses into roles.
+#[derive(Debug, Clone)]
 pub struct Analyzer {
     pub rules: Rules,
     pub tags: Option<ServiceTags>,

@@ -111,6 +111,8 @@ pub struct FileReader {
     last_raw_ts: u64,
     /// pcapng sections begun (interface ids count from 0 again in each).
     section: u32,
+    /// Where the options of the packet block read last start in its body (pcapng only).
+    packet_options_at: Option<usize>,
     done: bool,
     warnings: Vec<ReaderWarning>,
     warning_count: u64,
@@ -153,6 +155,7 @@ impl FileReader {
             end: 0,
             eof: false,
             body_at: 0,
+            packet_options_at: None,
             body_len: 0,
             offset: 0,
             frames: 0,
@@ -215,6 +218,28 @@ impl FileReader {
         self.last_raw_ts
     }
 
+    /// The comment (pcapng `opt_comment`, Wireshark's `frame.comment`) of the frame read last:
+    /// the first one, if it is UTF-8 as the format requires. Looked for only when asked.
+    pub fn comment(&self) -> Option<&str> {
+        let body = self.body();
+        // The block's trailing length is not part of the options.
+        let end = body.len().checked_sub(4)?;
+        let mut at = self.packet_options_at?;
+        while at + 4 <= end {
+            let code = self.u16_at(body, at);
+            let len = usize::from(self.u16_at(body, at + 2));
+            let v = at + 4;
+            if code == 0 || v + len > end {
+                return None;
+            }
+            if code == 1 {
+                return std::str::from_utf8(&body[v..v + len]).ok();
+            }
+            at = v + len.div_ceil(4) * 4;
+        }
+        None
+    }
+
     /// Which pcapng section the frame read last is in (interface ids are per section).
     pub fn section(&self) -> u32 {
         self.section
@@ -259,6 +284,7 @@ impl FileReader {
         if self.done {
             return Ok(None);
         }
+        self.packet_options_at = None;
         let r = match self.format {
             Format::Pcap { .. } => self.next_pcap(),
             Format::PcapNg => self.next_pcapng(),
@@ -663,6 +689,7 @@ impl FileReader {
             + i128::from(iface.offset_secs) * 1_000_000_000;
         let ts_ns = ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
         self.last_ts = ts_ns;
+        self.packet_options_at = Some(fixed + caplen.div_ceil(4) * 4);
         Ok(Some(Meta {
             ts_ns,
             link_type: iface.link_type,

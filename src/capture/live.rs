@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use pcap::{Active, Capture, Device, Linktype};
 
-use super::savefile::PcapWriter;
+use super::savefile::{SaveFormat, Savefile};
 use super::Frame;
 use crate::packet::link::linktype;
 
@@ -105,7 +105,6 @@ fn default_v6(table: &str) -> Option<String> {
 /// An open live capture.
 pub struct LiveSource {
     cap: Capture<Active>,
-    writer: Option<PcapWriter>,
     /// The interface captured, and why it was chosen.
     pub interface: String,
     pub chosen_because: Option<&'static str>,
@@ -168,29 +167,17 @@ impl LiveSource {
             cap.filter(f, true).map_err(|e| LiveError::Usage(format!("--filter {f:?}: {e}")))?;
         }
         let link_type = u16::try_from(cap.get_datalink().0).unwrap_or(u16::MAX);
-        Ok(LiveSource {
-            cap,
-            writer: None,
-            interface: name,
-            chosen_because: because,
-            link_type,
-            confinement: None,
-            number: 0,
-        })
+        Ok(LiveSource { cap, interface: name, chosen_because: because, link_type, confinement: None, number: 0 })
     }
 
-    /// Saves every packet read from now on into `file` (see
-    /// [`crate::capture::privileges::open_output`] for how it is opened), as pcap.
-    pub fn write_to(&mut self, file: std::fs::File, shown: &std::path::Path) -> Result<(), LiveError> {
-        let w = PcapWriter::new(file, self.link_type, SNAPLEN as u32)
-            .map_err(|e| LiveError::Usage(format!("--write {}: {e}", shown.display())))?;
-        self.writer = Some(w);
-        Ok(())
-    }
-
-    /// Why the `--write` file stopped being written (a full disk), if it did.
-    pub fn write_error(&self) -> Option<String> {
-        self.writer.as_ref().and_then(|w| w.error()).map(|e| e.to_string())
+    /// The `--write` file for this capture's packets, in `file` (see
+    /// [`crate::capture::privileges::open_output`] for how it is opened): pcapng when `shown`
+    /// ends in `.pcapng`, else pcap. The caller writes each frame to it once the session has
+    /// ingested it (a pcapng comment says what the session made of the frame's flow).
+    pub fn savefile(&self, file: std::fs::File, shown: &std::path::Path) -> Result<Savefile, LiveError> {
+        // libpcap delivers microseconds unless asked for nanoseconds, which acrscope does not.
+        Savefile::new(file, SaveFormat::for_path(shown), self.link_type, SNAPLEN as u32, 6)
+            .map_err(|e| LiveError::Usage(format!("--write {}: {e}", shown.display())))
     }
 
     /// The next packet, or `None` when none is waiting (the caller sleeps a little).
@@ -202,9 +189,6 @@ impl LiveSource {
                 // time_t and suseconds_t are i64 here, narrower on 32-bit targets.
                 #[allow(clippy::useless_conversion)]
                 let (sec, usec) = (i64::from(ts.tv_sec), i64::from(ts.tv_usec));
-                if let Some(w) = self.writer.as_mut() {
-                    w.write(sec, usec, p.header.len, p.data);
-                }
                 let ts_ns = sec.saturating_mul(1_000_000_000).saturating_add(usec * 1000);
                 Ok(Some(Frame {
                     number: self.number,
@@ -236,13 +220,6 @@ impl LiveSource {
             kernel: u64::from(s.dropped),
             interface: u64::from(s.if_dropped),
         })
-    }
-
-    /// Writes what the `--write` file has buffered, so it can be read while the capture runs.
-    pub fn flush(&mut self) {
-        if let Some(w) = self.writer.as_mut() {
-            w.flush();
-        }
     }
 
     pub fn label(&self) -> String {

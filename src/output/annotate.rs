@@ -1,56 +1,192 @@
-//! `report FILE --annotate OUT.pcapng`: the capture again, every packet of a flow carrying a
-//! comment (pcapng `opt_comment`, Wireshark's `frame.comment`) that says what acrscope made of
-//! its flow. Interfaces (link type, timestamp resolution and offset) and timestamps are
-//! copied as the source holds them, so the file lines up with the original packet for packet.
+//! Annotated pcapng for Wireshark: every packet of a flow carries a comment (pcapng
+//! `opt_comment`, Wireshark's `frame.comment`) that says what acrscope made of its flow.
+//! `report FILE --annotate OUT.pcapng` writes the capture again with what the whole capture
+//! says, interfaces (link type, timestamp resolution and offset) and timestamps copied as the
+//! source holds them; `live --write OUT.pcapng` ([`Recorder`]) writes each packet as it is
+//! captured, with what was known of its flow at that moment.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::path::Path;
 
-use crate::analysis::Analysis;
-use crate::capture::file::InterfaceDesc;
+use rustc_hash::FxHashMap;
+
+use crate::analysis::outcome::Outcome;
+use crate::analysis::{Analysis, Analyzer, FlowView};
+use crate::capture::savefile::{PcapngWriter, Savefile};
 use crate::capture::source::{CaptureReader, OpenOptions};
 use crate::capture::Frame;
 use crate::session::Session;
 
-/// The comment of every packet of flow `flow_id`. The one place its text is made: a new fact
-/// about a flow (its outcome, say) is added here and nowhere else.
+/// The comment of every packet of flow `flow_id`, from the analysis of the whole capture.
 pub fn annotation(session: &Session, analysis: &Analysis, flow_id: u32) -> String {
-    let Some(view) = analysis.flows.get(flow_id as usize).filter(|v| v.id == flow_id) else {
-        return format!("acrscope flow={flow_id}");
-    };
+    let mut s = String::new();
+    match analysis.flows.get(flow_id as usize).filter(|v| v.id == flow_id) {
+        Some(view) => write_annotation(&mut s, session, view),
+        None => {
+            let _ = write!(s, "acrscope flow={flow_id}");
+        }
+    }
+    s
+}
+
+/// Replaces `out` with the comment of flow `view.id`. The one place its text is made: a new
+/// fact about a flow is added here and nowhere else.
+pub fn write_annotation(out: &mut String, session: &Session, view: &FlowView) {
+    out.clear();
     let host = view.naming.hostname.as_deref().unwrap_or("-");
     let registry = view.class.registry.as_deref().unwrap_or("-");
-    let mut s = format!(
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
         "acrscope host={host} role={} registry={registry} scope={} outcome={}",
         view.class.role.as_str(),
         view.scope.as_str(),
         view.outcome.as_str()
     );
     if view.via_private_link {
-        s.push_str(" private-link");
+        out.push_str(" private-link");
     }
-    if let Some(f) = session.flows().get(flow_id as usize) {
-        s.push_str(&format!(" flow={flow_id} server={}:{}", f.server, f.server_port));
+    if let Some(f) = session.flows().get(view.id as usize) {
+        let _ = write!(out, " flow={} server={}:{}", view.id, f.server, f.server_port);
     }
-    s
 }
 
-/// The flow a frame was counted in, right after the session ingested it (`None`: not TCP or
-/// UDP, or not decodable).
-pub fn flow_of(session: &Session, frame: &Frame<'_>) -> Option<u32> {
-    let (pkt, _) = crate::packet::decode(frame.link_type, frame.data).ok()?;
-    session.table.find(&pkt).map(|(id, _)| id)
-}
-
-/// `flow_of` for every frame, in order, as `u32::MAX` for none: what [`write`] needs from
-/// the first reading.
+/// The flow of every frame, in order, as `u32::MAX` for none: what [`write`] needs from the
+/// first reading.
 #[derive(Debug, Default)]
 pub struct FrameFlows(Vec<u32>);
 
 impl FrameFlows {
-    pub fn push(&mut self, session: &Session, frame: &Frame<'_>) {
-        self.0.push(flow_of(session, frame).unwrap_or(u32::MAX));
+    /// Records the flow of the frame `session` has just ingested.
+    pub fn push(&mut self, session: &Session) {
+        self.0.push(session.last_flow().unwrap_or(u32::MAX));
+    }
+}
+
+/// `live --write FILE`: each frame written right after the session ingested it (so that what
+/// the frame itself taught, a ClientHello's name say, is in its own comment), with its flow's
+/// comment when the file is pcapng.
+pub struct Recorder {
+    file: Savefile,
+    comments: Option<LiveComments>,
+}
+
+impl Recorder {
+    /// Comments are made with `analyzer`'s rules (copied: the capture may run on a thread of
+    /// its own).
+    pub fn new(file: Savefile, analyzer: &Analyzer) -> Recorder {
+        let comments = file.takes_comments().then(|| LiveComments::new(analyzer.clone()));
+        Recorder { file, comments }
+    }
+
+    /// Writes `frame`, which `session` has just ingested.
+    pub fn record(&mut self, session: &Session, frame: &Frame<'_>) {
+        let comment = match (self.comments.as_mut(), session.last_flow()) {
+            (Some(c), Some(id)) => Some(c.comment(session, id)),
+            _ => None,
+        };
+        self.file.write(frame, comment);
+    }
+
+    /// Writes out what is buffered, so the file can be read while the capture runs.
+    pub fn flush(&mut self) {
+        self.file.flush();
+    }
+
+    /// Why the file stopped being written (a full disk), if it did.
+    pub fn error(&self) -> Option<&io::Error> {
+        self.file.error()
+    }
+}
+
+/// The comment of each flow, kept between its packets. A flow's view (naming, rules, outcome)
+/// costs far more than a packet may at 1 Gbit/s, so it is made again only when what the
+/// comment says may have changed: when something arrived that names the flow or decides its
+/// outcome (its ClientHello, an HTTP request, a certificate, a close or reset, an ICMP error:
+/// the session's ClientHello and FlowClose events, and what names a flow without one), or a
+/// DNS answer holding its server address (the Dns event). These are read from the session's
+/// state rather than its event queue, which the ndjson announcer drains and the UI does not
+/// keep.
+struct LiveComments {
+    analyzer: Analyzer,
+    /// By flow id.
+    slots: Vec<Slot>,
+    /// Flows by server address: those a new DNS answer may name.
+    by_server: FxHashMap<IpAddr, Vec<u32>>,
+    /// The session's DNS answers looked at so far.
+    dns_seen: usize,
+    /// Comments made, for the tests to see that they are not made per packet.
+    made: u64,
+}
+
+#[derive(Default)]
+struct Slot {
+    text: String,
+    /// What the text was made from; `None`: to be made (again).
+    made_from: Option<Inputs>,
+}
+
+/// What a flow's comment depends on that can change during the flow, besides DNS answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Inputs {
+    /// Bits: ClientHello, HTTP request, server certificate.
+    facts: u8,
+    /// As [`crate::analysis::outcome::outcome`] says now (a cheap look at the flow's state).
+    outcome: Outcome,
+}
+
+impl LiveComments {
+    fn new(analyzer: Analyzer) -> LiveComments {
+        LiveComments { analyzer, slots: Vec::new(), by_server: FxHashMap::default(), dns_seen: 0, made: 0 }
+    }
+
+    fn comment(&mut self, s: &Session, id: u32) -> &str {
+        self.new_flows(s, id);
+        self.new_answers(s);
+        let now = inputs(s, id);
+        let slot = &mut self.slots[id as usize];
+        if slot.made_from != Some(now) {
+            write_annotation(&mut slot.text, s, &self.analyzer.view(s, id));
+            slot.made_from = Some(now);
+            self.made += 1;
+        }
+        &slot.text
+    }
+
+    /// Makes room for flows up to `id` (flow ids count up from 0) and indexes their servers.
+    fn new_flows(&mut self, s: &Session, id: u32) {
+        let flows = s.flows();
+        while self.slots.len() <= id as usize && self.slots.len() < flows.len() {
+            let next = self.slots.len();
+            self.by_server.entry(flows[next].server).or_default().push(next as u32);
+            self.slots.push(Slot::default());
+        }
+    }
+
+    /// A DNS answer may name flows to its addresses (or give them a CNAME chain): theirs are
+    /// made again at their next packet.
+    fn new_answers(&mut self, s: &Session) {
+        for answer in s.dns.get(self.dns_seen..).unwrap_or_default() {
+            for addr in &answer.msg.addresses {
+                for &id in self.by_server.get(addr).map_or(&[][..], Vec::as_slice) {
+                    self.slots[id as usize].made_from = None;
+                }
+            }
+        }
+        self.dns_seen = s.dns.len();
+    }
+}
+
+fn inputs(s: &Session, id: u32) -> Inputs {
+    let (flow, facts) = (&s.flows()[id as usize], &s.facts[id as usize]);
+    let http_request = facts.http.as_ref().is_some_and(|h| h.request.is_some());
+    let bits = [facts.tls.client_hello.is_some(), http_request, facts.tls.certificate.is_some()];
+    Inputs {
+        facts: bits.iter().enumerate().fold(0, |acc, (i, &b)| acc | (u8::from(b) << i)),
+        outcome: crate::analysis::outcome::outcome(flow, facts, s.stats.last_ns.unwrap_or(flow.last_ns)),
     }
 }
 
@@ -104,151 +240,168 @@ pub enum AnnotateError {
     Changed(u64),
 }
 
-/// A pcapng writer (little-endian, one section), interfaces made as frames name them.
-pub struct PcapngWriter<W: Write> {
-    out: io::BufWriter<W>,
-    /// (source section, source interface) → interface id in this file.
-    interfaces: HashMap<(u32, u32), u32>,
-    buf: Vec<u8>,
-}
-
-impl<W: Write> PcapngWriter<W> {
-    pub fn new(out: W) -> io::Result<PcapngWriter<W>> {
-        let mut w = PcapngWriter {
-            out: io::BufWriter::with_capacity(1 << 16, out),
-            interfaces: HashMap::new(),
-            buf: Vec::new(),
-        };
-        let mut body = 0x1a2b_3c4du32.to_le_bytes().to_vec();
-        body.extend_from_slice(&1u16.to_le_bytes());
-        body.extend_from_slice(&0u16.to_le_bytes());
-        body.extend_from_slice(&(-1i64).to_le_bytes());
-        option(&mut body, 4, concat!("acrscope ", env!("CARGO_PKG_VERSION")).as_bytes());
-        end_of_options(&mut body);
-        w.block(0x0a0d_0d0a, &body)?;
-        Ok(w)
-    }
-
-    /// One packet of source interface `interface` (in source `section`), its timestamp
-    /// `raw_ts` in that interface's units.
-    #[allow(clippy::too_many_arguments)]
-    pub fn packet(
-        &mut self,
-        section: u32,
-        interface: u32,
-        desc: InterfaceDesc,
-        raw_ts: u64,
-        orig_len: u32,
-        data: &[u8],
-        comment: Option<&str>,
-    ) -> io::Result<()> {
-        let next = self.interfaces.len() as u32;
-        let id = match self.interfaces.get(&(section, interface)) {
-            Some(&id) => id,
-            None => {
-                self.interface_block(desc)?;
-                self.interfaces.insert((section, interface), next);
-                next
-            }
-        };
-        let mut body = std::mem::take(&mut self.buf);
-        body.clear();
-        body.extend_from_slice(&id.to_le_bytes());
-        body.extend_from_slice(&((raw_ts >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(raw_ts as u32).to_le_bytes());
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(&orig_len.to_le_bytes());
-        body.extend_from_slice(data);
-        pad(&mut body);
-        if let Some(c) = comment {
-            option(&mut body, 1, c.as_bytes());
-            end_of_options(&mut body);
-        }
-        let r = self.block(6, &body);
-        self.buf = body;
-        r
-    }
-
-    fn interface_block(&mut self, d: InterfaceDesc) -> io::Result<()> {
-        let mut body = d.link_type.to_le_bytes().to_vec();
-        body.extend_from_slice(&[0, 0]);
-        body.extend_from_slice(&d.snaplen.to_le_bytes());
-        option(&mut body, 9, &[d.tsresol]);
-        if d.offset_secs != 0 {
-            option(&mut body, 14, &d.offset_secs.to_le_bytes());
-        }
-        end_of_options(&mut body);
-        self.block(1, &body)
-    }
-
-    fn block(&mut self, btype: u32, body: &[u8]) -> io::Result<()> {
-        let len = (body.len() + 12) as u32;
-        self.out.write_all(&btype.to_le_bytes())?;
-        self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(body)?;
-        self.out.write_all(&len.to_le_bytes())
-    }
-
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-}
-
-fn pad(b: &mut Vec<u8>) {
-    b.resize(b.len().next_multiple_of(4), 0);
-}
-
-/// A pcapng option: code, length, value padded to 4 bytes (a comment longer than an option
-/// can hold is cut at a character boundary).
-fn option(b: &mut Vec<u8>, code: u16, value: &[u8]) {
-    let mut v = value;
-    if v.len() > usize::from(u16::MAX) - 3 {
-        let s = String::from_utf8_lossy(v);
-        let mut end = usize::from(u16::MAX) - 3;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        v = &value[..end];
-    }
-    b.extend_from_slice(&code.to_le_bytes());
-    b.extend_from_slice(&(v.len() as u16).to_le_bytes());
-    b.extend_from_slice(v);
-    pad(b);
-}
-
-fn end_of_options(b: &mut Vec<u8>) {
-    b.extend_from_slice(&[0, 0, 0, 0]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::file::FileReader;
+    use crate::capture::savefile::SaveFormat;
+
+    /// `input` written as `live --write X.pcapng` writes it, then read back beside a second
+    /// session that follows the same frames: each packet of a flow carries the comment a
+    /// view made afresh at that packet gives (the kept comments are never stale), from the
+    /// ClientHello on with the flow's SNI. Returns (packets, flows, comments made, packets
+    /// named by their SNI).
+    fn record_and_check(input: &Path) -> (u64, u64, u64, u64) {
+        let tag = input.file_name().unwrap().to_string_lossy();
+        record_frames_and_check(&tag, &read_all(input))
+    }
+
+    /// A frame copied out of its reader: (time, link type, length on the wire, bytes).
+    type Owned = (i64, u16, u32, Vec<u8>);
+
+    fn read_all(input: &Path) -> Vec<Owned> {
+        let mut r = FileReader::open(input).unwrap();
+        let mut all = Vec::new();
+        while let Some(f) = r.next_frame().unwrap() {
+            all.push((f.ts_ns, f.link_type, f.orig_len, f.data.to_vec()));
+        }
+        all
+    }
+
+    fn record_frames_and_check(tag: &str, frames: &[Owned]) -> (u64, u64, u64, u64) {
+        let out = std::env::temp_dir().join(format!("acrscope-recorder-{}-{tag}.pcapng", std::process::id()));
+        let analyzer = Analyzer::default();
+        let mut session = Session::default();
+        let mut rec = None;
+        let mut packets = 0u64;
+        for (n, (ts_ns, link_type, orig_len, data)) in frames.iter().enumerate() {
+            let frame = Frame {
+                number: n as u64 + 1,
+                ts_ns: *ts_ns,
+                link_type: *link_type,
+                interface: 0,
+                orig_len: *orig_len,
+                offset: 0,
+                data,
+            };
+            let rec = rec.get_or_insert_with(|| {
+                let f = std::fs::File::create(&out).unwrap();
+                let file = Savefile::new(f, SaveFormat::Pcapng, frame.link_type, 262_144, 6).unwrap();
+                Recorder::new(file, &analyzer)
+            });
+            session.ingest(&frame);
+            rec.record(&session, &frame);
+            packets += 1;
+        }
+        let mut rec = rec.unwrap();
+        rec.flush();
+        assert!(rec.error().is_none());
+        let made = rec.comments.as_ref().unwrap().made;
+        drop(rec);
+
+        let mut back = FileReader::open(&out).unwrap();
+        let mut again = Session::default();
+        let (mut named, mut read) = (0, 0u64);
+        let mut fresh = String::new();
+        while let Some(frame) = back.next_frame().unwrap() {
+            again.ingest(&frame);
+            read += 1;
+            let comment = back.comment();
+            let Some(id) = again.last_flow() else {
+                assert_eq!(comment, None, "{tag}: frame {read}");
+                continue;
+            };
+            let comment = comment.unwrap_or_else(|| panic!("{tag}: frame {read} of flow {id} has no comment"));
+            write_annotation(&mut fresh, &again, &analyzer.view(&again, id));
+            assert_eq!(comment, fresh, "{tag}: frame {read}");
+            if let Some(sni) = again.facts[id as usize].tls.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
+                assert!(comment.contains(&format!("host={sni} ")), "{tag}: frame {read}: {comment}");
+                named += 1;
+            }
+        }
+        assert_eq!(read, packets, "{tag}");
+        std::fs::remove_file(&out).unwrap();
+        (packets, session.flows().len() as u64, made, named)
+    }
 
     #[test]
-    fn what_is_written_reads_back_with_its_interfaces_and_times() {
-        let mut out = Vec::new();
-        let mut w = PcapngWriter::new(&mut out).unwrap();
-        let micro = InterfaceDesc { link_type: 1, tsresol: 6, offset_secs: 0, snaplen: 65535 };
-        let pow2 = InterfaceDesc { link_type: 276, tsresol: 0x80 | 20, offset_secs: 0, snaplen: 0 };
-        w.packet(0, 0, micro, 1_700_000_000_123_456, 60, b"eth-frame", Some("acrscope host=a.example")).unwrap();
-        w.packet(0, 3, pow2, 5 << 20, 4, b"sll2", None).unwrap();
-        w.packet(0, 0, micro, 1_700_000_000_123_457, 3, b"abc", Some("é")).unwrap();
-        w.finish().unwrap();
-        let mut r =
-            crate::capture::file::FileReader::from_reader(Box::new(std::io::Cursor::new(out)), "t".into()).unwrap();
-        let f = r.next_frame().unwrap().unwrap();
-        assert_eq!(
-            (f.ts_ns, f.link_type, f.interface, f.orig_len, f.data),
-            (1_700_000_000_123_456_000, 1, 0, 60, &b"eth-frame"[..])
-        );
-        assert_eq!(r.raw_ts(), 1_700_000_000_123_456);
-        let f = r.next_frame().unwrap().unwrap();
-        assert_eq!((f.ts_ns, f.link_type, f.interface, f.data), (5_000_000_000, 276, 1, &b"sll2"[..]));
-        assert_eq!(r.interface(1).unwrap().tsresol, 0x80 | 20);
-        let f = r.next_frame().unwrap().unwrap();
-        assert_eq!((f.interface, f.data), (0, &b"abc"[..]));
-        assert!(r.next_frame().unwrap().is_none());
-        assert_eq!(r.warning_count(), 0);
+    fn live_comments_are_those_of_the_moment_and_made_per_change_not_per_packet() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (packets, flows, made, named) = record_and_check(&root.join("assets/captures/scenario-b-dedicated.pcap"));
+        assert!(flows >= 3 && made >= flows, "{made} comments made for {flows} flows");
+        // A flow's comment changes when it is named and as its outcome is learnt (a DNS flow's
+        // at its answer): a few times, whatever its length.
+        assert!(made <= 4 * flows && made * 4 < packets, "{made} comments made for {flows} flows, {packets} packets");
+        assert!(named > packets / 2, "{named} of {packets} packets named by their SNI");
+        // Private link, a blocked storage account (connect timeouts), a reset after the
+        // ClientHello, a proxy's refusal, an intercepting gateway: outcomes and names that
+        // change during a flow.
+        for input in [
+            "assets/captures/scenario-c-privatelink.pcap",
+            "assets/captures/scenario-e-blob-blocked.pcap",
+            "tests/fixtures/lab/scenario-b-dedicated-sll2.pcap",
+            "tests/fixtures/lab/scenario-f-blob-reset-after-hello.pcap",
+            "tests/fixtures/lab/scenario-g-privatelink-data-missing.pcap",
+            "tests/fixtures/lab/scenario-h-proxy-refused.pcap",
+            "tests/fixtures/lab/scenario-i-tls-intercepted.pcap",
+        ] {
+            let (packets, flows, made, _) = record_and_check(&root.join(input));
+            assert!(packets > 0 && flows > 0 && made >= flows, "{input}");
+        }
+    }
+
+    /// A DNS answer that arrives while flows to its addresses are under way (it was delayed
+    /// until the first packet of the first of them): their comments change at their next
+    /// packet, to what a fresh view says (the private-link alias, the registry).
+    #[test]
+    fn a_late_dns_answer_changes_the_comments_of_flows_to_its_addresses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let frames = read_all(&root.join("assets/captures/scenario-c-privatelink.pcap"));
+        // Which frames are answers, to which addresses, and the server of each frame's flow.
+        let mut s = Session::default();
+        let mut answers = Vec::new();
+        let mut servers = Vec::new();
+        for (n, (ts_ns, link_type, orig_len, data)) in frames.iter().enumerate() {
+            let f = Frame {
+                number: n as u64 + 1,
+                ts_ns: *ts_ns,
+                link_type: *link_type,
+                interface: 0,
+                orig_len: *orig_len,
+                offset: 0,
+                data,
+            };
+            let before = s.dns.len();
+            s.ingest(&f);
+            let is_dns = s.last_flow().is_some_and(|id| s.facts[id as usize].dns);
+            answers.push((s.dns.len() > before).then(|| s.dns[before].msg.addresses.clone()));
+            servers.push(s.last_flow().filter(|_| !is_dns).map(|id| s.flows()[id as usize].server));
+        }
+        let mut reordered = Vec::new();
+        let mut held: Vec<(usize, Vec<IpAddr>)> = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            if let Some(addrs) = answers[i].clone().filter(|a| !a.is_empty()) {
+                held.push((i, addrs));
+                continue;
+            }
+            reordered.push(frame.clone());
+            if let Some(server) = servers[i] {
+                held.retain(|(j, addrs)| {
+                    let release = addrs.contains(&server);
+                    if release {
+                        reordered.push(frames[*j].clone());
+                    }
+                    !release
+                });
+            }
+        }
+        reordered.extend(held.iter().map(|(j, _)| frames[*j].clone()));
+        assert_eq!(reordered.len(), frames.len());
+        let late = answers.iter().filter(|a| a.as_ref().is_some_and(|a| !a.is_empty())).count();
+        assert!(late > 0);
+        // record_frames_and_check compares every packet's comment with a fresh view's.
+        let (_, _, made, _) = record_frames_and_check("late-dns", &reordered);
+        assert!(made > 0);
     }
 
     #[test]

@@ -169,6 +169,8 @@ pub struct Session {
     pub unanswered: Vec<PendingQuery>,
     pub stats: Stats,
     events: Option<Vec<Event>>,
+    /// The flow the frame ingested last was counted in.
+    last_flow: Option<u32>,
     keep_activity: bool,
     reply_buf: Vec<Result<DnsMessage, dns::DnsError>>,
     defrag: Defragmenter,
@@ -198,6 +200,7 @@ impl Session {
             unanswered: Vec::new(),
             stats: Stats::default(),
             events: None,
+            last_flow: None,
             keep_activity: false,
             reply_buf: Vec::new(),
             defrag: Defragmenter::default(),
@@ -229,6 +232,12 @@ impl Session {
         self.table.flows()
     }
 
+    /// The flow (TCP or UDP) the frame ingested last was counted in: `None` for a frame of no
+    /// flow (not IP, ICMP, a later IP fragment, undecodable).
+    pub fn last_flow(&self) -> Option<u32> {
+        self.last_flow
+    }
+
     pub fn warn(&mut self, kind: &'static str, frame: Option<u64>, offset: Option<u64>, msg: impl Into<String>) {
         self.stats.warn(kind, frame, offset, msg);
     }
@@ -246,6 +255,7 @@ impl Session {
 
     /// Reads one frame into the model.
     pub fn ingest(&mut self, frame: &Frame<'_>) {
+        self.last_flow = None;
         let st = &mut self.stats;
         st.packets += 1;
         st.bytes += frame.data.len() as u64;
@@ -288,6 +298,7 @@ impl Session {
             // dissected once the datagram is whole (or, if it never is, at the end).
             if fr.offset == 0 {
                 let seen = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex);
+                self.last_flow = seen.as_ref().map(|o| o.flow);
                 if let Some(obs) = seen.filter(|o| o.new) {
                     self.open_flow(obs.flow);
                 }
@@ -318,6 +329,7 @@ impl Session {
             }
             return;
         };
+        self.last_flow = Some(obs.flow);
         if obs.new {
             self.open_flow(obs.flow);
         }
