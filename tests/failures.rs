@@ -185,3 +185,22 @@ fn the_timeline_marks_a_failed_row_and_counts_the_errors() {
     assert!(screen.contains("connect-timeout · 9 SYNs"), "the details say the outcome: {screen}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_details_show_the_certificate_and_alert_of_an_intercepted_connection() {
+    let dir = std::env::temp_dir().join(format!("acrscope-failures-i-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("i.txt");
+    let status = Command::new(BIN)
+        .args(["snapshot", "--size", "140x40", "-o"])
+        .arg(&out)
+        .arg(root().join("tests/fixtures/lab/scenario-i-tls-intercepted.pcap"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let screen = std::fs::read_to_string(&out).unwrap();
+    assert!(screen.contains("issued by Fabrikam Corp TLS Inspection CA"), "{screen}");
+    assert!(screen.contains("fatal bad_certificate from the client"), "{screen}");
+    assert!(screen.contains("tls-intercepted"), "{screen}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -201,6 +201,33 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
         }
         field("tls", s, Style::new());
     }
+    // What a TLS 1.2 server and either side's alerts said in clear: inspection shows here.
+    let failed_style = if view.outcome.failed() { t.error() } else { Style::new() };
+    if let Some(c) = rec.certificate.as_deref() {
+        let mut s = format!("issued by {}", c.issuer_cn.as_deref().unwrap_or(&c.issuer));
+        if let Some(cn) = &c.subject_cn {
+            s.push_str(&format!(" · for {cn}"));
+        }
+        if !c.san.is_empty() {
+            s.push_str(&format!(" · SAN {}", c.san.join(", ")));
+        }
+        field("cert", s, failed_style);
+    }
+    if !rec.alerts.is_empty() {
+        let s: Vec<String> = rec
+            .alerts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} from the {}",
+                    a.level_name(),
+                    a.description(),
+                    if a.from_client { "client" } else { "server" }
+                )
+            })
+            .collect();
+        field("alerts", s.join(" · "), failed_style);
+    }
     for (label, text) in rec.clear_text.iter().flat_map(|l| l.iter()) {
         field(label, text.clone(), Style::new());
     }

@@ -27,6 +27,9 @@ pub struct FlowRec {
     pub clear_text: Option<Arc<Vec<(&'static str, String)>>>,
     /// The local process that held the socket at the first packet (live only).
     pub process: Option<Arc<crate::procs::Process>>,
+    /// The server's leaf certificate when it came in clear, and the alerts seen in clear.
+    pub certificate: Option<Arc<crate::dissect::cert::CertInfo>>,
+    pub alerts: Vec<crate::session::TlsAlert>,
 }
 
 /// Only flows with QUIC or HTTP facts get lines (and an allocation).
@@ -57,6 +60,8 @@ impl FlowRec {
             server_version: facts.tls.server_version,
             clear_text: clear_text(facts, f),
             process: facts.process.clone(),
+            certificate: facts.tls.certificate.clone(),
+            alerts: facts.tls.alerts.clone(),
         }
     }
 
@@ -85,6 +90,12 @@ impl FlowRec {
         self.server_version = facts.tls.server_version;
         if self.process.is_none() {
             self.process.clone_from(&facts.process);
+        }
+        if self.certificate.is_none() && facts.tls.certificate.is_some() {
+            self.certificate.clone_from(&facts.tls.certificate);
+        }
+        if self.alerts.len() != facts.tls.alerts.len() {
+            self.alerts.clone_from(&facts.tls.alerts);
         }
     }
 }
