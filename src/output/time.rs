@@ -28,8 +28,36 @@ impl Rfc3339Us {
     }
 }
 
+impl Rfc3339Us {
+    /// The text of years 0 to 9999 in a fixed buffer, without the formatting machinery: a
+    /// report writes two per flow, and `collect_str` through `fmt` made them a third of the
+    /// JSON writer's time on 200,000 flows.
+    fn digits(&self) -> Option<[u8; 27]> {
+        let Fields { year, month, day, sod, micros } = self.fields();
+        let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, sod / 3600);
+        put(14, 2, sod % 3600 / 60);
+        put(17, 2, sod % 60);
+        put(20, 6, micros);
+        Some(b)
+    }
+}
+
 impl std::fmt::Display for Rfc3339Us {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(b) = self.digits() {
+            return f.write_str(std::str::from_utf8(&b).map_err(|_| std::fmt::Error)?);
+        }
         let Fields { year, month, day, sod, micros } = self.fields();
         let (h, m, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
         write!(f, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{micros:06}Z")
@@ -38,7 +66,10 @@ impl std::fmt::Display for Rfc3339Us {
 
 impl serde::Serialize for Rfc3339Us {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.digits() {
+            Some(b) => serializer.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -97,6 +128,15 @@ mod tests {
         assert_eq!(Rfc3339S(0).to_string(), "1970-01-01T00:00:00Z");
         assert_eq!(Rfc3339S(253_402_300_799).to_string(), "9999-12-31T23:59:59Z");
         assert_eq!(Rfc3339S(-1).to_string(), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn serialized_text_is_the_displayed_text() {
+        for ns in [0, 1_587_041_676_449_862_000, -1_000, 4_102_444_800_000_000_000, i64::MAX, i64::MIN] {
+            let json = serde_json::to_string(&Rfc3339Us(ns)).unwrap();
+            assert_eq!(json, format!("\"{}\"", Rfc3339Us(ns)), "{ns}");
+        }
+        assert_eq!(Rfc3339Us(i64::MIN).to_string(), "1677-09-21T00:12:43.145224Z");
     }
 
     #[test]
