@@ -148,7 +148,7 @@ fn connect_split_over_two_segments_and_407() {
 fn connect_tunnel_client_hello_is_read() {
     let req: &[u8] = b"CONNECT Fabrikamreg.AzureCR.io:443 HTTP/1.1\r\nHost: fabrikamreg.azurecr.io:443\r\n\r\n";
     let ok: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
-    let hello = client_hello("fabrikamreg.azurecr.io");
+    let hello = common::client_hello("fabrikamreg.azurecr.io");
     let p = vec![
         (0.0, tcp(CLIENT, 40003, PROXY, 3128, 10, true, &[])),
         (0.1, tcp(CLIENT, 40003, PROXY, 3128, 11, false, req)),
@@ -169,7 +169,7 @@ fn connect_tunnel_client_hello_is_read() {
 /// TLS flows never start an HTTP reader.
 #[test]
 fn tls_flow_has_no_http_facts() {
-    let hello = client_hello("example.org");
+    let hello = common::client_hello("example.org");
     let p = vec![
         (0.0, tcp(CLIENT, 40004, SERVER, 443, 10, true, &[])),
         (0.1, tcp(CLIENT, 40004, SERVER, 443, 11, false, &hello)),
@@ -178,32 +178,6 @@ fn tls_flow_has_no_http_facts() {
     let s = session_of(&p);
     assert!(s.facts[0].http.is_none());
     assert_eq!(s.name_flow(0).source, NameSource::Sni);
-}
-
-/// A minimal TLS 1.2 ClientHello record with one server_name.
-fn client_hello(sni: &str) -> Vec<u8> {
-    let mut sni_ext = Vec::new();
-    let n = sni.as_bytes();
-    sni_ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
-    sni_ext.push(0);
-    sni_ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
-    sni_ext.extend_from_slice(n);
-    let mut ext = vec![0, 0];
-    ext.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
-    ext.extend(sni_ext);
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[7; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend(ext);
-    let mut hs = vec![1, 0];
-    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    hs.extend(body);
-    let mut rec = vec![0x16, 3, 1];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend(hs);
-    rec
 }
 
 /// The details pane says how a CONNECT flow was named and what the proxy answered.
@@ -251,7 +225,7 @@ fn connect_again_after_407_on_the_same_connection() {
     let refused = &refused[..refused.len() - 1];
     let again: &[u8] = b"CONNECT fabrikamreg.azurecr.io:443 HTTP/1.1\r\nProxy-Authorization: Basic U0VDUkVU\r\n\r\n";
     let ok: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
-    let hello = client_hello("fabrikamreg.azurecr.io");
+    let hello = common::client_hello("fabrikamreg.azurecr.io");
     let c0 = 101u32;
     let s0 = 7001u32;
     let p = vec![

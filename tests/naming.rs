@@ -83,7 +83,7 @@ fn the_flows_own_client_is_preferred() {
 
 #[test]
 fn sni_wins_and_takes_the_chain_that_passes_through_it() {
-    let hello = client_hello("fabrikamreg.azurecr.io");
+    let hello = common::client_hello("fabrikamreg.azurecr.io");
     let p = vec![
         answer(0.0, CLIENT, 1, &["fabrikamreg.azurecr.io", "jpe-2-az.fe.azcr.io"], 300),
         answer(0.5, CLIENT, 2, &["unrelated.example"], 300),
@@ -109,30 +109,4 @@ fn unnamed_flows_and_unused_answers_become_findings() {
     assert_eq!(unnamed.addresses[0].to_string(), "93.184.216.34");
     let unused = a.findings.iter().find(|f| f.kind == FindingKind::UnusedDnsAnswers).unwrap();
     assert_eq!(unused.hosts, ["idle.example"]);
-}
-
-/// A minimal TLS 1.2 ClientHello record with one server_name.
-fn client_hello(sni: &str) -> Vec<u8> {
-    let mut sni_ext = Vec::new();
-    let n = sni.as_bytes();
-    sni_ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
-    sni_ext.push(0);
-    sni_ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
-    sni_ext.extend_from_slice(n);
-    let mut ext = vec![0, 0];
-    ext.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
-    ext.extend(sni_ext);
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[7; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend(ext);
-    let mut hs = vec![1, 0];
-    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    hs.extend(body);
-    let mut rec = vec![0x16, 3, 1];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend(hs);
-    rec
 }

@@ -98,24 +98,6 @@ fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
     m
 }
 
-/// A TLS 1.2 ClientHello record with one server_name.
-fn client_hello(sni: &str) -> Vec<u8> {
-    let n = sni.as_bytes();
-    let mut ext = vec![0, 0];
-    ext.extend_from_slice(&((n.len() + 5) as u16).to_be_bytes());
-    ext.extend_from_slice(&((n.len() + 3) as u16).to_be_bytes());
-    ext.push(0);
-    ext.extend_from_slice(&(n.len() as u16).to_be_bytes());
-    ext.extend_from_slice(n);
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[7; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 2, 0xc0, 0x2f, 1, 0]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend(ext);
-    record(22, &handshake(1, &body))
-}
-
 /// ServerHello (TLS 1.2, no extensions), Certificate (leaf, CA), ServerHelloDone: one record each.
 fn server_flight() -> Vec<u8> {
     let mut sh = vec![3, 3];
@@ -146,7 +128,7 @@ fn only_flow(s: &Session) -> &acrscope::session::TlsFacts {
 #[test]
 fn certificate_over_three_segments_in_a_session() {
     let flight = server_flight();
-    let ch = client_hello("fabrikamreg.azurecr.io");
+    let ch = common::client_hello("fabrikamreg.azurecr.io");
     let mut packets = vec![(0.0, tcp(CLIENT, 50000, SERVER, 443, 1000, false, &ch))];
     let cuts = [0, 200, 500, flight.len()];
     for (i, w) in cuts.windows(2).enumerate() {
@@ -173,7 +155,7 @@ fn certificate_over_three_segments_in_a_session() {
 /// A server that refuses the ClientHello with a fatal handshake_failure, and no ServerHello.
 #[test]
 fn server_alert_instead_of_a_server_hello_in_a_session() {
-    let ch = client_hello("fabrikamreg.azurecr.io");
+    let ch = common::client_hello("fabrikamreg.azurecr.io");
     let s = session_of(&[
         (0.0, tcp(CLIENT, 50001, SERVER, 443, 1, false, &ch)),
         (0.004, tcp(SERVER, 443, CLIENT, 50001, 7, false, &record(21, &[2, 40]))),

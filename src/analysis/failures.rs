@@ -19,18 +19,22 @@ use crate::session::Session;
 /// Hosts named in the text of a summed-up finding; the JSON lists them all.
 const SHOWN: usize = 8;
 
+/// A registry's login, data or token role: what a pull talks to.
+fn is_registry_role(role: Role) -> bool {
+    matches!(
+        role,
+        Role::AcrLogin
+            | Role::AcrDataDedicated
+            | Role::AcrDataBlob
+            | Role::RegistryLogin
+            | Role::RegistryAuth
+            | Role::RegistryData
+    )
+}
+
 /// Whether a flow belongs to a pull: a registry's login, data or token host.
 pub fn is_registry_traffic(v: &FlowView) -> bool {
-    v.class.registry.is_some()
-        || matches!(
-            v.class.role,
-            Role::AcrLogin
-                | Role::AcrDataDedicated
-                | Role::AcrDataBlob
-                | Role::RegistryLogin
-                | Role::RegistryAuth
-                | Role::RegistryData
-        )
+    v.class.registry.is_some() || is_registry_role(v.class.role)
 }
 
 /// The finding kind of a failed outcome.
@@ -489,17 +493,7 @@ pub fn dns_failures(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Ve
         let on_chain = if n.chain.is_empty() { std::slice::from_ref(&key) } else { n.chain.as_slice() };
         let classes: Vec<_> = on_chain.iter().map(|c| rules.classify(c)).collect();
         let class = classes.iter().find(|c| c.registry.is_some() || c.role != Role::Other);
-        let Some(class) = class.filter(|c| {
-            matches!(
-                c.role,
-                Role::AcrLogin
-                    | Role::AcrDataDedicated
-                    | Role::AcrDataBlob
-                    | Role::RegistryLogin
-                    | Role::RegistryAuth
-                    | Role::RegistryData
-            )
-        }) else {
+        let Some(class) = class.filter(|c| is_registry_role(c.role)) else {
             other.push(key.clone());
             other_queries += n.queries;
             continue;
