@@ -324,3 +324,46 @@ fn keys_move_the_selection_zoom_and_toggle_the_view() {
     assert!(!app.help, "any key closes the help");
     assert_eq!(app.on_key(key(KeyCode::Char('q')), &m), acrscope::ui::app::Action::Quit);
 }
+
+/// `s` with the flows' processes as a live capture would have them: TCP flows by dockerd, DNS
+/// flows by the local resolver.
+fn with_processes(mut s: Shared) -> Shared {
+    use acrscope::flow::L4;
+    use acrscope::procs::{Process, Side};
+    for (i, f) in s.session.flows().to_vec().iter().enumerate() {
+        let (pid, name) = match f.proto {
+            L4::Tcp => (812, "dockerd"),
+            L4::Udp => (301, "systemd-resolve"),
+        };
+        let p = Process { pid, name: name.into(), exe: None, uid: 0, container: None, side: Side::Client };
+        s.session.facts[i].process = Some(std::sync::Arc::new(p));
+    }
+    s
+}
+
+#[test]
+fn processes_have_a_column_when_wide_and_join_the_host_when_narrow() {
+    let s = with_processes(shared("scenario-a-blob.pcap"));
+    let wide = screen(&s, &opts(160, 48));
+    assert_fits(&wide, 160, 48);
+    assert!(wide.lines().any(|l| l.starts_with(" ROLE") && l.contains("PROCESS")), "{wide}");
+    let data = rows(&wide, "BLOB", "blob.core.windows.net");
+    assert!(!data.is_empty() && data.iter().all(|r| r.contains("dockerd:812")), "{wide}");
+    assert!(rows(&wide, "DNS", "").iter().all(|r| r.contains("systemd-resolve:301")), "{wide}");
+    // The bars keep their columns' order: process between host and server.
+    let r = data[0];
+    assert!(r.find("blob.core.windows.net") < r.find("dockerd") && r.find("dockerd") < r.find(":443"), "{r}");
+
+    let mid = screen(&s, &opts(128, 40));
+    assert!(rows(&mid, "BLOB", "blob.core").iter().all(|r| r.contains("dockerd ") && !r.contains("dockerd:")), "{mid}");
+
+    let narrow = screen(&s, &opts(100, 30));
+    assert_fits(&narrow, 100, 30);
+    assert!(!narrow.contains("PROCESS"), "{narrow}");
+    let data = rows(&narrow, "BLOB", "(dockerd)");
+    assert!(!data.is_empty(), "the name follows the host: {narrow}");
+
+    // Without processes the screen has no trace of them.
+    let plain = screen(&shared("scenario-a-blob.pcap"), &opts(160, 48));
+    assert!(!plain.contains("PROCESS") && !plain.contains("dockerd"), "{plain}");
+}

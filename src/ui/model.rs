@@ -167,7 +167,7 @@ impl Builder {
         };
         let lines = |view| {
             let lines = rows::build(view, &model.views, &model.flows, &model.answers, self.until);
-            let widths = rows::widths(&lines);
+            let widths = rows::widths(&lines, &model.flows);
             (lines, widths)
         };
         let ((flow_lines, flow_widths), (host_lines, host_widths)) =

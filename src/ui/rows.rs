@@ -112,6 +112,10 @@ pub struct Row {
     pub packets: u64,
     /// For DNS rows: when each answer arrived.
     pub dns_marks: Vec<i64>,
+    /// The first of the row's flows whose process is known (live, or a file that names them).
+    pub process: Option<u32>,
+    /// Another of its flows was opened by a process of another name.
+    pub processes_differ: bool,
 }
 
 impl Row {
@@ -131,6 +135,17 @@ impl Row {
     /// What the host column shows: the name, what the address is known to be, or `-`.
     pub fn label<'a>(&'a self, views: &'a [FlowView]) -> &'a str {
         self.host(views).unwrap_or(self.unnamed)
+    }
+
+    /// The process column's text: `dockerd`, `dockerd:812` (`pid`), `dockerd+` when other
+    /// processes opened some of the row's flows too; `None` when no flow's process is known.
+    pub fn process_text(&self, flows: &[FlowRec], pid: bool) -> Option<String> {
+        let p = flows.get(self.process? as usize)?.process.as_deref()?;
+        Some(match (self.processes_differ, pid) {
+            (true, _) => format!("{}+", p.name),
+            (false, true) => format!("{}:{}", p.name, p.pid),
+            (false, false) => p.name.clone(),
+        })
     }
 
     /// `40.79.197.136:443`, or how many addresses a host row spans.
@@ -213,19 +228,35 @@ impl Heading {
     }
 }
 
-/// The widest host label and server address among a view's rows, so the columns do not
-/// jump as the list scrolls.
+/// The widest host label, server address and process among a view's rows, so the columns do
+/// not jump as the list scrolls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Widths {
     pub label: usize,
     pub addr: usize,
+    /// The process column without pids and with them; 0 when no flow's process is known (no
+    /// column then, and the screen is as it would be without attribution).
+    pub process: usize,
+    pub process_pid: usize,
+    /// The host label followed by ` (process)`, for screens too narrow for the column.
+    pub label_process: usize,
 }
 
-pub fn widths(lines: &[Line]) -> Widths {
+pub fn widths(lines: &[Line], flows: &[FlowRec]) -> Widths {
     let mut w = Widths::default();
     for r in lines.iter().filter_map(Line::row) {
-        w.label = w.label.max(r.label_chars as usize + usize::from(r.alias) * 2);
+        let label = r.label_chars as usize + usize::from(r.alias) * 2;
+        w.label = w.label.max(label);
         w.addr = w.addr.max(r.addr_width());
+        if let Some(p) = r.process.and_then(|id| flows.get(id as usize)?.process.as_deref()) {
+            let name = p.name.chars().count() + usize::from(r.processes_differ);
+            let pid = if r.processes_differ { 0 } else { 1 + digits(u64::from(p.pid)) };
+            w.process = w.process.max(name);
+            w.process_pid = w.process_pid.max(name + pid);
+            w.label_process = w.label_process.max(label + name + 3);
+        } else {
+            w.label_process = w.label_process.max(label);
+        }
     }
     w
 }
@@ -294,7 +325,7 @@ pub fn build(
         };
         let key = key.map(|k| (v.class.registry.as_deref(), v.via_private_link, group, k));
         if let Some(r) = key.as_ref().and_then(|k| merged.get(k)).and_then(|&i| rows[i].as_mut()) {
-            add_flow(r, v, rec);
+            add_flow(r, v, rec, flows);
             continue;
         }
         if let Some(k) = key {
@@ -384,10 +415,12 @@ fn new_row(v: &FlowView, rec: &FlowRec, group: Group) -> Row {
         bytes: f.bytes(),
         packets: f.packets(),
         dns_marks: Vec::new(),
+        process: rec.process.is_some().then_some(v.id),
+        processes_differ: false,
     }
 }
 
-fn add_flow(r: &mut Row, v: &FlowView, rec: &FlowRec) {
+fn add_flow(r: &mut Row, v: &FlowView, rec: &FlowRec, flows: &[FlowRec]) {
     let f = &rec.flow;
     r.flows.push(v.id);
     r.first_ns = r.first_ns.min(f.first_ns);
@@ -395,6 +428,12 @@ fn add_flow(r: &mut Row, v: &FlowView, rec: &FlowRec) {
     r.bytes += f.bytes();
     r.packets += f.packets();
     r.alias |= v.privatelink_alias;
+    if let Some(p) = rec.process.as_deref() {
+        match r.process.and_then(|id| flows.get(id as usize)?.process.as_deref()) {
+            None => r.process = Some(v.id),
+            Some(first) => r.processes_differ |= first.name != p.name,
+        }
+    }
     if f.server != r.server {
         // Counted roughly: a host behind a handful of addresses is what matters here.
         r.servers = r.servers.saturating_add(1);
@@ -468,6 +507,8 @@ mod tests {
             bytes: 0,
             packets: 0,
             dns_marks: Vec::new(),
+            process: None,
+            processes_differ: false,
         }
     }
 

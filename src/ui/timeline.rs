@@ -10,10 +10,9 @@ use ratatui::style::Style;
 use super::app::App;
 use super::axis::Window;
 use super::model::{FlowRec, Model};
-use super::rows::{Line, Row};
+use super::rows::{Line, Row, Widths};
 use super::text::fit;
 use super::theme::Theme;
-use crate::analysis::FlowView;
 use crate::classify::Scope;
 use crate::output::text::human_bytes;
 use crate::session::activity::Activity;
@@ -29,6 +28,13 @@ const MIN_BAR: u16 = 24;
 const MAX_HOST: usize = 44;
 /// A terminal at least this wide also shows each row's byte count.
 const BYTES_FROM_WIDTH: u16 = 110;
+/// From this width the process that opened a row's flows has a column of its own; on a
+/// narrower screen its name follows the host's, in the host cell.
+const PROCESS_FROM_WIDTH: u16 = 120;
+/// ... and from this width the column holds the pid too.
+const PID_FROM_WIDTH: u16 = 140;
+/// Process names are cut beyond this (`comm` is 15 bytes; a pid adds up to 8).
+const MAX_PROCESS: usize = 24;
 
 /// What is drawn in a time cell besides its shade, by priority (the highest wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,6 +54,13 @@ struct Cols {
     badge: u16,
     host: u16,
     host_w: u16,
+    /// The process column (width 0: none), with pids or without.
+    process: u16,
+    process_w: u16,
+    pid: bool,
+    /// The process's name goes into the host cell instead: some flow has one, the column
+    /// does not fit.
+    process_in_host: bool,
     addr: u16,
     addr_w: u16,
     scope: u16,
@@ -57,21 +70,46 @@ struct Cols {
     bar_w: u16,
 }
 
-fn columns(area: Rect, label_w: usize, addr_w: usize) -> Cols {
-    let addr_w = addr_w.clamp(9, 22) as u16;
+fn columns(area: Rect, w: Widths) -> Cols {
+    let addr_w = w.addr.clamp(9, 22) as u16;
     let bytes_w: u16 = if area.width >= BYTES_FROM_WIDTH { 9 } else { 0 };
-    // Selection mark, badge, gaps, scope, separator.
-    let fixed = 1 + 5 + 1 + 1 + addr_w + 1 + 4 + bytes_w + 1;
+    let pid = area.width >= PID_FROM_WIDTH;
+    let process_w = match w.process {
+        0 => 0,
+        _ if area.width < PROCESS_FROM_WIDTH => 0,
+        // At least as wide as its heading.
+        n => (if pid { w.process_pid } else { n }).clamp(7, MAX_PROCESS) as u16,
+    };
+    let process_in_host = w.process > 0 && process_w == 0;
+    let label_w = if process_in_host { w.label_process } else { w.label };
+    // Selection mark, badge, gaps, process, scope, separator.
+    let fixed = 1 + 5 + 1 + 1 + addr_w + 1 + 4 + bytes_w + 1 + if process_w > 0 { process_w + 1 } else { 0 };
     let room = area.width.saturating_sub(fixed);
     let host_w = (label_w.clamp(8, MAX_HOST) as u16).min(room.saturating_sub(MIN_BAR)).max(8.min(room));
     let badge = area.x + 1;
     let host = badge + 6;
-    let addr = host + host_w + 1;
+    let process = host + host_w + 1;
+    let addr = if process_w > 0 { process + process_w + 1 } else { process };
     let scope = addr + addr_w + 1;
     let bytes = (bytes_w > 0).then_some(scope + 4);
     let sep = scope + 4 + bytes_w;
     let bar = sep + 1;
-    Cols { badge, host, host_w, addr, addr_w, scope, bytes, sep, bar, bar_w: area.right().saturating_sub(bar) }
+    Cols {
+        badge,
+        host,
+        host_w,
+        process,
+        process_w,
+        pid,
+        process_in_host,
+        addr,
+        addr_w,
+        scope,
+        bytes,
+        sep,
+        bar,
+        bar_w: area.right().saturating_sub(bar),
+    }
 }
 
 /// Draws the timeline into `area`; returns the time window it used.
@@ -81,7 +119,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) -> Option<
     }
     let t = &app.theme;
     let lines = model.lines(app.view);
-    let cols = columns(area, model.widths(app.view).label, model.widths(app.view).addr);
+    let cols = columns(area, model.widths(app.view));
     let (Some(start), Some(end)) = (model.first_ns, model.end_ns()) else {
         empty_message(buf, area, app, model, t);
         return None;
@@ -126,7 +164,7 @@ pub fn render(buf: &mut Buffer, area: Rect, app: &App, model: &Model) -> Option<
                 }
             }
             Line::Row(r) => {
-                left_columns(buf, &cols, y, r, &model.views, selected, t);
+                left_columns(buf, &cols, y, r, model, selected, t);
                 let s = k * bw..(k + 1) * bw;
                 cells(buf, &cols, y, r, (&bytes[s.clone()], &marks[s.clone()], &spans[s]), max, now, t);
             }
@@ -173,6 +211,9 @@ fn axis_line(buf: &mut Buffer, area: Rect, c: &Cols, w: &Window, origin: i64, no
     let dim = t.dim();
     buf.set_stringn(c.badge, y, "ROLE", 5, dim);
     buf.set_stringn(c.host, y, "HOST", c.host_w as usize, dim);
+    if c.process_w > 0 {
+        buf.set_stringn(c.process, y, "PROCESS", c.process_w as usize, dim);
+    }
     buf.set_stringn(c.addr, y, "SERVER", c.addr_w as usize, dim);
     if let Some(x) = c.bytes {
         buf.set_stringn(x, y, "    BYTES", 9, dim);
@@ -192,7 +233,8 @@ fn axis_line(buf: &mut Buffer, area: Rect, c: &Cols, w: &Window, origin: i64, no
     }
 }
 
-fn left_columns(buf: &mut Buffer, c: &Cols, y: u16, r: &Row, views: &[FlowView], selected: bool, t: &Theme) {
+fn left_columns(buf: &mut Buffer, c: &Cols, y: u16, r: &Row, model: &Model, selected: bool, t: &Theme) {
+    let views = &model.views;
     let role = t.group(r.group, r.private_link);
     if selected {
         buf.set_style(Rect { x: c.badge - 1, y, width: c.sep - (c.badge - 1), height: 1 }, t.selected());
@@ -208,12 +250,25 @@ fn left_columns(buf: &mut Buffer, c: &Cols, y: u16, r: &Row, views: &[FlowView],
     } else {
         buf.set_stringn(c.badge, y, r.group.badge(), 5, role.patch(t.bold()));
     }
-    let label = if r.alias {
-        format!("{} ◇", fit(r.label(views), (c.host_w as usize).saturating_sub(2)))
-    } else {
-        r.label(views).to_string()
+    let host_w = c.host_w as usize;
+    let process = if c.process_w > 0 || c.process_in_host { r.process_text(&model.flows, c.pid) } else { None };
+    // ` (dockerd)` after the host when the process has no column, kept whole while the host
+    // keeps eight chars.
+    let suffix = match &process {
+        Some(p) if c.process_in_host => format!(" ({p})"),
+        _ => String::new(),
     };
-    buf.set_stringn(c.host, y, fit(&label, c.host_w as usize), c.host_w as usize, Style::new());
+    let suffix_w = suffix.chars().count();
+    let room = if host_w >= suffix_w + 8 { host_w - suffix_w } else { host_w };
+    let label = if r.alias {
+        format!("{} ◇", fit(r.label(views), room.saturating_sub(2)))
+    } else {
+        fit(r.label(views), room)
+    };
+    buf.set_stringn(c.host, y, fit(&(label + &suffix), host_w), host_w, Style::new());
+    if let (Some(p), true) = (&process, c.process_w > 0) {
+        buf.set_stringn(c.process, y, fit(p, c.process_w as usize), c.process_w as usize, t.dim());
+    }
     buf.set_stringn(c.addr, y, fit(&r.addr_text(), c.addr_w as usize), c.addr_w as usize, Style::new());
     let (scope, style) = match r.scope {
         Scope::Private => ("priv", t.private()),
@@ -396,13 +451,32 @@ mod tests {
 
     #[test]
     fn columns_leave_the_time_axis_room() {
-        let c = columns(Rect::new(0, 0, 80, 10), 37, 17);
+        let w = Widths { label: 37, addr: 17, ..Widths::default() };
+        let c = columns(Rect::new(0, 0, 80, 10), w);
         assert!(c.bar_w >= MIN_BAR, "{c:?}");
         assert_eq!(c.bytes, None);
-        let wide = columns(Rect::new(0, 0, 160, 10), 37, 17);
+        let wide = columns(Rect::new(0, 0, 160, 10), w);
         assert_eq!(wide.host_w, 37, "a wide screen shows whole names");
         assert!(wide.bytes.is_some());
         assert_eq!(wide.bar + wide.bar_w, 160);
+        assert_eq!((wide.process_w, wide.process_in_host), (0, false), "no process known: no column");
+        assert_eq!(wide.addr, wide.host + 38, "{wide:?}");
+    }
+
+    #[test]
+    fn the_process_has_a_column_on_wide_screens_and_joins_the_host_on_narrow_ones() {
+        let w = Widths { label: 30, addr: 17, process: 7, process_pid: 11, label_process: 40 };
+        let wide = columns(Rect::new(0, 0, 160, 10), w);
+        assert_eq!((wide.process_w, wide.pid, wide.process_in_host), (11, true, false), "{wide:?}");
+        assert_eq!(wide.host_w, 30);
+        assert_eq!((wide.process, wide.addr), (wide.host + 31, wide.host + 31 + 12));
+        assert!(wide.bar_w >= MIN_BAR);
+        let mid = columns(Rect::new(0, 0, 125, 10), w);
+        assert_eq!((mid.process_w, mid.pid), (7, false), "{mid:?}");
+        let narrow = columns(Rect::new(0, 0, 100, 10), w);
+        assert_eq!((narrow.process_w, narrow.process_in_host), (0, true), "{narrow:?}");
+        assert!(narrow.host_w > 30, "the host cell makes room for the name: {narrow:?}");
+        assert!(narrow.bar_w >= MIN_BAR);
     }
 
     #[test]
