@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
                         orig_len: f.len() as u32,
                         offset: 0,
                         data: f,
+                        comment: None,
                     });
                 }
             },

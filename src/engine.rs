@@ -247,6 +247,7 @@ impl Held {
             orig_len: self.orig_len,
             offset: self.offset,
             data: &self.data,
+            comment: None,
         }
     }
 }

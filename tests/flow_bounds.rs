@@ -11,7 +11,7 @@ use acrscope::session::{Limits, Session};
 const RAW: u16 = 101;
 
 fn frame(number: u64, ts_ns: i64, data: &[u8]) -> Frame<'_> {
-    Frame { number, ts_ns, link_type: RAW, interface: 0, orig_len: data.len() as u32, offset: 0, data }
+    Frame { number, ts_ns, link_type: RAW, interface: 0, orig_len: data.len() as u32, offset: 0, data, comment: None }
 }
 
 /// Writes flow `i`'s client address and port into a raw IPv4/TCP or UDP packet.

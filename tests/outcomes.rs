@@ -102,6 +102,7 @@ fn run(packets: &[(f64, Vec<u8>)]) -> (Session, Analysis) {
             orig_len: p.len() as u32,
             offset: 0,
             data: p,
+            comment: None,
         });
     }
     s.finish();

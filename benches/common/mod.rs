@@ -84,6 +84,7 @@ pub fn many_flows_session(flows: usize) -> Session {
             orig_len: f.len() as u32,
             offset: 0,
             data: f,
+            comment: None,
         });
     };
     let mut seen = std::collections::HashSet::new();

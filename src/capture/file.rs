@@ -17,6 +17,9 @@ pub const MAX_PACKET: usize = 256 * 1024;
 const MAX_BLOCK: usize = 16 * 1024 * 1024;
 /// Located reader warnings kept; their count is always complete.
 const MAX_WARNINGS: usize = 100;
+/// Packet comments longer than this are not passed on (acrscope's own are a few hundred
+/// bytes; what reads them needs no more).
+pub const MAX_COMMENT: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -111,8 +114,9 @@ pub struct FileReader {
     last_raw_ts: u64,
     /// pcapng sections begun (interface ids count from 0 again in each).
     section: u32,
-    /// Where the options of the packet block read last start in its body (pcapng only).
-    packet_options_at: Option<usize>,
+    /// Where the comment of the packet block read last is in its body (pcapng only): valid
+    /// UTF-8, at most [`MAX_COMMENT`] bytes.
+    comment_at: Option<(usize, usize)>,
     done: bool,
     warnings: Vec<ReaderWarning>,
     warning_count: u64,
@@ -155,7 +159,7 @@ impl FileReader {
             end: 0,
             eof: false,
             body_at: 0,
-            packet_options_at: None,
+            comment_at: None,
             body_len: 0,
             offset: 0,
             frames: 0,
@@ -219,25 +223,10 @@ impl FileReader {
     }
 
     /// The comment (pcapng `opt_comment`, Wireshark's `frame.comment`) of the frame read last:
-    /// the first one, if it is UTF-8 as the format requires. Looked for only when asked.
+    /// the first one, if it is UTF-8 as the format requires (as [`Frame::comment`] has it).
     pub fn comment(&self) -> Option<&str> {
-        let body = self.body();
-        // The block's trailing length is not part of the options.
-        let end = body.len().checked_sub(4)?;
-        let mut at = self.packet_options_at?;
-        while at + 4 <= end {
-            let code = self.u16_at(body, at);
-            let len = usize::from(self.u16_at(body, at + 2));
-            let v = at + 4;
-            if code == 0 || v + len > end {
-                return None;
-            }
-            if code == 1 {
-                return std::str::from_utf8(&body[v..v + len]).ok();
-            }
-            at = v + len.div_ceil(4) * 4;
-        }
-        None
+        let (a, b) = self.comment_at?;
+        std::str::from_utf8(self.body().get(a..b)?).ok()
     }
 
     /// Which pcapng section the frame read last is in (interface ids are per section).
@@ -284,7 +273,7 @@ impl FileReader {
         if self.done {
             return Ok(None);
         }
-        self.packet_options_at = None;
+        self.comment_at = None;
         let r = match self.format {
             Format::Pcap { .. } => self.next_pcap(),
             Format::PcapNg => self.next_pcapng(),
@@ -298,6 +287,7 @@ impl FileReader {
                 orig_len: m.orig_len,
                 offset: m.offset,
                 data: &self.body()[m.start..m.end],
+                comment: self.comment(),
             })),
             Ok(None) => {
                 self.done = true;
@@ -689,7 +679,7 @@ impl FileReader {
             + i128::from(iface.offset_secs) * 1_000_000_000;
         let ts_ns = ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
         self.last_ts = ts_ns;
-        self.packet_options_at = Some(fixed + caplen.div_ceil(4) * 4);
+        self.comment_at = self.packet_comment(start, fixed + caplen.div_ceil(4) * 4);
         Ok(Some(Meta {
             ts_ns,
             link_type: iface.link_type,
@@ -699,6 +689,45 @@ impl FileReader {
             start: fixed,
             end: fixed + caplen,
         }))
+    }
+
+    /// Where the first `opt_comment` among the options from `at` is. An option that runs past
+    /// its block, a comment that is not UTF-8 or longer than [`MAX_COMMENT`]: a counted
+    /// warning, and no comment (the packet itself is read as usual).
+    fn packet_comment(&mut self, start: u64, mut at: usize) -> Option<(usize, usize)> {
+        // The block's trailing length is not part of the options.
+        let end = self.body().len().checked_sub(4)?;
+        let mut found = None;
+        let mut trouble = None;
+        while at + 4 <= end {
+            let (code, len) = (self.u16_at(self.body(), at), usize::from(self.u16_at(self.body(), at + 2)));
+            let v = at + 4;
+            if code == 0 {
+                break;
+            }
+            if v + len > end {
+                trouble = Some(("pcapng-bad-option", format!("option {code} of {len} bytes runs past its block")));
+                break;
+            }
+            if code == 1 && found.is_none() {
+                if len > MAX_COMMENT {
+                    trouble = Some(("pcapng-long-comment", format!("a comment of {len} bytes (limit {MAX_COMMENT})")));
+                } else if std::str::from_utf8(&self.body()[v..v + len]).is_err() {
+                    trouble = Some(("pcapng-bad-comment", "a comment that is not UTF-8".into()));
+                } else {
+                    found = Some((v, v + len));
+                }
+            }
+            at = v + len.div_ceil(4) * 4;
+        }
+        if let Some((kind, what)) = trouble {
+            let msg = format!("{}: frame {} at byte offset {start}: {what}; ignored", self.name, self.frames);
+            self.warn(kind, start, Some(self.frames), msg);
+            if kind == "pcapng-bad-option" {
+                return None;
+            }
+        }
+        found
     }
 
     fn simple_block(&mut self, start: u64, body_len: usize) -> Result<Option<Meta>, CaptureError> {
@@ -996,5 +1025,51 @@ mod tests {
             Err(CaptureError::Truncated { offset, what: "block", .. }) => assert_eq!(offset, whole as u64),
             other => panic!("{:?}", other.map(|f| f.map(|f| f.number))),
         }
+    }
+
+    /// An EPB of `data` with these options (code, value), as they come (no end option).
+    fn epb_with(data: &[u8], options: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut body = epb(0, 0, data)[8..].to_vec();
+        body.truncate(body.len() - 4);
+        for (code, v) in options {
+            body.extend_from_slice(&code.to_le_bytes());
+            body.extend_from_slice(&(v.len() as u16).to_le_bytes());
+            body.extend_from_slice(v);
+            while body.len() % 4 != 0 {
+                body.push(0);
+            }
+        }
+        block(6, &body)
+    }
+
+    #[test]
+    fn packet_comments_are_read_and_bad_options_counted() {
+        let mut f = shb();
+        f.extend(idb(1, None));
+        // A flags option before the comment; a second comment is not the one taken.
+        f.extend(epb_with(
+            b"a",
+            &[(2, vec![0; 4]), (1, b"acrscope process=dockerd pid=812".to_vec()), (1, b"x".to_vec())],
+        ));
+        f.extend(epb(0, 0, b"b"));
+        f.extend(epb_with(b"c", &[(1, vec![0xff, 0xfe])]));
+        f.extend(epb_with(b"d", &[(1, vec![b'x'; MAX_COMMENT + 1])]));
+        // A comment that claims more bytes than its block holds.
+        let mut bad = epb_with(b"e", &[(1, b"abcd".to_vec())]);
+        let at = bad.len() - 4 - 8 + 2;
+        bad[at..at + 2].copy_from_slice(&200u16.to_le_bytes());
+        f.extend(bad);
+        f.extend(epb_with(b"f", &[(1, "é".as_bytes().to_vec())]));
+        let mut r = reader(f).unwrap();
+        let mut got = Vec::new();
+        while let Some(fr) = r.next_frame().unwrap() {
+            got.push((fr.data.to_vec(), fr.comment.map(str::to_string)));
+        }
+        let comments: Vec<Option<&str>> = got.iter().map(|(_, c)| c.as_deref()).collect();
+        assert_eq!(comments, [Some("acrscope process=dockerd pid=812"), None, None, None, None, Some("é")]);
+        assert_eq!(got.iter().map(|(d, _)| d[0]).collect::<Vec<_>>(), b"abcdef", "every packet is read");
+        let kinds: Vec<&str> = r.warnings().iter().map(|w| w.kind).collect();
+        assert_eq!(kinds, ["pcapng-bad-comment", "pcapng-long-comment", "pcapng-bad-option"]);
+        assert!(r.warnings()[2].message.contains("frame 5"), "{:?}", r.warnings()[2]);
     }
 }

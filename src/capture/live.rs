@@ -198,6 +198,7 @@ impl LiveSource {
                     orig_len: p.header.len,
                     offset: 0,
                     data: p.data,
+                    comment: None,
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => Ok(None),

@@ -25,4 +25,8 @@ pub struct Frame<'a> {
     /// Byte offset of the frame's record in the file (0 for live).
     pub offset: u64,
     pub data: &'a [u8],
+    /// The pcapng packet comment (`opt_comment`, the first one), as the file holds it: a
+    /// `--write` file of acrscope names each packet's flow and process there. `None` for pcap,
+    /// live captures and packets without one.
+    pub comment: Option<&'a str>,
 }

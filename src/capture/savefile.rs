@@ -297,7 +297,7 @@ mod tests {
     use crate::capture::file::FileReader;
 
     fn frame(number: u64, ts_ns: i64, orig_len: u32, data: &[u8]) -> Frame<'_> {
-        Frame { number, ts_ns, link_type: 1, interface: 0, orig_len, offset: 0, data }
+        Frame { number, ts_ns, link_type: 1, interface: 0, orig_len, offset: 0, data, comment: None }
     }
 
     /// Number, time, link type, length on the wire, bytes, comment.

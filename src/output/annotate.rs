@@ -52,6 +52,10 @@ pub fn write_annotation(out: &mut String, session: &Session, view: &FlowView) {
     if let Some(f) = session.flows().get(view.id as usize) {
         let _ = write!(out, " flow={} server={}:{}", view.id, f.server, f.server_port);
     }
+    // Last, so that `replay` and `report` of the file read it back (see procs::comment).
+    if let Some(p) = session.facts.get(view.id as usize).and_then(|f| f.process.as_deref()) {
+        crate::procs::comment::write(out, p);
+    }
 }
 
 /// The flow of every frame, in order, as `u32::MAX` for none: what [`write`] needs from the
@@ -132,7 +136,7 @@ struct Slot {
 /// What a flow's comment depends on that can change during the flow, besides DNS answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Inputs {
-    /// Bits: ClientHello, HTTP request, server certificate.
+    /// Bits: ClientHello, HTTP request, server certificate, process.
     facts: u8,
     /// As [`crate::analysis::outcome::outcome`] says now (a cheap look at the flow's state).
     outcome: Outcome,
@@ -183,7 +187,8 @@ impl LiveComments {
 fn inputs(s: &Session, id: u32) -> Inputs {
     let (flow, facts) = (&s.flows()[id as usize], &s.facts[id as usize]);
     let http_request = facts.http.as_ref().is_some_and(|h| h.request.is_some());
-    let bits = [facts.tls.client_hello.is_some(), http_request, facts.tls.certificate.is_some()];
+    let bits =
+        [facts.tls.client_hello.is_some(), http_request, facts.tls.certificate.is_some(), facts.process.is_some()];
     Inputs {
         facts: bits.iter().enumerate().fold(0, |acc, (i, &b)| acc | (u8::from(b) << i)),
         outcome: crate::analysis::outcome::outcome(flow, facts, s.stats.last_ns.unwrap_or(flow.last_ns)),
@@ -283,6 +288,7 @@ mod tests {
                 orig_len: *orig_len,
                 offset: 0,
                 data,
+                comment: None,
             };
             let rec = rec.get_or_insert_with(|| {
                 let f = std::fs::File::create(&out).unwrap();
@@ -370,6 +376,7 @@ mod tests {
                 orig_len: *orig_len,
                 offset: 0,
                 data,
+                comment: None,
             };
             let before = s.dns.len();
             s.ingest(&f);

@@ -9,6 +9,7 @@
 //!
 //! This module uses nothing else of the crate: the helper runs it alone.
 
+pub mod comment;
 pub mod diag;
 pub mod helper;
 pub mod parse;

@@ -1,4 +1,5 @@
-//! The process of each flow, asked for once, at the flow's first packet (live captures).
+//! The process of each flow: asked for once, at the flow's first packet (live captures), or
+//! read from the packet comments of a pcapng that `live --write` made (replay, report).
 
 use crate::flow::L4;
 use crate::procs::{Attributor, Miss, Proto, Query};
@@ -45,5 +46,16 @@ impl Attribution {
     /// The same by reason.
     pub fn because(&self) -> std::collections::BTreeMap<&'static str, u64> {
         self.misses.iter().map(|(m, n)| (m.as_str(), *n)).collect()
+    }
+}
+
+/// A flow without a process takes the one the comment of its packet names (a `--write`
+/// pcapng of acrscope; see [`crate::procs::comment`]); call it right after the packet is
+/// ingested. Flows that have one keep it: the comment is not even read then.
+pub fn from_comment(s: &mut Session, comment: &str) {
+    let Some(id) = s.last_flow() else { return };
+    let Some(facts) = s.facts.get_mut(id as usize) else { return };
+    if facts.process.is_none() {
+        facts.process = crate::procs::comment::read(comment).map(std::sync::Arc::new);
     }
 }

@@ -117,7 +117,8 @@ pub struct FlowFacts {
     pub quic: Option<Box<quic::QuicFacts>>,
     /// A TCP flow that started with an HTTP/1.x head (plain HTTP, or a CONNECT to a proxy).
     pub http: Option<Box<http::HttpFacts>>,
-    /// The local process that held the flow's socket at its first packet (live captures only).
+    /// The local process that held the flow's socket at its first packet (live captures), or
+    /// the first that a packet comment of a `--write` pcapng names (see `attribution`).
     pub process: Option<std::sync::Arc<crate::procs::Process>>,
 }
 
@@ -255,6 +256,13 @@ impl Session {
 
     /// Reads one frame into the model.
     pub fn ingest(&mut self, frame: &Frame<'_>) {
+        self.ingest_frame(frame);
+        if let Some(c) = frame.comment {
+            attribution::from_comment(self, c);
+        }
+    }
+
+    fn ingest_frame(&mut self, frame: &Frame<'_>) {
         self.last_flow = None;
         let st = &mut self.stats;
         st.packets += 1;
@@ -591,6 +599,7 @@ impl Session {
                 orig_len: 0,
                 offset: 0,
                 data: &[],
+                comment: None,
             };
             self.warn(
                 "ip-fragments-missing",

@@ -78,6 +78,7 @@ pub fn session_of(packets: &[(f64, Vec<u8>)]) -> Session {
             orig_len: p.len() as u32,
             offset: 0,
             data: p,
+            comment: None,
         };
         s.ingest(&frame);
     }
