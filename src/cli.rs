@@ -127,6 +127,11 @@ pub struct ReplayArgs {
     /// Quit as soon as the whole capture is on screen: times the UI (benches/ui_load.sh).
     #[arg(long, hide = true)]
     pub quit_at_end: bool,
+    /// Show only the flows of these processes (names as `ps` shows them), e.g.
+    /// `--process dockerd,containerd`, and the DNS answers they used; the header counts the
+    /// others. A file knows processes only if `acrscope live --write FILE.pcapng` wrote it.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub process: Vec<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }
@@ -167,9 +172,10 @@ pub struct LiveArgs {
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
     /// Show only the flows of these processes (names as `ps` shows them), e.g.
-    /// `--process dockerd,containerd`; with --format ndjson (DNS answers are all shown: a
-    /// resolver asks them, not the pull).
-    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "format")]
+    /// `--process dockerd,containerd`: in the timeline, with the DNS answers they used and the
+    /// others counted in the header; with --format ndjson, their flow events (DNS answers are
+    /// all written: a resolver asks them, not the pull). Not with --format json.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub process: Vec<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,

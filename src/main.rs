@@ -90,7 +90,7 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
     let speed = args.speed.unwrap_or(if args.follow { Speed::Max } else { Speed::Factor(1.0) });
     let feeder = acrscope::engine::spawn_replay_with(&args.file, speed, args.paused, limits, args.follow)
         .map_err(|e| InputError(e.to_string()))?;
-    let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..ui_options() };
+    let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, processes: args.process, ..ui_options() };
     acrscope::ui::run(feeder, analyzer, opts)
 }
 
@@ -112,10 +112,10 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         }
         d => d.map(std::time::Duration::from_secs_f64),
     };
-    if !args.process.is_empty() && !matches!(args.format, Some(acrscope::cli::LiveFormat::Ndjson)) {
-        // The report of --format json and the timeline show every flow, each with its process.
+    if !args.process.is_empty() && matches!(args.format, Some(acrscope::cli::LiveFormat::Json)) {
+        // The report of --format json shows every flow, each with its process.
         return Err(InputError(
-            "--process filters the events of --format ndjson; the json report and the timeline show every flow's process"
+            "--process filters the events of --format ndjson and the timeline; the json report shows every flow's process"
                 .into(),
         )
         .into());
@@ -147,7 +147,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     };
     let analyzer = analyzer(&args.analysis)?;
     let save = save.map(|f| acrscope::output::annotate::Recorder::new(f, &analyzer));
-    let ui = ui_options();
+    let ui = acrscope::ui::UiOptions { processes: args.process.clone(), ..ui_options() };
     let allowed = if args.format.is_some() { Allowed::live_headless() } else { Allowed::live_ui(&ui.screenshot_dir) };
 
     let confinement = Confinement { sandbox: sandbox::confine(&allowed), dropped };

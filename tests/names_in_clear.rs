@@ -209,6 +209,7 @@ fn details_pane_shows_the_connect_and_the_proxy_answer() {
         details: true,
         at_ns: None,
         color: false,
+        processes: Vec::new(),
     };
     let t = buffer_text(&render_to_buffer(&shared, &Analyzer::default(), &o));
     assert!(t.contains("named by  CONNECT target"), "{t}");

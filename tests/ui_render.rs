@@ -29,7 +29,16 @@ fn shared(name: &str) -> Shared {
 }
 
 fn opts(w: u16, h: u16) -> ViewOptions {
-    ViewOptions { width: w, height: h, view: ViewKind::Flows, select: None, details: false, at_ns: None, color: false }
+    ViewOptions {
+        width: w,
+        height: h,
+        view: ViewKind::Flows,
+        select: None,
+        details: false,
+        at_ns: None,
+        color: false,
+        processes: Vec::new(),
+    }
 }
 
 fn screen(s: &Shared, o: &ViewOptions) -> String {
@@ -366,4 +375,67 @@ fn processes_have_a_column_when_wide_and_join_the_host_when_narrow() {
     // Without processes the screen has no trace of them.
     let plain = screen(&shared("scenario-a-blob.pcap"), &opts(160, 48));
     assert!(!plain.contains("PROCESS") && !plain.contains("dockerd"), "{plain}");
+}
+
+/// `with_processes`, but the login flows were made by curl.
+fn login_by_curl(mut s: Shared) -> Shared {
+    let login: std::net::IpAddr = "40.79.197.136".parse().unwrap();
+    for (i, f) in s.session.flows().to_vec().iter().enumerate() {
+        if f.server == login {
+            let p = acrscope::procs::Process {
+                pid: 4242,
+                name: "curl".into(),
+                exe: None,
+                uid: 1000,
+                container: None,
+                side: acrscope::procs::Side::Client,
+            };
+            s.session.facts[i].process = Some(std::sync::Arc::new(p));
+        }
+    }
+    s
+}
+
+#[test]
+fn process_filter_shows_those_flows_and_the_answers_they_used() {
+    let s = login_by_curl(with_processes(shared("scenario-a-blob.pcap")));
+    let only =
+        |names: &[&str]| ViewOptions { processes: names.iter().map(|n| n.to_string()).collect(), ..opts(160, 48) };
+    let total = s.session.flows().len();
+    // The DNS flows that carried an answer holding the blob server's address.
+    let blob: std::net::IpAddr = "20.60.172.36".parse().unwrap();
+    let carried: std::collections::BTreeSet<u32> =
+        s.session.dns.iter().filter(|a| a.msg.addresses.contains(&blob)).map(|a| a.flow).collect();
+    assert!(!carried.is_empty());
+
+    let text = screen(&s, &only(&["dockerd"]));
+    assert_fits(&text, 160, 48);
+    let header = text.lines().next().unwrap();
+    let hidden = total - 4 - carried.len();
+    assert!(header.contains(&format!("{hidden} flows hidden by --process")), "{header}");
+    assert_eq!(rows(&text, "BLOB", "dockerd:812").len(), 4, "{text}");
+    assert!(rows(&text, "LOGIN", "").is_empty(), "curl's flows are hidden: {text}");
+    assert!(text.contains(&format!("─ DNS · {} flows", carried.len())), "the resolver's row, its answers used: {text}");
+    assert!(text.contains("DNS answers · 1 names"), "{text}");
+    assert!(!text.contains("fabrikamreg.azurecr.io AAAA"), "the login's answers are not shown: {text}");
+
+    let text = screen(&s, &only(&["curl", "containerd"]));
+    assert_eq!(rows(&text, "LOGIN", "curl:4242").len(), 11, "{text}");
+    assert!(rows(&text, "BLOB", "").is_empty(), "{text}");
+    assert!(text.contains("DNS answers · 1 names") && text.contains("fabrikamreg.azurecr.io AAAA"), "{text}");
+
+    // A resolver named: every answer it asked, and its flows only.
+    let text = screen(&s, &only(&["systemd-resolve"]));
+    assert!(text.contains("DNS answers · 2 names"), "{text}");
+    assert!(rows(&text, "LOGIN", "").is_empty() && rows(&text, "BLOB", "").is_empty(), "{text}");
+    assert!(text.lines().next().unwrap().contains("15 flows hidden by --process"), "{text}");
+
+    let text = screen(&s, &only(&["nothing-by-that-name"]));
+    assert!(text.lines().next().unwrap().contains(&format!("{total} flows hidden by --process")), "{text}");
+    assert!(text.contains(&format!("no flow of the processes of --process yet ({total} of others hidden)")), "{text}");
+
+    // Without --process nothing is hidden, and the header does not mention it.
+    let text = screen(&s, &opts(160, 48));
+    assert!(!text.contains("hidden by --process"), "{text}");
+    assert_eq!(rows(&text, "LOGIN", "curl:4242").len(), 11, "{text}");
 }

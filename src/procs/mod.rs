@@ -39,6 +39,13 @@ pub struct Process {
     pub side: Side,
 }
 
+impl Process {
+    /// Whether `--process NAMES` keeps it: its name (`comm`, as `ps` shows it) is one of them.
+    pub fn is_one_of(&self, names: &[String]) -> bool {
+        names.contains(&self.name)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {

@@ -185,6 +185,7 @@ pub fn screen(shared: &Shared, analyzer: &Analyzer, view: &View) -> Buffer {
         details: false,
         at_ns: if shared.status.finished { None } else { shared.status.clock_ns },
         color: true,
+        processes: Vec::new(),
     };
     crate::ui::render_to_buffer(shared, analyzer, &opts)
 }

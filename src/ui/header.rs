@@ -35,6 +35,11 @@ pub fn render(buf: &mut Buffer, area: Rect, model: &Model, t: &Theme) {
         // What broke the pull: early on the line, so it stays when the line is cut.
         parts.push((format!("✖ {errors} error{}", if errors == 1 { "" } else { "s" }), t.error().patch(t.bold())));
     }
+    if let Some(n) = model.hidden_by_process {
+        // Said even when none is: the screen shows a part of the traffic on purpose (early on
+        // the line: it stays when the line is cut).
+        parts.push((format!("{n} flow{} hidden by --process", if n == 1 { "" } else { "s" }), t.warn()));
+    }
     if let Some(p) = loading(model) {
         parts.push((p, t.bold()));
     }

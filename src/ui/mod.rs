@@ -155,6 +155,8 @@ pub struct ViewOptions {
     /// answers are left out, the clock stands there. `None`: everything, at the end.
     pub at_ns: Option<i64>,
     pub color: bool,
+    /// `--process`: only these processes' flows (and the DNS answers they used); empty: all.
+    pub processes: Vec<String>,
 }
 
 impl Default for ViewOptions {
@@ -167,13 +169,15 @@ impl Default for ViewOptions {
             details: false,
             at_ns: None,
             color: theme::color_wanted(),
+            processes: Vec::new(),
         }
     }
 }
 
 /// The screen for `shared`, drawn headless: the same widgets the terminal shows.
 pub fn render_to_buffer(shared: &Shared, analyzer: &Analyzer, opts: &ViewOptions) -> Buffer {
-    let model = model::build(shared, analyzer, opts.at_ns);
+    let mut model = Model::default();
+    model::Builder::new(opts.at_ns).only_processes(&opts.processes).update(&mut model, shared, analyzer);
     let mut app = App::new(Theme::new(opts.color), opts.view);
     app.sync(&model);
     if let Some(sel) = &opts.select {

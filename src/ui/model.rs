@@ -65,6 +65,8 @@ pub struct Model {
     pub host_widths: Widths,
     /// Bumped at each build, so the UI state knows to re-apply its filter and selection.
     pub version: u64,
+    /// `--process`: how many flows it hides; `None` without it.
+    pub hidden_by_process: Option<usize>,
 }
 
 impl Model {
@@ -116,11 +118,20 @@ pub struct Builder {
     until: Option<i64>,
     /// Flow records whose interface has been named (a flow's ifindex never changes).
     named_interfaces: usize,
+    /// `--process NAMES`: only these processes' flows and the DNS answers they used are shown.
+    only: Vec<String>,
 }
 
 impl Builder {
     pub fn new(until: Option<i64>) -> Builder {
         Builder { until, ..Builder::default() }
+    }
+
+    /// Shows only the flows of the processes named (as `ps` names them; none: every flow), and
+    /// the DNS answers they used (see [`rows::Shown::of`]).
+    pub fn only_processes(mut self, names: &[String]) -> Builder {
+        self.only = names.to_vec();
+        self
     }
 
     /// Brings `model` up to date with `shared`.
@@ -165,8 +176,22 @@ impl Builder {
             Some(at) => st.last_ns.map(|l| l.min(at)),
             None => st.last_ns,
         };
+        let shown =
+            (!self.only.is_empty()).then(|| rows::Shown::of(&self.only, &model.flows, &model.answers, self.until));
+        model.hidden_by_process = shown.as_ref().map(|s| s.hidden);
+        if let Some(sh) = &shown {
+            // The answers the shown flows used can come before them: the DNS pane is chosen
+            // again at each build.
+            let mut keep = vec![false; model.dns.len()];
+            for (a, _) in model.answers.iter().zip(&sh.answers).filter(|(_, &u)| u) {
+                if let Some(&i) = self.dns_index.get(&a.chain) {
+                    keep[i as usize] = true;
+                }
+            }
+            order_dns(model, Some(&keep));
+        }
         let lines = |view| {
-            let lines = rows::build(view, &model.views, &model.flows, &model.answers, self.until);
+            let lines = rows::build(view, &model.views, &model.flows, &model.answers, self.until, shown.as_ref());
             let widths = rows::widths(&lines, &model.flows);
             (lines, widths)
         };
@@ -237,6 +262,7 @@ impl Builder {
                 addresses: a.msg.addresses.clone(),
                 ttl: a.msg.min_ttl,
                 rcode: a.msg.rcode,
+                flow: a.flow,
             };
             if rec.ts_ns <= until && !rec.chain.is_empty() {
                 self.add_entry(model, &rec);
@@ -244,8 +270,7 @@ impl Builder {
             model.answers.push(rec);
         }
         if model.answers.len() != from {
-            model.dns_order = (0..model.dns.len() as u32).collect();
-            model.dns_order.sort_by_key(|&i| std::cmp::Reverse((model.dns[i as usize].last_ns, i)));
+            order_dns(model, None);
         }
     }
 
@@ -283,6 +308,13 @@ impl Builder {
         e.last_ns = e.last_ns.max(a.ts_ns);
         e.count += 1;
     }
+}
+
+/// The DNS pane's entries (those `keep` says, else all), latest answer first.
+fn order_dns(model: &mut Model, keep: Option<&[bool]>) {
+    model.dns_order =
+        (0..model.dns.len() as u32).filter(|&i| keep.is_none_or(|k| k.get(i as usize) == Some(&true))).collect();
+    model.dns_order.sort_by_key(|&i| std::cmp::Reverse((model.dns[i as usize].last_ns, i)));
 }
 
 /// Builds a model from scratch (a headless render, a test).

@@ -125,6 +125,8 @@ pub struct AnswerRec {
     pub addresses: Vec<IpAddr>,
     pub ttl: Option<u32>,
     pub rcode: u16,
+    /// The DNS flow that carried it (whose process asked).
+    pub flow: u32,
 }
 
 /// Brings the flow records up to date with the session's flows.

@@ -290,16 +290,50 @@ impl Line {
     }
 }
 
-/// Groups and orders the flows that began by `until` into lines for `view`. DNS exchanges are
-/// one row per server in both views: a pull asks dozens of questions, one flow each, and a
-/// row apiece would push the registry's rows off the screen while telling nothing more than
-/// the marks on one row do.
+/// `--process NAMES`: the flows and DNS answers the rows show, by id and by index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    pub flows: Vec<bool>,
+    pub answers: Vec<bool>,
+    /// Flows that began by the build's time and are not shown.
+    pub hidden: usize,
+}
+
+impl Shown {
+    /// The flows the processes `names` opened, and the DNS answers they used: those whose
+    /// addresses are the server of such a flow, or that such a process asked for. The resolver
+    /// flows that carried those answers are shown too (their rows hold the answers' marks).
+    pub fn of(names: &[String], flows: &[FlowRec], answers: &[AnswerRec], until: Option<i64>) -> Shown {
+        let by = |rec: &FlowRec| rec.process.as_deref().is_some_and(|p| p.is_one_of(names));
+        let mut shown: Vec<bool> = flows.iter().map(by).collect();
+        let servers: rustc_hash::FxHashSet<IpAddr> =
+            flows.iter().zip(&shown).filter(|(_, &s)| s).map(|(r, _)| r.flow.server).collect();
+        let used: Vec<bool> = answers
+            .iter()
+            .map(|a| a.addresses.iter().any(|x| servers.contains(x)) || flows.get(a.flow as usize).is_some_and(by))
+            .collect();
+        for (a, _) in answers.iter().zip(&used).filter(|(_, &u)| u) {
+            if let Some(s) = shown.get_mut(a.flow as usize) {
+                *s = true;
+            }
+        }
+        let until = until.unwrap_or(i64::MAX);
+        let hidden = flows.iter().zip(&shown).filter(|(r, &s)| !s && r.flow.first_ns <= until).count();
+        Shown { flows: shown, answers: used, hidden }
+    }
+}
+
+/// Groups and orders the flows that began by `until` into lines for `view` (only those of
+/// `shown`, when given). DNS exchanges are one row per server in both views: a pull asks
+/// dozens of questions, one flow each, and a row apiece would push the registry's rows off
+/// the screen while telling nothing more than the marks on one row do.
 pub fn build(
     view: ViewKind,
     views: &[FlowView],
     flows: &[FlowRec],
     answers: &[AnswerRec],
     until: Option<i64>,
+    shown: Option<&Shown>,
 ) -> Vec<Line> {
     let until = until.unwrap_or(i64::MAX);
     // Taken out in sorted order at the end (a row moves once more, not twice).
@@ -312,9 +346,9 @@ pub fn build(
     let mut registry_of: Vec<u32> = Vec::new();
     let mut registries = Registries::default();
     let mut merged: FxHashMap<(Option<&str>, bool, Group, HostKey<'_>), usize> = FxHashMap::default();
-    for (v, rec) in views.iter().zip(flows) {
+    for (i, (v, rec)) in views.iter().zip(flows).enumerate() {
         let f = &rec.flow;
-        if f.first_ns > until {
+        if f.first_ns > until || shown.is_some_and(|s| !s.flows.get(i).copied().unwrap_or(false)) {
             continue;
         }
         let group = Group::of(v.class.role);
@@ -335,7 +369,11 @@ pub fn build(
         rows.push(Some(new_row(v, rec, group)));
     }
     let mut by_server: HashMap<IpAddr, Vec<i64>> = HashMap::new();
-    for a in answers.iter().filter(|a| a.ts_ns <= until) {
+    for (_, a) in answers
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| a.ts_ns <= until && shown.is_none_or(|s| s.answers.get(*i).copied().unwrap_or(false)))
+    {
         by_server.entry(a.server).or_default().push(a.ts_ns);
     }
     for r in rows.iter_mut().flatten().filter(|r| r.group == Group::Dns) {

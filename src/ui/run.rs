@@ -47,6 +47,9 @@ pub struct UiOptions {
     pub save_screen: Option<SaveScreen>,
     /// Quit once the whole source has been shown (to time the UI; see benches/ui_load.sh).
     pub quit_at_end: bool,
+    /// `--process`: only these processes' flows (and the DNS answers they used) are shown, the
+    /// others counted in the header; empty: every flow. See `model::Builder::only_processes`.
+    pub processes: Vec<String>,
 }
 
 impl Default for UiOptions {
@@ -57,6 +60,7 @@ impl Default for UiOptions {
             screenshot_dir: PathBuf::from("."),
             save_screen: None,
             quit_at_end: false,
+            processes: Vec::new(),
         }
     }
 }

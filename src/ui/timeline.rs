@@ -422,6 +422,8 @@ fn empty_message(buf: &mut Buffer, body: Rect, app: &App, model: &Model, t: &The
     let msg = if !app.filter.is_empty() || app.input.is_some() {
         let f = app.input.as_deref().unwrap_or(&app.filter);
         format!("no row matches “{f}”: / to change the filter")
+    } else if let Some(n) = model.hidden_by_process.filter(|&n| n > 0) {
+        format!("no flow of the processes of --process yet ({n} of others hidden)")
     } else if model.status.finished {
         "no TCP or UDP flow in this capture".to_string()
     } else if model.status.paused {
