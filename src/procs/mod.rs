@@ -120,6 +120,11 @@ const RECENT: usize = 8;
 /// Socket inodes remembered at most (a few megabytes).
 const MAX_HOLDERS: usize = 1 << 16;
 
+/// How long what a process is (name, exe, uid, container) is taken as read, and for how many
+/// processes at most.
+const PROCESS_FRESH: Duration = Duration::from_secs(1);
+const MAX_PROCESSES: usize = 4096;
+
 /// Looks flows up in `/proc` (or another root, for tests).
 #[derive(Debug)]
 pub struct Resolver {
@@ -134,6 +139,8 @@ pub struct Resolver {
     scans_in_window: u32,
     /// The pids found last, most recent first.
     recent: Vec<u32>,
+    /// By pid: its start time, when it was read, what it was.
+    processes: HashMap<u32, (u64, Instant, Process)>,
 }
 
 impl Default for Resolver {
@@ -154,6 +161,7 @@ impl Resolver {
             window: Instant::now(),
             scans_in_window: 0,
             recent: Vec::new(),
+            processes: HashMap::new(),
         }
     }
 
@@ -161,7 +169,7 @@ impl Resolver {
         let (inode, side) = self.socket_inode(q).ok_or(Miss::SocketGone)?;
         let pid = match self.holders.get(&inode) {
             Some(&pid) if self.root.join(pid.to_string()).exists() => pid,
-            _ => self.holder(inode)?,
+            _ => self.holder(q, inode, side)?,
         };
         // Most recent first, at most RECENT of them.
         self.recent.retain(|&p| p != pid);
@@ -172,7 +180,7 @@ impl Resolver {
 
     /// The pid holding a socket not seen before: the processes that opened the last flows
     /// first (a pull's daemon opens many; reading one process's fds is cheap), then all.
-    fn holder(&mut self, inode: u64) -> Result<u32, Miss> {
+    fn holder(&mut self, q: &Query, inode: u64, side: Side) -> Result<u32, Miss> {
         if self.holders.len() > MAX_HOLDERS {
             // Only full scans clear the map; reads of single processes would grow it forever.
             self.holders.clear();
@@ -182,6 +190,12 @@ impl Resolver {
             if let Some(&pid) = self.holders.get(&inode) {
                 return Ok(pid);
             }
+        }
+        // A short flow's socket is often closed by now (its inode gone with its last fd): then
+        // no process holds it, and reading all of /proc (milliseconds, more on a busy host)
+        // would only delay the flows behind it. sock_diag says so in microseconds.
+        if !self.still_held(q, inode, side) {
+            return Err(Miss::SocketGone);
         }
         self.scan()?;
         match self.holders.get(&inode) {
@@ -208,6 +222,21 @@ impl Resolver {
             }
         }
         self.socket_inode_from_files(q)
+    }
+
+    /// Whether the socket of `q` still has `inode` (a process holds it); true when sock_diag
+    /// cannot say (then the scan decides).
+    fn still_held(&mut self, q: &Query, inode: u64, side: Side) -> bool {
+        let Some(d) = self.diag.as_mut() else { return true };
+        let (local, remote) = match side {
+            Side::Client => (q.client, q.server),
+            Side::Server => (q.server, q.client),
+        };
+        match d.find(q.proto, local, remote) {
+            Some(diag::Found::Socket { inode: now, .. }) => now == inode,
+            Some(diag::Found::NoSocket) => false,
+            None => true,
+        }
     }
 
     /// The same from `/proc/net/*`, slower (the kernel walks its whole socket table).
@@ -291,17 +320,34 @@ impl Resolver {
         true
     }
 
-    fn process(&self, pid: u32, side: Side) -> Process {
+    /// What `pid` is: read once a second at most for the same process (a pull's daemon opens
+    /// hundreds of flows; reading its comm, exe, status and cgroup for each was a third of the
+    /// helper's work). The same process means the same pid and start time, so a pid the
+    /// kernel gave to a new process is read afresh.
+    fn process(&mut self, pid: u32, side: Side) -> Process {
         let dir = self.root.join(pid.to_string());
+        let started = std::fs::read_to_string(dir.join("stat")).ok().as_deref().and_then(parse::stat_start_time);
+        if let (Some(t), Some((at, when, p))) = (started, self.processes.get(&pid)) {
+            if *at == t && when.elapsed() < PROCESS_FRESH {
+                return Process { side, ..p.clone() };
+            }
+        }
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
-        Process {
+        let p = Process {
             pid,
             name: read("comm").map(|c| c.trim_end_matches('\n').to_string()).unwrap_or_default(),
             exe: std::fs::read_link(dir.join("exe")).ok().map(|p| p.to_string_lossy().into_owned()),
             uid: read("status").as_deref().and_then(parse::status_uid).unwrap_or(u32::MAX),
             container: read("cgroup").as_deref().and_then(parse::container_id),
             side,
+        };
+        if let Some(t) = started {
+            if self.processes.len() >= MAX_PROCESSES {
+                self.processes.clear();
+            }
+            self.processes.insert(pid, (t, Instant::now(), p.clone()));
         }
+        p
     }
 }
 
@@ -387,6 +433,43 @@ mod tests {
         assert_eq!(r.lookup(&q).unwrap().pid, std::process::id());
         drop(a);
         assert_eq!(r.lookup(&q), Err(Miss::SocketGone));
+    }
+
+    #[test]
+    fn a_socket_closed_before_the_scan_is_gone_without_reading_all_of_proc() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        let q = Query { proto: Proto::Tcp, client: client.local_addr().unwrap(), server: server.local_addr().unwrap() };
+        let mut r = Resolver::default();
+        let (inode, side) = r.socket_inode(&q).unwrap();
+        assert!(r.still_held(&q, inode, side));
+        drop(client);
+        assert!(!r.still_held(&q, inode, side), "closed: no process holds it");
+        assert_eq!(r.holder(&q, inode, side), Err(Miss::SocketGone));
+        assert_eq!(r.scans_in_window, 0, "/proc was not read for it");
+    }
+
+    #[test]
+    fn what_a_process_is_is_read_again_when_another_process_has_its_pid() {
+        let root = std::env::temp_dir().join(format!("acrscope-fake-proc-{}", std::process::id()));
+        let dir = root.join("4242");
+        std::fs::create_dir_all(&dir).unwrap();
+        let become_ = |comm: &str, started: u64| {
+            std::fs::write(dir.join("comm"), format!("{comm}\n")).unwrap();
+            std::fs::write(dir.join("stat"), format!("4242 ({comm}) S {}{started} 0 0\n", "1 ".repeat(18))).unwrap();
+            std::fs::write(dir.join("status"), "Name:\tx\nUid:\t0\t0\t0\t0\n").unwrap();
+        };
+        let mut r = Resolver::new(&root);
+        become_("dockerd", 100);
+        assert_eq!(r.process(4242, Side::Client).name, "dockerd");
+        // The same process (pid and start time): what was read stands, for a second.
+        std::fs::write(dir.join("comm"), "renamed\n").unwrap();
+        let p = r.process(4242, Side::Server);
+        assert_eq!((p.name.as_str(), p.uid, p.side), ("dockerd", 0, Side::Server));
+        // Another process with that pid is read afresh.
+        become_("containerd", 200);
+        assert_eq!(r.process(4242, Side::Client).name, "containerd");
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -89,6 +89,14 @@ fn container_segment(seg: &str) -> Option<String> {
     (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_ascii_lowercase())
 }
 
+/// The start time of a process (clock ticks after boot, field 22 of `/proc/PID/stat`): with
+/// the pid, it names one process, as a pid alone does not once the kernel gives it again.
+/// The name (field 2) may hold spaces and parentheses: fields are counted after its last `)`.
+pub fn stat_start_time(stat: &str) -> Option<u64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
 /// The real uid from `/proc/<pid>/status` (`Uid:\treal\teffective\tsaved\tfs`).
 pub fn status_uid(status: &str) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_ascii_whitespace().next()?.parse().ok()
@@ -116,6 +124,14 @@ mod tests {
 
     fn sa(s: &str) -> SocketAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn start_time_is_field_22_whatever_the_name_holds() {
+        let stat = "812 (my (odd) d) S 1 812 812 0 -1 4194560 9 0 0 0 12 7 0 0 20 0 14 0 4321 1 2 3";
+        assert_eq!(stat_start_time(stat), Some(4321));
+        assert_eq!(stat_start_time("812 (x) S 1 2"), None, "cut short");
+        assert_eq!(stat_start_time("no parenthesis"), None);
     }
 
     #[test]
