@@ -246,9 +246,11 @@ fn a_root_owned_tls_client_is_named_by_a_helper_holding_only_two_capabilities() 
 }
 
 /// Short flows: a client that connects and closes at once leaves its socket in TIME_WAIT,
-/// without an inode, a fraction of a millisecond later, often before the first packet is even
-/// read: that rate is measured and printed, and each miss must be counted with its reason. A
-/// connection that lives a few milliseconds (a token request does) must be attributed.
+/// without an inode, some 50 µs after its SYN, before acrscope has even read the SYN (120-270
+/// µs later in a debug build): that rate is measured and printed (0 of 10), as is the rate of
+/// connections held 1 ms, and each miss must be counted with its reason. A connection that
+/// lives a few milliseconds (a token request does) must be attributed. docs/security.md has
+/// the measured rates and where the time goes.
 #[test]
 #[ignore = "needs root"]
 fn short_flows_are_attributed_or_say_why_not() {
@@ -267,7 +269,7 @@ fn short_flows_are_attributed_or_say_why_not() {
     let me = u64::from(std::process::id());
     let mut rates = Vec::new();
     let mut flows_so_far = 0;
-    for hold in [Duration::ZERO, Duration::from_millis(5)] {
+    for hold in [Duration::ZERO, Duration::from_millis(1), Duration::from_millis(5)] {
         for _ in 0..TRIES {
             let c = TcpStream::connect((addr, port)).unwrap();
             std::thread::sleep(hold);
@@ -302,7 +304,9 @@ fn short_flows_are_attributed_or_say_why_not() {
             stats["unattributed_because"]
         );
     }
-    assert!(rates[1].1 >= TRIES - 1, "flows held 5 ms: {rates:?}");
+    // Held 1 ms: 9 or 10 of 10 on an idle machine, 7 of 10 seen with both cores busy (debug
+    // build): printed, not asserted.
+    assert!(rates[2].1 >= TRIES - 1, "flows held 5 ms: {rates:?}");
 }
 
 /// `--process NAME`: only that process's flows are announced, the others counted as hidden.

@@ -198,9 +198,10 @@ impl Resolver {
             return Err(Miss::SocketGone);
         }
         self.scan()?;
-        match self.holders.get(&inode) {
-            Some(&pid) => Ok(pid),
-            None if self.denied > 0 => Err(Miss::NoPrivilege),
+        match self.holders.get(&inode).copied() {
+            Some(pid) => Ok(pid),
+            // Closed while /proc was read: that, not the processes it could not read, is why.
+            None if self.denied > 0 && self.still_held(q, inode, side) => Err(Miss::NoPrivilege),
             None => Err(Miss::SocketGone),
         }
     }
