@@ -1,6 +1,7 @@
 //! `acrscope live --write OUT.pcapng` on loopback: a TLS connection with an SNI, captured by a
 //! process that gave root up for an unprivileged user, saved as pcapng whose packets carry
-//! comments that Wireshark (tshark) shows, from the ClientHello on with the host name.
+//! comments that Wireshark (tshark) shows, from the ClientHello on with the host name, and
+//! each with the process that opened the flow, which `report` of the file gives back.
 //!
 //! Needs root (capture on lo, the switch to uid 65534), openssl and tshark: the test is
 //! `#[ignore = "needs root"]`, and a missing tool fails it.
@@ -123,7 +124,8 @@ fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_hos
             .arg(&cert)
             .arg("-key")
             .arg(&key)
-            .stdin(Stdio::null())
+            // Kept open: at the end of its input s_server would close the connection at once.
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -163,15 +165,25 @@ fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_hos
     let start = wait_line(&lines, &mut seen, Duration::from_secs(30), |v| v["event"] == "start");
     assert_eq!(start["uid"], NOBODY, "the capture runs as nobody: {start}");
 
-    let client = Command::new(&openssl)
-        .args(["s_client", "-servername", SNI, "-connect", &format!("{SERVER}:{PORT}")])
-        .stdin(Stdio::null())
-        .output()
-        .expect("running openssl s_client");
-    assert!(String::from_utf8_lossy(&client.stdout).contains("BEGIN CERTIFICATE"), "no TLS handshake: {client:?}");
+    // The client keeps its connection until its flow is announced (as a registry client's
+    // lasts longer than the reading of /proc for a process not seen before).
+    let mut client = Proc(
+        Command::new(&openssl)
+            .args(["s_client", "-servername", SNI, "-connect", &format!("{SERVER}:{PORT}")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("running openssl s_client"),
+    );
     let named = |v: &Value| v["hostname"] == SNI && v["server"] == SERVER && v["server_port"] == PORT;
     let open = wait_line(&lines, &mut seen, Duration::from_secs(30), |v| v["event"] == "flow_open" && named(v));
     assert_eq!(open["proto"], "tcp", "{open}");
+    drop(client.0.stdin.take());
+    let mut shown = String::new();
+    std::io::Read::read_to_string(&mut client.0.stdout.take().unwrap(), &mut shown).unwrap();
+    assert!(shown.contains("BEGIN CERTIFICATE"), "no TLS handshake: {shown}");
+    drop(client);
     wait_line(&lines, &mut seen, Duration::from_secs(30), |v| v["event"] == "flow_close" && named(v));
     let _ = server.0.wait();
 
@@ -214,6 +226,20 @@ fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_hos
             .collect()
     };
     assert_eq!(flows(&again), flows(live_report), "the same flows live and from the file");
+    // The process live attribution found (this test's openssl client, as root) is in the
+    // packets' comments: the report of the file names it again, every field alike.
+    let process = |r: &Value| -> Value {
+        let f = r["flows"].as_array().unwrap().iter().find(|f| f["hostname"] == SNI).cloned();
+        f.unwrap_or_else(|| panic!("no flow of {SNI}: {r}"))["process"].clone()
+    };
+    let found = process(live_report);
+    assert_eq!(
+        (&found["name"], &found["uid"], &found["side"]),
+        (&"openssl".into(), &0.into(), &"client".into()),
+        "{}",
+        live_report["capture"]
+    );
+    assert_eq!(process(&again), found, "the file names the process the capture found");
 
     // tshark: the ClientHello and every later packet of the flow name the host; the packets
     // before it (the handshake) carry a comment too, without a name yet.
@@ -247,6 +273,8 @@ fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_hos
     for (i, (_, comment)) in rows.iter().enumerate() {
         assert!(comment.starts_with("acrscope host="), "packet {} has no comment: {rows:?}", i + 1);
         assert!(comment.contains(&format!("server={SERVER}:{PORT}")), "packet {}: {comment}", i + 1);
+        // Attributed at its first packet, before that packet was written.
+        assert!(comment.contains(&format!(" process=openssl pid={} ", found["pid"])), "packet {}: {comment}", i + 1);
         if i >= hello {
             assert!(comment.contains(&host), "packet {} (ClientHello is {}): {comment}", i + 1, hello + 1);
         }
