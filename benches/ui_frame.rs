@@ -1,5 +1,5 @@
 //! The timeline UI with 10,000 flows: building the view model from the session (done when the
-//! feeder changed something) and drawing one frame (done at most ~30 times a second). Only the
+//! capture loop read something) and drawing one frame (done at most ~30 times a second). Only the
 //! visible rows are laid out, so the frame time must not follow the number of flows.
 
 mod common;
@@ -23,7 +23,7 @@ fn shared(flows: usize) -> Shared {
         finished: true,
         ..SourceStatus::default()
     };
-    Shared { session, status }
+    Shared::new(session, status)
 }
 
 fn bench(c: &mut Criterion) {

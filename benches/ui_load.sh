@@ -9,16 +9,19 @@
 #
 #   benches/ui_load.sh                       # the captures of compare.sh (generated if needed)
 #   benches/ui_load.sh --runs 5 FILE...      # other captures
+#   benches/ui_load.sh --bin OLD/acrscope    # another build (not rebuilt), e.g. to compare
 #
 # Needs tmux. Figures and how to read them: docs/performance.md.
 set -euo pipefail
 
 RUNS=3
 FILES=()
+BIN=
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) RUNS=${2:?--runs needs a number}; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --bin) BIN=$(realpath "${2:?--bin needs a path}"); shift ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "ui_load.sh: unknown option '$1'" >&2; exit 2 ;;
         *) FILES+=("$1") ;;
     esac
@@ -27,8 +30,10 @@ done
 
 cd "$(dirname "$0")/.."
 command -v tmux >/dev/null || { echo "ui_load.sh: tmux is needed (apt-get install tmux)" >&2; exit 2; }
-cargo build --release --quiet
-BIN=$PWD/target/release/acrscope
+if [ -z "$BIN" ]; then
+    cargo build --release --quiet
+    BIN=$PWD/target/release/acrscope
+fi
 if [ ${#FILES[@]} -eq 0 ]; then
     benches/compare.sh --generate-only --no-build --captures a,b >/dev/null
     FILES=(target/bench-data/a-pulls200-seed1.pcap target/bench-data/b-short10000-seed1.pcap

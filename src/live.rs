@@ -2,9 +2,9 @@
 //! until a duration, a packet count, Ctrl-C or SIGTERM ends the capture.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use serde::Serialize;
 
@@ -12,6 +12,7 @@ use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::Analyzer;
 use crate::capture::live::{Drops, LiveError, LiveSource};
 use crate::capture::privileges::Confinement;
+use crate::engine;
 use crate::flow::L4;
 use crate::output::annotate::Recorder;
 use crate::output::json::{self, CaptureInfo, LiveInfo};
@@ -34,12 +35,7 @@ pub enum Output {
     Json,
 }
 
-/// When the capture ends, besides a signal.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StopWhen {
-    pub duration: Option<Duration>,
-    pub count: Option<u64>,
-}
+pub use crate::engine::StopWhen;
 
 /// How the headless capture runs, and what its `start` line and summary say about it.
 #[derive(Debug, Clone)]
@@ -56,146 +52,109 @@ pub struct Plan {
     pub processes: Vec<String>,
 }
 
-/// Runs the capture until it should stop, writing to `out` (and each packet to `save`, the
-/// `--write` file). Returns the final counters. `procs` names the process of each new flow,
-/// when attribution is on.
-pub fn run_headless(
-    mut src: LiveSource,
-    mut save: Option<Recorder>,
+/// Runs the capture until it should stop (the source ends, `--count`, `--duration`, SIGINT,
+/// SIGTERM or SIGHUP), writing to `out` (and each packet to `save`, the `--write` file), on the
+/// capture loop of `engine` (the timeline's too). Returns the final counters. `procs` names
+/// the process of each new flow, when attribution is on.
+pub async fn run_headless(
+    src: LiveSource,
+    save: Option<Recorder>,
     analyzer: &Analyzer,
     plan: &Plan,
-    mut procs: Option<&mut Attributor>,
-    stop: &Arc<AtomicBool>,
+    procs: Option<Attributor>,
     out: &mut impl Write,
 ) -> Result<Option<Drops>, LiveError> {
-    let (output, stop_when, ctx) = (plan.output, plan.stop_when, plan);
+    let output = plan.output;
     let io = |e: std::io::Error| LiveError::Other(format!("writing the output: {e}"));
+    let started = std::time::Instant::now();
+    let wall_start_ns = crate::output::time::now_ns();
+    let (interface, chosen_because, link_type) = (src.interface.clone(), src.chosen_because, src.link_type);
+    if output == Output::Ndjson {
+        let c = plan.confinement.as_ref();
+        let start = StartEvent {
+            event: "start",
+            ts: rfc3339_us(wall_start_ns),
+            interface: &interface,
+            chosen_because,
+            link_type: linktype::name(link_type),
+            filter: plan.filter.as_deref(),
+            user: plan.user.as_deref(),
+            uid: c.map(|c| c.dropped.uid),
+            kept_root: c.map(|c| c.dropped.kept_root),
+            capabilities: c.map(|c| c.dropped.capabilities.as_str()),
+            sandbox: c.map(|c| c.sandbox.to_string()),
+            process_attribution: procs.as_ref().map(Attributor::mode),
+        };
+        let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
+        writeln!(out, "{start}").map_err(io)?;
+        out.flush().map_err(io)?;
+    }
+    let source = engine::Source::Live(src);
     let mut session = Session::new(plan.limits.clone());
     // Only the event lines drain them: kept for `--format json`, they would pile up for as
     // long as the capture runs.
     if output == Output::Ndjson {
         session.record_events();
     }
-    let mut ev = Announcer { only: plan.processes.clone(), ..Announcer::default() };
-    let mut attribution = procs.is_some().then(Attribution::default);
-    let started = Instant::now();
-    let wall_start_ns = crate::output::time::now_ns();
+    let shared = engine::Shared::new(session, source.status());
+    let opts = engine::Options { save, procs, stop_when: plan.stop_when };
+    let mut front = Headless {
+        analyzer,
+        out: &mut *out,
+        output,
+        ev: Announcer { only: plan.processes.clone(), ..Announcer::default() },
+        next_stats: std::time::Instant::now() + STATS_EVERY,
+        last_stats: std::time::Instant::now(),
+        reported_drops: 0,
+    };
+    let (control, commands) = watch::channel(engine::Command { paused: false, stop: false });
+    let (progress, _) = watch::channel(engine::Progress::default());
+    let mut signals =
+        engine::Signals::new().map_err(|e| LiveError::Other(format!("installing the signal handlers: {e}")))?;
+    let stopper = async {
+        signals.recv().await;
+        control.send_modify(|c| c.stop = true);
+        std::future::pending::<()>().await;
+    };
+    let run = engine::run(source, shared, opts, &mut front, commands, &progress);
+    let mut shared = tokio::select! {
+        r = run => r.map_err(|e| LiveError::Other(format!("{e:#}")))?,
+        () = stopper => unreachable!("the stopper never ends"),
+    };
+    let Headless { ev, last_stats, .. } = front;
+    let mut ev = ev;
+    let drops = shared.status.drops();
     if output == Output::Ndjson {
-        let c = ctx.confinement.as_ref();
-        let start = StartEvent {
-            event: "start",
-            ts: rfc3339_us(wall_start_ns),
-            interface: &src.interface,
-            chosen_because: src.chosen_because,
-            link_type: linktype::name(src.link_type),
-            filter: ctx.filter.as_deref(),
-            user: ctx.user.as_deref(),
-            uid: c.map(|c| c.dropped.uid),
-            kept_root: c.map(|c| c.dropped.kept_root),
-            capabilities: c.map(|c| c.dropped.capabilities.as_str()),
-            sandbox: c.map(|c| c.sandbox.to_string()),
-            process_attribution: procs.as_deref().map(Attributor::mode),
-        };
-        let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
-        writeln!(out, "{start}").map_err(io)?;
-        out.flush().map_err(io)?;
-    }
-    let mut next_stats = started + STATS_EVERY;
-    let mut last_stats = started;
-    let mut drops = src.drops();
-    let mut reported_drops = 0u64;
-    let mut failure = None;
-    loop {
-        if stop.load(Ordering::Relaxed)
-            || stop_when.duration.is_some_and(|d| started.elapsed() >= d)
-            || stop_when.count.is_some_and(|c| session.stats.packets >= c)
-        {
-            break;
-        }
-        match src.next_frame() {
-            Ok(Some(frame)) => {
-                session.ingest(&frame);
-                // At the first packet, while the socket is still there: a short flow is gone
-                // by the time it is announced.
-                if let (Some(a), Some(p)) = (attribution.as_mut(), procs.as_deref_mut()) {
-                    a.catch_up(&mut session, p);
-                }
-                if let Some(r) = save.as_mut() {
-                    r.record(&session, &frame);
-                }
-            }
-            Ok(None) => src.wait(),
-            Err(e) => {
-                // The interface went away or the capture failed: keep what was read.
-                failure = Some(e);
-                break;
-            }
-        }
-        if output == Output::Ndjson && ev.write(&mut session, analyzer, out, false).map_err(io)? {
-            // A script reading the events sees each one as it happens.
-            out.flush().map_err(io)?;
-        }
-        if Instant::now() >= next_stats {
-            next_stats += STATS_EVERY;
-            if let Some(r) = save.as_mut() {
-                r.flush();
-            }
-            drops = src.drops().or(drops);
-            if let Some(d) = drops.filter(|d| d.kernel > reported_drops) {
-                eprintln!(
-                    "acrscope: warning: the capture is falling behind: {} packets dropped by the kernel so far \
-                     (raise --buffer-size or narrow --filter)",
-                    d.kernel
-                );
-                reported_drops = d.kernel;
-            }
-            if let Some(last) = session.stats.last_ns {
-                // Capture time of the last packet plus the quiet time since, so idle flows age
-                // out even when nothing arrives.
-                session.age_out(last.max(crate::output::time::now_ns()));
-            }
-            if output == Output::Ndjson {
-                ev.write(&mut session, analyzer, out, false).map_err(io)?;
-                write_stats(out, &session, drops, attribution.as_ref(), &ev).map_err(io)?;
-                last_stats = Instant::now();
-                out.flush().map_err(io)?;
-            }
-        }
-    }
-    if let Some(r) = save.as_mut() {
-        r.flush();
-    }
-    drops = src.drops().or(drops);
-    session.finish();
-    if output == Output::Ndjson {
-        ev.write(&mut session, analyzer, out, true).map_err(io)?;
+        ev.write(&mut shared.session, analyzer, out, true).map_err(io)?;
         // The closing counters, unless the periodic line has just given them.
         if last_stats.elapsed() > Duration::from_millis(100) {
-            write_stats(out, &session, drops, attribution.as_ref(), &ev).map_err(io)?;
+            write_stats(out, &shared, &ev).map_err(io)?;
         }
     }
+    let session = &shared.session;
+    let attribution = shared.attribution.as_ref();
     let info = CaptureInfo {
-        source: src.interface.clone(),
+        source: interface.clone(),
         format: "live".into(),
         first_ts: session.stats.first_ns.map(rfc3339_us),
         last_ts: session.stats.last_ns.map(rfc3339_us),
-        error: failure.as_ref().map(|e| e.to_string()),
+        error: shared.status.error.clone(),
         live: Some(LiveInfo {
-            interface: src.interface.clone(),
-            chosen_because: src.chosen_because,
-            link_type: linktype::name(src.link_type),
-            filter: ctx.filter.clone(),
-            user: ctx.user.clone(),
+            interface: interface.clone(),
+            chosen_because,
+            link_type: linktype::name(link_type),
+            filter: plan.filter.clone(),
+            user: plan.user.clone(),
             duration_s: started.elapsed().as_secs_f64(),
             received: drops.map(|d| d.received),
             kernel_drops: drops.map(|d| d.kernel),
             if_drops: drops.map(|d| d.interface),
-            flows_unattributed: attribution.as_ref().map(Attribution::unattributed),
-            unattributed_because: attribution.as_ref().map(Attribution::because),
+            flows_unattributed: attribution.map(Attribution::unattributed),
+            unattributed_because: attribution.map(Attribution::because),
         }),
     };
-    let analysis = analyzer.analyze(&session);
-    let report = json::build(&session, &analysis, &info);
+    let analysis = analyzer.analyze(session);
+    let report = json::build(session, &analysis, &info);
     match output {
         Output::Json => json::write(out, &report, std::io::IsTerminal::is_terminal(&std::io::stdout())).map_err(io)?,
         Output::Ndjson => {
@@ -205,13 +164,63 @@ pub fn run_headless(
         }
     }
     out.flush().map_err(io)?;
-    if let Some(e) = failure {
+    if let Some(e) = &shared.status.error {
         eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
     }
-    if let Some(e) = save.as_ref().and_then(Recorder::error) {
-        eprintln!("acrscope: warning: the --write file stopped being written: {e}; the packets before are in it");
+    if let Some(w) = session.stats.warning_samples.iter().find(|w| w.kind == "write-failed") {
+        eprintln!("acrscope: warning: {}; the packets before are in it", w.message);
     }
     Ok(drops)
+}
+
+/// The headless front end: event lines as the capture loop ingests, a `stats` line a second.
+struct Headless<'a, W: Write> {
+    analyzer: &'a Analyzer,
+    out: &'a mut W,
+    output: Output,
+    ev: Announcer,
+    next_stats: std::time::Instant,
+    last_stats: std::time::Instant,
+    reported_drops: u64,
+}
+
+impl<W: Write> engine::Front for Headless<'_, W> {
+    fn update(&mut self, shared: &mut engine::Shared, why: engine::Why) -> anyhow::Result<()> {
+        let ndjson = self.output == Output::Ndjson;
+        match why {
+            engine::Why::Frames => {
+                if ndjson && self.ev.write(&mut shared.session, self.analyzer, self.out, false)? {
+                    // A script reading the events sees each one as it happens.
+                    self.out.flush()?;
+                }
+            }
+            engine::Why::Tick if std::time::Instant::now() >= self.next_stats => {
+                self.next_stats += STATS_EVERY;
+                if let Some(d) = shared.status.drops().filter(|d| d.kernel > self.reported_drops) {
+                    eprintln!(
+                        "acrscope: warning: the capture is falling behind: {} packets dropped by the kernel so far \
+                         (raise --buffer-size or narrow --filter)",
+                        d.kernel
+                    );
+                    self.reported_drops = d.kernel;
+                }
+                if ndjson {
+                    self.ev.write(&mut shared.session, self.analyzer, self.out, false)?;
+                    write_stats(self.out, shared, &self.ev)?;
+                    self.last_stats = std::time::Instant::now();
+                    self.out.flush()?;
+                }
+            }
+            // A connect attempt fails with no packet saying so: looked at again each tick.
+            engine::Why::Tick => {
+                if ndjson && self.ev.write(&mut shared.session, self.analyzer, self.out, false)? {
+                    self.out.flush()?;
+                }
+            }
+            engine::Why::End => {}
+        }
+        Ok(())
+    }
 }
 
 /// The first line: what is captured, and who captures it with which rights (a struct, so
@@ -260,13 +269,8 @@ struct StatsEvent {
     flows_hidden: Option<u64>,
 }
 
-fn write_stats(
-    out: &mut impl Write,
-    s: &Session,
-    drops: Option<Drops>,
-    attribution: Option<&Attribution>,
-    ev: &Announcer,
-) -> std::io::Result<()> {
+fn write_stats(out: &mut impl Write, shared: &engine::Shared, ev: &Announcer) -> std::io::Result<()> {
+    let (s, drops, attribution) = (&shared.session, shared.status.drops(), shared.attribution.as_ref());
     let e = StatsEvent {
         event: "stats",
         ts: Some(rfc3339_us(crate::output::time::now_ns())),

@@ -88,10 +88,14 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
         .into());
     }
     let speed = args.speed.unwrap_or(if args.follow { Speed::Max } else { Speed::Factor(1.0) });
-    let feeder = acrscope::engine::spawn_replay_with(&args.file, speed, args.paused, limits, args.follow)
-        .map_err(|e| InputError(e.to_string()))?;
-    let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, processes: args.process, ..ui_options() };
-    acrscope::ui::run(feeder, analyzer, opts)
+    let source =
+        acrscope::engine::Source::open(&args.file, speed, args.follow).map_err(|e| InputError(e.to_string()))?;
+    let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..ui_options() };
+    let (mut publisher, models) = acrscope::ui::publish::Publisher::new(analyzer);
+    publisher.only_processes(&args.process);
+    let engine = acrscope::engine::spawn(source, limits, args.paused, Default::default(), publisher)
+        .context("starting the capture thread")?;
+    acrscope::ui::run(engine, models, opts)
 }
 
 /// `acrscope live`: opens the capture with the privilege, gives every privilege up, opens what
@@ -125,7 +129,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     }
     let switch = privileges::plan(args.user.as_deref()).map_err(usage)?;
     // Before the capture is open (the helper must not inherit its socket) and while root.
-    let mut procs = start_attribution();
+    let procs = start_attribution();
     let opts =
         LiveOptions { interface: args.interface.clone(), filter: args.filter.clone(), buffer_size: args.buffer_size };
     let mut src = LiveSource::open(&opts).map_err(usage)?;
@@ -147,20 +151,21 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     };
     let analyzer = analyzer(&args.analysis)?;
     let save = save.map(|f| acrscope::output::annotate::Recorder::new(f, &analyzer));
-    let ui = acrscope::ui::UiOptions { processes: args.process.clone(), ..ui_options() };
+    let ui = ui_options();
     let allowed = if args.format.is_some() { Allowed::live_headless() } else { Allowed::live_ui(&ui.screenshot_dir) };
 
     let confinement = Confinement { sandbox: sandbox::confine(&allowed), dropped };
     src.confinement = Some(confinement.summary());
     let user = Some(confinement.dropped.user.clone());
+    let stop_when = StopWhen { duration, count: args.count };
     let Some(format) = args.format else {
-        let feeder = acrscope::engine::spawn_live(src, save, limits, procs);
-        return acrscope::ui::run(feeder, analyzer, ui);
+        let (mut publisher, models) = acrscope::ui::publish::Publisher::new(analyzer);
+        publisher.only_processes(&args.process);
+        let opts = acrscope::engine::Options { save, procs, stop_when };
+        let engine = acrscope::engine::spawn(acrscope::engine::Source::Live(src), limits, false, opts, publisher)
+            .context("starting the capture thread")?;
+        return acrscope::ui::run(engine, models, ui);
     };
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).context("installing the signal handlers")?;
-    }
     let output = match format {
         acrscope::cli::LiveFormat::Ndjson => Output::Ndjson,
         acrscope::cli::LiveFormat::Json => Output::Json,
@@ -168,7 +173,7 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
     let interface = src.interface.clone();
     let plan = Plan {
         output,
-        stop_when: StopWhen { duration, count: args.count },
+        stop_when,
         limits,
         filter: args.filter.clone(),
         user,
@@ -176,7 +181,8 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         processes: args.process.clone(),
     };
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let drops = run_headless(src, save, &analyzer, &plan, procs.as_mut(), &stop, &mut stdout)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the event loop")?;
+    let drops = rt.block_on(run_headless(src, save, &analyzer, &plan, procs, &mut stdout))?;
     if let Some(d) = drops {
         eprintln!(
             "acrscope: {interface}: {} packets received by the capture, {} dropped by the kernel, {} by the interface",

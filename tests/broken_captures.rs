@@ -231,8 +231,8 @@ fn same_warnings_in_every_reader(path: &Path, extra: &[&str], r: &Report) {
     if let Some(i) = extra.iter().position(|a| *a == "--max-flows") {
         limits.max_active_flows = extra[i + 1].parse().unwrap();
     }
-    let feeder = acrscope::engine::spawn_replay(path, Speed::Max, false, limits.clone());
-    let snap = acrscope::snapshot::load(path, acrscope::snapshot::At::End, limits);
+    let feeder = acrscope::engine::Source::open(path, Speed::Max, false);
+    let snap = acrscope::snapshot::load(path, acrscope::snapshot::At::End, limits.clone());
     if r.code == Some(2) {
         let (f, s) = (feeder.err().expect("replay opened it"), snap.err().expect("snapshot opened it"));
         assert!(r.stderr.contains(&f.to_string()), "replay: {f} / report: {}", r.stderr);
@@ -246,8 +246,7 @@ fn same_warnings_in_every_reader(path: &Path, extra: &[&str], r: &Report) {
         s.stats.warnings.iter().map(|(k, v)| (k.to_string(), *v)).collect()
     };
     let feeder = feeder.unwrap();
-    feeder.handle.join().unwrap();
-    let g = acrscope::engine::lock(&feeder.shared);
+    let g = acrscope::engine::spawn(feeder, limits, false, Default::default(), ()).unwrap().wait().unwrap();
     assert!(g.status.finished);
     assert_eq!(counts(&g.session), want, "replay feeder vs report: {}", path.display());
     assert_eq!(g.status.error.as_deref().unwrap_or(""), r.error(), "replay feeder: {}", path.display());

@@ -119,28 +119,25 @@ fn snapshot_from_standard_input_equals_snapshot_of_the_file() {
     assert!(b.lines().next().unwrap().contains("replay standard input (pcap)"), "{b}");
 }
 
-/// Waits until `ok` holds for the replay's shared state (a condition, not a time: the
-/// deadline only ends a test that would otherwise hang).
-fn wait_until(f: &acrscope::engine::Feeder, what: &str, ok: impl Fn(&acrscope::engine::Shared) -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let seen = f.control.generation();
-        if ok(&acrscope::engine::lock(&f.shared)) {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "waited 30 s for {what}");
-        // Until the feeder changes something.
-        while f.control.generation() == seen && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-    }
+/// Waits until the replay publishes progress for which `ok` holds (an event, not a time:
+/// the deadline only ends a test that would otherwise hang).
+fn wait_until(
+    f: &acrscope::engine::Running,
+    what: &str,
+    ok: impl FnMut(&acrscope::engine::Progress) -> bool,
+) -> acrscope::engine::Progress {
+    let mut rx = f.progress.clone();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let got = tokio::time::timeout(std::time::Duration::from_secs(30), rx.wait_for(ok)).await;
+        got.unwrap_or_else(|_| panic!("waited 30 s for {what}")).expect("the replay ended first").clone()
+    })
 }
 
 #[test]
 fn replay_follow_reads_a_file_as_it_is_appended() {
     use acrscope::cli::Speed;
     use acrscope::session::Limits;
-    use std::sync::atomic::Ordering;
     let full = std::fs::read(capture("scenario-b-dedicated.pcap")).unwrap();
     let whole = report(&capture("scenario-b-dedicated.pcap"));
     let packets = whole["stats"]["packets"].as_u64().unwrap();
@@ -148,24 +145,20 @@ fn replay_follow_reads_a_file_as_it_is_appended() {
     // Cut inside a record: a file being written is not a cut file.
     let half = full.len() / 2 + 7;
     std::fs::write(&path, &full[..half]).unwrap();
-    let f = acrscope::engine::spawn_replay_with(&path, Speed::Max, false, Limits::default(), true).unwrap();
-    wait_until(&f, "the first half", |s| s.session.stats.packets > 0);
-    let first = acrscope::engine::lock(&f.shared).session.stats.packets;
+    let source = acrscope::engine::Source::open(&path, Speed::Max, true).unwrap();
+    let f = acrscope::engine::spawn(source, Limits::default(), false, Default::default(), ()).unwrap();
+    let first = wait_until(&f, "the first half", |p| p.packets > 0).packets;
     assert!(first < packets);
     let mut out = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
     out.write_all(&full[half..]).unwrap();
     out.flush().unwrap();
-    wait_until(&f, "every packet", |s| s.session.stats.packets == packets);
-    {
-        let g = acrscope::engine::lock(&f.shared);
-        assert!(!g.status.finished, "a followed file has no end until the user quits");
-        assert!(g.session.stats.warnings.is_empty(), "{:?}", g.session.stats.warnings);
-    }
-    f.control.stop.store(true, Ordering::Relaxed);
-    f.handle.join().unwrap();
-    let g = acrscope::engine::lock(&f.shared);
+    let all = wait_until(&f, "every packet", |p| p.packets == packets);
+    assert!(!all.status.finished, "a followed file has no end until the user quits");
+    assert_eq!(all.warnings, 0);
+    let g = f.finish().unwrap();
     assert!(g.status.finished);
     assert_eq!(g.session.stats.packets, packets);
+    assert!(g.session.stats.warnings.is_empty(), "{:?}", g.session.stats.warnings);
     assert_eq!(g.status.error, None);
 }
 

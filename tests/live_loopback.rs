@@ -1228,3 +1228,31 @@ fn interfaces_lists_lo_with_127_0_0_1() {
         .collect();
     assert!(block.iter().any(|l| l.contains("127.0.0.1")), "lo with 127.0.0.1:\n{out}");
 }
+
+/// Headless live ends cleanly on SIGINT and SIGHUP too (a closed terminal), with the summary
+/// of what it captured: every signal goes through the capture loop's one way out.
+#[test]
+#[ignore = "needs root"]
+fn live_ndjson_ends_with_a_summary_on_sigint_and_sighup() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for c in listener.incoming() {
+            drop(c);
+        }
+    });
+    let filter = format!("tcp port {port}");
+    for sig in ["-INT", "-HUP"] {
+        let mut live = Live::spawn(&["live", "-i", "lo", "--format", "ndjson", "--filter", &filter]);
+        live.wait_for_event("start", Duration::from_secs(30));
+        drop(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+        live.wait_for_event("flow_open", Duration::from_secs(30));
+        live.proc.signal(sig);
+        let ended = live.end(Duration::from_secs(30));
+        assert_eq!(ended.status.code(), Some(0), "{sig}: exit status; stderr:\n{}", ended.stderr);
+        let events = ended.events();
+        let (_, last, summary) = events.last().expect("events");
+        assert_eq!(last, "summary", "{sig}: {}", ended.stdout());
+        assert_eq!(summary["report"]["flows"].as_array().map(Vec::len), Some(1), "{sig}: {summary}");
+    }
+}

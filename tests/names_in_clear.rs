@@ -200,7 +200,7 @@ fn details_pane_shows_the_connect_and_the_proxy_answer() {
         clock_ns: session.stats.last_ns,
         ..SourceStatus::default()
     };
-    let shared = Shared { session, status };
+    let shared = Shared::new(session, status);
     let o = ViewOptions {
         width: 160,
         height: 48,

@@ -25,7 +25,7 @@ fn shared(name: &str) -> Shared {
         clock_ns: session.stats.last_ns,
         ..SourceStatus::default()
     };
-    Shared { session, status }
+    Shared::new(session, status)
 }
 
 fn opts(w: u16, h: u16) -> ViewOptions {

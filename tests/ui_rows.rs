@@ -13,7 +13,7 @@ use acrscope::classify::Role;
 use acrscope::cli::ViewKind;
 use acrscope::engine::{Shared, SourceStatus};
 use acrscope::session::{Limits, Session};
-use acrscope::ui::model::{self, Builder, Model};
+use acrscope::ui::model::{self, Builder, Built, Model};
 use acrscope::ui::rows::{self, Group, Line};
 
 const CAPTURES: [&str; 5] = [
@@ -26,7 +26,7 @@ const CAPTURES: [&str; 5] = [
 
 /// Reads the captures into one session, calling `each` every `every` frames and at the end.
 fn read_all(every: u64, mut each: impl FnMut(&Shared)) -> Shared {
-    let mut shared = Shared { session: Session::new(Limits::default()), status: SourceStatus::default() };
+    let mut shared = Shared::new(Session::new(Limits::default()), SourceStatus::default());
     let mut n = 0u64;
     for name in CAPTURES {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
@@ -54,8 +54,8 @@ fn a_model_built_as_frames_arrive_ends_as_one_built_at_once() {
     // The builder keeps views between builds and renames only flows whose naming may have
     // changed, taking back the last build's inferences first; none of that may show.
     let analyzer = Analyzer::default();
-    let mut builder = Builder::new(None);
-    let mut stepwise = Model::default();
+    let builder = Builder::new(None);
+    let mut stepwise = Built::default();
     let mut builds = 0;
     let shared = read_all(97, |s| {
         builder.update(&mut stepwise, s, &analyzer);

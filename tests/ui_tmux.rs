@@ -545,3 +545,66 @@ fn replay_follow_shows_a_growing_file_and_q_leaves() {
     s.keys(&["q"]);
     assert_eq!(s.assert_restored(&typed), "0");
 }
+
+/// Live, space freezes the view while the capture goes on (a capture cannot pause without
+/// losing packets), and resuming catches up with everything captured meanwhile. The `--write`
+/// file tells when the capture has taken the flows made during the pause: the capture side
+/// writes each packet once it has ingested it.
+#[test]
+#[ignore = "needs root and tmux"]
+fn live_pause_freezes_the_view_while_the_capture_goes_on() {
+    assert!(nix::unistd::geteuid().is_root(), "this test captures on lo: run it as root");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in listener.incoming() {
+            drop(c);
+        }
+    });
+    let connect = |n: usize| {
+        for _ in 0..n {
+            drop(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+        }
+    };
+    let s = Session::start("live-pause", 140, 40);
+    let bin = quote(env!("CARGO_BIN_EXE_acrscope"));
+    let written = s.dir.join("w.pcap");
+    let typed = format!(
+        "stty -g > stty.before; {bin} live -i lo --filter 'tcp port {port}' --write {}; echo \"EXIT=$?\"; stty -g > stty.after",
+        quote(written.to_str().unwrap())
+    );
+    s.type_line(&typed);
+    s.wait_for("the live header", |t| header(t).contains("● live"));
+    connect(3);
+    s.wait_for("three flows", |t| t.contains("Other · 3 flows"));
+
+    s.keys(&["Space"]);
+    s.wait_for("the paused view", |t| header(t).contains("❚❚ paused") && footer(t).starts_with("view paused"));
+    connect(5);
+    // The capture side has ingested the five new flows once it has written them.
+    let flows_written = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_acrscope"))
+            .args(["report", "--format", "json"])
+            .arg(&written)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["flows"].as_array().map_or(0, Vec::len)
+    };
+    let started = Instant::now();
+    while flows_written() < 8 {
+        assert!(started.elapsed() < DEADLINE, "the capture did not write 8 flows while the view was paused");
+        std::thread::sleep(POLL);
+    }
+    let frozen = s.screen();
+    assert!(frozen.contains("Other · 3 flows"), "the paused view stands still:\n{frozen}");
+    assert!(header(&frozen).contains("❚❚ paused"), "{frozen}");
+
+    s.keys(&["Space"]);
+    let resumed = s.wait_for("the view caught up", |t| t.contains("Other · 8 flows"));
+    assert!(header(&resumed).contains("● live"), "{resumed}");
+    assert!(footer(&resumed).starts_with("resumed"), "{resumed}");
+
+    s.keys(&["q"]);
+    assert_eq!(s.assert_restored(&typed), "0");
+}

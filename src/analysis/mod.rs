@@ -237,7 +237,7 @@ pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
 /// What [`infer`] filled in, so a model that keeps its views between builds can take it back
 /// before the flows change and infer again. The inferences only fill what was empty (a region,
 /// a storage flow's registry), so taking them back is emptying those again: nothing is copied.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Inferred {
     /// Index in the views; its region was empty; its registry was empty; `registry_inferred`.
     filled: Vec<(u32, bool, bool, bool)>,

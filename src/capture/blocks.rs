@@ -4,6 +4,9 @@
 
 use std::io::{ErrorKind, Read};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 /// Bytes asked of the input at once: few system calls, and small enough that the frames just
 /// read are still in the CPU cache when they are decoded.
@@ -39,10 +42,14 @@ impl Blocks {
 
     /// Reads `input` ahead on a new thread. The thread ends at the end of the input, at a
     /// read error (passed on), or when these `Blocks` are dropped.
-    pub fn ahead(input: Box<dyn Read + Send>) -> std::io::Result<Blocks> {
+    /// `wake` is told each time a block (or the end) is ready, so that an async reader awaits
+    /// it instead of polling [`Blocks::ready`].
+    pub fn ahead(input: Box<dyn Read + Send>, wake: Option<Arc<Notify>>) -> std::io::Result<Blocks> {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         let (recycle, recycled) = mpsc::channel();
-        std::thread::Builder::new().name("acrscope-read".into()).spawn(move || read_ahead(input, &tx, &recycled))?;
+        std::thread::Builder::new()
+            .name("acrscope-read".into())
+            .spawn(move || read_ahead(input, tx, &recycled, wake.as_deref()))?;
         Ok(Blocks::Ahead { rx, recycle, peeked: None })
     }
 
@@ -116,14 +123,27 @@ fn read_block(input: &mut dyn Read, mut buf: Vec<u8>) -> std::io::Result<Block> 
     }
 }
 
-fn read_ahead(mut input: Box<dyn Read + Send>, tx: &SyncSender<std::io::Result<Block>>, recycled: &Receiver<Vec<u8>>) {
+fn read_ahead(
+    mut input: Box<dyn Read + Send>,
+    tx: SyncSender<std::io::Result<Block>>,
+    recycled: &Receiver<Vec<u8>>,
+    wake: Option<&Notify>,
+) {
     loop {
         let buf = recycled.try_recv().unwrap_or_default();
         let r = read_block(input.as_mut(), buf);
         let last = !matches!(r, Ok(Block { len: 1.., .. }));
         if matches!(r, Ok(Block { len: 0, .. })) || tx.send(r).is_err() || last {
-            return;
+            break;
         }
+        if let Some(w) = wake {
+            w.notify_one();
+        }
+    }
+    // The end is news too, once the channel is closed.
+    drop(tx);
+    if let Some(w) = wake {
+        w.notify_one();
     }
 }
 
@@ -172,7 +192,7 @@ mod tests {
         for step in [1000, BLOCK, 2 * BLOCK] {
             for fail in [false, true] {
                 let t = || Box::new(Trickle { data: data.clone(), at: 0, step, fail_at_end: fail });
-                for (how, blocks) in [("direct", Blocks::direct(t())), ("ahead", Blocks::ahead(t()).unwrap())] {
+                for (how, blocks) in [("direct", Blocks::direct(t())), ("ahead", Blocks::ahead(t(), None).unwrap())] {
                     let (got, err) = drain(blocks);
                     assert!(got == data, "{how}, step {step}: {} bytes of {}", got.len(), data.len());
                     assert_eq!(err.as_deref(), fail.then_some("disk on fire"), "{how}, step {step}");
@@ -194,7 +214,7 @@ mod tests {
     fn dropping_the_reader_ends_its_thread() {
         let token = std::sync::Arc::new(());
         let input = Owned(std::io::Cursor::new(vec![0u8; 64 * BLOCK]), token.clone());
-        let mut b = Blocks::ahead(Box::new(input)).unwrap();
+        let mut b = Blocks::ahead(Box::new(input), None).unwrap();
         assert_eq!(b.next_block().unwrap().unwrap().len, BLOCK);
         drop(b);
         // The thread was blocked on a full channel: it must notice the receiver is gone,

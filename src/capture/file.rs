@@ -129,13 +129,17 @@ impl FileReader {
         let name = path.display().to_string();
         let io = |source| CaptureError::Io { name: name.clone(), source };
         let f = File::open(path).map_err(io)?;
-        let input = Blocks::ahead(Box::new(f)).map_err(io)?;
+        let input = Blocks::ahead(Box::new(f), None).map_err(io)?;
         FileReader::with_blocks(input, name)
     }
 
     /// Reads `r` ahead on a thread of its own (a file, a pipe, a decompressor).
-    pub fn read_ahead(r: Box<dyn Read + Send>, name: String) -> Result<FileReader, CaptureError> {
-        let input = Blocks::ahead(r).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
+    pub fn read_ahead(
+        r: Box<dyn Read + Send>,
+        name: String,
+        wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+    ) -> Result<FileReader, CaptureError> {
+        let input = Blocks::ahead(r, wake).map_err(|source| CaptureError::Io { name: name.clone(), source })?;
         FileReader::with_blocks(input, name)
     }
 

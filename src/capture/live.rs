@@ -14,8 +14,6 @@ use crate::packet::link::linktype;
 const SNAPLEN: i32 = 262_144;
 /// Kernel batching delay; immediate mode makes packets available at once anyway.
 const READ_TIMEOUT_MS: i32 = 100;
-/// Longest wait for the next packet when none is waiting, so stop requests are seen promptly.
-const IDLE_WAIT_MS: u16 = 20;
 
 /// What opening the capture needs to know.
 #[derive(Debug, Clone)]
@@ -114,6 +112,15 @@ pub struct LiveSource {
     number: u64,
 }
 
+/// The capture's descriptor, to wait on for packets: poll it, do not sleep, since libpcap's
+/// ring can be only ~128 packets deep (immediate mode on an interface with offloads), which a
+/// 10 ms sleep overflowed at 150k packets/s.
+impl std::os::fd::AsFd for LiveSource {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.cap.as_fd()
+    }
+}
+
 /// Kernel counters of a live capture.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Drops {
@@ -204,15 +211,6 @@ impl LiveSource {
             Err(pcap::Error::TimeoutExpired) => Ok(None),
             Err(e) => Err(LiveError::Other(format!("{}: reading packets: {e}", self.interface))),
         }
-    }
-
-    /// Waits until a packet is waiting (or a short while has passed). Polling the capture's
-    /// descriptor, not sleeping: libpcap's ring can be only ~128 packets deep (immediate mode
-    /// on an interface with offloads), which a 10 ms sleep overflowed at 150k packets/s.
-    pub fn wait(&self) {
-        use std::os::fd::AsFd;
-        let mut fds = [nix::poll::PollFd::new(self.cap.as_fd(), nix::poll::PollFlags::POLLIN)];
-        let _ = nix::poll::poll(&mut fds, IDLE_WAIT_MS);
     }
 
     pub fn drops(&mut self) -> Option<Drops> {

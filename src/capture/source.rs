@@ -1,4 +1,4 @@
-//! The one way a capture is read, whoever reads it (`report`, the replay feeder, `snapshot`,
+//! The one way a capture is read, whoever reads it (`report`, the capture loop of `replay`, `snapshot`,
 //! the fuzz pipeline): a source (a file, standard input, a file still being written, any of
 //! them gzip- or zstd-compressed) becomes frames, and the reading ends with one
 //! [`ReadOutcome`] (located reader warnings, counts, and the error that cut it short, if any)
@@ -43,6 +43,8 @@ pub struct OpenOptions {
     /// Keep reading a file that is still being written (`tail -f`): its end is not the end
     /// of the capture until this flag is set.
     pub follow: Option<Arc<AtomicBool>>,
+    /// Told whenever more of the input has been read (see [`CaptureReader::ready`]).
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// A capture being read: frames, then one outcome.
@@ -115,12 +117,12 @@ impl CaptureReader {
             }
         };
         let streaming = stdin || opts.follow.is_some();
-        CaptureReader::from_input(raw, display, total_bytes, streaming)
+        CaptureReader::from_input(raw, display, total_bytes, streaming, opts.wake.clone())
     }
 
     /// Reads a capture from any input (compressed or not), named `name` in messages.
     pub fn from_reader(input: Box<dyn Read + Send>, name: String) -> Result<CaptureReader, CaptureError> {
-        CaptureReader::from_input(input, name, None, true)
+        CaptureReader::from_input(input, name, None, true, None)
     }
 
     fn from_input(
@@ -128,6 +130,7 @@ impl CaptureReader {
         name: String,
         total_bytes: Option<u64>,
         streaming: bool,
+        wake: Option<Arc<tokio::sync::Notify>>,
     ) -> Result<CaptureReader, CaptureError> {
         let raw_read = Arc::new(AtomicU64::new(0));
         let mut counted = Counted { inner: raw, n: raw_read.clone() };
@@ -169,7 +172,7 @@ impl CaptureReader {
                 (dec, format!("{name} ({}; byte offsets are in the decompressed data)", c.name()))
             }
         };
-        let reader = FileReader::read_ahead(input, reader_name)?;
+        let reader = FileReader::read_ahead(input, reader_name, wake)?;
         Ok(CaptureReader { reader, name, compression, total_bytes, raw_read, frames: 0, stop: None, streaming })
     }
 
@@ -412,7 +415,7 @@ mod tests {
         let head = 24 + 19 * 19;
         std::fs::write(&path, &all[..head + 4]).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let mut r = CaptureReader::open(&path, &OpenOptions { follow: Some(stop.clone()) }).unwrap();
+        let mut r = CaptureReader::open(&path, &OpenOptions { follow: Some(stop.clone()), wake: None }).unwrap();
         for _ in 0..19 {
             assert!(r.next_frame().is_some());
         }

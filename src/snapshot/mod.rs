@@ -131,7 +131,7 @@ pub fn load_watched(
     let mut session = Session::new(limits);
     session.record_activity();
     let status = SourceStatus { label: reader.label(), total_bytes: reader.total_bytes(), ..SourceStatus::default() };
-    let mut shared = Shared { session, status };
+    let mut shared = Shared::new(session, status);
     let mut cutoff: Option<i64> = None;
     let mut cut = false;
     while let Some(frame) = reader.next_frame() {
@@ -146,7 +146,7 @@ pub fn load_watched(
         before(&mut shared, frame.ts_ns);
         shared.session.ingest(&frame);
     }
-    let Shared { mut session, mut status } = shared;
+    let Shared { mut session, mut status, .. } = shared;
     status.read_bytes = reader.progress_bytes();
     status.error = crate::pipeline::apply_outcome(&mut session, &reader.into_outcome());
     if cut {
@@ -159,7 +159,7 @@ pub fn load_watched(
         status.finished = true;
         status.clock_ns = session.stats.last_ns;
     }
-    Shared { session, status }
+    Shared::new(session, status)
 }
 
 /// What `acrscope snapshot` draws besides the capture itself.

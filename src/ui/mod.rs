@@ -1,7 +1,7 @@
 //! The live timeline: a pull unfolding flow by flow, from a replayed file or a live interface.
 //!
-//! One pure function draws the whole screen from the UI state ([`app::App`]) and a copy of the
-//! session ([`model::Model`]) into any ratatui buffer: the terminal, a screenshot, a test or a
+//! One pure function draws the whole screen from the UI state ([`app::App`]) and a picture of
+//! the session ([`model::Model`], built and published by [`publish`]) into any ratatui buffer: the terminal, a screenshot, a test or a
 //! headless snapshot all get the same picture.
 
 pub mod app;
@@ -15,6 +15,7 @@ pub mod help;
 pub mod model;
 pub mod pace;
 pub mod pane;
+pub mod publish;
 pub mod recs;
 pub mod rows;
 pub mod run;
@@ -176,8 +177,9 @@ impl Default for ViewOptions {
 
 /// The screen for `shared`, drawn headless: the same widgets the terminal shows.
 pub fn render_to_buffer(shared: &Shared, analyzer: &Analyzer, opts: &ViewOptions) -> Buffer {
-    let mut model = Model::default();
-    model::Builder::new(opts.at_ns).only_processes(&opts.processes).update(&mut model, shared, analyzer);
+    let mut built = model::Built::default();
+    model::Builder::new(opts.at_ns).only_processes(&opts.processes).update(&mut built, shared, analyzer);
+    let model = Model::new(std::sync::Arc::new(built));
     let mut app = App::new(Theme::new(opts.color), opts.view);
     app.sync(&model);
     if let Some(sel) = &opts.select {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::analysis::{endpoints, findings, infer, Analyzer, Endpoint, Finding, FlowView, Inferred};
 use crate::cli::ViewKind;
@@ -32,8 +33,11 @@ pub struct DnsEntry {
     pub count: u32,
 }
 
-#[derive(Debug, Default)]
-pub struct Model {
+/// The costly part of what the screen shows, built on the capture side from the session and
+/// published whole: the view reads it, never builds it.
+#[derive(Debug, Clone, Default)]
+pub struct Built {
+    /// The source and the counters when this was built.
     pub status: SourceStatus,
     pub packets: u64,
     pub bytes: u64,
@@ -67,9 +71,25 @@ pub struct Model {
     pub version: u64,
     /// `--process`: how many flows it hides; `None` without it.
     pub hidden_by_process: Option<usize>,
+    /// What the next build of this one starts from (each published copy keeps its own, so a
+    /// build may start from any earlier one).
+    state: BuildState,
 }
 
-impl Model {
+/// What a build keeps for the next one, so that it redoes only what changed.
+#[derive(Debug, Clone, Default)]
+struct BuildState {
+    /// What each flow's view was made from: how many of the ClientHello and an HTTP request
+    /// were known, and how many answers held the server address.
+    sig: Vec<(u8, usize)>,
+    /// What the last build inferred into the views, taken back before the next.
+    inferred: Inferred,
+    dns_index: HashMap<Vec<String>, u32>,
+    /// Flow records whose interface has been named (a flow's ifindex never changes).
+    named_interfaces: usize,
+}
+
+impl Built {
     pub fn lines(&self, view: ViewKind) -> &[Line] {
         match view {
             ViewKind::Flows => &self.flow_lines,
@@ -84,6 +104,66 @@ impl Model {
         }
     }
 
+    /// Findings that concern a host or an address.
+    pub fn findings_for<'a>(&'a self, host: Option<&'a str>, addr: IpAddr) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.findings
+            .iter()
+            .filter(move |f| host.is_some_and(|h| f.hosts.iter().any(|x| x == h)) || f.addresses.contains(&addr))
+    }
+}
+
+/// What is drawn: the newest published build, and the newest counters and source status
+/// (which move between builds).
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub built: Arc<Built>,
+    pub status: SourceStatus,
+    pub packets: u64,
+    pub bytes: u64,
+    pub warnings: u64,
+    pub flows_evicted: u64,
+}
+
+impl std::ops::Deref for Model {
+    type Target = Built;
+
+    fn deref(&self) -> &Built {
+        &self.built
+    }
+}
+
+impl Model {
+    pub fn new(built: Arc<Built>) -> Model {
+        let mut m = Model::default();
+        m.set_built(built);
+        m
+    }
+
+    /// Shows a newer build (its counters too, unless newer ones came meanwhile).
+    pub fn set_built(&mut self, built: Arc<Built>) {
+        if built.packets >= self.packets || built.status.finished {
+            self.status.clone_from(&built.status);
+            self.packets = built.packets;
+            self.bytes = built.bytes;
+            self.warnings = built.warnings;
+            self.flows_evicted = built.flows_evicted;
+        }
+        self.status.finished = built.status.finished;
+        self.built = built;
+    }
+
+    /// The newest counters and source status. "end" waits for the build that shows what was
+    /// read up to the end.
+    pub fn set_progress(&mut self, p: &crate::engine::Progress) {
+        let finished = self.built.status.finished;
+        self.status.clone_from(&p.status);
+        self.status.finished = finished;
+        self.packets = p.packets;
+        self.bytes = p.wire_bytes;
+        self.warnings = p.warnings;
+        self.flows_evicted = p.flows_evicted;
+    }
+
     /// The capture clock: the replay's (or live) "now", else the last packet.
     pub fn now_ns(&self) -> Option<i64> {
         self.status.clock_ns.or(self.last_ns)
@@ -96,35 +176,21 @@ impl Model {
             (c, l) => c.or(l),
         }
     }
-
-    /// Findings that concern a host or an address.
-    pub fn findings_for<'a>(&'a self, host: Option<&'a str>, addr: IpAddr) -> impl Iterator<Item = &'a Finding> + 'a {
-        self.findings
-            .iter()
-            .filter(move |f| host.is_some_and(|h| f.hosts.iter().any(|x| x == h)) || f.addresses.contains(&addr))
-    }
 }
 
-/// Keeps the costly parts of the model between builds.
+/// Builds the screen's picture from the session: in full, or from an earlier build, redoing
+/// only what changed.
 #[derive(Debug, Default)]
 pub struct Builder {
-    /// What each flow's view (in the model) was made from: how many of the ClientHello and an
-    /// HTTP request were known, and how many answers held the server address.
-    sig: Vec<(u8, usize)>,
-    /// What the last build inferred into the model's views, taken back before the next.
-    inferred: Inferred,
-    dns_index: HashMap<Vec<String>, u32>,
     /// Only what happened by this capture time is shown (a headless render of a moment).
     until: Option<i64>,
-    /// Flow records whose interface has been named (a flow's ifindex never changes).
-    named_interfaces: usize,
     /// `--process NAMES`: only these processes' flows and the DNS answers they used are shown.
     only: Vec<String>,
 }
 
 impl Builder {
     pub fn new(until: Option<i64>) -> Builder {
-        Builder { until, ..Builder::default() }
+        Builder { until, only: Vec::new() }
     }
 
     /// Shows only the flows of the processes named (as `ps` names them; none: every flow), and
@@ -135,18 +201,18 @@ impl Builder {
     }
 
     /// Brings `model` up to date with `shared`.
-    pub fn update(&mut self, model: &mut Model, shared: &Shared, analyzer: &Analyzer) {
+    pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
         let parallel = s.flows().len() >= PARALLEL_FROM && crate::par::threads(2) > 1;
         // The flow records do not depend on the views: they are copied while views are made.
-        let Model { flows, views, findings, endpoints: eps, .. } = model;
+        let Built { flows, views, findings, endpoints: eps, state, .. } = model;
         crate::par::join(
             parallel,
             || update_recs(flows, s),
             || {
-                std::mem::take(&mut self.inferred).undo(views);
-                self.update_views(views, s, analyzer);
-                self.inferred = infer(s, views);
+                std::mem::take(&mut state.inferred).undo(views);
+                update_views(&mut state.sig, views, s, analyzer);
+                state.inferred = infer(s, views);
                 *eps = endpoints::build(s, views);
                 *findings = findings::build(s, views, eps, &analyzer.rules);
             },
@@ -156,12 +222,13 @@ impl Builder {
 
         model.status = shared.status.clone();
         if model.status.live {
-            for rec in &model.flows[self.named_interfaces.min(model.flows.len())..] {
+            let from = model.state.named_interfaces.min(model.flows.len());
+            for rec in &model.flows[from..] {
                 if let Some(ix) = rec.flow.ifindex {
                     model.interface_names.entry(ix).or_insert_with(|| crate::capture::live::interface_name(ix));
                 }
             }
-            self.named_interfaces = model.flows.len();
+            model.state.named_interfaces = model.flows.len();
         }
         if let Some(at) = self.until {
             model.status.clock_ns = Some(at);
@@ -184,7 +251,7 @@ impl Builder {
             // again at each build.
             let mut keep = vec![false; model.dns.len()];
             for (a, _) in model.answers.iter().zip(&sh.answers).filter(|(_, &u)| u) {
-                if let Some(&i) = self.dns_index.get(&a.chain) {
+                if let Some(&i) = model.state.dns_index.get(&a.chain) {
                     keep[i as usize] = true;
                 }
             }
@@ -201,56 +268,58 @@ impl Builder {
         (model.host_lines, model.host_widths) = (host_lines, host_widths);
         model.version += 1;
     }
+}
 
-    /// Names and classifies new flows, and again only those whose naming may have changed:
-    /// the ClientHello or an HTTP request arrived, or an answer holding the server address did and could name
-    /// the flow better than the one it has (one from before the flow began, or the flow had
-    /// only a later one or none).
-    fn update_views(&mut self, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
-        // Flows to (re)name, in id order: the new ones come last, so they are pushed in turn.
-        let mut todo: Vec<u32> = Vec::new();
-        for (i, f) in s.flows().iter().enumerate() {
-            let id = i as u32;
-            let held = s.answers_for(&f.server);
-            // A name can also come from a plain HTTP request or a CONNECT, after the flow began.
-            let facts = &s.facts[i];
-            let named = u8::from(facts.tls.client_hello.is_some())
-                + u8::from(facts.http.as_ref().is_some_and(|h| h.request.is_some()));
-            let sig = (named, held.len());
-            let Some(old) = self.sig.get(i).copied() else {
-                todo.push(id);
-                self.sig.push(sig);
-                continue;
-            };
-            if old == sig {
-                continue;
-            }
-            let named_after_start =
-                views[i].naming.answer.and_then(|a| s.dns.get(a as usize)).is_none_or(|a| a.ts_ns > f.first_ns);
-            let new_before_start = held
-                .get(old.1..)
-                .unwrap_or(&[])
-                .iter()
-                .any(|&a| s.dns.get(a as usize).is_some_and(|a| a.ts_ns <= f.first_ns));
-            if old.0 != sig.0 || named_after_start || new_before_start {
-                todo.push(id);
-            }
-            self.sig[i] = sig;
+/// Names and classifies new flows, and again only those whose naming may have changed:
+/// the ClientHello or an HTTP request arrived, or an answer holding the server address did and could name
+/// the flow better than the one it has (one from before the flow began, or the flow had
+/// only a later one or none).
+fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
+    // Flows to (re)name, in id order: the new ones come last, so they are pushed in turn.
+    let mut todo: Vec<u32> = Vec::new();
+    for (i, f) in s.flows().iter().enumerate() {
+        let id = i as u32;
+        let held = s.answers_for(&f.server);
+        // A name can also come from a plain HTTP request or a CONNECT, after the flow began.
+        let facts = &s.facts[i];
+        let named = u8::from(facts.tls.client_hello.is_some())
+            + u8::from(facts.http.as_ref().is_some_and(|h| h.request.is_some()));
+        let sig = (named, held.len());
+        let Some(old) = sig_of.get(i).copied() else {
+            todo.push(id);
+            sig_of.push(sig);
+            continue;
+        };
+        if old == sig {
+            continue;
         }
-        for (id, v) in todo.iter().zip(analyzer.views(s, &todo)) {
-            match views.get_mut(*id as usize) {
-                Some(slot) => *slot = v,
-                None => views.push(v),
-            }
+        let named_after_start =
+            views[i].naming.answer.and_then(|a| s.dns.get(a as usize)).is_none_or(|a| a.ts_ns > f.first_ns);
+        let new_before_start = held
+            .get(old.1..)
+            .unwrap_or(&[])
+            .iter()
+            .any(|&a| s.dns.get(a as usize).is_some_and(|a| a.ts_ns <= f.first_ns));
+        if old.0 != sig.0 || named_after_start || new_before_start {
+            todo.push(id);
         }
-        // Outcomes move on with every packet (a flow connects, closes, or its SYNs go
-        // unanswered as time passes): cheap to decide, so decided again for every flow.
-        for v in views.iter_mut() {
-            v.outcome = analyzer.outcome(s, v.id, &v.class);
+        sig_of[i] = sig;
+    }
+    for (id, v) in todo.iter().zip(analyzer.views(s, &todo)) {
+        match views.get_mut(*id as usize) {
+            Some(slot) => *slot = v,
+            None => views.push(v),
         }
     }
+    // Outcomes move on with every packet (a flow connects, closes, or its SYNs go
+    // unanswered as time passes): cheap to decide, so decided again for every flow.
+    for v in views.iter_mut() {
+        v.outcome = analyzer.outcome(s, v.id, &v.class);
+    }
+}
 
-    fn update_dns(&mut self, model: &mut Model, s: &Session) {
+impl Builder {
+    fn update_dns(&self, model: &mut Built, s: &Session) {
         let until = self.until.unwrap_or(i64::MAX);
         let from = model.answers.len();
         for a in s.dns.get(from..).unwrap_or(&[]) {
@@ -265,7 +334,7 @@ impl Builder {
                 flow: a.flow,
             };
             if rec.ts_ns <= until && !rec.chain.is_empty() {
-                self.add_entry(model, &rec);
+                Self::add_entry(model, &rec);
             }
             model.answers.push(rec);
         }
@@ -274,8 +343,8 @@ impl Builder {
         }
     }
 
-    fn add_entry(&mut self, model: &mut Model, a: &AnswerRec) {
-        let i = *self.dns_index.entry(a.chain.clone()).or_insert_with(|| {
+    fn add_entry(model: &mut Built, a: &AnswerRec) {
+        let i = *model.state.dns_index.entry(a.chain.clone()).or_insert_with(|| {
             model.dns.push(DnsEntry {
                 chain: a.chain.clone(),
                 qtypes: Vec::new(),
@@ -311,7 +380,7 @@ impl Builder {
 }
 
 /// The DNS pane's entries (those `keep` says, else all), latest answer first.
-fn order_dns(model: &mut Model, keep: Option<&[bool]>) {
+fn order_dns(model: &mut Built, keep: Option<&[bool]>) {
     model.dns_order =
         (0..model.dns.len() as u32).filter(|&i| keep.is_none_or(|k| k.get(i as usize) == Some(&true))).collect();
     model.dns_order.sort_by_key(|&i| std::cmp::Reverse((model.dns[i as usize].last_ns, i)));
@@ -319,7 +388,7 @@ fn order_dns(model: &mut Model, keep: Option<&[bool]>) {
 
 /// Builds a model from scratch (a headless render, a test).
 pub fn build(shared: &Shared, analyzer: &Analyzer, until: Option<i64>) -> Model {
-    let mut m = Model::default();
+    let mut m = Built::default();
     Builder::new(until).update(&mut m, shared, analyzer);
-    m
+    Model::new(Arc::new(m))
 }

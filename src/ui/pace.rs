@@ -1,6 +1,7 @@
-//! When the model is rebuilt. A build holds the session's lock, so the feeder waits for it,
-//! and it costs in proportion to the flows: rebuilt too often, the screen slows down the very
-//! reading it shows.
+//! When the screen's picture is rebuilt. A build reads the session, so it runs on the capture
+//! loop, which reads nothing meanwhile, and it costs in proportion to the flows: rebuilt too
+//! often, the screen slows down the very reading it shows. (The view never waits for it: it
+//! draws the last build published.)
 
 use std::time::Duration;
 

@@ -1,34 +1,29 @@
-//! The event loop. The feeder thread reads and analyses; this loop copies what changed into
-//! the model (a few times a second at most), draws (at most ~30 times a second, and only when
-//! something changed: the session, the replay clock, a key, the size), and sleeps otherwise,
-//! so an idle screen costs next to nothing.
+//! The view's event loop (tokio): terminal events (crossterm's `EventStream`), signals, the
+//! published builds and counters of the capture loop, a frame timer. It draws at most ~30
+//! times a second and only when something changed, and never waits for the capture side:
+//! it draws the newest picture published (see `publish.rs`).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
-use crossterm::event::{self, Event, KeyEventKind, MouseEventKind};
+use crossterm::event::{self, Event, EventStream, KeyEventKind, MouseEventKind};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::app::{Action, App};
-use super::model::{Builder, Model};
-use super::pace::{Pace, Source};
+use super::model::{Built, Model};
 use super::terminal::{self, Guard, Term};
 use super::theme::{color_wanted, Theme};
-use crate::analysis::Analyzer;
-use crate::cli::{Speed, ViewKind};
-use crate::engine::{lock_for_view, Feeder};
+use crate::cli::ViewKind;
+use crate::engine::{Running, Signals};
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
-/// Longest sleep with nothing to do: how soon a signal or a dead terminal is noticed.
-const IDLE: Duration = Duration::from_millis(250);
 /// How often the terminal is checked to still be there.
 const ALIVE_EVERY: Duration = Duration::from_secs(1);
-/// The input thread's wait for a key, between looks at its stop flag.
-const INPUT_POLL: Duration = Duration::from_millis(200);
 
 /// Saves a screen into a directory, named after the capture time; returns the files written.
 pub type SaveScreen = fn(&ratatui::buffer::Buffer, &std::path::Path, i64) -> anyhow::Result<Vec<PathBuf>>;
@@ -47,9 +42,6 @@ pub struct UiOptions {
     pub save_screen: Option<SaveScreen>,
     /// Quit once the whole source has been shown (to time the UI; see benches/ui_load.sh).
     pub quit_at_end: bool,
-    /// `--process`: only these processes' flows (and the DNS answers they used) are shown, the
-    /// others counted in the header; empty: every flow. See `model::Builder::only_processes`.
-    pub processes: Vec<String>,
 }
 
 impl Default for UiOptions {
@@ -60,149 +52,69 @@ impl Default for UiOptions {
             screenshot_dir: PathBuf::from("."),
             save_screen: None,
             quit_at_end: false,
-            processes: Vec::new(),
         }
     }
 }
 
-/// Runs the timeline for `feeder` (a replayed file or a live capture) until the user quits;
-/// the terminal is restored on every way out, and the feeder is told to stop. Meant to end
-/// the process: the session and the model are left for the system to reclaim.
-pub fn run(feeder: Feeder, analyzer: Analyzer, opts: UiOptions) -> anyhow::Result<()> {
-    let result = match Guard::take() {
-        Ok(mut guard) => {
-            let stop_input = Arc::new(AtomicBool::new(false));
-            let (tx, input) = mpsc::channel();
-            let ended = tx.clone();
-            feeder.control.on_end(move || {
-                let _ = ended.send(Msg::SourceEnded);
-            });
-            spawn_input(tx, stop_input.clone());
-            let r = event_loop(&mut guard.term, &guard.signalled, &feeder, &analyzer, &opts, &input);
-            stop_input.store(true, Ordering::SeqCst);
-            drop(guard);
-            r
-        }
-        Err(e) => Err(e),
-    };
-    feeder.control.stop.store(true, Ordering::SeqCst);
+/// Runs the timeline for the capture loop `engine`, drawing the builds published on
+/// `models`, until the user quits; the terminal is restored on every way out, and the capture
+/// loop is told to stop. Meant to end the process: the session and the model are left for the
+/// system to reclaim.
+pub fn run(engine: Running, models: watch::Receiver<Arc<Built>>, opts: UiOptions) -> anyhow::Result<()> {
+    let result =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the event loop").and_then(
+            |rt| {
+                rt.block_on(async {
+                    let mut signals = Signals::new().context("installing the signal handlers")?;
+                    let mut guard = Guard::take()?;
+                    let r = event_loop(&mut guard.term, &mut signals, &engine, models, &opts).await;
+                    // From now on a signal ends the process the default way.
+                    signals.arm();
+                    drop(guard);
+                    r
+                })
+            },
+        );
+    engine.stop();
     // The process ends next: freeing a session of a million flows one allocation at a time
     // takes longer than the system takes to reclaim it whole (`report` does the same).
-    std::mem::forget(feeder.shared);
+    std::mem::forget(engine);
     result
 }
 
-/// What wakes the loop before its timer does.
-enum Msg {
-    Input(std::io::Result<Event>),
-    SourceEnded,
-}
-
-/// Terminal events come from their own thread: a read that never returns (crossterm spins
-/// inside `poll` once the terminal is gone) must not keep the loop from noticing.
-fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) {
-    let tx2 = tx.clone();
-    let spawned = std::thread::Builder::new().name("ui-input".into()).spawn(move || {
-        while !stop.load(Ordering::SeqCst) {
-            let ev = match event::poll(INPUT_POLL) {
-                Ok(false) => continue,
-                Ok(true) => event::read(),
-                Err(e) => Err(e),
-            };
-            let failed = ev.is_err();
-            if tx.send(Msg::Input(ev)).is_err() || failed {
-                break;
-            }
-        }
-    });
-    if let Err(e) = spawned {
-        // No input thread: the loop ends with this.
-        let _ = tx2.send(Msg::Input(Err(e)));
-    }
-}
-
-fn event_loop(
+async fn event_loop(
     term: &mut Term,
-    signalled: &AtomicBool,
-    feeder: &Feeder,
-    analyzer: &Analyzer,
+    signals: &mut Signals,
+    engine: &Running,
+    mut models: watch::Receiver<Arc<Built>>,
     opts: &UiOptions,
-    input: &Receiver<Msg>,
 ) -> anyhow::Result<()> {
     let mut app = App::new(Theme::new(opts.color), opts.view);
     // Not freed on the way out, for the reason the session is not (see `run`).
-    let mut model = std::mem::ManuallyDrop::new(Model::default());
-    let mut builder = Builder::new(None);
-    let mut seen_gen: Option<u64> = None;
-    let started = Instant::now();
-    let mut pace = Pace::default();
+    let mut model = std::mem::ManuallyDrop::new(Model::new(models.borrow_and_update().clone()));
+    let mut progress = engine.progress.clone();
+    model.set_progress(&progress.borrow_and_update());
+    app.sync(&model);
+    let mut events = EventStream::new();
+    let mut alive = tokio::time::interval(ALIVE_EVERY);
+    alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_draw: Option<Instant> = None;
-    let mut last_alive = Instant::now();
     let mut dirty = true;
     let mut end_drawn = false;
-    // Packets in the session at the last build: more is news for the next one.
-    let mut built_packets = 0;
+    // Live pause: the view stands still while the capture goes on.
+    let mut frozen = false;
+    // The capture loop has ended (its channels closed) after publishing its last build.
+    let mut ended = false;
     loop {
-        if signalled.load(Ordering::SeqCst) {
-            return Ok(());
-        }
         if terminal::panicked() {
             anyhow::bail!("a thread of acrscope panicked (the message is above)");
         }
-        let gen = feeder.control.generation();
-        if seen_gen != Some(gen) {
-            let g = lock_for_view(&feeder.shared, &feeder.control);
-            // A paused or waiting feeder bumps the generation with nothing new but its clock.
-            let news = model.version == 0
-                || g.session.stats.packets != built_packets
-                || g.status.finished != model.status.finished;
-            let source = Source {
-                finished: g.status.finished,
-                loading: g.status.speed == Some(Speed::Max) && !g.status.live,
-                read: g.status.read_bytes,
-                total: g.status.total_bytes,
-                flows: g.session.flows().len(),
-            };
-            if news && pace.due(started.elapsed(), source) {
-                let began = Instant::now();
-                builder.update(&mut model, &g, analyzer);
-                built_packets = g.session.stats.packets;
-                drop(g);
-                pace.built(started.elapsed(), began.elapsed(), model.flows.len());
-                seen_gen = Some(gen);
-                app.sync(&model);
-                dirty = true;
-            } else {
-                // Between builds the counters, the clock and the replay state move the screen
-                // (a long load at full speed may go seconds without a build).
-                let st = &g.session.stats;
-                if st.packets != model.packets {
-                    model.packets = st.packets;
-                    model.bytes = st.wire_bytes;
-                    model.warnings = st.warning_count();
-                    model.flows_evicted = st.flows_evicted;
-                    dirty = true;
-                }
-                if g.status.clock_ns != model.status.clock_ns || g.status.paused != model.status.paused {
-                    // "end" waits for the build that shows what was read up to the end.
-                    let finished = model.status.finished;
-                    model.status.clone_from(&g.status);
-                    model.status.finished = finished;
-                    dirty = true;
-                }
-                if !news {
-                    seen_gen = Some(gen);
-                }
-            }
-        }
-        // The generation is read again: the feeder may have ended (and bumped it) since the
-        // build above, which then could not have shown the end.
-        if feeder.handle.is_finished() && !model.status.finished && seen_gen == Some(feeder.control.generation()) {
+        if ended && !model.status.finished {
             anyhow::bail!("the capture thread stopped before the end of its input");
         }
-        let since_draw = last_draw.map_or(FRAME, |t| t.elapsed());
         // The end is what a user of a fast replay waits for: it is drawn at once.
         let end_news = model.status.finished && !end_drawn;
+        let since_draw = last_draw.map_or(FRAME, |t| t.elapsed());
         if dirty && (since_draw >= FRAME || end_news) {
             term.draw(|f| super::render(f, &app, &model)).context("drawing the screen")?;
             last_draw = Some(Instant::now());
@@ -212,48 +124,67 @@ fn event_loop(
                 return Ok(());
             }
         }
-        if last_alive.elapsed() >= ALIVE_EVERY {
-            // A terminal that hung up fails this; the loop would otherwise wait forever.
-            crossterm::terminal::window_size().context("the terminal went away")?;
-            last_alive = Instant::now();
-        }
-
-        let busy = seen_gen != Some(feeder.control.generation()) || !model.status.finished;
-        let wait = if dirty {
-            FRAME.saturating_sub(last_draw.map_or(FRAME, |t| t.elapsed()))
-        } else if busy {
-            FRAME
-        } else {
-            IDLE
-        };
-        let first = match input.recv_timeout(wait) {
-            Ok(ev) => ev,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => anyhow::bail!("terminal input ended"),
-        };
-        // Handle every event already waiting before drawing once.
-        for msg in std::iter::once(first).chain(input.try_iter()) {
-            let ev = match msg {
-                Msg::Input(ev) => ev.context("reading the terminal")?,
-                // The loop's top sees what the source did.
-                Msg::SourceEnded => continue,
-            };
-            match handle(ev, &mut app, &model, feeder, term, opts) {
-                Some(Action::Quit) => return Ok(()),
-                Some(_) => dirty = true,
-                None => {}
+        let next_frame = last_draw.map_or_else(Instant::now, |t| t + FRAME);
+        tokio::select! {
+            () = signals.recv() => return Ok(()),
+            ev = events.next() => {
+                let ev = match ev {
+                    Some(ev) => ev.context("reading the terminal")?,
+                    None => anyhow::bail!("terminal input ended"),
+                };
+                match handle(ev, &mut app, &mut model, engine, term, opts, &mut frozen) {
+                    Some(Action::Quit) => return Ok(()),
+                    Some(Action::TogglePause) if !frozen && model.status.live => {
+                        // Resumed: catch up with everything captured meanwhile.
+                        model.set_built(models.borrow_and_update().clone());
+                        model.set_progress(&progress.borrow_and_update());
+                        model.status.paused = false;
+                        app.sync(&model);
+                        dirty = true;
+                    }
+                    Some(_) => dirty = true,
+                    None => {}
+                }
+            }
+            r = models.changed(), if !frozen && !ended => match r {
+                Ok(()) => {
+                    model.set_built(models.borrow_and_update().clone());
+                    app.sync(&model);
+                    dirty = true;
+                }
+                Err(_) => ended = true,
+            },
+            r = progress.changed(), if !frozen && !ended => match r {
+                Ok(()) => {
+                    model.set_progress(&progress.borrow_and_update());
+                    dirty = true;
+                }
+                Err(_) => ended = true,
+            },
+            () = tokio::time::sleep_until(next_frame), if dirty => {}
+            _ = alive.tick() => {
+                // A terminal that hung up fails this; the loop would otherwise wait forever.
+                crossterm::terminal::window_size().context("the terminal went away")?;
             }
         }
     }
 }
 
 /// Applies one terminal event; `None` when it changed nothing on screen.
-fn handle(ev: Event, app: &mut App, model: &Model, feeder: &Feeder, term: &Term, opts: &UiOptions) -> Option<Action> {
+fn handle(
+    ev: Event,
+    app: &mut App,
+    model: &mut Model,
+    engine: &Running,
+    term: &Term,
+    opts: &UiOptions,
+    frozen: &mut bool,
+) -> Option<Action> {
     match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => {
             let action = app.on_key(k, model);
             match action {
-                Action::TogglePause => toggle_pause(app, model, feeder),
+                Action::TogglePause => toggle_pause(app, model, engine, frozen),
                 Action::Screenshot => screenshot(app, model, term, opts),
                 Action::Quit | Action::None => {}
             }
@@ -270,13 +201,28 @@ fn handle(ev: Event, app: &mut App, model: &Model, feeder: &Feeder, term: &Term,
     }
 }
 
-fn toggle_pause(app: &mut App, model: &Model, feeder: &Feeder) {
+/// A replay's clock stops; a live view freezes while the capture goes on (a capture cannot
+/// pause without losing packets), and catches up when resumed.
+fn toggle_pause(app: &mut App, model: &mut Model, engine: &Running, frozen: &mut bool) {
     if model.status.finished {
         app.status = Some("the capture has ended: nothing to pause".into());
         return;
     }
-    let paused = !feeder.control.paused.load(Ordering::SeqCst);
-    feeder.control.paused.store(paused, Ordering::SeqCst);
+    if model.status.live {
+        *frozen = !*frozen;
+        model.status.paused = *frozen;
+        app.status = Some(
+            if *frozen {
+                "view paused, the capture goes on: space resumes"
+            } else {
+                "resumed: caught up with the capture"
+            }
+            .into(),
+        );
+        return;
+    }
+    let paused = !engine.control.borrow().paused;
+    engine.set_paused(paused);
     app.status = Some(if paused { "paused: space resumes" } else { "playing" }.into());
 }
 

@@ -45,8 +45,6 @@ pub fn panicked() -> bool {
 /// panic hook.
 pub struct Guard {
     pub term: Term,
-    /// Set by SIGTERM, SIGHUP and SIGINT.
-    pub signalled: Arc<AtomicBool>,
     prev_hook: Option<Arc<Hook>>,
 }
 
@@ -69,13 +67,9 @@ impl Guard {
             chained(info);
         }));
         // From here on, dropping the guard undoes whatever was done, on every error path.
-        let mut guard = Guard { term, signalled: Arc::new(AtomicBool::new(false)), prev_hook: Some(prev) };
-        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
-            // A second signal acts at once (the default action), should the loop be stuck.
-            signal_hook::flag::register_conditional_default(sig, guard.signalled.clone())
-                .and_then(|_| signal_hook::flag::register(sig, guard.signalled.clone()))
-                .context("installing the signal handlers")?;
-        }
+        // Signals are the event loop's (`engine::Signals`): it ends on the first, and leaves
+        // through this guard's drop.
+        let mut guard = Guard { term, prev_hook: Some(prev) };
         TAKEN.store(true, Ordering::SeqCst);
         enable_raw_mode().context("switching the terminal to raw mode")?;
         execute!(stdout(), EnterAlternateScreen, EnableMouseCapture).context("setting up the terminal")?;
@@ -92,8 +86,5 @@ impl Drop for Guard {
             let _ = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| prev(info)));
         }
-        // From now on a signal ends the process the default way: the handlers stay installed
-        // (removing them would leave the signals ignored), and they act on a set flag.
-        self.signalled.store(true, Ordering::SeqCst);
     }
 }
