@@ -608,3 +608,66 @@ fn live_pause_freezes_the_view_while_the_capture_goes_on() {
     s.keys(&["q"]);
     assert_eq!(s.assert_restored(&typed), "0");
 }
+
+/// Writes `capture` again as `live --write OUT.pcapng` would have, its flows attributed as
+/// they open: TCP to the login host by curl, other TCP by dockerd, DNS by the resolver.
+fn record_with_processes(capture: &str, out: &Path) {
+    use acrscope::capture::savefile::{SaveFormat, Savefile};
+    use acrscope::procs::{Process, Side};
+    let mut reader = acrscope::capture::file::FileReader::open(Path::new(&capture_path(capture))).unwrap();
+    let analyzer = acrscope::analysis::Analyzer::default();
+    let mut session = acrscope::session::Session::default();
+    let mut rec: Option<acrscope::output::annotate::Recorder> = None;
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let rec = rec.get_or_insert_with(|| {
+            let f = std::fs::File::create(out).unwrap();
+            let file = Savefile::new(f, SaveFormat::Pcapng, frame.link_type, 262_144, 9).unwrap();
+            acrscope::output::annotate::Recorder::new(file, &analyzer)
+        });
+        let before = session.facts.len();
+        session.ingest(&frame);
+        for id in before..session.facts.len() {
+            let f = &session.flows()[id];
+            let login = session
+                .dns
+                .iter()
+                .any(|a| a.msg.chain.first().is_some_and(|n| n == LOGIN_HOST) && a.msg.addresses.contains(&f.server));
+            let (pid, name) = match f.proto {
+                acrscope::flow::L4::Udp => (301, "systemd-resolve"),
+                _ if login => (4242, "curl"),
+                _ => (812, "dockerd"),
+            };
+            let p = Process { pid, name: name.into(), exe: None, uid: 0, container: None, side: Side::Client };
+            session.facts[id].process = Some(std::sync::Arc::new(p));
+        }
+        rec.record(&session, &frame);
+    }
+    let mut rec = rec.unwrap();
+    rec.flush();
+    assert!(rec.error().is_none());
+}
+
+/// `replay --process` of a pcapng written by `live --write`: the processes come back from the
+/// packets' comments, only dockerd's flows are drawn (with their process column), and the
+/// header counts the others.
+#[test]
+#[ignore = "needs tmux"]
+fn replay_of_a_recorded_pcapng_shows_only_the_processes_asked_for() {
+    let s = Session::start("process", 150, 40);
+    let file = s.dir.join("recorded.pcapng");
+    record_with_processes(DEDICATED, &file);
+    let typed = s.launch(file.to_str().unwrap(), "--speed max --process dockerd");
+    let screen = s.wait_for("the end, dockerd's flows drawn", |t| {
+        header(t).contains(END) && count_rows(t, "DATA", DATA_HOST) == 4
+    });
+    assert!(screen.contains("PROCESS"), "the process column:\n{screen}");
+    assert!(rows(&screen, "DATA", DATA_HOST).iter().all(|r| r.contains("dockerd:812")), "{screen}");
+    assert_eq!(count_badge(&screen, "LOGIN"), 0, "curl's login flows are hidden:\n{screen}");
+    let hidden: usize = header(&screen)
+        .split("  ")
+        .find_map(|p| p.trim().strip_suffix(" flows hidden by --process")?.parse().ok())
+        .unwrap_or_else(|| panic!("the header counts the hidden flows: {}", header(&screen)));
+    assert!(hidden >= 11, "the 11 login flows at least: {}", header(&screen));
+    s.keys(&["q"]);
+    assert_eq!(s.assert_restored(&typed), "0");
+}
