@@ -304,8 +304,8 @@ fn short_flows_are_attributed_or_say_why_not() {
             stats["unattributed_because"]
         );
     }
-    // Held 1 ms: 9 or 10 of 10 on an idle machine, 7 of 10 seen with both cores busy (debug
-    // build): printed, not asserted.
+    // Held 1 ms: 10 of 10 on an idle machine, as few as 4 of 10 seen while other builds kept
+    // both cores busy (debug build): printed, not asserted.
     assert!(rates[2].1 >= TRIES - 1, "flows held 5 ms: {rates:?}");
 }
 

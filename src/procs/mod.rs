@@ -117,6 +117,9 @@ const SCANS_PER_SECOND: u32 = 50;
 /// Processes whose fds are read first for a new socket.
 const RECENT: usize = 8;
 
+/// The newest processes (highest pids), read next, before all of /proc.
+const NEWEST: usize = 16;
+
 /// Socket inodes remembered at most (a few megabytes).
 const MAX_HOLDERS: usize = 1 << 16;
 
@@ -197,6 +200,15 @@ impl Resolver {
         if !self.still_held(q, inode, side) {
             return Err(Miss::SocketGone);
         }
+        // A process started a moment ago (a CLI's request, a token fetch) is likelier to hold
+        // a socket not seen yet than one of the many that run for long; it is found here in a
+        // fraction of a full scan, while its flow may still be open.
+        for pid in self.newest() {
+            self.scan_pid(pid);
+            if let Some(&pid) = self.holders.get(&inode) {
+                return Ok(pid);
+            }
+        }
         self.scan()?;
         match self.holders.get(&inode).copied() {
             Some(pid) => Ok(pid),
@@ -276,6 +288,15 @@ impl Resolver {
                 Proto::Tcp => None,
             }
         })
+    }
+
+    /// The [`NEWEST`] highest pids (the newest processes, until pids wrap around).
+    fn newest(&self) -> Vec<u32> {
+        let Ok(dir) = std::fs::read_dir(&self.root) else { return Vec::new() };
+        let mut pids: Vec<u32> = dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
+        pids.sort_unstable_by(|a, b| b.cmp(a));
+        pids.truncate(NEWEST);
+        pids
     }
 
     /// Reads every process's fd links again, at most [`SCANS_PER_SECOND`] times a second.
@@ -470,6 +491,27 @@ mod tests {
         // Another process with that pid is read afresh.
         become_("containerd", 200);
         assert_eq!(r.process(4242, Side::Client).name, "containerd");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_new_socket_of_a_new_process_is_found_before_all_of_proc_is_read() {
+        let root = std::env::temp_dir().join(format!("acrscope-fake-newest-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        // Processes 1000..1040, each holding socket 5000 + pid.
+        for pid in 1000..1040u32 {
+            let fd = root.join(pid.to_string()).join("fd");
+            std::fs::create_dir_all(&fd).unwrap();
+            std::os::unix::fs::symlink(format!("socket:[{}]", 5000 + pid), fd.join("3")).unwrap();
+        }
+        let q =
+            Query { proto: Proto::Tcp, client: "127.0.0.1:1".parse().unwrap(), server: "127.0.0.1:2".parse().unwrap() };
+        let mut r = Resolver::new(&root);
+        assert_eq!(r.holder(&q, 5000 + 1039, Side::Client), Ok(1039));
+        assert_eq!(r.holder(&q, 5000 + 1024, Side::Client), Ok(1024), "the sixteenth newest");
+        assert_eq!(r.scans_in_window, 0, "found without reading all of /proc");
+        assert_eq!(r.holder(&q, 5000 + 1000, Side::Client), Ok(1000), "an old process: after a full scan");
+        assert_eq!(r.scans_in_window, 1);
         let _ = std::fs::remove_dir_all(&root);
     }
 
