@@ -400,11 +400,7 @@ pub async fn run(
             while !cmd.stop && !ended {
                 tokio::select! {
                     biased;
-                    r = commands.changed() => match r {
-                        Ok(()) => cmd = *commands.borrow_and_update(),
-                        // The view is gone: nobody to capture for.
-                        Err(_) => cmd.stop = true,
-                    },
+                    c = next_command(&mut commands, cmd) => cmd = c,
                     _ = until(deadline) => break,
                     _ = tick.tick() => {
                         let now = crate::output::time::now_ns();
@@ -496,10 +492,7 @@ pub async fn run(
                 };
                 tokio::select! {
                     biased;
-                    r = commands.changed() => match r {
-                        Ok(()) => cmd = *commands.borrow_and_update(),
-                        Err(_) => cmd.stop = true,
-                    },
+                    c = next_command(&mut commands, cmd) => cmd = c,
                     _ = until(deadline) => break,
                     _ = tick.tick() => {
                         // A paced replay's clock moves the "now" cursor between frames.
@@ -753,6 +746,14 @@ fn read_file(
         }
     }
     Next::More
+}
+
+/// The view's next command; a stop once the view is gone (nobody to capture for).
+async fn next_command(commands: &mut watch::Receiver<Command>, now: Command) -> Command {
+    match commands.changed().await {
+        Ok(()) => *commands.borrow_and_update(),
+        Err(_) => Command { stop: true, ..now },
+    }
 }
 
 /// Resolves at `deadline`, never without one.

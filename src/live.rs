@@ -186,6 +186,12 @@ struct Headless<'a, W: Write> {
 
 impl<W: Write> engine::Front for Headless<'_, W> {
     fn update(&mut self, shared: &mut engine::Shared, why: engine::Why) -> anyhow::Result<()> {
+        self.write(shared, why).map_err(|e| anyhow::anyhow!("writing the output: {e}"))
+    }
+}
+
+impl<W: Write> Headless<'_, W> {
+    fn write(&mut self, shared: &mut engine::Shared, why: engine::Why) -> std::io::Result<()> {
         let ndjson = self.output == Output::Ndjson;
         match why {
             engine::Why::Frames => {

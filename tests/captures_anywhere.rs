@@ -1,6 +1,8 @@
 //! Captures from anywhere (issue 18): standard input, files still being written, compressed
 //! files; and results handed to other tools.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -119,21 +121,6 @@ fn snapshot_from_standard_input_equals_snapshot_of_the_file() {
     assert!(b.lines().next().unwrap().contains("replay standard input (pcap)"), "{b}");
 }
 
-/// Waits until the replay publishes progress for which `ok` holds (an event, not a time:
-/// the deadline only ends a test that would otherwise hang).
-fn wait_until(
-    f: &acrscope::engine::Running,
-    what: &str,
-    ok: impl FnMut(&acrscope::engine::Progress) -> bool,
-) -> acrscope::engine::Progress {
-    let mut rx = f.progress.clone();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let got = tokio::time::timeout(std::time::Duration::from_secs(30), rx.wait_for(ok)).await;
-        got.unwrap_or_else(|_| panic!("waited 30 s for {what}")).expect("the replay ended first").clone()
-    })
-}
-
 #[test]
 fn replay_follow_reads_a_file_as_it_is_appended() {
     use acrscope::cli::Speed;
@@ -147,12 +134,12 @@ fn replay_follow_reads_a_file_as_it_is_appended() {
     std::fs::write(&path, &full[..half]).unwrap();
     let source = acrscope::engine::Source::open(&path, Speed::Max, true).unwrap();
     let f = acrscope::engine::spawn(source, Limits::default(), false, Default::default(), ()).unwrap();
-    let first = wait_until(&f, "the first half", |p| p.packets > 0).packets;
+    let first = common::wait_for_progress(&f, "the first half", |p| p.packets > 0).packets;
     assert!(first < packets);
     let mut out = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
     out.write_all(&full[half..]).unwrap();
     out.flush().unwrap();
-    let all = wait_until(&f, "every packet", |p| p.packets == packets);
+    let all = common::wait_for_progress(&f, "every packet", |p| p.packets == packets);
     assert!(!all.status.finished, "a followed file has no end until the user quits");
     assert_eq!(all.warnings, 0);
     let g = f.finish().unwrap();

@@ -1,11 +1,13 @@
 //! The replay side of the capture loop: paced and unpaced replays read every frame, pause
 //! holds the clock, the end is published once with everything read.
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use acrscope::cli::Speed;
-use acrscope::engine::{spawn, Options, Progress, Running, Source};
+use acrscope::engine::{spawn, Options, Running, Source};
 use acrscope::session::Limits;
 
 fn capture() -> &'static Path {
@@ -15,17 +17,6 @@ fn capture() -> &'static Path {
 fn start(speed: Speed, paused: bool) -> Running {
     let source = Source::open(capture(), speed, false).unwrap();
     spawn(source, Limits::default(), paused, Options::default(), ()).unwrap()
-}
-
-/// Waits for the capture loop to publish progress that satisfies `ok` (an event; the 30 s
-/// only end a test that would otherwise hang).
-fn wait_for(r: &Running, ok: impl FnMut(&Progress) -> bool) -> Progress {
-    let mut rx = r.progress.clone();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let got = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(ok)).await;
-        got.expect("waited 30 s").expect("the capture loop ended first").clone()
-    })
 }
 
 #[test]
@@ -57,10 +48,10 @@ fn paced_replay_follows_the_recorded_clock() {
 #[test]
 fn a_paused_replay_reads_nothing_until_resumed_and_stops_when_asked() {
     let r = start(Speed::Factor(1.0), true);
-    let p = wait_for(&r, |p| p.status.paused);
+    let p = common::wait_for_progress(&r, "the paused state", |p| p.status.paused);
     assert_eq!(p.packets, 0, "read while paused");
     r.set_paused(false);
-    let p = wait_for(&r, |p| p.packets > 0);
+    let p = common::wait_for_progress(&r, "packets", |p| p.packets > 0);
     assert!(!p.status.paused);
     let s = r.finish().unwrap();
     assert!(s.status.finished);
@@ -72,7 +63,7 @@ fn the_end_of_the_source_is_published_once_with_everything_read() {
     let r = start(Speed::Max, true);
     let mut rx = r.progress.clone();
     r.set_paused(false);
-    let p = wait_for(&r, |p| p.status.finished);
+    let p = common::wait_for_progress(&r, "the end", |p| p.status.finished);
     assert_eq!(p.packets, 590);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {

@@ -21,7 +21,7 @@ const KEYS: [(&str, &str); 14] = [
     ("+ -", "zoom the time axis"),
     ("← →", "pan the time axis"),
     ("f", "follow now"),
-    ("space", "pause or resume"),
+    ("space", "pause or resume (live: the view; capture goes on)"),
     ("s", "save the screen as text"),
     ("mouse", "wheel scrolls, click selects"),
     ("q Esc", "quit"),

@@ -109,3 +109,18 @@ pub fn client_hello(sni: &str) -> Vec<u8> {
     rec.extend(hs);
     rec
 }
+
+/// Waits until the capture loop publishes progress for which `ok` holds, and returns it (an
+/// event, not a time: the 30 s only end a test that would otherwise hang).
+pub fn wait_for_progress(
+    r: &acrscope::engine::Running,
+    what: &str,
+    ok: impl FnMut(&acrscope::engine::Progress) -> bool,
+) -> acrscope::engine::Progress {
+    let mut rx = r.progress.clone();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let got = tokio::time::timeout(std::time::Duration::from_secs(30), rx.wait_for(ok)).await;
+        got.unwrap_or_else(|_| panic!("waited 30 s for {what}")).expect("the capture loop ended first").clone()
+    })
+}
