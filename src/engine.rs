@@ -290,6 +290,8 @@ struct Held {
     interface: u32,
     orig_len: u32,
     offset: u64,
+    /// A pcapng comment may name the flow's process (a recording of a live capture).
+    comment: Option<Box<str>>,
 }
 
 impl Held {
@@ -302,6 +304,7 @@ impl Held {
             interface: frame.interface,
             orig_len: frame.orig_len,
             offset: frame.offset,
+            comment: frame.comment.map(Box::from),
         }
     }
 
@@ -314,7 +317,7 @@ impl Held {
             orig_len: self.orig_len,
             offset: self.offset,
             data: &self.data,
-            comment: None,
+            comment: self.comment.as_deref(),
         }
     }
 }

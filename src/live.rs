@@ -435,8 +435,7 @@ impl Announcer {
 
     /// Whether `--process` hides flow `id`: made by another process, or by none known.
     fn hides(&self, s: &Session, id: u32) -> bool {
-        !self.only.is_empty()
-            && s.facts[id as usize].process.as_ref().is_none_or(|p| !self.only.iter().any(|n| *n == p.name))
+        !self.only.is_empty() && s.facts[id as usize].process.as_ref().is_none_or(|p| !p.is_one_of(&self.only))
     }
 
     fn open(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {

@@ -1,6 +1,8 @@
 //! A pcapng that `live --write` made names each packet's process in its comment; `report`
 //! and `replay` of the file give each flow that process back (issue 17).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -116,4 +118,48 @@ fn a_pcapng_without_processes_reads_as_before() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/captures/scenario-a-blob.pcap");
     let (s, _) = acrscope::pipeline::read_file(&path, acrscope::session::Limits::default(), |_| {}).unwrap();
     assert!(s.facts.iter().all(|f| f.process.is_none()));
+}
+
+/// A paced replay holds a frame read ahead of its time: the held frame keeps its comment, so
+/// a flow of one packet, which has no other, still gets its process.
+#[test]
+fn a_paced_replay_keeps_the_process_of_a_frame_it_held_back() {
+    use acrscope::capture::Frame;
+    use acrscope::cli::Speed;
+    use acrscope::engine::{spawn, Options, Source};
+    let out = std::env::temp_dir().join(format!("acrscope-procs-paced-{}.pcapng", std::process::id()));
+    // Two one-packet UDP flows 0.2 s apart: at the recorded pace the second is read before its
+    // time and held.
+    let packets = [
+        (0.0, common::udp([10, 0, 0, 1], 40000, [10, 0, 0, 2], 9999, b"first")),
+        (0.2, common::udp([10, 0, 0, 1], 40001, [10, 0, 0, 3], 9999, b"second")),
+    ];
+    let analyzer = Analyzer::default();
+    let f = std::fs::File::create(&out).unwrap();
+    let mut rec = Recorder::new(Savefile::new(f, SaveFormat::Pcapng, common::RAW, 262_144, 9).unwrap(), &analyzer);
+    let mut session = Session::default();
+    for (i, (t, data)) in packets.iter().enumerate() {
+        let ts_ns = 1_700_000_000_000_000_000 + (*t * 1e9) as i64;
+        let frame = Frame {
+            number: i as u64 + 1,
+            ts_ns,
+            link_type: common::RAW,
+            interface: 0,
+            orig_len: data.len() as u32,
+            offset: 0,
+            data,
+            comment: None,
+        };
+        session.ingest(&frame);
+        let p = Process { pid: 900 + i as u32, name: format!("client{i}"), ..process_of(L4::Tcp, 1).unwrap() };
+        session.facts[i].process = Some(Arc::new(p));
+        rec.record(&session, &frame);
+    }
+    rec.flush();
+    assert!(rec.error().is_none());
+    let source = Source::open(&out, Speed::Factor(1.0), false).unwrap();
+    let s = spawn(source, Default::default(), false, Options::default(), ()).unwrap().wait().unwrap();
+    let _ = std::fs::remove_file(&out);
+    let got: Vec<_> = s.session.facts.iter().map(|f| f.process.as_ref().map(|p| (p.name.clone(), p.pid))).collect();
+    assert_eq!(got, [Some(("client0".to_string(), 900)), Some(("client1".to_string(), 901))]);
 }
