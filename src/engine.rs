@@ -389,6 +389,10 @@ pub async fn run(
         shared.attribution.get_or_insert_with(Attribution::default);
     }
     let publish = |shared: &Shared| {
+        // Nobody reads it (headless): not even made.
+        if progress.is_closed() {
+            return;
+        }
         progress.send_if_modified(|p| {
             let now = Progress::of(shared);
             let changed = *p != now;
