@@ -110,7 +110,13 @@ async fn event_loop(
             anyhow::bail!("a thread of acrscope panicked (the message is above)");
         }
         if ended && !model.status.finished {
-            anyhow::bail!("the capture thread stopped before the end of its input");
+            // Both channels close when the capture loop ends, after its last build and
+            // counters: one may be seen closed before the other's last value is taken.
+            take_newest(&mut model, &mut app, &mut models, &mut progress);
+            dirty = true;
+            if !model.status.finished {
+                anyhow::bail!("the capture thread stopped before the end of its input");
+            }
         }
         // The end is what a user of a fast replay waits for: it is drawn at once.
         let end_news = model.status.finished && !end_drawn;
@@ -136,10 +142,8 @@ async fn event_loop(
                     Some(Action::Quit) => return Ok(()),
                     Some(Action::TogglePause) if !frozen && model.status.live => {
                         // Resumed: catch up with everything captured meanwhile.
-                        model.set_built(models.borrow_and_update().clone());
-                        model.set_progress(&progress.borrow_and_update());
+                        take_newest(&mut model, &mut app, &mut models, &mut progress);
                         model.status.paused = false;
-                        app.sync(&model);
                         dirty = true;
                     }
                     Some(_) => dirty = true,
@@ -168,6 +172,18 @@ async fn event_loop(
             }
         }
     }
+}
+
+/// Shows the newest build and counters the capture loop has published.
+fn take_newest(
+    model: &mut Model,
+    app: &mut App,
+    models: &mut watch::Receiver<Arc<Built>>,
+    progress: &mut watch::Receiver<crate::engine::Progress>,
+) {
+    model.set_built(models.borrow_and_update().clone());
+    model.set_progress(&progress.borrow_and_update());
+    app.sync(model);
 }
 
 /// Applies one terminal event; `None` when it changed nothing on screen.
