@@ -204,14 +204,16 @@ impl Builder {
     pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
         let parallel = s.flows().len() >= PARALLEL_FROM && crate::par::threads(2) > 1;
-        // The flow records do not depend on the views: they are copied while views are made.
         let Built { flows, views, findings, endpoints: eps, state, .. } = model;
+        std::mem::take(&mut state.inferred).undo(views);
+        // Naming uses every core by itself; the flow records, which depend on nothing else,
+        // are copied while the one-thread passes after it run (at 222,633 flows: 0.15 s of
+        // copying against 0.19 s of inferences, endpoints and findings).
+        update_views(&mut state.sig, views, s, analyzer);
         crate::par::join(
             parallel,
             || update_recs(flows, s),
             || {
-                std::mem::take(&mut state.inferred).undo(views);
-                update_views(&mut state.sig, views, s, analyzer);
                 state.inferred = infer(s, views);
                 *eps = endpoints::build(s, views);
                 *findings = findings::build(s, views, eps, &analyzer.rules);
