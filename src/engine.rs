@@ -402,7 +402,7 @@ pub async fn run(
     };
     match source {
         Source::Live(src) => {
-            let mut reader = LiveReader::spawn(src)?;
+            let mut live = src.into_stream()?;
             let mut ended = false;
             while !cmd.stop && !ended {
                 tokio::select! {
@@ -413,6 +413,9 @@ pub async fn run(
                         let now = crate::output::time::now_ns();
                         shared.status.clock_ns = Some(now);
                         shared.status.start_ns.get_or_insert(now);
+                        if let Some(d) = live.drops() {
+                            shared.status.set_drops(d);
+                        }
                         // One aging clock: the later of the wall clock and the last packet, so
                         // idle flows age out even when nothing arrives.
                         shared.session.age_out(shared.session.stats.last_ns.map_or(now, |l| l.max(now)));
@@ -420,27 +423,26 @@ pub async fn run(
                         front.update(&mut shared, Why::Tick)?;
                         publish(&shared);
                     }
-                    b = reader.rx.recv() => {
-                        let Some(b) = b else { break };
+                    r = live.read(BATCH) => {
+                        if let Err(e) = r {
+                            // The interface went away or the capture failed: keep what was read.
+                            let e = e.to_string();
+                            shared.session.warn("capture-failed", None, None, e.clone());
+                            shared.status.error = Some(e);
+                            ended = true;
+                        }
                         let mut sink = Sink { opts: &mut opts };
-                        ended = b.end;
                         let before = shared.session.stats.packets;
-                        for i in 0..b.frames.len() {
-                            sink.ingest(&mut shared, &b.frame(i));
+                        let mut frames = live.frames();
+                        for i in 0..frames.len() {
+                            sink.ingest(&mut shared, &frames.frame(i));
                             if sink.counted_out(&shared) {
                                 ended = true;
                                 break;
                             }
                         }
-                        if let Some(d) = b.drops {
-                            shared.status.set_drops(d);
-                        }
-                        if let Some(e) = &b.error {
-                            // The interface went away or the capture failed: keep what was read.
-                            shared.session.warn("capture-failed", None, None, e.clone());
-                            shared.status.error = Some(e.clone());
-                        }
-                        reader.recycle(b);
+                        frames.clear();
+                        drop(frames);
                         if shared.session.stats.packets != before {
                             shared.status.clock_ns = Some(crate::output::time::now_ns());
                             front.update(&mut shared, Why::Frames)?;
@@ -449,7 +451,7 @@ pub async fn run(
                     }
                 }
             }
-            if let Some(d) = reader.stop().await {
+            if let Some(d) = live.drops() {
                 shared.status.set_drops(d);
             }
             Sink { opts: &mut opts }.flush(&mut shared);
@@ -538,168 +540,6 @@ pub async fn run(
     front.update(&mut shared, Why::End)?;
     publish(&shared);
     Ok(shared)
-}
-
-/// Frames a live reader puts in one batch at most, and bytes.
-const LIVE_BATCH_FRAMES: usize = 1024;
-const LIVE_BATCH_BYTES: usize = 1 << 20;
-/// Batches in flight between the live reader and the loop: what the reader may run ahead while
-/// the loop is busy (a build), at most 8 MiB, before the kernel's buffer takes over.
-const LIVE_BATCHES: usize = 8;
-
-/// Frames copied out of libpcap's ring, one buffer per batch.
-#[derive(Default)]
-struct Batch {
-    data: Vec<u8>,
-    frames: Vec<Meta>,
-    drops: Option<Drops>,
-    error: Option<String>,
-    /// The capture ended (an error, or the reader was stopped).
-    end: bool,
-}
-
-struct Meta {
-    number: u64,
-    ts_ns: i64,
-    link_type: u16,
-    orig_len: u32,
-    start: usize,
-    len: usize,
-}
-
-impl Batch {
-    fn push(&mut self, f: &Frame<'_>) {
-        self.frames.push(Meta {
-            number: f.number,
-            ts_ns: f.ts_ns,
-            link_type: f.link_type,
-            orig_len: f.orig_len,
-            start: self.data.len(),
-            len: f.data.len(),
-        });
-        self.data.extend_from_slice(f.data);
-    }
-
-    fn frame(&self, i: usize) -> Frame<'_> {
-        let m = &self.frames[i];
-        Frame {
-            number: m.number,
-            ts_ns: m.ts_ns,
-            link_type: m.link_type,
-            interface: 0,
-            orig_len: m.orig_len,
-            offset: 0,
-            data: &self.data[m.start..m.start + m.len],
-            comment: None,
-        }
-    }
-
-    fn full(&self) -> bool {
-        self.frames.len() >= LIVE_BATCH_FRAMES || self.data.len() >= LIVE_BATCH_BYTES
-    }
-}
-
-/// libpcap's ring drained on a thread of its own, so that nothing the loop does (a model
-/// build, a slow terminal) keeps the kernel's buffer from being emptied; the copies cost
-/// ~1 µs per 1,500-byte frame against the hundreds of µs a dropped packet's retransmission
-/// costs the pull.
-struct LiveReader {
-    rx: tokio::sync::mpsc::Receiver<Batch>,
-    recycle: std::sync::mpsc::Sender<Batch>,
-    stop: Arc<AtomicBool>,
-    /// Dropped to wake the reader from its wait on the capture.
-    wake: Option<std::os::unix::net::UnixStream>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl LiveReader {
-    fn spawn(src: LiveSource) -> std::io::Result<LiveReader> {
-        let (tx, rx) = tokio::sync::mpsc::channel(LIVE_BATCHES);
-        let (recycle, recycled) = std::sync::mpsc::channel();
-        let (wake, woken) = std::os::unix::net::UnixStream::pair()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("capture-read".into())
-            .spawn(move || read_live(src, &tx, &recycled, &stop2, &woken))?;
-        Ok(LiveReader { rx, recycle, stop, wake: Some(wake), thread: Some(thread) })
-    }
-
-    fn recycle(&self, mut b: Batch) {
-        b.data.clear();
-        b.frames.clear();
-        b.drops = None;
-        b.error = None;
-        let _ = self.recycle.send(b);
-    }
-
-    /// Stops the reader; its last counters.
-    async fn stop(&mut self) -> Option<Drops> {
-        self.stop.store(true, Ordering::SeqCst);
-        self.wake = None;
-        let mut drops = None;
-        // Frames read since are not ingested: the capture has been told to stop.
-        while let Some(b) = self.rx.recv().await {
-            drops = b.drops.or(drops);
-        }
-        // The channel closed: the thread has returned.
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        drops
-    }
-}
-
-/// The live reader's thread: batches of frames as they come, the drop counters every tick.
-fn read_live(
-    mut src: LiveSource,
-    tx: &tokio::sync::mpsc::Sender<Batch>,
-    recycled: &std::sync::mpsc::Receiver<Batch>,
-    stop: &AtomicBool,
-    woken: &std::os::unix::net::UnixStream,
-) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::{AsFd, BorrowedFd};
-    let mut counted = std::time::Instant::now();
-    loop {
-        let mut b = recycled.try_recv().unwrap_or_default();
-        let stopping = stop.load(Ordering::SeqCst);
-        let mut idle = false;
-        while !stopping && !b.full() {
-            match src.next_frame() {
-                Ok(Some(f)) => b.push(&f),
-                Ok(None) => {
-                    idle = true;
-                    break;
-                }
-                Err(e) => {
-                    b.error = Some(e.to_string());
-                    b.end = true;
-                    break;
-                }
-            }
-        }
-        b.end |= stopping;
-        if b.end || counted.elapsed() >= TICK {
-            b.drops = src.drops();
-            counted = std::time::Instant::now();
-        }
-        let end = b.end;
-        if (!b.frames.is_empty() || b.drops.is_some() || end) && tx.blocking_send(b).is_err() {
-            return;
-        }
-        if end {
-            return;
-        }
-        if idle {
-            // Until a packet, the stop, or the next drop count. The capture's descriptor lives
-            // as long as `src`, which outlives this borrow.
-            let cap: BorrowedFd<'_> = src.as_fd();
-            let mut fds = [PollFd::new(cap, PollFlags::POLLIN), PollFd::new(woken.as_fd(), PollFlags::POLLIN)];
-            let wait = PollTimeout::try_from(TICK.as_millis() as i32).unwrap_or(PollTimeout::NONE);
-            let _ = poll(&mut fds, wait);
-        }
-    }
 }
 
 /// Reads from a file what is due, up to a batch.
