@@ -907,14 +907,29 @@ fn tcpdump_capture_of_the_lab_reports_names_chains_and_roles() {
     let pull = lab.pull();
     // Stop tcpdump as a user would (^C) once the file holds every connection closed both
     // ways (-U writes each packet as it comes): read back with `report` until it does.
-    wait_for("tcpdump to write the pull's last FINs", Duration::from_secs(20), || {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
         tcpdump.assert_running();
         let o = Command::new(bin()).args(["report", "--format", "json"]).arg(&pcap).output().unwrap();
         let r: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
         let flows = r["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
         let tcp: Vec<&Value> = flows.iter().filter(|f| f["proto"] == "tcp").collect();
-        tcp.len() == pull.downloaded.len() && tcp.iter().all(|f| f["tcp_state"] == "closed")
-    });
+        if tcp.len() == pull.downloaded.len() && tcp.iter().all(|f| f["tcp_state"] == "closed") {
+            break;
+        }
+        let held: Vec<String> =
+            tcp.iter().map(|f| format!("{}:{} {}", f["server"], f["server_port"], f["tcp_state"])).collect();
+        assert!(
+            Instant::now() < deadline,
+            "timed out after 20 s waiting for tcpdump to write the pull's last FINs: {} TCP connections \
+             expected, the file had {}: {}\ntcpdump:\n{}",
+            pull.downloaded.len(),
+            held.len(),
+            held.join(", "),
+            tcpdump.log_text()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
     tcpdump.signal("-INT");
     let st = tcpdump.wait_until(Instant::now() + Duration::from_secs(15));
     assert!(st.success() || st.code() == Some(130), "tcpdump: {st}\n{}", tcpdump.log_text());
