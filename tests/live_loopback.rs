@@ -27,10 +27,12 @@
 //! Every child process is killed and every temporary directory removed on drop, panics
 //! included; every wait has a deadline.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
@@ -67,24 +69,12 @@ fn is_root() -> bool {
     }
 }
 
-/// The full path of a program: PATH first, then the sbin directories a non-login shell may lack.
-fn tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let found = path
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .chain(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false));
-    found
-}
-
 /// Fails the test, saying what to do, when it cannot run here. These tests are
 /// `#[ignore = "needs root"]`: running them is asking for root and the tools, so a missing one
 /// is a failure, not a silent pass.
 fn require(tools: &[&str]) {
     assert!(is_root(), "needs root (live capture on lo, servers on ports 53 and 443): run as root");
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| tool(t).is_none()).collect();
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| common::tool(t).is_none()).collect();
     assert!(
         missing.is_empty(),
         "{} not installed (apt-get install dnsmasq-base openssl curl tcpdump util-linux iproute2)",
@@ -200,7 +190,7 @@ fn bound(proto: &str, addr: Ipv4Addr, port: u16) -> bool {
 /// it: a BPF program of more than one instruction (one alone is libpcap's reject-all, set
 /// while it drains the socket before the real filter).
 fn has_capture_filter(pid: u32) -> bool {
-    let Some(ss) = tool("ss") else { return false };
+    let Some(ss) = common::tool("ss") else { return false };
     let Ok(o) = Command::new(ss).args(["-0", "-b", "-p"]).output() else { return false };
     let text = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = text.lines().collect();
@@ -366,7 +356,7 @@ impl Lab {
         // each chain is a --host-record, and each link of the data chain is a --cname of its
         // own (dnsmasq follows --cname to --cname). Nothing is forwarded (--no-resolv).
         let ttl = TTL.to_string();
-        let mut cmd = Command::new(tool("dnsmasq").unwrap());
+        let mut cmd = Command::new(common::tool("dnsmasq").unwrap());
         cmd.args([
             "--no-daemon",
             "--conf-file=/dev/null",
@@ -391,7 +381,7 @@ impl Lab {
         lab.servers.push(dnsmasq);
 
         for (name, addr) in [("s_server login", login), ("s_server data", data)] {
-            let mut cmd = Command::new(tool("openssl").unwrap());
+            let mut cmd = Command::new(common::tool("openssl").unwrap());
             cmd.args(["s_server", "-www", "-quiet", "-accept", &format!("{addr}:443"), "-cert"])
                 .arg(lab.dir.path("srv.pem"))
                 .arg("-key")
@@ -427,7 +417,7 @@ impl Lab {
     fn make_certificates(&self) {
         let d = &self.dir;
         std::fs::write(d.path("openssl.cnf"), OPENSSL_CNF).unwrap();
-        let openssl = tool("openssl").unwrap();
+        let openssl = common::tool("openssl").unwrap();
         let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
         run_ok(
             "openssl req (CA)",
@@ -482,7 +472,7 @@ impl Lab {
     fn https_get(&self, name: &str, addr: Ipv4Addr, path: &str) -> u64 {
         let o = run_ok(
             &format!("curl https://{name}{path} via {addr}"),
-            Command::new(tool("curl").unwrap())
+            Command::new(common::tool("curl").unwrap())
                 .args(["-sS", "--http1.1", "--noproxy", "*", "--max-time", "20", "-o", "/dev/null"])
                 .args(["-w", "%{http_code} %{size_download}", "--cacert"])
                 .arg(self.dir.path("ca.pem"))
@@ -894,7 +884,7 @@ fn tcpdump_capture_of_the_lab_reports_names_chains_and_roles() {
     require(&["dnsmasq", "openssl", "curl", "tcpdump"]);
     let lab = Lab::start("tcpdump", 61);
     let pcap = lab.dir.path("lab.pcap");
-    let mut cmd = Command::new(tool("tcpdump").unwrap());
+    let mut cmd = Command::new(common::tool("tcpdump").unwrap());
     // -Z root: Debian's tcpdump otherwise becomes user tcpdump before creating the file.
     // --immediate-mode: without it packets wait in the kernel's ring for up to a second, and
     // those still there at ^C are never written ("received by filter" but not "captured").
@@ -1197,11 +1187,11 @@ fn live_without_privilege_names_cap_net_raw_and_sudo() {
     std::fs::copy(bin(), &copy).unwrap();
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
     let args = ["live", "-i", "lo", "--duration", "1"];
-    let mut cmd = if let Some(setpriv) = tool("setpriv") {
+    let mut cmd = if let Some(setpriv) = common::tool("setpriv") {
         let mut c = Command::new(setpriv);
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&copy);
         c
-    } else if let Some(runuser) = tool("runuser") {
+    } else if let Some(runuser) = common::tool("runuser") {
         let mut c = Command::new(runuser);
         c.args(["-u", "nobody", "--"]).arg(&copy);
         c

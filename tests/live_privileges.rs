@@ -7,7 +7,8 @@
 //! send goes to 127.0.0.81..=127.0.0.84, one address per test, and every capture is filtered
 //! to its test's address, so the tests run in parallel with the others.
 
-use std::collections::HashMap;
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -44,12 +45,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// The fields of `/proc/PID/status`.
-fn status(pid: u32) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading /proc/PID/status");
-    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.trim().to_string())).collect()
 }
 
 /// A running `acrscope live` whose stdout lines arrive on a channel.
@@ -127,7 +122,7 @@ fn live_args(addr: &str, write: &Path) -> Vec<String> {
 
 /// What the three starts must all show while they capture.
 fn assert_dropped(pid: u32, start: &serde_json::Value) {
-    let s = status(pid);
+    let s = common::proc_status(pid);
     let uids: Vec<u32> = s["Uid"].split_whitespace().map(|u| u.parse().unwrap()).collect();
     assert_eq!(uids.len(), 4, "{s:?}");
     assert!(uids.iter().all(|&u| u != 0), "real, effective, saved and fs uid are not root: {uids:?}");
@@ -174,7 +169,7 @@ fn under_sudo_the_capture_runs_as_the_caller_without_capabilities() {
     assert_dropped(live.child.id(), &start);
     let user = start["user"].as_str().unwrap_or_default();
     assert!(user == "nobody" || user.parse() == Ok(UID), "the caller's name (or number): {start}");
-    let groups = status(live.child.id())["Groups"].clone();
+    let groups = common::proc_status(live.child.id())["Groups"].clone();
     assert!(!groups.split_whitespace().any(|g| g == "0"), "root's group kept: {groups}");
     let (st, err) = live.feed_until_exit("127.0.0.81");
     assert!(st.success(), "{st}: {err}");
@@ -239,7 +234,7 @@ fn user_root_keeps_root_on_purpose_without_capabilities_and_says_so() {
     as_sudo_caller(&mut cmd).args(live_args("127.0.0.84", &out)).args(["--user", "root"]);
     let mut live = Live::spawn(cmd);
     let start = live.start();
-    let s = status(live.child.id());
+    let s = common::proc_status(live.child.id());
     assert_eq!(s["Uid"].split_whitespace().collect::<Vec<_>>(), ["0"; 4], "root kept");
     assert_eq!((s["CapEff"].as_str(), s["CapPrm"].as_str()), ("0000000000000000", "0000000000000000"));
     assert_eq!(s["CapBnd"], "0000000000000000", "root can and does empty its bounding set");

@@ -5,7 +5,8 @@
 //! Needs root (CI runs the tests as root, with `--include-ignored`) and `openssl`. Every packet
 //! goes to 127.0.0.91 (127.0.0.92 for the short flows), and every capture is filtered to it.
 
-use std::collections::HashMap;
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -19,11 +20,6 @@ const UID: u32 = 65534;
 const PATIENCE: Duration = Duration::from_secs(30);
 /// CAP_DAC_READ_SEARCH (bit 2) and CAP_SYS_PTRACE (bit 19), as /proc/PID/status shows them.
 const HELPER_CAPS: &str = "0000000000080004";
-
-fn status(pid: u32) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading /proc/PID/status");
-    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.trim().to_string())).collect()
-}
 
 /// A running `acrscope live` whose stdout lines arrive on a channel; killed on drop.
 struct Live {
@@ -174,12 +170,12 @@ fn a_root_owned_tls_client_is_named_by_a_helper_holding_only_two_capabilities() 
     let start = live.start();
     assert_eq!(start["process_attribution"], "helper", "{start}");
 
-    let parser = status(live.child.id());
+    let parser = common::proc_status(live.child.id());
     assert_eq!(parser["CapEff"], "0000000000000000", "the packet parser holds nothing");
     assert_eq!(parser["CapPrm"], "0000000000000000");
     assert_eq!(parser["NoNewPrivs"], "1");
     let helper_pid = live.helper_pid();
-    let helper = status(helper_pid);
+    let helper = common::proc_status(helper_pid);
     for set in ["CapEff", "CapPrm", "CapBnd"] {
         assert_eq!(helper[set], HELPER_CAPS, "{set} of the helper: only cap_sys_ptrace and cap_dac_read_search");
     }

@@ -6,9 +6,11 @@
 //! Needs root (capture on lo, the switch to uid 65534), openssl and tshark: the test is
 //! `#[ignore = "needs root"]`, and a missing tool fails it.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -23,17 +25,6 @@ const NOBODY: u32 = 65534;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_acrscope")
-}
-
-fn tool(name: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let found = path
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .chain(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false));
-    found.unwrap_or_else(|| panic!("{name} not installed (apt-get install openssl tshark)"))
 }
 
 /// A child killed and reaped on drop unless it already ended.
@@ -101,7 +92,9 @@ fn run_ok(what: &str, cmd: &mut Command) -> std::process::Output {
 #[test]
 #[ignore = "needs root"]
 fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_host() {
-    let (openssl, tshark) = (tool("openssl"), tool("tshark"));
+    let need =
+        |name| common::tool(name).unwrap_or_else(|| panic!("{name} not installed (apt-get install openssl tshark)"));
+    let (openssl, tshark) = (need("openssl"), need("tshark"));
     let dir = TempDir(std::env::temp_dir().join(format!("acrscope-live-pcapng-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();

@@ -124,3 +124,23 @@ pub fn wait_for_progress(
         got.unwrap_or_else(|_| panic!("waited 30 s for {what}")).expect("the capture loop ended first").clone()
     })
 }
+
+/// The full path of a program: PATH first, then the sbin directories a non-login shell may lack
+/// (the root tests start dnsmasq, tcpdump, ss, openssl from there).
+pub fn tool(name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .chain(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+        .map(|d| std::path::Path::new(d).join(name))
+        .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false));
+    found
+}
+
+/// The fields of `/proc/PID/status` (uid, capabilities, NoNewPrivs of a running acrscope).
+pub fn proc_status(pid: u32) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reading /proc/PID/status");
+    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.trim().to_string())).collect()
+}
