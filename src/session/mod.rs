@@ -111,8 +111,10 @@ pub struct FlowFacts {
     tls_late_budget: u8,
     /// The same for a ServerHello in server segments (a proxy's `200 Connection established`).
     tls_down_late_budget: u8,
-    /// Bytes over time, kept only when a timeline asked for it.
-    pub activity: Option<Box<activity::Activity>>,
+    /// Bytes over time, kept only when a timeline asked for it. Shared with the timeline's
+    /// published pictures rather than copied into them: a flow that has ended is never copied,
+    /// one still going is copied at its next packet after a picture took it.
+    pub activity: Option<std::sync::Arc<activity::Activity>>,
     /// A UDP flow that started with a QUIC Initial (its ClientHello goes to `tls`).
     pub quic: Option<Box<quic::QuicFacts>>,
     /// A TCP flow that started with an HTTP/1.x head (plain HTTP, or a CONNECT to a proxy).
@@ -344,8 +346,8 @@ impl Session {
         if self.keep_activity {
             let a = self.facts[obs.flow as usize]
                 .activity
-                .get_or_insert_with(|| Box::new(activity::Activity::new(frame.ts_ns)));
-            a.add(frame.ts_ns, frame.orig_len.max(frame.data.len() as u32));
+                .get_or_insert_with(|| std::sync::Arc::new(activity::Activity::new(frame.ts_ns)));
+            std::sync::Arc::make_mut(a).add(frame.ts_ns, frame.orig_len.max(frame.data.len() as u32));
         }
         if pkt.truncated && !obs.payload.is_empty() {
             self.warn_with("truncated-payload", Some(frame.number), Some(frame.offset), || {

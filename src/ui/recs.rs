@@ -17,9 +17,9 @@ const SAMPLE_PIECES: i64 = 16;
 #[derive(Debug, Clone)]
 pub struct FlowRec {
     pub flow: Flow,
-    /// Bytes over capture time: the session's record when it keeps one (wire bytes), else
-    /// sampled here from the flow's payload counters each time the model is built.
-    pub activity: Activity,
+    /// Bytes over capture time: the session's record when it keeps one (wire bytes; shared,
+    /// not copied), else sampled here from the flow's payload counters at each build.
+    pub activity: Arc<Activity>,
     pub hello: Option<Arc<ClientHelloInfo>>,
     pub hello_ns: Option<i64>,
     pub server_version: Option<u16>,
@@ -43,13 +43,13 @@ fn clear_text(facts: &FlowFacts, f: &Flow) -> Option<Arc<Vec<(&'static str, Stri
 impl FlowRec {
     fn new(f: &Flow, facts: &FlowFacts) -> FlowRec {
         let activity = match &facts.activity {
-            Some(a) => (**a).clone(),
+            Some(a) => Arc::clone(a),
             None => {
-                // The first sight of a flow read at full speed: its bytes spread evenly from its
+                // The first sight of a flow without a record: its bytes spread evenly from its
                 // first to its last packet, the best the counters can say.
                 let mut a = Activity::new(f.first_ns);
                 spread(&mut a, f.first_ns, f.last_ns, f.bytes());
-                a
+                Arc::new(a)
             }
         };
         FlowRec {
@@ -68,11 +68,15 @@ impl FlowRec {
     fn update(&mut self, f: &Flow, facts: &FlowFacts) {
         if self.flow.packets() != f.packets() || self.flow.tcp != f.tcp {
             match &facts.activity {
-                Some(a) => self.activity.clone_from(&**a),
+                Some(a) => {
+                    if !Arc::ptr_eq(&self.activity, a) {
+                        self.activity = Arc::clone(a);
+                    }
+                }
                 // The bytes that came since the last look arrived after the last packet seen
                 // then and by the last packet now.
                 None => spread(
-                    &mut self.activity,
+                    Arc::make_mut(&mut self.activity),
                     self.flow.last_ns,
                     f.last_ns,
                     f.bytes().saturating_sub(self.flow.bytes()),
