@@ -3,7 +3,10 @@
 //! in exactly one row, rows in the documented order, a heading over each run of rows of one
 //! registry, private link and group with their flow count, and column widths that fit.
 
+mod common;
+
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use acrscope::analysis::endpoints::role_order;
@@ -45,6 +48,29 @@ fn read_all(every: u64, mut each: impl FnMut(&Shared)) -> Shared {
     shared
 }
 
+/// Raw-IP packets of `n` TLS flows to the login servers and storage accounts of a few
+/// registries, with their DNS answers, after `after_ns`: enough flows for a build on two threads.
+fn many_flows(n: u32, after_ns: i64) -> Vec<(i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let t = after_ns + i64::from(i) * 1_000_000;
+        let client = [10, 9, (i >> 8) as u8, i as u8];
+        let reg = i % 7;
+        let server = [20, 60, reg as u8, 1 + (i % 3) as u8];
+        let login = format!("fabrikam{reg}.azurecr.io");
+        let name = if i % 3 == 0 { login.clone() } else { format!("acct{reg}.blob.core.windows.net") };
+        if i % 40 == 0 {
+            let chain = [name.as_str(), "x.cloudapp.azure.com"];
+            let msg = common::dns_response(i as u16, &chain, &[Ipv4Addr::from(server)], 60);
+            out.push((t, common::udp([168, 63, 129, 16], 53, client, 5353, &msg)));
+        }
+        let port = 40_000 + (i % 20_000) as u16;
+        out.push((t + 10, common::tcp(client, port, server, 443, 1, true, &[])));
+        out.push((t + 20, common::tcp(client, port, server, 443, 2, false, &common::client_hello(&name))));
+    }
+    out
+}
+
 fn many_registries() -> Model {
     model::build(&read_all(u64::MAX, |_| {}), &Analyzer::default(), None)
 }
@@ -76,6 +102,52 @@ fn a_model_built_as_frames_arrive_ends_as_one_built_at_once() {
             (a.flow.packets(), a.hello.as_ref().map(|h| h.sni.clone())),
             (b.flow.packets(), b.hello.as_ref().map(|h| h.sni.clone()))
         );
+    }
+}
+
+#[test]
+fn a_large_build_on_two_threads_makes_what_one_thread_makes() {
+    // From 4,096 flows a build runs as two chains handing each other their parts; built on
+    // one thread, at once, it must come out the same, and so must builds made as frames came.
+    let analyzer = Analyzer::default();
+    let mut shared = read_all(u64::MAX, |_| {});
+    let last = shared.session.stats.last_ns.unwrap_or(0);
+    let extra = many_flows(6_000, last + 1_000_000);
+    let two = Builder::new(None).threads(2);
+    let mut stepwise = Built::default();
+    for (n, (t, p)) in extra.iter().enumerate() {
+        let frame = acrscope::capture::Frame {
+            number: n as u64 + 1,
+            ts_ns: *t,
+            link_type: common::RAW,
+            interface: 0,
+            orig_len: p.len() as u32,
+            offset: 0,
+            data: p,
+            comment: None,
+        };
+        shared.session.ingest(&frame);
+        if n % 4_001 == 4_000 {
+            two.update(&mut stepwise, &shared, &analyzer);
+        }
+    }
+    shared.session.finish();
+    shared.status.finished = true;
+    two.update(&mut stepwise, &shared, &analyzer);
+    let mut alone = Built::default();
+    Builder::new(None).threads(1).update(&mut alone, &shared, &analyzer);
+
+    assert!(alone.flows.len() > 6_000, "{} flows", alone.flows.len());
+    assert!(alone.views.iter().any(|v| v.registry_inferred), "storage flows took a registry from a login");
+    assert!(!alone.dns.is_empty() && !alone.findings.is_empty());
+    assert_eq!(format!("{:?}", stepwise.views), format!("{:?}", alone.views));
+    assert_eq!(format!("{:?}", stepwise.endpoints), format!("{:?}", alone.endpoints));
+    assert_eq!(format!("{:?}", stepwise.findings), format!("{:?}", alone.findings));
+    assert_eq!(format!("{:?}", stepwise.dns), format!("{:?}", alone.dns));
+    assert_eq!(stepwise.dns_order, alone.dns_order);
+    for view in [ViewKind::Flows, ViewKind::Endpoints] {
+        assert_eq!(format!("{:?}", stepwise.lines(view)), format!("{:?}", alone.lines(view)), "{view:?}");
+        assert_eq!(stepwise.widths(view), alone.widths(view), "{view:?}");
     }
 }
 

@@ -180,17 +180,31 @@ impl Model {
 
 /// Builds the screen's picture from the session: in full, or from an earlier build, redoing
 /// only what changed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Builder {
     /// Only what happened by this capture time is shown (a headless render of a moment).
     until: Option<i64>,
     /// `--process NAMES`: only these processes' flows and the DNS answers they used are shown.
     only: Vec<String>,
+    /// Threads a large build may use.
+    threads: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new(None)
+    }
 }
 
 impl Builder {
     pub fn new(until: Option<i64>) -> Builder {
-        Builder { until, only: Vec::new() }
+        Builder { until, only: Vec::new(), threads: crate::par::threads(2) }
+    }
+
+    /// At most `n` threads (1: everything on the caller's), whatever the machine has.
+    pub fn threads(mut self, n: usize) -> Builder {
+        self.threads = n.max(1);
+        self
     }
 
     /// Shows only the flows of the processes named (as `ps` names them; none: every flow), and
@@ -201,27 +215,60 @@ impl Builder {
     }
 
     /// Brings `model` up to date with `shared`.
+    ///
+    /// After naming (which uses every core by itself) the work runs as two chains that meet
+    /// once: the flow records, the DNS pane and the flow rows on one thread; the inferences,
+    /// the endpoints, the findings and the host rows on the other. The flow rows need the
+    /// inferences and the host rows need the records, so each chain hands the other what it
+    /// made as soon as it is made, and the rows (which `report` does not make) no longer wait
+    /// for everything else.
     pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
-        let parallel = s.flows().len() >= PARALLEL_FROM && crate::par::threads(2) > 1;
-        let Built { flows, views, findings, endpoints: eps, state, .. } = model;
-        std::mem::take(&mut state.inferred).undo(views);
-        // Naming uses every core by itself; the flow records, which depend on nothing else,
-        // are copied while the one-thread passes after it run (at 222,633 flows: 0.15 s of
-        // copying against 0.19 s of inferences, endpoints and findings).
-        update_views(&mut state.sig, views, s, analyzer);
-        crate::par::join(
-            parallel,
-            || update_recs(flows, s),
-            || {
-                state.inferred = infer(s, views);
-                *eps = endpoints::build(s, views);
-                *findings = findings::build(s, views, eps, &analyzer.rules);
-            },
-        );
+        let parallel = s.flows().len() >= PARALLEL_FROM && self.threads > 1;
+        let Built { flows, views, findings, endpoints: eps, answers, dns, dns_order, state, .. } = model;
+        let BuildState { sig, inferred, dns_index, .. } = state;
+        std::mem::take(inferred).undo(views);
+        update_views(sig, views, s, analyzer);
+        let mut pane = DnsPane { entries: dns, order: dns_order, index: dns_index };
+        let mut analyse = |views: &mut Vec<FlowView>| *inferred = infer(s, views);
+        let mut conclude = |views: &[FlowView]| {
+            *eps = endpoints::build(s, views);
+            *findings = findings::build(s, views, eps, &analyzer.rules);
+        };
+        let ((flow_lines, flow_widths), (host_lines, host_widths), hidden) = if parallel {
+            let (to_hosts, records_in) = std::sync::mpsc::sync_channel::<Records<'_>>(1);
+            let (to_flows, views_in) = std::sync::mpsc::sync_channel::<&[FlowView]>(1);
+            std::thread::scope(|scope| {
+                // Owned here, so that a panic drops it and the other chain stops waiting.
+                let to_flows = to_flows;
+                let flow_chain = scope.spawn(move || {
+                    let r = self.records(flows, answers, &mut pane, s);
+                    let _ = to_hosts.send(r.clone());
+                    // Nothing comes when the other chain panicked; its panic is carried on.
+                    let views = views_in.recv().ok()?;
+                    Some((self.lines(ViewKind::Flows, views, &r), r.hidden()))
+                });
+                analyse(views);
+                let views: &[FlowView] = views;
+                let _ = to_flows.send(views);
+                conclude(views);
+                let hosts = records_in.recv().ok().map(|r| self.lines(ViewKind::Endpoints, views, &r));
+                let flow_rows = flow_chain.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                match (flow_rows, hosts) {
+                    (Some((f, hidden)), Some(h)) => (f, h, hidden),
+                    _ => unreachable!("each chain hands the other its part unless it panicked"),
+                }
+            })
+        } else {
+            let r = self.records(flows, answers, &mut pane, s);
+            analyse(views);
+            conclude(views);
+            (self.lines(ViewKind::Flows, views, &r), self.lines(ViewKind::Endpoints, views, &r), r.hidden())
+        };
+        (model.flow_lines, model.flow_widths) = (flow_lines, flow_widths);
+        (model.host_lines, model.host_widths) = (host_lines, host_widths);
+        model.hidden_by_process = hidden;
         model.tags_loaded = analyzer.tags.is_some();
-        self.update_dns(model, s);
-
         model.status = shared.status.clone();
         if model.status.live {
             let from = model.state.named_interfaces.min(model.flows.len());
@@ -245,30 +292,47 @@ impl Builder {
             Some(at) => st.last_ns.map(|l| l.min(at)),
             None => st.last_ns,
         };
-        let shown =
-            (!self.only.is_empty()).then(|| rows::Shown::of(&self.only, &model.flows, &model.answers, self.until));
-        model.hidden_by_process = shown.as_ref().map(|s| s.hidden);
+        model.version += 1;
+    }
+
+    /// The flow records and the DNS pane brought up to date, and (`--process`) what is shown.
+    fn records<'m>(
+        &self,
+        flows: &'m mut Vec<FlowRec>,
+        answers: &'m mut Vec<AnswerRec>,
+        pane: &mut DnsPane<'_>,
+        s: &Session,
+    ) -> Records<'m> {
+        update_recs(flows, s);
+        pane.update(answers, s, self.until);
+        let shown = (!self.only.is_empty()).then(|| rows::Shown::of(&self.only, flows, answers, self.until));
         if let Some(sh) = &shown {
             // The answers the shown flows used can come before them: the DNS pane is chosen
             // again at each build.
-            let mut keep = vec![false; model.dns.len()];
-            for (a, _) in model.answers.iter().zip(&sh.answers).filter(|(_, &u)| u) {
-                if let Some(&i) = model.state.dns_index.get(&a.chain) {
-                    keep[i as usize] = true;
-                }
-            }
-            order_dns(model, Some(&keep));
+            pane.keep(answers, &sh.answers);
         }
-        let lines = |view| {
-            let lines = rows::build(view, &model.views, &model.flows, &model.answers, self.until, shown.as_ref());
-            let widths = rows::widths(&lines, &model.flows);
-            (lines, widths)
-        };
-        let ((flow_lines, flow_widths), (host_lines, host_widths)) =
-            crate::par::join(parallel, || lines(ViewKind::Flows), || lines(ViewKind::Endpoints));
-        (model.flow_lines, model.flow_widths) = (flow_lines, flow_widths);
-        (model.host_lines, model.host_widths) = (host_lines, host_widths);
-        model.version += 1;
+        Records { flows, answers, shown: shown.map(Arc::new) }
+    }
+
+    fn lines(&self, view: ViewKind, views: &[FlowView], r: &Records<'_>) -> (Vec<Line>, Widths) {
+        let lines = rows::build(view, views, r.flows, r.answers, self.until, r.shown.as_deref());
+        let widths = rows::widths(&lines, r.flows);
+        (lines, widths)
+    }
+}
+
+/// What the records chain of a build hands the rows of both views.
+#[derive(Clone)]
+struct Records<'m> {
+    flows: &'m [FlowRec],
+    answers: &'m [AnswerRec],
+    shown: Option<Arc<rows::Shown>>,
+}
+
+impl Records<'_> {
+    /// `--process`: how many flows it hides.
+    fn hidden(&self) -> Option<usize> {
+        self.shown.as_ref().map(|s| s.hidden)
     }
 }
 
@@ -320,10 +384,19 @@ fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Se
     }
 }
 
-impl Builder {
-    fn update_dns(&self, model: &mut Built, s: &Session) {
-        let until = self.until.unwrap_or(i64::MAX);
-        let from = model.answers.len();
+/// The DNS pane's part of a build: one entry per CNAME chain.
+struct DnsPane<'m> {
+    entries: &'m mut Vec<DnsEntry>,
+    /// Indices into `entries`, latest answer first.
+    order: &'m mut Vec<u32>,
+    index: &'m mut HashMap<Vec<String>, u32>,
+}
+
+impl DnsPane<'_> {
+    /// Copies the session's new answers into `answers` and adds those by `until` to the pane.
+    fn update(&mut self, answers: &mut Vec<AnswerRec>, s: &Session, until: Option<i64>) {
+        let until = until.unwrap_or(i64::MAX);
+        let from = answers.len();
         for a in s.dns.get(from..).unwrap_or(&[]) {
             let rec = AnswerRec {
                 ts_ns: a.ts_ns,
@@ -336,18 +409,19 @@ impl Builder {
                 flow: a.flow,
             };
             if rec.ts_ns <= until && !rec.chain.is_empty() {
-                Self::add_entry(model, &rec);
+                self.add(&rec);
             }
-            model.answers.push(rec);
+            answers.push(rec);
         }
-        if model.answers.len() != from {
-            order_dns(model, None);
+        if answers.len() != from {
+            self.sort(None);
         }
     }
 
-    fn add_entry(model: &mut Built, a: &AnswerRec) {
-        let i = *model.state.dns_index.entry(a.chain.clone()).or_insert_with(|| {
-            model.dns.push(DnsEntry {
+    fn add(&mut self, a: &AnswerRec) {
+        let entries = &mut *self.entries;
+        let i = *self.index.entry(a.chain.clone()).or_insert_with(|| {
+            entries.push(DnsEntry {
                 chain: a.chain.clone(),
                 qtypes: Vec::new(),
                 addresses: Vec::new(),
@@ -357,9 +431,9 @@ impl Builder {
                 last_ns: a.ts_ns,
                 count: 0,
             });
-            model.dns.len() as u32 - 1
+            entries.len() as u32 - 1
         });
-        let e = &mut model.dns[i as usize];
+        let e = &mut entries[i as usize];
         if !a.qtype.is_empty() && !e.qtypes.contains(&a.qtype) {
             e.qtypes.push(a.qtype.clone());
         }
@@ -379,13 +453,25 @@ impl Builder {
         e.last_ns = e.last_ns.max(a.ts_ns);
         e.count += 1;
     }
-}
 
-/// The DNS pane's entries (those `keep` says, else all), latest answer first.
-fn order_dns(model: &mut Built, keep: Option<&[bool]>) {
-    model.dns_order =
-        (0..model.dns.len() as u32).filter(|&i| keep.is_none_or(|k| k.get(i as usize) == Some(&true))).collect();
-    model.dns_order.sort_by_key(|&i| std::cmp::Reverse((model.dns[i as usize].last_ns, i)));
+    /// Only the entries of the answers `used` says.
+    fn keep(&mut self, answers: &[AnswerRec], used: &[bool]) {
+        let mut keep = vec![false; self.entries.len()];
+        for (a, _) in answers.iter().zip(used).filter(|(_, &u)| u) {
+            if let Some(&i) = self.index.get(&a.chain) {
+                keep[i as usize] = true;
+            }
+        }
+        self.sort(Some(&keep));
+    }
+
+    /// The entries (those `keep` says, else all), latest answer first.
+    fn sort(&mut self, keep: Option<&[bool]>) {
+        let entries = &*self.entries;
+        *self.order =
+            (0..entries.len() as u32).filter(|&i| keep.is_none_or(|k| k.get(i as usize) == Some(&true))).collect();
+        self.order.sort_by_key(|&i| std::cmp::Reverse((entries[i as usize].last_ns, i)));
+    }
 }
 
 /// Builds a model from scratch (a headless render, a test).
