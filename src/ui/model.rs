@@ -186,8 +186,9 @@ pub struct Builder {
     until: Option<i64>,
     /// `--process NAMES`: only these processes' flows and the DNS answers they used are shown.
     only: Vec<String>,
-    /// Threads a large build may use.
-    threads: usize,
+    /// Threads a large build may use; `None`: two when the machine has them (asked only when
+    /// a build is large: the question reads the cgroup's files).
+    threads: Option<usize>,
 }
 
 impl Default for Builder {
@@ -198,12 +199,12 @@ impl Default for Builder {
 
 impl Builder {
     pub fn new(until: Option<i64>) -> Builder {
-        Builder { until, only: Vec::new(), threads: crate::par::threads(2) }
+        Builder { until, only: Vec::new(), threads: None }
     }
 
     /// At most `n` threads (1: everything on the caller's), whatever the machine has.
     pub fn threads(mut self, n: usize) -> Builder {
-        self.threads = n.max(1);
+        self.threads = Some(n.max(1));
         self
     }
 
@@ -224,7 +225,7 @@ impl Builder {
     /// for everything else.
     pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
-        let parallel = s.flows().len() >= PARALLEL_FROM && self.threads > 1;
+        let parallel = s.flows().len() >= PARALLEL_FROM && self.threads.unwrap_or_else(|| crate::par::threads(2)) > 1;
         let Built { flows, views, findings, endpoints: eps, answers, dns, dns_order, state, .. } = model;
         let BuildState { sig, inferred, dns_index, .. } = state;
         std::mem::take(inferred).undo(views);
