@@ -73,6 +73,8 @@ pub fn acr_dns_message(id: u16, name: &str, addrs: &[IpAddr]) -> Vec<u8> {
 pub fn many_flows_session(flows: usize) -> Session {
     let mut rng = Rng(5);
     let mut s = Session::default();
+    // As the timeline's sessions do (live, replay, snapshot): each flow's bytes over time.
+    s.record_activity();
     let mut n = 0u64;
     let mut ingest = |s: &mut Session, ts: i64, f: &[u8]| {
         n += 1;
