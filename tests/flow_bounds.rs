@@ -4,15 +4,9 @@
 
 mod common;
 
-use acrscope::capture::Frame;
 use acrscope::session::{Limits, Session};
 
-/// LINKTYPE_RAW.
-const RAW: u16 = 101;
-
-fn frame(number: u64, ts_ns: i64, data: &[u8]) -> Frame<'_> {
-    Frame { number, ts_ns, link_type: RAW, interface: 0, orig_len: data.len() as u32, offset: 0, data, comment: None }
-}
+use common::raw_frame as frame;
 
 /// Writes flow `i`'s client address and port into a raw IPv4/TCP or UDP packet.
 fn set_client(p: &mut [u8], i: u32) {

@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use acrscope::analysis::findings::{FindingKind, Severity};
 use acrscope::analysis::outcome::Outcome;
 use acrscope::analysis::{Analysis, Analyzer};
-use acrscope::capture::Frame;
 use acrscope::session::Session;
 use etherparse::{IpNumber, PacketBuilder};
 
@@ -94,16 +93,7 @@ fn unreachable(router: IpAddr, to: IpAddr, code: u8, quoted: &[u8]) -> Vec<u8> {
 fn run(packets: &[(f64, Vec<u8>)]) -> (Session, Analysis) {
     let mut s = Session::default();
     for (i, (t, p)) in packets.iter().enumerate() {
-        s.ingest(&Frame {
-            number: i as u64 + 1,
-            ts_ns: (t * 1e9) as i64,
-            link_type: common::RAW,
-            interface: 0,
-            orig_len: p.len() as u32,
-            offset: 0,
-            data: p,
-            comment: None,
-        });
+        s.ingest(&common::raw_frame(i as u64 + 1, (t * 1e9) as i64, p));
     }
     s.finish();
     let a = Analyzer::default().analyze(&s);

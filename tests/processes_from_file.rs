@@ -124,7 +124,6 @@ fn a_pcapng_without_processes_reads_as_before() {
 /// a flow of one packet, which has no other, still gets its process.
 #[test]
 fn a_paced_replay_keeps_the_process_of_a_frame_it_held_back() {
-    use acrscope::capture::Frame;
     use acrscope::cli::Speed;
     use acrscope::engine::{spawn, Options, Source};
     let out = std::env::temp_dir().join(format!("acrscope-procs-paced-{}.pcapng", std::process::id()));
@@ -140,16 +139,7 @@ fn a_paced_replay_keeps_the_process_of_a_frame_it_held_back() {
     let mut session = Session::default();
     for (i, (t, data)) in packets.iter().enumerate() {
         let ts_ns = 1_700_000_000_000_000_000 + (*t * 1e9) as i64;
-        let frame = Frame {
-            number: i as u64 + 1,
-            ts_ns,
-            link_type: common::RAW,
-            interface: 0,
-            orig_len: data.len() as u32,
-            offset: 0,
-            data,
-            comment: None,
-        };
+        let frame = common::raw_frame(i as u64 + 1, ts_ns, data);
         session.ingest(&frame);
         let p = Process { pid: 900 + i as u32, name: format!("client{i}"), ..process_of(L4::Tcp, 1).unwrap() };
         session.facts[i].process = Some(Arc::new(p));

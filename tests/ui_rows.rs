@@ -116,17 +116,7 @@ fn a_large_build_on_two_threads_makes_what_one_thread_makes() {
     let two = Builder::new(None).threads(2);
     let mut stepwise = Built::default();
     for (n, (t, p)) in extra.iter().enumerate() {
-        let frame = acrscope::capture::Frame {
-            number: n as u64 + 1,
-            ts_ns: *t,
-            link_type: common::RAW,
-            interface: 0,
-            orig_len: p.len() as u32,
-            offset: 0,
-            data: p,
-            comment: None,
-        };
-        shared.session.ingest(&frame);
+        shared.session.ingest(&common::raw_frame(n as u64 + 1, *t, p));
         if n % 4_001 == 4_000 {
             two.update(&mut stepwise, &shared, &analyzer);
         }

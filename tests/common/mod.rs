@@ -66,21 +66,16 @@ pub fn tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, seq: u32, syn: bo
     out
 }
 
+/// A raw-IP frame of a whole packet, without a comment.
+pub fn raw_frame(number: u64, ts_ns: i64, data: &[u8]) -> Frame<'_> {
+    Frame { number, ts_ns, link_type: RAW, interface: 0, orig_len: data.len() as u32, offset: 0, data, comment: None }
+}
+
 /// Feeds packets (time in seconds, bytes) as raw-IP frames.
 pub fn session_of(packets: &[(f64, Vec<u8>)]) -> Session {
     let mut s = Session::default();
     for (i, (t, p)) in packets.iter().enumerate() {
-        let frame = Frame {
-            number: i as u64 + 1,
-            ts_ns: (t * 1e9) as i64,
-            link_type: RAW,
-            interface: 0,
-            orig_len: p.len() as u32,
-            offset: 0,
-            data: p,
-            comment: None,
-        };
-        s.ingest(&frame);
+        s.ingest(&raw_frame(i as u64 + 1, (t * 1e9) as i64, p));
     }
     s.finish();
     s
