@@ -191,12 +191,6 @@ pub struct Builder {
     threads: Option<usize>,
 }
 
-impl Default for Builder {
-    fn default() -> Builder {
-        Builder::new(None)
-    }
-}
-
 impl Builder {
     pub fn new(until: Option<i64>) -> Builder {
         Builder { until, only: Vec::new(), threads: None }
