@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(
     name = "acrscope",
-    version,
+    version = crate::VERSION,
     about = "Shows where a container pull really goes on the network: DNS answers (whole CNAME chains) \
              and TLS SNI per flow, classified by registry role, private or public."
 )]
@@ -219,4 +219,38 @@ pub struct SnapshotArgs {
     pub view: ViewKind,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+}
+
+/// The manual page (roff): each subcommand's synopsis and options follow the list of
+/// subcommands on one page, as `man acrscope` users expect. `acrscope man` prints it and
+/// build.rs writes it for the Debian package.
+pub fn man_page(cmd: clap::Command) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let page = clap_mangen::Man::new(cmd.clone());
+    page.render_title(&mut out)?;
+    page.render_name_section(&mut out)?;
+    page.render_synopsis_section(&mut out)?;
+    page.render_description_section(&mut out)?;
+    page.render_options_section(&mut out)?;
+    for sub in cmd.get_subcommands() {
+        let name = format!("acrscope {}", sub.get_name());
+        let m = clap_mangen::Man::new(sub.clone().bin_name(name.clone()));
+        let mut part = Vec::new();
+        m.render_synopsis_section(&mut part)?;
+        if sub.get_arguments().any(|a| !a.is_hide_set()) {
+            m.render_options_section(&mut part)?;
+        }
+        // clap_mangen renders these as page sections; here they are subsections of one.
+        let part = String::from_utf8_lossy(&part)
+            .replace(".SH SYNOPSIS", ".SS Synopsis")
+            .replace(".SH OPTIONS", ".SS Options");
+        writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+        if let Some(about) = sub.get_about() {
+            writeln!(out, "{about}")?;
+        }
+        out.extend_from_slice(part.as_bytes());
+    }
+    page.render_version_section(&mut out)?;
+    Ok(out)
 }

@@ -2,6 +2,13 @@
 //! TLS ClientHello SNI seen on the wire.
 #![forbid(unsafe_code)]
 
+/// `0.2.0 (a1b2c3d 2026-12-05)`: the crate's version and the commit it was built from, which
+/// build.rs reads from git; a build outside a git checkout says so instead of guessing.
+pub const VERSION: &str = match option_env!("ACRSCOPE_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 pub mod analysis;
 pub mod capture;
 pub mod classify;

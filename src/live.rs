@@ -73,6 +73,7 @@ pub async fn run_headless(
         let c = plan.confinement.as_ref();
         let start = StartEvent {
             event: "start",
+            acrscope_version: crate::VERSION,
             ts: rfc3339_us(wall_start_ns),
             interface: &interface,
             chosen_because,
@@ -134,6 +135,7 @@ pub async fn run_headless(
     let session = &shared.session;
     let attribution = shared.attribution.as_ref();
     let info = CaptureInfo {
+        acrscope_version: crate::VERSION,
         source: interface.clone(),
         format: "live".into(),
         first_ts: session.stats.first_ns.map(rfc3339_us),
@@ -234,6 +236,8 @@ impl<W: Write> Headless<'_, W> {
 #[derive(Serialize)]
 struct StartEvent<'a> {
     event: &'static str,
+    /// `crate::VERSION`: which build wrote these events.
+    acrscope_version: &'static str,
     ts: String,
     interface: &'a str,
     chosen_because: Option<&'static str>,

@@ -259,38 +259,12 @@ fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `acrscope man`: the manual page, with each subcommand's synopsis and options after the
-/// list of subcommands (one page, as `man acrscope` users expect).
+/// `acrscope man`: the manual page.
 fn man() -> anyhow::Result<()> {
     use clap::CommandFactory;
     use std::io::Write;
-    let cmd = Cli::command();
-    let mut out = Vec::new();
-    let page = clap_mangen::Man::new(cmd.clone());
-    page.render_title(&mut out)?;
-    page.render_name_section(&mut out)?;
-    page.render_synopsis_section(&mut out)?;
-    page.render_description_section(&mut out)?;
-    page.render_options_section(&mut out)?;
-    for sub in cmd.get_subcommands() {
-        let name = format!("acrscope {}", sub.get_name());
-        let m = clap_mangen::Man::new(sub.clone().bin_name(name.clone()));
-        let mut part = Vec::new();
-        m.render_synopsis_section(&mut part)?;
-        if sub.get_arguments().any(|a| !a.is_hide_set()) {
-            m.render_options_section(&mut part)?;
-        }
-        // clap_mangen renders these as page sections; here they are subsections of one.
-        let part =
-            String::from_utf8(part)?.replace(".SH SYNOPSIS", ".SS Synopsis").replace(".SH OPTIONS", ".SS Options");
-        writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
-        if let Some(about) = sub.get_about() {
-            writeln!(out, "{about}")?;
-        }
-        out.extend_from_slice(part.as_bytes());
-    }
-    page.render_version_section(&mut out)?;
-    std::io::stdout().lock().write_all(&out).context("writing the manual page")
+    let page = acrscope::cli::man_page(Cli::command())?;
+    std::io::stdout().lock().write_all(&page).context("writing the manual page")
 }
 
 /// `acrscope interfaces`: what can be captured on, with addresses and state.

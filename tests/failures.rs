@@ -1,7 +1,7 @@
 //! Real failing pulls (the lab's scenarios e to i: storage account dropped, reset after the
 //! ClientHello, private-link record missing, proxy refusing a CONNECT, TLS inspection) get the
 //! findings their expected.json lists, with the kind's own fields, and every flow its name and
-//! role; healthy pulls get no error. The same check as ../shared/tools/failure_compare.py --strict.
+//! role; healthy pulls get no error. The same check as the lab's failure_compare.py --strict.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

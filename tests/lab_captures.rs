@@ -18,7 +18,7 @@ fn root() -> PathBuf {
 fn lab_captures() -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     // The bundled captures (their expected.json in tests/fixtures/lab), the other lab captures,
-    // and variants made with ../shared/lab for other registries, regions, IPv6 and link types.
+    // and variants made with the pull lab for other registries, regions, IPv6 and link types.
     for (dir, exp_dir) in [
         ("assets/captures", "tests/fixtures/lab"),
         ("tests/fixtures/lab", "tests/fixtures/lab"),

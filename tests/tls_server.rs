@@ -25,7 +25,7 @@ fn tcp_flows(path: &Path) -> Vec<Value> {
     report["flows"].as_array().unwrap().iter().filter(|f| f["proto"] == "tcp").cloned().collect()
 }
 
-/// Scenario I of ../shared/lab: a gateway answers for fabrikamreg.azurecr.io in TLS 1.2 with a
+/// Scenario I of the pull lab: a gateway answers for fabrikamreg.azurecr.io in TLS 1.2 with a
 /// certificate of its own CA; the client refuses it with a fatal bad_certificate alert.
 #[test]
 fn intercepted_login_shows_the_gateway_certificate_and_the_client_alert() {

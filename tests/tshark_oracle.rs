@@ -1,5 +1,5 @@
 //! Conformance against Wireshark's tshark on real captures from public test suites
-//! (../shared/fixtures/real, with tshark's output in oracle/): TLS SNI over TCP, QUIC SNI, plain
+//! (tests/corpus/real, with tshark's output in oracle/; `make-oracle.sh` there remakes it): TLS SNI over TCP, QUIC SNI, plain
 //! HTTP Host and DNS answers. Every difference must be explained, one line each, in
 //! docs/tshark-differences.tsv; the test fails on any other.
 
@@ -13,15 +13,10 @@ use acrscope::output::json;
 use acrscope::pipeline;
 use acrscope::session::Limits;
 
-/// The real captures and tshark's output for them; fails, saying what is missing, without
-/// ../shared (the test is `#[ignore = "needs ../shared"]`).
+/// The real captures and tshark's output for them, in the repository.
 fn fixtures() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/real");
-    assert!(
-        p.join("oracle").is_dir(),
-        "{} is absent: the tshark conformance test needs ../shared beside the repo",
-        p.display()
-    );
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/real");
+    assert!(p.join("oracle").is_dir(), "{} is absent: the corpus is part of the repository", p.display());
     p
 }
 
@@ -164,7 +159,6 @@ fn dns_item(d: &Dns) -> String {
 }
 
 #[test]
-#[ignore = "needs ../shared"]
 fn agreement_with_tshark_on_real_captures() {
     let root = fixtures();
     let explained = explained();

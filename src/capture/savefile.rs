@@ -76,7 +76,7 @@ impl<W: Write> PcapngWriter<W> {
         body.extend_from_slice(&1u16.to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
         body.extend_from_slice(&(-1i64).to_le_bytes());
-        option(&mut body, 4, concat!("acrscope ", env!("CARGO_PKG_VERSION")).as_bytes());
+        option(&mut body, 4, format!("acrscope {}", crate::VERSION).as_bytes());
         end_of_options(&mut body);
         w.block(0x0a0d_0d0a, &body)?;
         Ok(w)

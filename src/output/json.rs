@@ -109,8 +109,10 @@ impl<T, R: Serialize> Serialize for Each<'_, T, R> {
 }
 
 /// What was read, and how it ended.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CaptureInfo {
+    /// The acrscope that read it, with its commit (`crate::VERSION`): a report says what made it.
+    pub acrscope_version: &'static str,
     pub source: String,
     pub format: String,
     /// RFC 3339 time of the first and last packet.
@@ -121,6 +123,20 @@ pub struct CaptureInfo {
     /// Live captures only: the interface and libpcap's counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveInfo>,
+}
+
+impl Default for CaptureInfo {
+    fn default() -> CaptureInfo {
+        CaptureInfo {
+            acrscope_version: crate::VERSION,
+            source: String::new(),
+            format: String::new(),
+            first_ts: None,
+            last_ts: None,
+            error: None,
+            live: None,
+        }
+    }
 }
 
 /// How a live capture went (`capture.live` of the report).
