@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes every output acrscope makes of every capture in the repository (report text, json,
-# allowlist; snapshot txt and svg at 120x40) into a folder, so that two builds can be held byte for byte against each other:
+# allowlist; snapshots: txt and svg at 120x40, the endpoints view, 80x24) into a folder, so that two builds can be held byte for byte against each other:
 #
 #   benches/same_output.sh OUT_DIR [BINARY]          # BINARY defaults to target/release/acrscope
 #   benches/same_output.sh --compare OLD_BIN NEW_BIN # both, then diff -r; exit 1 on a difference
@@ -27,6 +27,8 @@ write_all() {
         for ext in txt svg; do
             "$bin" snapshot "$f" -o "$out/$name.$ext" >/dev/null 2>"$out/$name.$ext.err" || echo "exit $?" >>"$out/$name.$ext.err"
         done
+        "$bin" snapshot "$f" --view endpoints -o "$out/$name.endpoints.txt" >/dev/null 2>&1 || echo "exit $?" >>"$out/$name.endpoints.txt"
+        "$bin" snapshot "$f" --size 80x24 -o "$out/$name.80x24.txt" >/dev/null 2>&1 || echo "exit $?" >>"$out/$name.80x24.txt"
     done < <(captures)
     echo "same_output.sh: $(ls "$out" | wc -l) files from $(captures | wc -l) captures in $out"
 }
