@@ -47,7 +47,7 @@ fn version() -> String {
     }
 }
 
-/// Writes `acrscope.1` and the bash, zsh and fish completions into `target/<profile>/generated/`,
+/// Writes `acrscope.1` (and gzipped) and the bash, zsh and fish completions into `target/<profile>/generated/`,
 /// the place `[package.metadata.deb]` takes them from (OUT_DIR's name changes with every
 /// build's hash, so a packager could not name it).
 fn write_docs() -> std::io::Result<()> {
@@ -58,7 +58,12 @@ fn write_docs() -> std::io::Result<()> {
     let profile_dir = out.ancestors().nth(3).ok_or(std::io::ErrorKind::NotFound)?;
     let dir = profile_dir.join("generated");
     std::fs::create_dir_all(&dir)?;
-    write_if_changed(&dir.join("acrscope.1"), &cli::man_page(cli::Cli::command())?)?;
+    let page = cli::man_page(cli::Cli::command())?;
+    write_if_changed(&dir.join("acrscope.1"), &page)?;
+    // Debian installs manual pages gzipped (policy 12.1); no timestamp, so builds are equal.
+    let mut gz = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, &page)?;
+    write_if_changed(&dir.join("acrscope.1.gz"), &gz.finish()?)?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut cli::Cli::command(), "acrscope", &mut script);
