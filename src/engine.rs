@@ -15,7 +15,6 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::capture::live::{Drops, LiveSource};
 use crate::capture::source::{CaptureReader, OpenOptions};
 use crate::capture::Frame;
-use crate::cli::Speed;
 use crate::output::annotate::Recorder;
 use crate::session::attribution::Attribution;
 use crate::session::{Limits, Session};
@@ -26,6 +25,13 @@ const BATCH: usize = 4096;
 /// The one clock of the capture side: a live "now" cursor, kernel drop counters, idle flows
 /// aged out, the `--write` file flushed, the front end's periodic work (stats lines).
 const TICK: Duration = Duration::from_millis(250);
+
+/// A replay's pace: a factor of the recorded pace, or as fast as the file reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    Factor(f64),
+    Max,
+}
 
 /// What the header shows about the source.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -12,7 +12,6 @@ pub const VERSION: &str = match option_env!("ACRSCOPE_VERSION") {
 pub mod analysis;
 pub mod capture;
 pub mod classify;
-pub mod cli;
 pub mod dissect;
 pub mod engine;
 pub mod flow;
