@@ -23,5 +23,6 @@ pub mod par;
 pub mod pipeline;
 pub mod procs;
 pub mod session;
+pub mod signals;
 pub mod snapshot;
 pub mod ui;
