@@ -3,6 +3,11 @@
 //! commands (pause, stop) and tells a front end what changed: the timeline's model publisher,
 //! or the NDJSON writer of a headless capture. Views never touch the session; they get what the
 //! front end publishes.
+//!
+//! [`Capture`] sets a loop up (the same for the timeline's thread, [`spawn`], and for headless
+//! live, which awaits [`Capture::run`] itself); `turn` holds what both loops share, `live` and
+//! `file` are the loops of each source (the file's pacing in its `Pacer`). How a user ends a
+//! capture (signals) is the front ends' business: see [`crate::signals`].
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
