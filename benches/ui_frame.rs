@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use acrscope::analysis::Analyzer;
-use acrscope::cli::ViewKind;
 use acrscope::engine::{Shared, SourceStatus};
 use acrscope::ui::app::App;
 use acrscope::ui::theme::Theme;
+use acrscope::ui::ViewKind;
 use acrscope::ui::{self, model};
 use criterion::{criterion_group, criterion_main, Criterion};
 

@@ -12,7 +12,6 @@ pub const VERSION: &str = match option_env!("ACRSCOPE_VERSION") {
 pub mod analysis;
 pub mod capture;
 pub mod classify;
-pub mod cli;
 pub mod dissect;
 pub mod engine;
 pub mod flow;
@@ -24,5 +23,6 @@ pub mod par;
 pub mod pipeline;
 pub mod procs;
 pub mod session;
+pub mod signals;
 pub mod snapshot;
 pub mod ui;

@@ -21,6 +21,10 @@ use crate::packet::link::linktype;
 use crate::procs::Attributor;
 use crate::session::attribution::Attribution;
 use crate::session::{Event, Limits, Session};
+use crate::signals::Signals;
+
+mod dns_names;
+use dns_names::DnsNames;
 
 /// How often `stats` events are written and idle flows are aged out.
 const STATS_EVERY: Duration = Duration::from_secs(1);
@@ -64,87 +68,120 @@ pub async fn run_headless(
     procs: Option<Attributor>,
     out: &mut impl Write,
 ) -> Result<Option<Drops>, LiveError> {
-    let output = plan.output;
-    let io = |e: std::io::Error| LiveError::Other(format!("writing the output: {e}"));
     let started = std::time::Instant::now();
-    let wall_start_ns = crate::output::time::now_ns();
-    let (interface, chosen_because, link_type) = (src.interface.clone(), src.chosen_because, src.link_type);
-    if output == Output::Ndjson {
-        let c = plan.confinement.as_ref();
-        let start = StartEvent {
-            event: "start",
-            acrscope_version: crate::VERSION,
-            ts: rfc3339_us(wall_start_ns),
-            interface: &interface,
-            chosen_because,
-            link_type: linktype::name(link_type),
-            filter: plan.filter.as_deref(),
-            user: plan.user.as_deref(),
-            uid: c.map(|c| c.dropped.uid),
-            kept_root: c.map(|c| c.dropped.kept_root),
-            capabilities: c.map(|c| c.dropped.capabilities.as_str()),
-            sandbox: c.map(|c| c.sandbox.to_string()),
-            process_attribution: procs.as_ref().map(Attributor::mode),
-        };
-        let start = serde_json::to_string(&start).map_err(|e| io(e.into()))?;
-        writeln!(out, "{start}").map_err(io)?;
-        out.flush().map_err(io)?;
+    let about = Interface { name: src.interface.clone(), chosen_because: src.chosen_because, link_type: src.link_type };
+    let ndjson = plan.output == Output::Ndjson;
+    if ndjson {
+        write_start(out, &about, plan, procs.as_ref()).map_err(output_error)?;
     }
-    let source = engine::Source::Live(src);
     let mut session = Session::new(plan.limits.clone());
     // Only the event lines drain them: kept for `--format json`, they would pile up for as
     // long as the capture runs.
-    if output == Output::Ndjson {
+    if ndjson {
         session.record_events();
     }
-    let shared = engine::Shared::new(session, source.status());
     let opts = engine::Options { save, procs, stop_when: plan.stop_when };
-    let mut front = Headless {
-        analyzer,
-        out: &mut *out,
-        output,
-        ev: Announcer { only: plan.processes.clone(), ..Announcer::default() },
-        next_stats: std::time::Instant::now() + STATS_EVERY,
-        last_stats: std::time::Instant::now(),
-        reported_drops: 0,
-    };
-    let (control, commands) = watch::channel(engine::Command { paused: false, stop: false });
-    let (progress, _) = watch::channel(engine::Progress::default());
-    let mut signals =
-        engine::Signals::new().map_err(|e| LiveError::Other(format!("installing the signal handlers: {e}")))?;
+    let (capture, control) = engine::Capture::new(engine::Source::Live(src), session, false, opts);
+    let mut front = Headless::new(analyzer, &mut *out, plan);
+    let mut shared = until_signal(capture, &control, &mut front).await?;
+    let Headless { mut ev, last_stats, .. } = front;
+    if ndjson {
+        ev.write(&mut shared.session, analyzer, out, true).map_err(output_error)?;
+        // The closing counters, unless the periodic line has just given them.
+        if last_stats.elapsed() > Duration::from_millis(100) {
+            write_stats(out, &shared, &ev).map_err(output_error)?;
+        }
+    }
+    write_report(out, &shared, analyzer, plan, &about, started).map_err(output_error)?;
+    if let Some(e) = &shared.status.error {
+        eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
+    }
+    if let Some(w) = shared.session.stats.warning_samples.iter().find(|w| w.kind == "write-failed") {
+        eprintln!("acrscope: warning: {}; the packets before are in it", w.message);
+    }
+    Ok(shared.status.drops())
+}
+
+fn output_error(e: std::io::Error) -> LiveError {
+    LiveError::Other(format!("writing the output: {e}"))
+}
+
+/// The interface captured on, as the `start` line and the report name it.
+struct Interface {
+    name: String,
+    chosen_because: Option<&'static str>,
+    link_type: u16,
+}
+
+/// Runs the capture until it ends, or the first signal stops it.
+async fn until_signal(
+    capture: engine::Capture,
+    control: &watch::Sender<engine::Command>,
+    front: &mut impl engine::Front,
+) -> Result<engine::Shared, LiveError> {
+    let mut signals = Signals::new().map_err(|e| LiveError::Other(format!("installing the signal handlers: {e}")))?;
     let stopper = async {
         signals.recv().await;
         control.send_modify(|c| c.stop = true);
         std::future::pending::<()>().await;
     };
-    let run = engine::run(source, shared, opts, &mut front, commands, &progress);
-    let mut shared = tokio::select! {
-        r = run => r.map_err(|e| LiveError::Other(format!("{e:#}")))?,
+    tokio::select! {
+        r = capture.run(front) => r.map_err(|e| LiveError::Other(format!("{e:#}"))),
         () = stopper => unreachable!("the stopper never ends"),
-    };
-    let Headless { ev, last_stats, .. } = front;
-    let mut ev = ev;
-    let drops = shared.status.drops();
-    if output == Output::Ndjson {
-        ev.write(&mut shared.session, analyzer, out, true).map_err(io)?;
-        // The closing counters, unless the periodic line has just given them.
-        if last_stats.elapsed() > Duration::from_millis(100) {
-            write_stats(out, &shared, &ev).map_err(io)?;
-        }
     }
+}
+
+/// The `start` line: what is captured, by whom, with which rights.
+fn write_start(
+    out: &mut impl Write,
+    about: &Interface,
+    plan: &Plan,
+    procs: Option<&Attributor>,
+) -> std::io::Result<()> {
+    let c = plan.confinement.as_ref();
+    let start = StartEvent {
+        event: "start",
+        acrscope_version: crate::VERSION,
+        ts: rfc3339_us(crate::output::time::now_ns()),
+        interface: &about.name,
+        chosen_because: about.chosen_because,
+        link_type: linktype::name(about.link_type),
+        filter: plan.filter.as_deref(),
+        user: plan.user.as_deref(),
+        uid: c.map(|c| c.dropped.uid),
+        kept_root: c.map(|c| c.dropped.kept_root),
+        capabilities: c.map(|c| c.dropped.capabilities.as_str()),
+        sandbox: c.map(|c| c.sandbox.to_string()),
+        process_attribution: procs.map(Attributor::mode),
+    };
+    serde_json::to_writer(&mut *out, &start)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The report at the end: the whole document (`--format json`), or the `summary` line.
+fn write_report(
+    out: &mut impl Write,
+    shared: &engine::Shared,
+    analyzer: &Analyzer,
+    plan: &Plan,
+    about: &Interface,
+    started: std::time::Instant,
+) -> std::io::Result<()> {
     let session = &shared.session;
     let attribution = shared.attribution.as_ref();
+    let drops = shared.status.drops();
     let info = CaptureInfo {
         acrscope_version: crate::VERSION,
-        source: interface.clone(),
+        source: about.name.clone(),
         format: "live".into(),
         first_ts: session.stats.first_ns.map(rfc3339_us),
         last_ts: session.stats.last_ns.map(rfc3339_us),
         error: shared.status.error.clone(),
         live: Some(LiveInfo {
-            interface: interface.clone(),
-            chosen_because,
-            link_type: linktype::name(link_type),
+            interface: about.name.clone(),
+            chosen_because: about.chosen_because,
+            link_type: linktype::name(about.link_type),
             filter: plan.filter.clone(),
             user: plan.user.clone(),
             duration_s: started.elapsed().as_secs_f64(),
@@ -157,22 +194,15 @@ pub async fn run_headless(
     };
     let analysis = analyzer.analyze(session);
     let report = json::build(session, &analysis, &info);
-    match output {
-        Output::Json => json::write(out, &report, std::io::IsTerminal::is_terminal(&std::io::stdout())).map_err(io)?,
+    match plan.output {
+        Output::Json => json::write(out, &report, std::io::IsTerminal::is_terminal(&std::io::stdout()))?,
         Output::Ndjson => {
-            out.write_all(b"{\"event\":\"summary\",\"report\":").map_err(io)?;
-            serde_json::to_writer(&mut *out, &report).map_err(|e| io(e.into()))?;
-            out.write_all(b"}\n").map_err(io)?;
+            out.write_all(b"{\"event\":\"summary\",\"report\":")?;
+            serde_json::to_writer(&mut *out, &report)?;
+            out.write_all(b"}\n")?;
         }
     }
-    out.flush().map_err(io)?;
-    if let Some(e) = &shared.status.error {
-        eprintln!("acrscope: warning: {e}; the capture stopped, everything before it is reported");
-    }
-    if let Some(w) = session.stats.warning_samples.iter().find(|w| w.kind == "write-failed") {
-        eprintln!("acrscope: warning: {}; the packets before are in it", w.message);
-    }
-    Ok(drops)
+    out.flush()
 }
 
 /// The headless front end: event lines as the capture loop ingests, a `stats` line a second.
@@ -184,6 +214,21 @@ struct Headless<'a, W: Write> {
     next_stats: std::time::Instant,
     last_stats: std::time::Instant,
     reported_drops: u64,
+}
+
+impl<'a, W: Write> Headless<'a, W> {
+    fn new(analyzer: &'a Analyzer, out: &'a mut W, plan: &Plan) -> Self {
+        let now = std::time::Instant::now();
+        Headless {
+            analyzer,
+            out,
+            output: plan.output,
+            ev: Announcer { only: plan.processes.clone(), ..Announcer::default() },
+            next_stats: now + STATS_EVERY,
+            last_stats: now,
+            reported_drops: 0,
+        }
+    }
 }
 
 impl<W: Write> engine::Front for Headless<'_, W> {
@@ -311,8 +356,8 @@ fn write_stats(out: &mut impl Write, shared: &engine::Shared, ev: &Announcer) ->
 struct Announcer {
     /// TCP flows opened but not announced yet, with when they opened.
     waiting: Vec<(u32, Instant)>,
-    /// Per flow: 1 announced, 2 closed.
-    state: Vec<u8>,
+    /// Per flow: how far it is announced.
+    state: Vec<Stage>,
     /// TCP flows that sent a SYN and have had no answer yet: looked at until they connect or fail.
     connecting: Vec<u32>,
     /// Failures already announced as `finding` events (kind, registry, hosts).
@@ -321,10 +366,23 @@ struct Announcer {
     only: Vec<String>,
     /// Flows not announced because of `only`.
     hidden: u64,
+    /// The DNS log by name, for the `finding` events of failing answers.
+    dns_names: DnsNames,
 }
 
-/// [`Announcer::state`] of a flow `--process` hides: never announced, opened or closed.
-const HIDDEN: u8 = 3;
+/// How far a flow is announced ([`Announcer::state`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Stage {
+    /// Not yet.
+    #[default]
+    Unannounced,
+    /// Its `flow_open` is written.
+    Opened,
+    /// Its `flow_close` too.
+    Closed,
+    /// `--process` hides it: never announced, opened or closed.
+    Hidden,
+}
 
 /// `finding` events written at most: a hostile network must not turn the stream into noise.
 const MAX_FINDING_EVENTS: usize = 256;
@@ -332,6 +390,10 @@ const MAX_FINDING_EVENTS: usize = 256;
 impl Announcer {
     /// Writes what happened since the last call; whether anything was written.
     fn write(&mut self, s: &mut Session, a: &Analyzer, out: &mut impl Write, end: bool) -> std::io::Result<bool> {
+        if end {
+            // Ending the session sorts its unanswered queries: they are indexed afresh.
+            self.dns_names = DnsNames::default();
+        }
         let events = s.drain_events();
         let mut wrote = !events.is_empty();
         for e in events {
@@ -339,9 +401,8 @@ impl Announcer {
                 Event::Dns(i) => {
                     if let Some(d) = s.dns.get(i as usize) {
                         line(out, "dns", &json::dns_record(s, d))?;
-                        if matches!(d.msg.rcode, 2 | 3 | 5) {
-                            let mut found = Vec::new();
-                            crate::analysis::failures::dns_failures(s, &[], &a.rules, &mut found);
+                        if matches!(d.msg.rcode, 2 | 3 | 5) && self.announced.len() < MAX_FINDING_EVENTS {
+                            let found = self.dns_names.failures(s, &a.rules);
                             self.findings(found, out)?;
                         }
                     }
@@ -389,7 +450,7 @@ impl Announcer {
             if end || due.is_some_and(|d| at <= d) {
                 wrote = true;
                 self.open(s, a, out, id)?;
-            } else if self.state[id as usize] == 0 {
+            } else if self.state[id as usize] == Stage::Unannounced {
                 still.push((id, at));
             }
         }
@@ -433,7 +494,7 @@ impl Announcer {
 
     fn grow(&mut self, id: u32) {
         if self.state.len() <= id as usize {
-            self.state.resize(id as usize + 1, 0);
+            self.state.resize(id as usize + 1, Stage::Unannounced);
         }
     }
 
@@ -444,25 +505,25 @@ impl Announcer {
 
     fn open(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
         self.grow(id);
-        if self.state[id as usize] != 0 {
+        if self.state[id as usize] != Stage::Unannounced {
             return Ok(());
         }
         if self.hides(s, id) {
-            self.state[id as usize] = HIDDEN;
+            self.state[id as usize] = Stage::Hidden;
             self.hidden += 1;
             return Ok(());
         }
-        self.state[id as usize] = 1;
+        self.state[id as usize] = Stage::Opened;
         let v = a.view(s, id);
         line(out, "flow_open", &json::flow_record(s, &v))
     }
 
     fn close(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {
         self.open(s, a, out, id)?;
-        if matches!(self.state[id as usize], 2 | HIDDEN) {
+        if matches!(self.state[id as usize], Stage::Closed | Stage::Hidden) {
             return Ok(());
         }
-        self.state[id as usize] = 2;
+        self.state[id as usize] = Stage::Closed;
         let v = a.view(s, id);
         line(out, "flow_close", &json::flow_record(s, &v))
     }

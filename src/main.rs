@@ -7,11 +7,17 @@ use acrscope::analysis::Analyzer;
 use acrscope::capture::source::{CaptureReader, OpenOptions};
 use acrscope::classify::rules::Rules;
 use acrscope::classify::service_tags::ServiceTags;
-use acrscope::cli::{AnalysisArgs, Cli, Command, ReportArgs, ReportFormat};
 use acrscope::output::progress::ProgressBar;
 use acrscope::output::{json, text};
 use acrscope::pipeline;
 use acrscope::session::Limits;
+// cli.rs names `crate::VERSION`: build.rs compiles it too, with a VERSION of its own.
+use acrscope::VERSION;
+use cli::{AnalysisArgs, Cli, Command, ReportArgs, ReportFormat};
+
+/// The command line; a module of the binary only (build.rs makes the manual page from it), so
+/// that the library never depends on it: its values become the library's types below.
+mod cli;
 
 /// Exit codes (README "Exit codes"): 0 success, warnings possible; 1 runtime failure;
 /// 2 usage error or unreadable input; 3 `report --fail-on` found what it was told to fail on.
@@ -77,10 +83,33 @@ fn analyzer(a: &AnalysisArgs) -> anyhow::Result<Analyzer> {
     Ok(Analyzer { rules, tags })
 }
 
-fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
-    use acrscope::cli::Speed;
+/// The session's bounds the options ask for.
+fn limits(a: &AnalysisArgs) -> Limits {
+    Limits { max_active_flows: a.max_flows, max_dns_answers: a.max_dns_answers }
+}
+
+impl From<cli::Speed> for acrscope::engine::Speed {
+    fn from(s: cli::Speed) -> Self {
+        match s {
+            cli::Speed::Factor(f) => Self::Factor(f),
+            cli::Speed::Max => Self::Max,
+        }
+    }
+}
+
+impl From<cli::ViewKind> for acrscope::ui::ViewKind {
+    fn from(v: cli::ViewKind) -> Self {
+        match v {
+            cli::ViewKind::Flows => Self::Flows,
+            cli::ViewKind::Endpoints => Self::Endpoints,
+        }
+    }
+}
+
+fn replay(args: cli::ReplayArgs) -> anyhow::Result<()> {
+    use cli::Speed;
     let analyzer = analyzer(&args.analysis)?;
-    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let limits = limits(&args.analysis);
     if args.follow && args.file.as_os_str() == acrscope::capture::source::STDIN {
         return Err(InputError(
             "--follow reads a file as it grows; standard input is read as it arrives without it".into(),
@@ -89,7 +118,7 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
     }
     let speed = args.speed.unwrap_or(if args.follow { Speed::Max } else { Speed::Factor(1.0) });
     let source =
-        acrscope::engine::Source::open(&args.file, speed, args.follow).map_err(|e| InputError(e.to_string()))?;
+        acrscope::engine::Source::open(&args.file, speed.into(), args.follow).map_err(|e| InputError(e.to_string()))?;
     let opts = acrscope::ui::UiOptions { quit_at_end: args.quit_at_end, ..ui_options() };
     let (mut publisher, models) = acrscope::ui::publish::Publisher::new(analyzer);
     publisher.only_processes(&args.process);
@@ -100,7 +129,7 @@ fn replay(args: acrscope::cli::ReplayArgs) -> anyhow::Result<()> {
 
 /// `acrscope live`: opens the capture with the privilege, gives every privilege up, opens what
 /// the user named with the user's rights, sandboxes itself, then reads (docs/security.md).
-fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
+fn live(args: cli::LiveArgs) -> anyhow::Result<()> {
     use acrscope::capture::live::{LiveError, LiveOptions, LiveSource};
     use acrscope::capture::privileges::{self, Confinement};
     use acrscope::capture::sandbox::{self, Allowed};
@@ -109,14 +138,14 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         LiveError::Usage(m) => anyhow::Error::new(InputError(m)),
         other => anyhow::Error::new(other),
     };
-    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let limits = limits(&args.analysis);
     let duration = match args.duration {
         Some(d) if !(d.is_finite() && d > 0.0) => {
             return Err(InputError(format!("--duration {d}: give a number of seconds above 0")).into())
         }
         d => d.map(std::time::Duration::from_secs_f64),
     };
-    if !args.process.is_empty() && matches!(args.format, Some(acrscope::cli::LiveFormat::Json)) {
+    if !args.process.is_empty() && matches!(args.format, Some(cli::LiveFormat::Json)) {
         // The report of --format json shows every flow, each with its process.
         return Err(InputError(
             "--process filters the events of --format ndjson and the timeline; the json report shows every flow's process"
@@ -167,8 +196,8 @@ fn live(args: acrscope::cli::LiveArgs) -> anyhow::Result<()> {
         return acrscope::ui::run(engine, models, ui);
     };
     let output = match format {
-        acrscope::cli::LiveFormat::Ndjson => Output::Ndjson,
-        acrscope::cli::LiveFormat::Json => Output::Json,
+        cli::LiveFormat::Ndjson => Output::Ndjson,
+        cli::LiveFormat::Json => Output::Json,
     };
     let interface = src.interface.clone();
     let plan = Plan {
@@ -222,13 +251,8 @@ fn start_attribution() -> Option<acrscope::procs::Attributor> {
 }
 
 /// `acrscope snapshot FILE --cast OUT.cast`: the replay, recorded headless.
-fn record_cast(
-    args: &acrscope::cli::SnapshotArgs,
-    path: &std::path::Path,
-    width: u16,
-    height: u16,
-) -> anyhow::Result<()> {
-    use acrscope::cli::Speed;
+fn record_cast(args: &cli::SnapshotArgs, path: &std::path::Path, width: u16, height: u16) -> anyhow::Result<()> {
+    use cli::Speed;
     use std::io::Write;
     let speed = match args.speed {
         Speed::Factor(f) => f,
@@ -237,9 +261,9 @@ fn record_cast(
         }
     };
     let analyzer = analyzer(&args.analysis)?;
-    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let limits = limits(&args.analysis);
     let reader = CaptureReader::open(&args.file, &OpenOptions::default()).map_err(|e| InputError(e.to_string()))?;
-    let view = acrscope::snapshot::View { width, height, view: args.view, select: args.select.clone() };
+    let view = acrscope::snapshot::View { width, height, view: args.view.into(), select: args.select.clone() };
     let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let shared = acrscope::snapshot::cast::record(reader, &analyzer, &view, speed, limits, &mut out)
@@ -263,7 +287,7 @@ fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
 fn man() -> anyhow::Result<()> {
     use clap::CommandFactory;
     use std::io::Write;
-    let page = acrscope::cli::man_page(Cli::command())?;
+    let page = cli::man_page(Cli::command())?;
     std::io::stdout().lock().write_all(&page).context("writing the manual page")
 }
 
@@ -302,7 +326,7 @@ fn interfaces() -> anyhow::Result<()> {
 
 fn report(args: ReportArgs) -> anyhow::Result<()> {
     let analyzer = analyzer(&args.analysis)?;
-    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let limits = limits(&args.analysis);
     let reader = CaptureReader::open(&args.file, &OpenOptions::default()).map_err(|e| InputError(e.to_string()))?;
     // A pipe has no size to measure progress against.
     let mut bar = match reader.total_bytes() {
@@ -361,8 +385,8 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     if let Some(fail_on) = args.fail_on {
         use acrscope::analysis::findings::Severity;
         let worst = match fail_on {
-            acrscope::cli::FailOn::Error => Severity::Error,
-            acrscope::cli::FailOn::Warning => Severity::Warning,
+            cli::FailOn::Error => Severity::Error,
+            cli::FailOn::Warning => Severity::Warning,
         };
         let hits: Vec<&str> =
             analysis.findings.iter().filter(|f| f.severity <= worst).map(|f| f.kind.as_str()).collect();
@@ -386,7 +410,7 @@ fn stdout_is_terminal() -> bool {
 }
 
 /// `acrscope snapshot`: the timeline screen of a capture, headless, into an image or text file.
-fn snapshot(args: acrscope::cli::SnapshotArgs) -> anyhow::Result<()> {
+fn snapshot(args: cli::SnapshotArgs) -> anyhow::Result<()> {
     use acrscope::snapshot::{self, At, Format, View};
     let (width, height) = snapshot::parse_size(&args.size).map_err(InputError)?;
     if let Some(cast) = &args.cast {
@@ -404,9 +428,9 @@ fn snapshot(args: acrscope::cli::SnapshotArgs) -> anyhow::Result<()> {
         None => At::End,
     };
     let analyzer = analyzer(&args.analysis)?;
-    let limits = Limits { max_active_flows: args.analysis.max_flows, max_dns_answers: args.analysis.max_dns_answers };
+    let limits = limits(&args.analysis);
     let shared = snapshot::load(&args.file, at, limits).map_err(|e| InputError(e.to_string()))?;
-    let view = View { width, height, view: args.view, select: args.select.clone() };
+    let view = View { width, height, view: args.view.into(), select: args.select.clone() };
     let buf = snapshot::screen(&shared, &analyzer, &view);
     let bytes = snapshot::encode(&buf, format)?;
     std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;

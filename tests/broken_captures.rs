@@ -225,7 +225,7 @@ fn report_path(path: &Path, extra: &[&str]) -> Report {
 /// kinds and counts as `report` did, and end on the same error; a file `report` cannot open
 /// (exit 2) neither of them opens either, with the same message.
 fn same_warnings_in_every_reader(path: &Path, extra: &[&str], r: &Report) {
-    use acrscope::cli::Speed;
+    use acrscope::engine::Speed;
     use acrscope::session::Limits;
     let mut limits = Limits::default();
     if let Some(i) = extra.iter().position(|a| *a == "--max-flows") {

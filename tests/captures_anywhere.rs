@@ -123,7 +123,7 @@ fn snapshot_from_standard_input_equals_snapshot_of_the_file() {
 
 #[test]
 fn replay_follow_reads_a_file_as_it_is_appended() {
-    use acrscope::cli::Speed;
+    use acrscope::engine::Speed;
     use acrscope::session::Limits;
     let full = std::fs::read(capture("scenario-b-dedicated.pcap")).unwrap();
     let whole = report(&capture("scenario-b-dedicated.pcap"));

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use acrscope::cli::Speed;
+use acrscope::engine::Speed;
 use acrscope::engine::{spawn, Options, Running, Source};
 use acrscope::session::Limits;
 

@@ -183,8 +183,8 @@ fn tls_flow_has_no_http_facts() {
 /// The details pane says how a CONNECT flow was named and what the proxy answered.
 #[test]
 fn details_pane_shows_the_connect_and_the_proxy_answer() {
-    use acrscope::cli::ViewKind;
     use acrscope::engine::{Shared, SourceStatus};
+    use acrscope::ui::ViewKind;
     use acrscope::ui::{buffer_text, render_to_buffer, ViewOptions};
     let req: &[u8] = b"CONNECT jpeacrprod0st17.blob.core.windows.net:443 HTTP/1.1\r\n\r\n";
     let resp: &[u8] = b"HTTP/1.1 403 Forbidden\r\nServer: squid/5.7\r\n\r\n";

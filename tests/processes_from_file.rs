@@ -124,7 +124,7 @@ fn a_pcapng_without_processes_reads_as_before() {
 /// a flow of one packet, which has no other, still gets its process.
 #[test]
 fn a_paced_replay_keeps_the_process_of_a_frame_it_held_back() {
-    use acrscope::cli::Speed;
+    use acrscope::engine::Speed;
     use acrscope::engine::{spawn, Options, Source};
     let out = std::env::temp_dir().join(format!("acrscope-procs-paced-{}.pcapng", std::process::id()));
     // Two one-packet UDP flows 0.2 s apart: at the recorded pace the second is read before its

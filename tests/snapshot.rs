@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use acrscope::analysis::Analyzer;
-use acrscope::cli::ViewKind;
 use acrscope::session::Limits;
 use acrscope::snapshot::{self, png, svg, text, At, Format, Rgb, Theme, View};
+use acrscope::ui::ViewKind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

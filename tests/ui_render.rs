@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use acrscope::analysis::Analyzer;
-use acrscope::cli::ViewKind;
 use acrscope::engine::{Shared, SourceStatus};
 use acrscope::session::Limits;
 use acrscope::ui::app::App;
 use acrscope::ui::theme::Theme;
+use acrscope::ui::ViewKind;
 use acrscope::ui::{buffer_text, model, render_buffer, render_to_buffer, ViewOptions};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;

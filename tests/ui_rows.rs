@@ -13,11 +13,11 @@ use acrscope::analysis::endpoints::role_order;
 use acrscope::analysis::Analyzer;
 use acrscope::capture::file::FileReader;
 use acrscope::classify::Role;
-use acrscope::cli::ViewKind;
 use acrscope::engine::{Shared, SourceStatus};
 use acrscope::session::{Limits, Session};
 use acrscope::ui::model::{self, Builder, Built, Model};
 use acrscope::ui::rows::{self, Group, Line};
+use acrscope::ui::ViewKind;
 
 const CAPTURES: [&str; 5] = [
     "tests/fixtures/lab-extra/variant-d-australiaeast.pcap",

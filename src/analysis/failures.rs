@@ -14,7 +14,7 @@ use super::FlowView;
 use crate::classify::rules::{Role, Rules};
 use crate::flow::{Close, Flow};
 use crate::session::naming::normalize;
-use crate::session::Session;
+use crate::session::{DnsAnswer, PendingQuery, Session};
 
 /// Hosts named in the text of a summed-up finding; the JSON lists them all.
 const SHOWN: usize = 8;
@@ -426,6 +426,18 @@ pub fn via_proxy(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
 /// for A and AAAA at once). A chain that enters a private-link zone and ends in NXDOMAIN means
 /// the zone lacks the record: that gets its own finding, saying which record to add.
 pub fn dns_failures(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Vec<Finding>) {
+    dns_failures_of(&s.dns, &s.unanswered, flows, rules, out);
+}
+
+/// [`dns_failures`] over some of the answers and unanswered queries (each in log order): a
+/// name's findings depend only on its own, so a live capture judges the names that changed.
+pub fn dns_failures_of<'a>(
+    answers: impl IntoIterator<Item = &'a DnsAnswer>,
+    unanswered: impl IntoIterator<Item = &'a PendingQuery>,
+    flows: &[FlowView],
+    rules: &Rules,
+    out: &mut Vec<Finding>,
+) {
     struct Name {
         rcode: Option<u16>,
         server: Option<IpAddr>,
@@ -448,7 +460,7 @@ pub fn dns_failures(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Ve
         }
         key
     };
-    for a in &s.dns {
+    for a in answers {
         if a.query().is_empty() {
             continue;
         }
@@ -467,7 +479,7 @@ pub fn dns_failures(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Ve
             _ => {}
         }
     }
-    for q in &s.unanswered {
+    for q in unanswered {
         if q.query.is_empty() {
             continue;
         }

@@ -8,8 +8,8 @@ use std::io::Write;
 
 use crate::analysis::Analyzer;
 use crate::capture::source::CaptureReader;
-use crate::cli::Speed;
 use crate::engine::Shared;
+use crate::engine::Speed;
 use crate::session::Limits;
 
 use super::{load_watched, screen, text, At, View};

@@ -20,9 +20,9 @@ use ratatui::style::{Color, Modifier};
 use crate::analysis::Analyzer;
 use crate::capture::file::CaptureError;
 use crate::capture::source::{CaptureReader, OpenOptions};
-use crate::cli::ViewKind;
 use crate::engine::{Shared, SourceStatus};
 use crate::session::{Limits, Session};
+use crate::ui::ViewKind;
 
 /// The output formats, chosen by the output file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +152,7 @@ pub fn load_watched(
     if cut {
         // A replay paused at that moment: not finished, the clock on the requested time.
         status.paused = true;
-        status.speed = Some(crate::cli::Speed::Factor(1.0));
+        status.speed = Some(crate::engine::Speed::Factor(1.0));
         status.clock_ns = cutoff;
     } else {
         session.finish();

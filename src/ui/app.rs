@@ -11,7 +11,7 @@ use super::axis::{View, Window};
 use super::model::Model;
 use super::rows::{Line, Row};
 use super::theme::Theme;
-use crate::cli::ViewKind;
+use crate::ui::ViewKind;
 
 /// Rows moved per mouse wheel notch.
 const WHEEL_ROWS: usize = 3;

@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use super::model::Model;
 use super::text::{clock, fit};
 use super::theme::Theme;
-use crate::cli::Speed;
+use crate::engine::Speed;
 use crate::output::text::human_bytes;
 
 pub fn render(buf: &mut Buffer, area: Rect, model: &Model, t: &Theme) {

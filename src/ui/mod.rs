@@ -24,6 +24,7 @@ pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod timeline;
+mod view_kind;
 
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -31,7 +32,6 @@ use ratatui::layout::Rect;
 use ratatui::{Frame, Terminal};
 
 use crate::analysis::Analyzer;
-use crate::cli::ViewKind;
 use crate::engine::Shared;
 use app::{App, Geometry, Pane};
 use model::Model;
@@ -39,6 +39,7 @@ use theme::Theme;
 
 pub use run::{run, UiOptions};
 pub use screenshot::buffer_text;
+pub use view_kind::ViewKind;
 
 /// Smallest screen the layout works in; below it the screen says so.
 const MIN_WIDTH: u16 = 40;

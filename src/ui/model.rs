@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::analysis::{endpoints, findings, infer, Analyzer, Endpoint, Finding, FlowView, Inferred};
-use crate::cli::ViewKind;
 use crate::engine::{Shared, SourceStatus};
 use crate::session::Session;
+use crate::ui::ViewKind;
 
 use super::recs::update_recs;
 pub use super::recs::{AnswerRec, FlowRec};

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::model::{Builder, Built};
 use super::pace::{Pace, Source};
 use crate::analysis::Analyzer;
-use crate::cli::Speed;
+use crate::engine::Speed;
 use crate::engine::{Front, Shared, Why};
 
 pub struct Publisher {

@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use crate::analysis::endpoints::role_order;
 use crate::analysis::{FlowView, HostKey};
 use crate::classify::{Role, Scope};
-use crate::cli::ViewKind;
 use crate::flow::L4;
+use crate::ui::ViewKind;
 
 use super::recs::{AnswerRec, FlowRec};
 

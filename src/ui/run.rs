@@ -17,8 +17,9 @@ use super::app::{Action, App};
 use super::model::{Built, Model};
 use super::terminal::{self, Guard, Term};
 use super::theme::{color_wanted, Theme};
-use crate::cli::ViewKind;
-use crate::engine::{Running, Signals};
+use crate::engine::Running;
+use crate::signals::Signals;
+use crate::ui::ViewKind;
 
 /// Shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);

@@ -67,7 +67,7 @@ impl Guard {
             chained(info);
         }));
         // From here on, dropping the guard undoes whatever was done, on every error path.
-        // Signals are the event loop's (`engine::Signals`): it ends on the first, and leaves
+        // Signals are the event loop's (`signals::Signals`): it ends on the first, and leaves
         // through this guard's drop.
         let mut guard = Guard { term, prev_hook: Some(prev) };
         TAKEN.store(true, Ordering::SeqCst);
