@@ -272,9 +272,8 @@ impl pcap::PacketCodec for Collect {
 }
 
 /// A live capture read by an event loop (pcap's `capture-stream`: tokio waits on the
-/// capture's descriptor). Reading in the loop itself, rather than on a thread that hands
-/// batches over, costs ~0.3 system calls per packet instead of ~1 (`perf stat`, loopback at
-/// ~100,000 packets/s): a thread in between woke the loop for nearly every packet.
+/// capture's descriptor). The loop reads the ring itself: a thread handing batches over would
+/// wake the loop for nearly every packet (figures in docs/live-throughput.md).
 pub struct LiveStream {
     stream: pcap::PacketStream<Active, Collect>,
     frames: Rc<RefCell<Frames>>,

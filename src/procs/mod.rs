@@ -343,8 +343,8 @@ impl Resolver {
     }
 
     /// What `pid` is: read once a second at most for the same process (a pull's daemon opens
-    /// hundreds of flows; reading its comm, exe, status and cgroup for each was a third of the
-    /// helper's work). The same process means the same pid and start time, so a pid the
+    /// hundreds of flows, and reading its comm, exe, status and cgroup for each would dominate
+    /// the helper's work). The same process means the same pid and start time, so a pid the
     /// kernel gave to a new process is read afresh.
     fn process(&mut self, pid: u32, side: Side) -> Process {
         let dir = self.root.join(pid.to_string());
