@@ -13,6 +13,7 @@ use super::outcome::{syn_span_ns, Outcome};
 use super::FlowView;
 use crate::classify::rules::{Role, Rules};
 use crate::flow::{Close, Flow};
+use crate::format::sock;
 use crate::session::naming::normalize;
 use crate::session::Session;
 
@@ -598,13 +599,6 @@ pub fn privatelink_zone(name: &str) -> &str {
         at += label.len() + 1;
     }
     name.split_once('.').map_or(name, |(_, rest)| rest)
-}
-
-fn sock(a: IpAddr, port: u16) -> String {
-    match a {
-        IpAddr::V4(_) => format!("{a}:{port}"),
-        IpAddr::V6(_) => format!("[{a}]:{port}"),
-    }
 }
 
 fn list(items: &[String]) -> String {

@@ -364,7 +364,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         http_path: req.map(|r| r.path.as_str()),
         http_status: resp.map(|r| r.status),
         http_location_host: resp.and_then(|r| r.location_host.as_deref()),
-        proxy: connect.as_ref().map(|_| super::text::sock(f.server, f.server_port)),
+        proxy: connect.as_ref().map(|_| crate::format::sock(f.server, f.server_port)),
         http_connect: connect,
         quic_version: facts.quic.as_ref().and_then(|q| q.version).map(|v| format!("0x{v:08x}")),
         hostname: v.naming.hostname.as_deref(),

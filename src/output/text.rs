@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-pub use crate::format::human_bytes;
 use crate::format::rcode_name;
+pub use crate::format::{human_bytes, sock};
 
 use super::json::CaptureInfo;
 use super::time::{rfc3339_us, secs};
@@ -305,7 +305,6 @@ pub fn clear_text_lines(facts: &crate::session::FlowFacts, f: &crate::flow::Flow
     out
 }
 
-/// `addr:port`, with brackets for IPv6.
 /// A flow's process in one line: `dockerd (pid 812, uid 0) · /usr/bin/dockerd · container 3f1c6a0d8a1e`.
 pub fn process_line(p: &crate::procs::Process) -> String {
     let mut line = format!("{} (pid {}, uid {})", p.name, p.pid, p.uid);
@@ -321,10 +320,6 @@ pub fn process_line(p: &crate::procs::Process) -> String {
         line.push_str(" · server end");
     }
     line
-}
-
-pub fn sock(ip: std::net::IpAddr, port: u16) -> String {
-    std::net::SocketAddr::new(ip, port).to_string()
 }
 
 #[cfg(test)]
