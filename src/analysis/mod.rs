@@ -3,6 +3,7 @@
 
 pub mod endpoints;
 pub mod failures;
+pub mod finding;
 pub mod findings;
 pub mod outcome;
 

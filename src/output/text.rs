@@ -158,7 +158,7 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         let _ = writeln!(o, "\nFINDINGS");
         for f in &a.findings {
             let _ =
-                writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind.as_str(), f.message);
+                writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind().as_str(), f.message);
         }
     }
 
