@@ -227,24 +227,32 @@ impl FailedFlows {
     }
 }
 
+/// What failed flows are grouped by: registry traffic per kind, registry and host; the rest
+/// per kind. The findings come in this order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct FailureKey {
+    failure: Failure,
+    registry_traffic: bool,
+    registry: Option<String>,
+    host: String,
+}
+
 /// Failed flows, grouped into findings.
 pub fn flow_failures(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    // Registry traffic: per kind, registry and host. The rest: per kind.
-    let mut groups: BTreeMap<(Failure, bool, Option<String>, String), FailedFlows> = BTreeMap::new();
+    let mut groups: BTreeMap<FailureKey, FailedFlows> = BTreeMap::new();
     for v in flows {
         let Some(failure) = Failure::of(v.outcome) else { continue };
         let f = &s.flows()[v.id as usize];
-        let registry = is_registry_traffic(v);
-        let key = if registry {
+        let key = if is_registry_traffic(v) {
             let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
-            (failure, true, v.class.registry.clone(), host)
+            FailureKey { failure, registry_traffic: true, registry: v.class.registry.clone(), host }
         } else {
-            (failure, false, None, String::new())
+            FailureKey { failure, registry_traffic: false, registry: None, host: String::new() }
         };
         groups.entry(key).or_default().add(v, f, &s.facts[v.id as usize]);
     }
-    for ((failure, registry, _, _), g) in groups {
-        out.push(if registry { failure.of_registry(g) } else { other_failure(failure, g) });
+    for (key, g) in groups {
+        out.push(if key.registry_traffic { key.failure.of_registry(g) } else { other_failure(key.failure, g) });
     }
 }
 
