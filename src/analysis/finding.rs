@@ -1,5 +1,5 @@
 //! What a finding is: its kind, how much it matters, what it is about, its words, and the
-//! fields of its kind. Each kind is defined once, in the table of [`kinds!`]: its name and the
+//! fields of its kind. Each kind is defined once, in the table of `kinds!`: its name and the
 //! struct of its own fields; a finding's kind is the kind of its fields.
 //!
 //! Adding a kind: a line in the table, its fields struct here, and the function that finds it
