@@ -721,6 +721,25 @@ mod tests {
         .unwrap()
     }
 
+    /// A kind's own fields follow the common ones, in the order docs/json.md gives.
+    #[test]
+    fn a_tls_alert_names_the_alert_and_who_sent_it() {
+        let alert = crate::session::TlsAlert { frame: 4, ts_ns: 0, from_client: false, level: 2, code: 40 };
+        let g = FailedFlows {
+            hosts: vec!["fabrikamreg.azurecr.io".into()],
+            addresses: vec![IpAddr::from([20, 43, 132, 130])],
+            ports: vec![443],
+            flows: 1,
+            alert: Some(alert),
+            ..FailedFlows::default()
+        };
+        let f = Failure::TlsAlert.of_registry(g);
+        assert_eq!(f.kind(), FindingKind::TlsAlert);
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(json.ends_with(r#""flows":1,"port":443,"alert":"handshake_failure","alert_from":"server"}"#), "{json}");
+        assert!(f.message.contains("the server sent the fatal alert handshake_failure"), "{}", f.message);
+    }
+
     #[test]
     fn lists_read_as_words() {
         let v: Vec<String> = (1..=3).map(|i| format!("h{i}")).collect();
