@@ -1,7 +1,8 @@
-//! Names and units as every view prints them: byte counts, DNS rcodes, TLS versions. A leaf:
-//! the analysis and every view use it, and it uses nothing of the crate.
+//! Names and units as every view prints them: byte counts, socket addresses, DNS rcodes, TLS
+//! versions. A leaf: the analysis and every view use it, and it uses nothing of the crate.
 
 use std::borrow::Cow;
+use std::net::{IpAddr, SocketAddr};
 
 /// `1.2 MB`, `532 B`: decimal units, one decimal place.
 pub fn human_bytes(b: u64) -> String {
@@ -17,6 +18,11 @@ pub fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// `addr:port`, with brackets for IPv6.
+pub fn sock(ip: IpAddr, port: u16) -> String {
+    SocketAddr::new(ip, port).to_string()
 }
 
 pub fn tls_version_name(v: u16) -> String {

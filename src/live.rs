@@ -485,7 +485,7 @@ impl Announcer {
             if self.announced.len() >= MAX_FINDING_EVENTS {
                 return Ok(());
             }
-            if self.announced.insert((f.kind, f.registry.clone(), f.hosts.clone())) {
+            if self.announced.insert((f.kind(), f.registry.clone(), f.hosts.clone())) {
                 line(out, "finding", &f)?;
             }
         }

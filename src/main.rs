@@ -389,7 +389,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
             cli::FailOn::Warning => Severity::Warning,
         };
         let hits: Vec<&str> =
-            analysis.findings.iter().filter(|f| f.severity <= worst).map(|f| f.kind.as_str()).collect();
+            analysis.findings.iter().filter(|f| f.severity <= worst).map(|f| f.kind().as_str()).collect();
         if !hits.is_empty() {
             let mut kinds = hits.clone();
             kinds.dedup();

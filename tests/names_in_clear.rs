@@ -79,7 +79,7 @@ fn plain_http_request_over_three_segments_names_the_flow() {
     assert_eq!(f["http_connect"], serde_json::Value::Null);
     assert_eq!(f["proxy"], serde_json::Value::Null);
     // The registry API in clear, under a name no rule knows: still a registry in plain HTTP.
-    let w = a.findings.iter().find(|f| f.kind == FindingKind::PlainHttpRegistry).expect("plain-http-registry");
+    let w = a.findings.iter().find(|f| f.kind() == FindingKind::PlainHttpRegistry).expect("plain-http-registry");
     assert_eq!(w.hosts, ["registry.example"]);
 }
 
@@ -108,7 +108,7 @@ fn sas_tokens_never_reach_a_report() {
     // Classified like its TLS twin.
     assert_eq!(f["role"], "acr-login");
     assert_eq!(f["registry"], "fabrikamreg");
-    let w = a.findings.iter().find(|f| f.kind == FindingKind::PlainHttpRegistry).expect("plain-http-registry");
+    let w = a.findings.iter().find(|f| f.kind() == FindingKind::PlainHttpRegistry).expect("plain-http-registry");
     assert_eq!(w.registry.as_deref(), Some("fabrikamreg"));
     assert!(w.message.contains("in clear"), "{}", w.message);
 }
@@ -140,7 +140,7 @@ fn connect_split_over_two_segments_and_407() {
     assert_eq!(c["proxy_server"], "squid/5.7");
     assert!(all.contains("CONNECT fabrikamreg.azurecr.io:443 via 10.0.0.10:8080"), "{all}");
     // A CONNECT is not the registry in clear: TLS runs inside the tunnel.
-    assert!(a.findings.iter().all(|f| f.kind != FindingKind::PlainHttpRegistry));
+    assert!(a.findings.iter().all(|f| f.kind() != FindingKind::PlainHttpRegistry));
 }
 
 /// After `200 Connection established` the tunnel carries TLS: the ClientHello is read.

@@ -104,9 +104,9 @@ fn unnamed_flows_and_unused_answers_become_findings() {
     ];
     let s = session_of(&p);
     let a = Analyzer::default().analyze(&s);
-    let unnamed = a.findings.iter().find(|f| f.kind == FindingKind::UnnamedFlows).unwrap();
+    let unnamed = a.findings.iter().find(|f| f.kind() == FindingKind::UnnamedFlows).unwrap();
     assert_eq!(unnamed.flows, 1);
     assert_eq!(unnamed.addresses[0].to_string(), "93.184.216.34");
-    let unused = a.findings.iter().find(|f| f.kind == FindingKind::UnusedDnsAnswers).unwrap();
+    let unused = a.findings.iter().find(|f| f.kind() == FindingKind::UnusedDnsAnswers).unwrap();
     assert_eq!(unused.hosts, ["idle.example"]);
 }

@@ -6,6 +6,7 @@ mod common;
 
 use std::net::IpAddr;
 
+use acrscope::analysis::finding::Fields;
 use acrscope::analysis::findings::{FindingKind, Severity};
 use acrscope::analysis::outcome::Outcome;
 use acrscope::analysis::{Analysis, Analyzer};
@@ -135,11 +136,11 @@ fn unanswered_syns_are_a_connect_timeout_with_their_count_and_span() {
         assert_eq!(f.tcp.syns, 4);
         assert_eq!(f.tcp.last_syn_ns.unwrap() - f.tcp.first_syn_ns.unwrap(), 7_000_000_000);
         if n.client.is_ipv4() {
-            let finding = a.findings.iter().find(|f| f.kind == FindingKind::ConnectTimeout).expect("a finding");
+            let finding = a.findings.iter().find(|f| f.kind() == FindingKind::ConnectTimeout).expect("a finding");
             assert_eq!(finding.severity, Severity::Error);
             assert_eq!(finding.hosts, ["jpeacrprod0st17.blob.core.windows.net"]);
-            assert_eq!(finding.details.syns, Some(4));
-            assert_eq!(finding.details.syn_span_s, Some(7.0));
+            let Fields::ConnectTimeout(t) = finding.fields() else { panic!("{:?}", finding.fields()) };
+            assert_eq!((t.syns, t.syn_span_s), (4, 7.0));
             assert!(
                 finding.message.contains("allow jpeacrprod0st17.blob.core.windows.net on TCP 443"),
                 "{}",
@@ -169,7 +170,7 @@ fn a_syn_answered_by_a_rst_is_refused() {
             ],
         ));
         assert_eq!(tcp_outcome(&a, &s), Outcome::ConnectRefused);
-        assert!(a.findings.iter().any(|f| f.kind == FindingKind::ConnectRefused));
+        assert!(a.findings.iter().any(|f| f.kind() == FindingKind::ConnectRefused));
     }
 }
 
@@ -186,8 +187,9 @@ fn an_icmp_unreachable_quoting_the_syn_names_the_flow_and_its_code() {
         assert_eq!(icmp.from, n.router);
         assert_eq!(icmp.error.code, code);
         assert_eq!(icmp.error.describe(), "administratively prohibited");
-        let finding = a.findings.iter().find(|f| f.kind == FindingKind::Unreachable).expect("a finding");
-        assert_eq!(finding.details.icmp_from, Some(n.router));
+        let finding = a.findings.iter().find(|f| f.kind() == FindingKind::Unreachable).expect("a finding");
+        let Fields::Unreachable(u) = finding.fields() else { panic!("{:?}", finding.fields()) };
+        assert_eq!(u.icmp.as_ref().map(|i| i.icmp_from), Some(n.router));
         assert!(finding.message.contains("administratively prohibited"), "{}", finding.message);
         assert_eq!(s.stats.icmp_errors, 1);
     }
@@ -211,8 +213,10 @@ fn a_rst_or_a_fin_instead_of_a_server_hello_is_reset_after_client_hello() {
         for (close, word) in [(RST, "rst"), (FIN, "fin")] {
             let (s, a) = run(&cut_after_hello(n, close));
             assert_eq!(tcp_outcome(&a, &s), Outcome::ResetAfterClientHello, "{word}");
-            let finding = a.findings.iter().find(|f| f.kind == FindingKind::ResetAfterClientHello).expect("a finding");
-            assert_eq!(finding.details.closed_with, Some(word));
+            let finding =
+                a.findings.iter().find(|f| f.kind() == FindingKind::ResetAfterClientHello).expect("a finding");
+            let Fields::ResetAfterClientHello(r) = finding.fields() else { panic!("{:?}", finding.fields()) };
+            assert_eq!(r.closed_with, Some(word));
             assert_eq!(finding.hosts, ["jpeacrprod0st17.blob.core.windows.net"]);
             assert!(finding.message.contains("SNI"), "{}", finding.message);
         }
@@ -272,11 +276,12 @@ fn a_proxy_refusing_the_connect_is_proxy_refused_with_its_status() {
     assert_eq!(tcp_outcome(&a, &s), Outcome::ProxyRefused);
     let v = &a.flows[0];
     assert_eq!(v.naming.hostname.as_deref(), Some("jpeacrprod0st17.blob.core.windows.net"));
-    let finding = a.findings.iter().find(|f| f.kind == FindingKind::ProxyRefused).expect("a finding");
-    assert_eq!(finding.details.status, Some(403));
-    assert_eq!(finding.details.proxy.as_deref(), Some("10.0.0.10:3128"));
-    assert_eq!(finding.details.port, Some(443));
-    assert_eq!(finding.details.status_line.as_deref(), Some("HTTP/1.1 403 Forbidden"));
+    let finding = a.findings.iter().find(|f| f.kind() == FindingKind::ProxyRefused).expect("a finding");
+    let Fields::ProxyRefused(p) = finding.fields() else { panic!("{:?}", finding.fields()) };
+    assert_eq!(p.status, Some(403));
+    assert_eq!(p.proxy.as_deref(), Some("10.0.0.10:3128"));
+    assert_eq!(p.port, Some(443));
+    assert_eq!(p.status_line.as_deref(), Some("HTTP/1.1 403 Forbidden"));
     assert!(finding.message.contains("allow-list"), "{}", finding.message);
 }
 
@@ -286,9 +291,10 @@ fn a_407_says_the_proxy_wants_credentials() {
         b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n",
     ));
     assert_eq!(tcp_outcome(&a, &s), Outcome::ProxyRefused);
-    let finding = a.findings.iter().find(|f| f.kind == FindingKind::ProxyRefused).expect("a finding");
-    assert_eq!(finding.details.status, Some(407));
-    assert_eq!(finding.details.proxy_authenticate.as_deref(), Some("Basic realm=\"corp\""));
+    let finding = a.findings.iter().find(|f| f.kind() == FindingKind::ProxyRefused).expect("a finding");
+    let Fields::ProxyRefused(p) = finding.fields() else { panic!("{:?}", finding.fields()) };
+    assert_eq!(p.status, Some(407));
+    assert_eq!(p.proxy_authenticate.as_deref(), Some("Basic realm=\"corp\""));
     assert!(finding.message.contains("credentials"), "{}", finding.message);
 }
 
@@ -307,11 +313,12 @@ fn a_name_that_did_not_resolve_is_a_dns_failure_and_a_private_zone_gap_says_whic
     m.extend_from_slice(&(target.len() as u16).to_be_bytes());
     m.extend(target);
     let (_, a) = run(&[(0.01, common::udp(server, 53, client, 40001, &m))]);
-    let f = a.findings.iter().find(|f| f.kind == FindingKind::PrivateLinkRecordMissing).expect("a finding");
+    let f = a.findings.iter().find(|f| f.kind() == FindingKind::PrivateLinkRecordMissing).expect("a finding");
     assert_eq!(f.hosts, ["fabrikamreg.japaneast.data.azurecr.io"]);
-    assert_eq!(f.details.zone.as_deref(), Some("privatelink.azurecr.io"));
-    assert_eq!(f.details.record.as_deref(), Some("fabrikamreg.japaneast.data"));
-    assert_eq!(f.details.rcode, Some("NXDOMAIN"));
+    let Fields::PrivateLinkRecordMissing(m) = f.fields() else { panic!("{:?}", f.fields()) };
+    assert_eq!(m.zone, "privatelink.azurecr.io");
+    assert_eq!(m.record, "fabrikamreg.japaneast.data");
+    assert_eq!(m.rcode, "NXDOMAIN");
     assert_eq!(f.registry.as_deref(), Some("fabrikamreg"));
 
     // The same NXDOMAIN without a private-link alias is a plain dns-failure.
@@ -320,8 +327,9 @@ fn a_name_that_did_not_resolve_is_a_dns_failure_and_a_private_zone_gap_says_whic
     m.extend(common::name("fabrikamreg.azurecr.io"));
     m.extend_from_slice(&[0, 1, 0, 1]);
     let (_, a) = run(&[(0.01, common::udp(server, 53, client, 40002, &m))]);
-    let f = a.findings.iter().find(|f| f.kind == FindingKind::DnsFailure).expect("a finding");
-    assert_eq!((f.severity, f.details.rcode), (Severity::Error, Some("NXDOMAIN")));
+    let f = a.findings.iter().find(|f| f.kind() == FindingKind::DnsFailure).expect("a finding");
+    let Fields::DnsFailure(d) = f.fields() else { panic!("{:?}", f.fields()) };
+    assert_eq!((f.severity, d.rcode), (Severity::Error, Some("NXDOMAIN")));
     // A search-domain miss for a name that is no registry's is summed up as information.
     let mut m = Vec::new();
     m.extend_from_slice(&[0, 11, 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0]);

@@ -102,17 +102,23 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
         e.ports.sort_unstable();
         e.addresses.sort_unstable();
     }
-    // Rows that tie in the order below keep the order of (name, role, address text), as when
-    // they were kept in a sorted map.
-    let mut keyed: Vec<(Option<String>, Role, String, Endpoint)> = out
+    // Rows that tie in the order below keep the order of (name, role, address text).
+    struct Keyed {
+        hostname: Option<String>,
+        role: Role,
+        /// The first address of an unnamed endpoint, as text; empty for a named one.
+        address: String,
+        endpoint: Endpoint,
+    }
+    let mut keyed: Vec<Keyed> = out
         .into_iter()
         .map(|e| {
-            let addr = if e.hostname.is_none() { e.addresses[0].to_string() } else { String::new() };
-            (e.hostname.clone(), e.role_kind, addr, e)
+            let address = if e.hostname.is_none() { e.addresses[0].to_string() } else { String::new() };
+            Keyed { hostname: e.hostname.clone(), role: e.role_kind, address, endpoint: e }
         })
         .collect();
-    keyed.sort_unstable_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
-    let mut out: Vec<Endpoint> = keyed.into_iter().map(|(.., e)| e).collect();
+    keyed.sort_unstable_by(|a, b| (&a.hostname, a.role, &a.address).cmp(&(&b.hostname, b.role, &b.address)));
+    let mut out: Vec<Endpoint> = keyed.into_iter().map(|k| k.endpoint).collect();
     // Registry rows first (by registry, then role), then the rest; time breaks ties.
     out.sort_by(|a, b| {
         (a.registry.is_none(), &a.registry, role_order(a.role_kind), a.first_ns, &a.hostname).cmp(&(

@@ -8,11 +8,12 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashSet;
 
-use super::findings::{Details, Finding, FindingKind, Severity};
+use super::finding::{self as kind, About, Fields, Finding, FindingKind, Severity};
 use super::outcome::{syn_span_ns, Outcome};
 use super::FlowView;
 use crate::classify::rules::{Role, Rules};
-use crate::flow::{Close, Flow};
+use crate::flow::{Close, Flow, IcmpSeen};
+use crate::format::sock;
 use crate::session::naming::normalize;
 use crate::session::{DnsAnswer, PendingQuery, Session};
 
@@ -37,23 +38,91 @@ pub fn is_registry_traffic(v: &FlowView) -> bool {
     v.class.registry.is_some() || is_registry_role(v.class.role)
 }
 
-/// The finding kind of a failed outcome.
-pub fn kind_of(o: Outcome) -> Option<FindingKind> {
-    Some(match o {
-        Outcome::ConnectTimeout => FindingKind::ConnectTimeout,
-        Outcome::ConnectRefused => FindingKind::ConnectRefused,
-        Outcome::Unreachable => FindingKind::Unreachable,
-        Outcome::ResetAfterClientHello => FindingKind::ResetAfterClientHello,
-        Outcome::TlsAlert => FindingKind::TlsAlert,
-        Outcome::TlsIntercepted => FindingKind::TlsIntercepted,
-        Outcome::ProxyRefused => FindingKind::ProxyRefused,
-        Outcome::Ok | Outcome::Open | Outcome::Reset => return None,
-    })
+/// The outcomes that are failures, each found as the finding kind of the same name. In the
+/// order of those kinds: findings of one severity come in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Failure {
+    ConnectTimeout,
+    ConnectRefused,
+    Unreachable,
+    ResetAfterClientHello,
+    TlsAlert,
+    ProxyRefused,
+    TlsIntercepted,
 }
 
-/// What the flows of one failure have in common, gathered flow by flow.
+impl Failure {
+    fn of(o: Outcome) -> Option<Failure> {
+        Some(match o {
+            Outcome::ConnectTimeout => Failure::ConnectTimeout,
+            Outcome::ConnectRefused => Failure::ConnectRefused,
+            Outcome::Unreachable => Failure::Unreachable,
+            Outcome::ResetAfterClientHello => Failure::ResetAfterClientHello,
+            Outcome::TlsAlert => Failure::TlsAlert,
+            Outcome::TlsIntercepted => Failure::TlsIntercepted,
+            Outcome::ProxyRefused => Failure::ProxyRefused,
+            Outcome::Ok | Outcome::Open | Outcome::Reset => return None,
+        })
+    }
+
+    fn kind(self) -> FindingKind {
+        match self {
+            Failure::ConnectTimeout => FindingKind::ConnectTimeout,
+            Failure::ConnectRefused => FindingKind::ConnectRefused,
+            Failure::Unreachable => FindingKind::Unreachable,
+            Failure::ResetAfterClientHello => FindingKind::ResetAfterClientHello,
+            Failure::TlsAlert => FindingKind::TlsAlert,
+            Failure::ProxyRefused => FindingKind::ProxyRefused,
+            Failure::TlsIntercepted => FindingKind::TlsIntercepted,
+        }
+    }
+
+    /// Failures of registry traffic: what broke, where, and what to do.
+    fn of_registry(self, g: FailedFlows) -> Finding {
+        match self {
+            Failure::ConnectTimeout => connect_timeout(g),
+            Failure::ConnectRefused => connect_refused(g),
+            Failure::Unreachable => unreachable(g),
+            Failure::ResetAfterClientHello => reset_after_client_hello(g),
+            Failure::TlsAlert => tls_alert(g),
+            Failure::ProxyRefused => proxy_refused(g),
+            Failure::TlsIntercepted => tls_intercepted(g),
+        }
+    }
+
+    /// The fields of failures of other traffic, summed up: what ICMP said, and SYNs.
+    fn summed_fields(self, g: &FailedFlows) -> Fields {
+        let icmp = g.icmp.map(icmp_fields);
+        match self {
+            Failure::ConnectTimeout => {
+                kind::ConnectTimeout { port: None, syns: g.syns, syn_span_s: round1(g.syn_span_ns), icmp }.into()
+            }
+            Failure::ConnectRefused => kind::ConnectRefused { port: None, icmp }.into(),
+            Failure::Unreachable => kind::Unreachable { port: None, icmp }.into(),
+            Failure::ResetAfterClientHello => {
+                kind::ResetAfterClientHello { port: None, closed_with: None, icmp }.into()
+            }
+            Failure::TlsAlert => kind::TlsAlert { port: None, icmp, alert: None, alert_from: None }.into(),
+            Failure::ProxyRefused => kind::ProxyRefused {
+                port: None,
+                icmp,
+                proxy: None,
+                status: None,
+                status_line: None,
+                proxy_authenticate: None,
+            }
+            .into(),
+            Failure::TlsIntercepted => {
+                kind::TlsIntercepted { port: None, icmp, certificate: None, tls_version: None, client_alert: None }
+                    .into()
+            }
+        }
+    }
+}
+
+/// What the failed flows of one finding have in common, gathered flow by flow.
 #[derive(Default)]
-struct Group {
+struct FailedFlows {
     registry: Option<String>,
     region: Option<String>,
     role: Role,
@@ -66,7 +135,7 @@ struct Group {
     syn_span_ns: i64,
     closed_rst: u64,
     closed_fin: u64,
-    icmp: Option<crate::flow::IcmpSeen>,
+    icmp: Option<IcmpSeen>,
     /// The first certificate, fatal alert and server TLS version seen among the flows.
     cert: Option<std::sync::Arc<crate::dissect::cert::CertInfo>>,
     alert: Option<crate::session::TlsAlert>,
@@ -80,7 +149,7 @@ struct Group {
     seen: FxHashSet<String>,
 }
 
-impl Group {
+impl FailedFlows {
     fn add(&mut self, v: &FlowView, f: &Flow, facts: &crate::session::FlowFacts) {
         let tls = &facts.tls;
         if self.cert.is_none() {
@@ -146,31 +215,49 @@ impl Group {
         }
         format!("{host} ({})", addrs.join(", "))
     }
+
+    fn about(self) -> About {
+        About {
+            registry: self.registry,
+            hosts: self.hosts,
+            addresses: self.addresses,
+            bytes: self.bytes,
+            flows: self.flows,
+        }
+    }
+}
+
+/// What failed flows are grouped by: registry traffic per kind, registry and host; the rest
+/// per kind. The findings come in this order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct FailureKey {
+    failure: Failure,
+    registry_traffic: bool,
+    registry: Option<String>,
+    host: String,
 }
 
 /// Failed flows, grouped into findings.
 pub fn flow_failures(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    // Registry traffic: per kind, registry and host. The rest: per kind.
-    let mut groups: BTreeMap<(FindingKind, bool, Option<String>, String), Group> = BTreeMap::new();
+    let mut groups: BTreeMap<FailureKey, FailedFlows> = BTreeMap::new();
     for v in flows {
-        let Some(kind) = kind_of(v.outcome) else { continue };
+        let Some(failure) = Failure::of(v.outcome) else { continue };
         let f = &s.flows()[v.id as usize];
-        let registry = is_registry_traffic(v);
-        let key = if registry {
+        let key = if is_registry_traffic(v) {
             let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
-            (kind, true, v.class.registry.clone(), host)
+            FailureKey { failure, registry_traffic: true, registry: v.class.registry.clone(), host }
         } else {
-            (kind, false, None, String::new())
+            FailureKey { failure, registry_traffic: false, registry: None, host: String::new() }
         };
         groups.entry(key).or_default().add(v, f, &s.facts[v.id as usize]);
     }
-    for ((kind, registry, _, _), g) in groups {
-        out.push(if registry { registry_failure(kind, g) } else { other_failure(kind, g) });
+    for (key, g) in groups {
+        out.push(if key.registry_traffic { key.failure.of_registry(g) } else { other_failure(key.failure, g) });
     }
 }
 
 /// "Layer downloads of registry fabrikamreg", "Requests to the login server of registry x".
-fn what(g: &Group) -> String {
+fn what(g: &FailedFlows) -> String {
     let of = g.registry.as_deref().map(|r| format!(" of registry {r}")).unwrap_or_default();
     match g.role {
         Role::AcrDataBlob | Role::AcrDataDedicated | Role::RegistryData => format!("Layer downloads{of}"),
@@ -181,7 +268,7 @@ fn what(g: &Group) -> String {
 }
 
 /// What else would do instead of allowing a storage account by name.
-fn alternative(g: &Group) -> String {
+fn alternative(g: &FailedFlows) -> String {
     match (g.role, &g.registry, &g.region) {
         (Role::AcrDataBlob, Some(reg), Some(region)) => {
             format!(", or enable the dedicated data endpoint and allow {reg}.{region}.data.azurecr.io")
@@ -193,163 +280,159 @@ fn alternative(g: &Group) -> String {
     }
 }
 
-fn registry_failure(kind: FindingKind, g: Group) -> Finding {
-    let what = what(&g);
-    let host = list(&g.hosts);
-    let port = g.port();
-    let n = g.flows;
-    let flows = plural(n, "flow");
-    let mut d = Details { port: Some(port), ..Details::default() };
-    let message = match kind {
-        FindingKind::ConnectTimeout => {
-            d.syns = Some(g.syns);
-            d.syn_span_s = Some(round1(g.syn_span_ns));
-            format!(
-                "{what} from {} never connected: {} over {} s, no answer ({flows}). Something between this \
-                 host and the server drops them: allow {host} on TCP {port}{}.",
-                g.where_(),
-                plural(g.syns, "SYN"),
-                round1(g.syn_span_ns),
-                alternative(&g)
-            )
+fn icmp_fields(i: IcmpSeen) -> kind::Icmp {
+    kind::Icmp { icmp_type: i.error.icmp_type, icmp_code: i.error.code, icmp: i.error.describe(), icmp_from: i.from }
+}
+
+fn connect_timeout(g: FailedFlows) -> Finding {
+    let (what, host, port, flows) = (what(&g), list(&g.hosts), g.port(), plural(g.flows, "flow"));
+    let message = format!(
+        "{what} from {} never connected: {} over {} s, no answer ({flows}). Something between this host and the \
+         server drops them: allow {host} on TCP {port}{}.",
+        g.where_(),
+        plural(g.syns, "SYN"),
+        round1(g.syn_span_ns),
+        alternative(&g)
+    );
+    let fields = kind::ConnectTimeout { port: Some(port), syns: g.syns, syn_span_s: round1(g.syn_span_ns), icmp: None };
+    Finding::new(fields, Severity::Error, g.about(), message)
+}
+
+fn connect_refused(g: FailedFlows) -> Finding {
+    let (what, host, port, flows) = (what(&g), list(&g.hosts), g.port(), plural(g.flows, "flow"));
+    let message = format!(
+        "{what} to {} were refused: the SYN was answered with a RST ({flows}). Nothing listens there or a firewall \
+         rejects the connection: check that {host} resolves to the right address, and allow it on TCP {port}{}.",
+        g.where_(),
+        alternative(&g)
+    );
+    Finding::new(kind::ConnectRefused { port: Some(port), icmp: None }, Severity::Error, g.about(), message)
+}
+
+fn unreachable(g: FailedFlows) -> Finding {
+    let (what, host, port, flows) = (what(&g), list(&g.hosts), g.port(), plural(g.flows, "flow"));
+    let (why, from) = g.icmp.map_or(("unreachable", None), |i| (i.error.describe(), Some(i.from)));
+    let advice = if why == "administratively prohibited" || why.contains("policy") || why.contains("reject") {
+        format!("a firewall rule rejects it: allow {host} on port {port}{}", alternative(&g))
+    } else {
+        "a route or the host is missing on the way: check the routing to that address".to_string()
+    };
+    let message = format!(
+        "{what} to {} failed: {} answered that the destination is {why} ({flows}); {advice}.",
+        g.where_(),
+        from.map_or_else(|| "a router".to_string(), |a| a.to_string()),
+    );
+    let fields = kind::Unreachable { port: Some(port), icmp: g.icmp.map(icmp_fields) };
+    Finding::new(fields, Severity::Error, g.about(), message)
+}
+
+fn reset_after_client_hello(g: FailedFlows) -> Finding {
+    let (what, host, port, flows) = (what(&g), list(&g.hosts), g.port(), plural(g.flows, "flow"));
+    let with = if g.closed_rst >= g.closed_fin { "rst" } else { "fin" };
+    let message = format!(
+        "{what} from {} were cut after the TLS ClientHello: the connection opened, the client named {host} (SNI), \
+         and the other side closed it with a {} before any ServerHello ({flows}). A firewall or proxy that filters \
+         by TLS server name is blocking {host}: add {host} to its allow-list (application or SNI rule){}.",
+        g.where_(),
+        with.to_ascii_uppercase(),
+        alternative(&g)
+    );
+    let fields = kind::ResetAfterClientHello { port: Some(port), closed_with: Some(with), icmp: None };
+    Finding::new(fields, Severity::Error, g.about(), message)
+}
+
+fn tls_alert(g: FailedFlows) -> Finding {
+    let (what, port, flows) = (what(&g), g.port(), plural(g.flows, "flow"));
+    let (desc, from) =
+        g.alert.map_or(("unknown", "server"), |a| (a.description(), if a.from_client { "client" } else { "server" }));
+    let advice = match (from, desc) {
+        ("client", "bad_certificate" | "unknown_ca" | "certificate_unknown" | "decrypt_error") => {
+            "the client does not trust the certificate it got: look for a TLS-inspecting gateway on the way, or a \
+             missing CA in the runtime's trust store"
         }
-        FindingKind::ConnectRefused => format!(
-            "{what} to {} were refused: the SYN was answered with a RST ({flows}). Nothing listens there or a \
-             firewall rejects the connection: check that {host} resolves to the right address, and allow it on \
-             TCP {port}{}.",
-            g.where_(),
-            alternative(&g)
-        ),
-        FindingKind::Unreachable => {
-            let (why, from) = g.icmp.map_or(("unreachable", None), |i| (i.error.describe(), Some(i.from)));
-            if let Some(i) = g.icmp {
-                d.icmp_type = Some(i.error.icmp_type);
-                d.icmp_code = Some(i.error.code);
-                d.icmp = Some(i.error.describe());
-                d.icmp_from = Some(i.from);
-            }
-            let advice = if why == "administratively prohibited" || why.contains("policy") || why.contains("reject") {
-                format!("a firewall rule rejects it: allow {host} on port {port}{}", alternative(&g))
-            } else {
-                "a route or the host is missing on the way: check the routing to that address".to_string()
-            };
-            format!(
-                "{what} to {} failed: {} answered that the destination is {why} ({flows}); {advice}.",
-                g.where_(),
-                from.map_or_else(|| "a router".to_string(), |a| a.to_string()),
-            )
+        ("server", "handshake_failure" | "protocol_version" | "insufficient_security") => {
+            "the server (or a middlebox in its place) refuses the client's TLS versions or ciphers: check the \
+             client's TLS settings and any gateway that terminates TLS"
         }
-        FindingKind::ResetAfterClientHello => {
-            let with = if g.closed_rst >= g.closed_fin { "rst" } else { "fin" };
-            d.closed_with = Some(with);
-            format!(
-                "{what} from {} were cut after the TLS ClientHello: the connection opened, the client named {host} \
-                 (SNI), and the other side closed it with a {} before any ServerHello ({flows}). A firewall or \
-                 proxy that filters by TLS server name is blocking {host}: add {host} to its allow-list \
-                 (application or SNI rule){}.",
-                g.where_(),
-                with.to_ascii_uppercase(),
-                alternative(&g)
-            )
+        ("server", "unrecognized_name" | "access_denied") => {
+            "the server (or a middlebox in its place) refuses this server name: check the name and the gateway's \
+             rules"
         }
-        FindingKind::TlsAlert => {
-            let (desc, from) = g
-                .alert
-                .map_or(("unknown", "server"), |a| (a.description(), if a.from_client { "client" } else { "server" }));
-            d.alert = Some(desc.to_string());
-            d.alert_from = Some(from);
-            let advice = match (from, desc) {
-                ("client", "bad_certificate" | "unknown_ca" | "certificate_unknown" | "decrypt_error") => {
-                    "the client does not trust the certificate it got: look for a TLS-inspecting gateway on the way, \
-                     or a missing CA in the runtime's trust store"
-                }
-                ("server", "handshake_failure" | "protocol_version" | "insufficient_security") => {
-                    "the server (or a middlebox in its place) refuses the client's TLS versions or ciphers: check \
-                     the client's TLS settings and any gateway that terminates TLS"
-                }
-                ("server", "unrecognized_name" | "access_denied") => {
-                    "the server (or a middlebox in its place) refuses this server name: check the name and the \
-                     gateway's rules"
-                }
-                _ => "check for a TLS-inspecting gateway or a server that does not accept the client's TLS",
-            };
-            format!(
-                "{what} to {} failed in the TLS handshake: the {from} sent the fatal alert {desc} ({flows}); {advice}.",
-                g.where_()
-            )
-        }
-        FindingKind::TlsIntercepted => {
-            let issuer_cn = g.cert.as_ref().and_then(|c| c.issuer_cn.clone()).unwrap_or_else(|| "?".into());
-            if let Some(c) = &g.cert {
-                d.issuer = Some(c.issuer.clone());
-                d.issuer_cn = c.issuer_cn.clone();
-                d.subject_cn = c.subject_cn.clone();
-                d.san = Some(c.san.clone());
-            }
-            d.tls_version = g.tls_version.map(crate::format::tls_version_name);
-            d.client_alert = g.client_alert.map(|a| a.description().to_string());
-            let refused = match g.client_alert {
-                Some(a) => format!(", and the client refused it with the alert {}", a.description()),
-                None => String::new(),
-            };
-            format!(
-                "TLS to {} is intercepted: the certificate for {host} was issued by \"{issuer_cn}\", not by an issuer \
-                 its provider uses{refused} ({flows}). A TLS-inspecting gateway sits on the way: exempt {host} (and \
-                 the registry's other hosts) from TLS inspection, or add the gateway's CA to the container runtime's \
-                 trust store.",
-                g.where_()
-            )
-        }
-        FindingKind::ProxyRefused => {
-            let proxy = list(&g.addresses.iter().map(|a| sock(*a, port)).collect::<Vec<_>>());
-            let target_port = g.connect_port.unwrap_or(port);
-            d.port = Some(target_port);
-            d.proxy = Some(proxy.clone());
-            d.status = g.status;
-            d.status_line = g.status_line.clone();
-            d.proxy_authenticate = g.proxy_authenticate.clone();
-            let answer = g.status_line.clone().unwrap_or_else(|| "a refusal".into());
-            let advice = match g.status {
-                Some(407) => format!(
-                    "it wants credentials{}: give them in the runtime's proxy setting \
-                     (HTTPS_PROXY=http://user:password@{proxy}) or have {host} allowed without them",
-                    g.proxy_authenticate.as_deref().map(|a| format!(" ({a})")).unwrap_or_default()
-                ),
-                Some(403) => format!(
-                    "its rules do not allow {host}: add {host} to the proxy's allow-list (squid: an `acl ... \
-                     dstdomain` line), or to NO_PROXY if it can be reached directly{}",
-                    alternative(&g)
-                ),
-                _ => format!("check the proxy's logs for why it refuses {host}"),
-            };
-            format!(
-                "{what}: the HTTP proxy {proxy} refused to tunnel to {host}:{target_port} with \"{answer}\" ({flows}); \
-                 {advice}."
-            )
-        }
-        _ => format!("{what} to {} failed ({flows}).", g.where_()),
+        _ => "check for a TLS-inspecting gateway or a server that does not accept the client's TLS",
+    };
+    let message = format!(
+        "{what} to {} failed in the TLS handshake: the {from} sent the fatal alert {desc} ({flows}); {advice}.",
+        g.where_()
+    );
+    let fields = kind::TlsAlert { port: Some(port), icmp: None, alert: Some(desc.to_string()), alert_from: Some(from) };
+    Finding::new(fields, Severity::Error, g.about(), message)
+}
+
+fn tls_intercepted(g: FailedFlows) -> Finding {
+    let (host, port, flows) = (list(&g.hosts), g.port(), plural(g.flows, "flow"));
+    let issuer_cn = g.cert.as_ref().and_then(|c| c.issuer_cn.clone()).unwrap_or_else(|| "?".into());
+    let refused = match g.client_alert {
+        Some(a) => format!(", and the client refused it with the alert {}", a.description()),
+        None => String::new(),
+    };
+    let message = format!(
+        "TLS to {} is intercepted: the certificate for {host} was issued by \"{issuer_cn}\", not by an issuer its \
+         provider uses{refused} ({flows}). A TLS-inspecting gateway sits on the way: exempt {host} (and the \
+         registry's other hosts) from TLS inspection, or add the gateway's CA to the container runtime's trust store.",
+        g.where_()
+    );
+    let fields = kind::TlsIntercepted {
+        port: Some(port),
+        icmp: None,
+        certificate: g.cert.as_ref().map(|c| kind::Certificate {
+            issuer: c.issuer.clone(),
+            issuer_cn: c.issuer_cn.clone(),
+            subject_cn: c.subject_cn.clone(),
+            san: c.san.clone(),
+        }),
+        tls_version: g.tls_version.map(crate::format::tls_version_name),
+        client_alert: g.client_alert.map(|a| a.description().to_string()),
     };
     // Inspection the client accepted did not break the pull; it is still worth knowing.
-    let severity = if kind == FindingKind::TlsIntercepted && g.client_alert.is_none() && g.alert.is_none() {
-        Severity::Warning
-    } else {
-        Severity::Error
+    let severity = if g.client_alert.is_none() && g.alert.is_none() { Severity::Warning } else { Severity::Error };
+    Finding::new(fields, severity, g.about(), message)
+}
+
+fn proxy_refused(g: FailedFlows) -> Finding {
+    let (what, host, port, flows) = (what(&g), list(&g.hosts), g.port(), plural(g.flows, "flow"));
+    let proxy = list(&g.addresses.iter().map(|a| sock(*a, port)).collect::<Vec<_>>());
+    let target_port = g.connect_port.unwrap_or(port);
+    let answer = g.status_line.clone().unwrap_or_else(|| "a refusal".into());
+    let advice = match g.status {
+        Some(407) => format!(
+            "it wants credentials{}: give them in the runtime's proxy setting \
+             (HTTPS_PROXY=http://user:password@{proxy}) or have {host} allowed without them",
+            g.proxy_authenticate.as_deref().map(|a| format!(" ({a})")).unwrap_or_default()
+        ),
+        Some(403) => format!(
+            "its rules do not allow {host}: add {host} to the proxy's allow-list (squid: an `acl ... dstdomain` \
+             line), or to NO_PROXY if it can be reached directly{}",
+            alternative(&g)
+        ),
+        _ => format!("check the proxy's logs for why it refuses {host}"),
     };
-    Finding {
-        kind,
-        severity,
-        registry: g.registry,
-        message,
-        hosts: g.hosts,
-        addresses: g.addresses,
-        bytes: g.bytes,
-        flows: g.flows,
-        details: d,
-    }
+    let message = format!(
+        "{what}: the HTTP proxy {proxy} refused to tunnel to {host}:{target_port} with \"{answer}\" ({flows}); \
+         {advice}."
+    );
+    let fields = kind::ProxyRefused {
+        port: Some(target_port),
+        icmp: None,
+        proxy: Some(proxy),
+        status: g.status,
+        status_line: g.status_line.clone(),
+        proxy_authenticate: g.proxy_authenticate.clone(),
+    };
+    Finding::new(fields, Severity::Error, g.about(), message)
 }
 
 /// Flows that are not registry traffic, summed up: they may explain a slow host, not the pull.
-fn other_failure(kind: FindingKind, g: Group) -> Finding {
+fn other_failure(failure: Failure, g: FailedFlows) -> Finding {
     let shown: Vec<String> = g.hosts.iter().take(SHOWN).cloned().collect();
     let more = g.hosts.len().saturating_sub(shown.len());
     let more = if more > 0 { format!(" and {more} more") } else { String::new() };
@@ -358,37 +441,17 @@ fn other_failure(kind: FindingKind, g: Group) -> Finding {
         "{} that are not registry traffic ended as {}{why}: {}{more}. Not part of the pull; listed so nothing is \
          hidden.",
         plural(g.flows, "flow"),
-        kind.as_str(),
+        failure.kind().as_str(),
         shown.join(", ")
     );
-    let mut details = Details::default();
-    if kind == FindingKind::ConnectTimeout {
-        details.syns = Some(g.syns);
-        details.syn_span_s = Some(round1(g.syn_span_ns));
-    }
-    if let Some(i) = g.icmp {
-        details.icmp_type = Some(i.error.icmp_type);
-        details.icmp_code = Some(i.error.code);
-        details.icmp = Some(i.error.describe());
-        details.icmp_from = Some(i.from);
-    }
-    Finding {
-        kind,
-        severity: Severity::Info,
-        registry: None,
-        message,
-        hosts: g.hosts,
-        addresses: g.addresses,
-        bytes: g.bytes,
-        flows: g.flows,
-        details,
-    }
+    let fields = failure.summed_fields(&g);
+    Finding::new(fields, Severity::Info, About { registry: None, ..g.about() }, message)
 }
 
 /// Tunnels a proxy opened (CONNECT answered 2xx), per registry and proxy: normal behind a
 /// proxy, and why the client asked no DNS for those names.
 pub fn via_proxy(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    let mut groups: BTreeMap<(Option<String>, String), Group> = BTreeMap::new();
+    let mut groups: BTreeMap<(Option<String>, String), FailedFlows> = BTreeMap::new();
     for v in flows {
         let facts = &s.facts[v.id as usize];
         if !facts.http.as_deref().is_some_and(|h| h.tunnel_open()) {
@@ -407,17 +470,79 @@ pub fn via_proxy(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
             plural(g.flows, "flow"),
             list(&g.hosts)
         );
-        out.push(Finding {
-            kind: FindingKind::ViaProxy,
-            severity: Severity::Info,
-            registry,
-            message,
-            hosts: g.hosts,
-            addresses: g.addresses,
-            bytes: g.bytes,
-            flows: g.flows,
-            details: Details { proxy: Some(proxy), port: g.connect_port, ..Details::default() },
-        });
+        let fields = kind::ViaProxy { port: g.connect_port, proxy };
+        out.push(Finding::new(fields, Severity::Info, About { registry, ..g.about() }, message));
+    }
+}
+/// What the DNS said about one name, over all the queries for it.
+struct NameAsked {
+    rcode: Option<u16>,
+    server: Option<IpAddr>,
+    chain: Vec<String>,
+    queries: u64,
+    /// Queries that got no answer at all.
+    unanswered: u64,
+    resolved: bool,
+}
+
+/// The names queried, normalized, in order of first query.
+#[derive(Default)]
+struct NamesAsked {
+    order: Vec<String>,
+    by_name: BTreeMap<String, NameAsked>,
+}
+
+impl NamesAsked {
+    fn entry(&mut self, query: &str) -> &mut NameAsked {
+        let key = normalize(query);
+        if !self.by_name.contains_key(&key) {
+            self.order.push(key.clone());
+        }
+        self.by_name.entry(key).or_insert(NameAsked {
+            rcode: None,
+            server: None,
+            chain: Vec::new(),
+            queries: 0,
+            unanswered: 0,
+            resolved: false,
+        })
+    }
+
+    fn gather<'a>(
+        answers: impl IntoIterator<Item = &'a DnsAnswer>,
+        unanswered: impl IntoIterator<Item = &'a PendingQuery>,
+    ) -> NamesAsked {
+        let mut names = NamesAsked::default();
+        for a in answers {
+            if a.query().is_empty() {
+                continue;
+            }
+            let n = names.entry(a.query());
+            n.queries += 1;
+            match a.msg.rcode {
+                // NOERROR without an address (no record of that type) neither clears nor fails a name.
+                0 => n.resolved |= !a.msg.addresses.is_empty(),
+                // NXDOMAIN tells the most: keep it over a SERVFAIL from another try.
+                rc @ (2 | 3 | 5) if n.rcode.is_none_or(|old| old != 3) => {
+                    n.rcode = Some(rc);
+                    n.server = Some(a.server);
+                    n.chain = a.msg.chain.clone();
+                }
+                _ => {}
+            }
+        }
+        for q in unanswered {
+            if q.query.is_empty() {
+                continue;
+            }
+            let n = names.entry(&q.query);
+            n.queries += 1;
+            n.unanswered += 1;
+            if n.server.is_none() {
+                n.server = Some(q.server);
+            }
+        }
+        names
     }
 }
 
@@ -438,66 +563,14 @@ pub fn dns_failures_of<'a>(
     rules: &Rules,
     out: &mut Vec<Finding>,
 ) {
-    struct Name {
-        rcode: Option<u16>,
-        server: Option<IpAddr>,
-        chain: Vec<String>,
-        queries: u64,
-        /// Queries that got no answer at all.
-        unanswered: u64,
-        resolved: bool,
-    }
-    let mut names: BTreeMap<String, Name> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut entry = |q: &str, names: &mut BTreeMap<String, Name>| -> String {
-        let key = normalize(q);
-        if !names.contains_key(&key) {
-            order.push(key.clone());
-            names.insert(
-                key.clone(),
-                Name { rcode: None, server: None, chain: Vec::new(), queries: 0, unanswered: 0, resolved: false },
-            );
-        }
-        key
-    };
-    for a in answers {
-        if a.query().is_empty() {
-            continue;
-        }
-        let key = entry(a.query(), &mut names);
-        let n = names.get_mut(&key).expect("just inserted");
-        n.queries += 1;
-        match a.msg.rcode {
-            // NOERROR without an address (no record of that type) neither clears nor fails a name.
-            0 => n.resolved |= !a.msg.addresses.is_empty(),
-            // NXDOMAIN tells the most: keep it over a SERVFAIL from another try.
-            rc @ (2 | 3 | 5) if n.rcode.is_none_or(|old| old != 3) => {
-                n.rcode = Some(rc);
-                n.server = Some(a.server);
-                n.chain = a.msg.chain.clone();
-            }
-            _ => {}
-        }
-    }
-    for q in unanswered {
-        if q.query.is_empty() {
-            continue;
-        }
-        let key = entry(&q.query, &mut names);
-        let n = names.get_mut(&key).expect("just inserted");
-        n.queries += 1;
-        n.unanswered += 1;
-        if n.server.is_none() {
-            n.server = Some(q.server);
-        }
-    }
+    let names = NamesAsked::gather(answers, unanswered);
     // Names flows were opened for resolve by definition; a name the client resolved at all
     // (any query type) is not a failure, nor is one whose host a flow reached anyway.
     let reached: FxHashSet<String> = flows.iter().filter_map(|v| v.naming.hostname.clone()).collect();
     let mut other: Vec<String> = Vec::new();
     let mut other_queries = 0u64;
-    for key in order {
-        let n = &names[&key];
+    for key in names.order {
+        let n = &names.by_name[&key];
         if n.resolved || reached.contains(&key) || (n.rcode.is_none() && n.unanswered == 0) {
             continue;
         }
@@ -510,93 +583,77 @@ pub fn dns_failures_of<'a>(
             other_queries += n.queries;
             continue;
         };
-        let registry = class.registry.clone();
-        let rcode = n.rcode.map_or("no answer", crate::format::rcode_name);
-        let server = n.server.map_or_else(|| "the DNS server".to_string(), |a| a.to_string());
         let alias = n.chain.iter().rev().find(|c| rules.is_privatelink_alias(c));
-        if let (Some(3), Some(alias)) = (n.rcode, alias) {
-            let zone = privatelink_zone(alias);
-            let record = alias.strip_suffix(&format!(".{zone}")).unwrap_or(alias).to_string();
-            out.push(Finding {
-                kind: FindingKind::PrivateLinkRecordMissing,
-                severity: Severity::Error,
-                registry,
-                message: format!(
-                    "{key} does not resolve: its CNAME leads to {alias} in the private DNS zone {zone}, and that zone \
-                     has no record for it (NXDOMAIN from {server}). Add an A record `{record}` to the private DNS \
-                     zone {zone} linked to this virtual network, with the private endpoint's address for {key} \
-                     (or recreate the private endpoint's DNS zone group so Azure adds it)."
-                ),
-                hosts: vec![key.clone()],
-                addresses: Vec::new(),
-                bytes: 0,
-                flows: 0,
-                details: Details {
-                    rcode: Some("NXDOMAIN"),
-                    dns_server: n.server,
-                    queries: Some(n.queries),
-                    chain: Some(n.chain.clone()),
-                    privatelink_name: Some(alias.clone()),
-                    zone: Some(zone.to_string()),
-                    record: Some(record),
-                    ..Details::default()
-                },
-            });
-            continue;
-        }
-        let advice = match n.rcode {
-            Some(3) => "the name does not exist: check the registry's name, and for a data endpoint that the \
-                        registry's dedicated data endpoints are enabled"
-                .to_string(),
-            Some(2) => format!(
-                "the resolver {server} could not get an answer: check its forwarders and that it may reach the \
-                 zone's name servers"
-            ),
-            Some(5) => format!("the resolver {server} refuses to answer this client: check its access rules"),
-            _ => format!("{server} never answered: allow UDP and TCP port 53 to it, or check that it runs"),
-        };
-        let via = if n.chain.len() > 1 { format!(" (via {})", n.chain[1..].join(" → ")) } else { String::new() };
-        out.push(Finding {
-            kind: FindingKind::DnsFailure,
-            severity: Severity::Error,
-            registry,
-            message: format!(
-                "{key} did not resolve{via}: {rcode} from {server} ({}); {advice}.",
-                plural(n.queries, "query")
-            ),
-            hosts: vec![key.clone()],
-            addresses: Vec::new(),
-            bytes: 0,
-            flows: 0,
-            details: Details {
-                rcode: Some(rcode),
-                dns_server: n.server,
-                queries: Some(n.queries),
-                chain: (!n.chain.is_empty()).then(|| n.chain.clone()),
-                ..Details::default()
-            },
+        out.push(match (n.rcode, alias) {
+            (Some(3), Some(alias)) => private_link_record_missing(key, n, alias, class.registry.clone()),
+            _ => dns_failure(key, n, class.registry.clone()),
         });
     }
     if !other.is_empty() {
-        let shown: Vec<&str> = other.iter().take(SHOWN).map(|h| h.as_str()).collect();
-        let more = other.len() - shown.len();
-        out.push(Finding {
-            kind: FindingKind::DnsFailure,
-            severity: Severity::Info,
-            registry: None,
-            message: format!(
-                "{} that are not registry names did not resolve: {}{}. Not part of the pull.",
-                plural(other.len() as u64, "name"),
-                shown.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
-            ),
-            hosts: other,
-            addresses: Vec::new(),
-            bytes: 0,
-            flows: 0,
-            details: Details { queries: Some(other_queries), ..Details::default() },
-        });
+        out.push(other_dns_failures(other, other_queries));
     }
+}
+
+fn private_link_record_missing(key: String, n: &NameAsked, alias: &str, registry: Option<String>) -> Finding {
+    let server = n.server.map_or_else(|| "the DNS server".to_string(), |a| a.to_string());
+    let zone = privatelink_zone(alias);
+    let record = alias.strip_suffix(&format!(".{zone}")).unwrap_or(alias).to_string();
+    let message = format!(
+        "{key} does not resolve: its CNAME leads to {alias} in the private DNS zone {zone}, and that zone has no \
+         record for it (NXDOMAIN from {server}). Add an A record `{record}` to the private DNS zone {zone} linked to \
+         this virtual network, with the private endpoint's address for {key} (or recreate the private endpoint's \
+         DNS zone group so Azure adds it)."
+    );
+    let fields = kind::PrivateLinkRecordMissing {
+        rcode: "NXDOMAIN",
+        dns_server: n.server,
+        queries: n.queries,
+        chain: n.chain.clone(),
+        privatelink_name: alias.to_string(),
+        zone: zone.to_string(),
+        record,
+    };
+    Finding::new(fields, Severity::Error, About { registry, hosts: vec![key], ..About::default() }, message)
+}
+
+fn dns_failure(key: String, n: &NameAsked, registry: Option<String>) -> Finding {
+    let rcode = n.rcode.map_or("no answer", crate::format::rcode_name);
+    let server = n.server.map_or_else(|| "the DNS server".to_string(), |a| a.to_string());
+    let advice = match n.rcode {
+        Some(3) => "the name does not exist: check the registry's name, and for a data endpoint that the registry's \
+                    dedicated data endpoints are enabled"
+            .to_string(),
+        Some(2) => format!(
+            "the resolver {server} could not get an answer: check its forwarders and that it may reach the zone's \
+             name servers"
+        ),
+        Some(5) => format!("the resolver {server} refuses to answer this client: check its access rules"),
+        _ => format!("{server} never answered: allow UDP and TCP port 53 to it, or check that it runs"),
+    };
+    let via = if n.chain.len() > 1 { format!(" (via {})", n.chain[1..].join(" → ")) } else { String::new() };
+    let message =
+        format!("{key} did not resolve{via}: {rcode} from {server} ({}); {advice}.", plural(n.queries, "query"));
+    let fields = kind::DnsFailure {
+        rcode: Some(rcode),
+        dns_server: n.server,
+        queries: n.queries,
+        chain: (!n.chain.is_empty()).then(|| n.chain.clone()),
+    };
+    Finding::new(fields, Severity::Error, About { registry, hosts: vec![key], ..About::default() }, message)
+}
+
+/// Names that are not a registry's, summed up.
+fn other_dns_failures(other: Vec<String>, queries: u64) -> Finding {
+    let shown: Vec<&str> = other.iter().take(SHOWN).map(|h| h.as_str()).collect();
+    let more = other.len() - shown.len();
+    let message = format!(
+        "{} that are not registry names did not resolve: {}{}. Not part of the pull.",
+        plural(other.len() as u64, "name"),
+        shown.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    );
+    let fields = kind::DnsFailure { rcode: None, dns_server: None, queries, chain: None };
+    Finding::new(fields, Severity::Info, About { hosts: other, ..About::default() }, message)
 }
 
 /// `fabrikamreg.japaneast.data.privatelink.azurecr.io` → `privatelink.azurecr.io`: the zone is
@@ -610,13 +667,6 @@ pub fn privatelink_zone(name: &str) -> &str {
         at += label.len() + 1;
     }
     name.split_once('.').map_or(name, |(_, rest)| rest)
-}
-
-fn sock(a: IpAddr, port: u16) -> String {
-    match a {
-        IpAddr::V4(_) => format!("{a}:{port}"),
-        IpAddr::V6(_) => format!("[{a}]:{port}"),
-    }
 }
 
 fn list(items: &[String]) -> String {
@@ -649,6 +699,60 @@ mod tests {
         assert_eq!(privatelink_zone("fabrikamreg.japaneast.data.privatelink.azurecr.io"), "privatelink.azurecr.io");
         assert_eq!(privatelink_zone("acct.privatelink.blob.core.windows.net"), "privatelink.blob.core.windows.net");
         assert_eq!(privatelink_zone("x.PrivateLink.azurecr.cn"), "PrivateLink.azurecr.cn");
+    }
+
+    #[test]
+    fn failures_come_in_the_order_of_their_kinds() {
+        use Failure::*;
+        let all = [
+            ConnectTimeout,
+            ConnectRefused,
+            Unreachable,
+            ResetAfterClientHello,
+            TlsAlert,
+            ProxyRefused,
+            TlsIntercepted,
+        ];
+        for w in all.windows(2) {
+            assert!(w[0] < w[1] && w[0].kind() < w[1].kind(), "{:?} {:?}", w[0], w[1]);
+        }
+        for o in all.map(|f| f.kind().as_str()) {
+            assert_eq!(Failure::of(outcome_named(o)).map(|f| f.kind().as_str()), Some(o));
+        }
+    }
+
+    fn outcome_named(name: &str) -> Outcome {
+        [
+            Outcome::ConnectTimeout,
+            Outcome::ConnectRefused,
+            Outcome::Unreachable,
+            Outcome::ResetAfterClientHello,
+            Outcome::TlsAlert,
+            Outcome::TlsIntercepted,
+            Outcome::ProxyRefused,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == name)
+        .unwrap()
+    }
+
+    /// A kind's own fields follow the common ones, in the order docs/json.md gives.
+    #[test]
+    fn a_tls_alert_names_the_alert_and_who_sent_it() {
+        let alert = crate::session::TlsAlert { frame: 4, ts_ns: 0, from_client: false, level: 2, code: 40 };
+        let g = FailedFlows {
+            hosts: vec!["fabrikamreg.azurecr.io".into()],
+            addresses: vec![IpAddr::from([20, 43, 132, 130])],
+            ports: vec![443],
+            flows: 1,
+            alert: Some(alert),
+            ..FailedFlows::default()
+        };
+        let f = Failure::TlsAlert.of_registry(g);
+        assert_eq!(f.kind(), FindingKind::TlsAlert);
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(json.ends_with(r#""flows":1,"port":443,"alert":"handshake_failure","alert_from":"server"}"#), "{json}");
+        assert!(f.message.contains("the server sent the fatal alert handshake_failure"), "{}", f.message);
     }
 
     #[test]

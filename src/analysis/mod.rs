@@ -3,6 +3,7 @@
 
 pub mod endpoints;
 pub mod failures;
+pub mod finding;
 pub mod findings;
 pub mod outcome;
 
@@ -163,7 +164,7 @@ impl Analyzer {
     }
 
     /// The views of flows `ids`, in that order. Each flow is named and classified on its own,
-    /// so they are spread over the cores: 200,000 flows take a third of a second on one.
+    /// so they are spread over the cores.
     pub fn views(&self, s: &Session, ids: &[u32]) -> Vec<FlowView> {
         let parts = crate::par::map_chunks(ids, crate::par::threads(8), 8192, |part| {
             let mut memo = Memo::default();
@@ -210,25 +211,31 @@ fn cloudapp_region(name: &str) -> Option<String> {
 /// account the login server redirected to, so a storage flow belongs to the registry whose
 /// login flow from the same client most recently began before it.
 pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
+    /// A login flow: when it began, and the registry and region it named.
+    struct Login {
+        first_ns: i64,
+        registry: String,
+        region: Option<String>,
+    }
     // Each client's logins by start time (a stable sort: of logins that began at the same
-    // time, the later flow comes last and wins, as before).
-    type Login = (i64, String, Option<String>);
+    // time, the later flow comes last and wins).
     let mut logins: std::collections::HashMap<std::net::IpAddr, Vec<Login>> = std::collections::HashMap::new();
     for v in flows.iter().filter(|v| v.class.role == Role::AcrLogin) {
         let f = &s.flows()[v.id as usize];
         if let Some(reg) = &v.class.registry {
-            logins.entry(f.client).or_default().push((f.first_ns, reg.clone(), v.class.region.clone()));
+            let login = Login { first_ns: f.first_ns, registry: reg.clone(), region: v.class.region.clone() };
+            logins.entry(f.client).or_default().push(login);
         }
     }
     for l in logins.values_mut() {
-        l.sort_by_key(|(t, ..)| *t);
+        l.sort_by_key(|l| l.first_ns);
     }
     for v in flows.iter_mut().filter(|v| v.class.role == Role::AcrDataBlob && v.class.registry.is_none()) {
         let f = &s.flows()[v.id as usize];
-        let best = logins.get(&f.client).and_then(|l| l[..l.partition_point(|(t, ..)| *t <= f.first_ns)].last());
-        if let Some((_, reg, region)) = best {
-            v.class.registry = Some(reg.clone());
-            v.class.region = v.class.region.clone().or(region.clone());
+        let best = logins.get(&f.client).and_then(|l| l[..l.partition_point(|l| l.first_ns <= f.first_ns)].last());
+        if let Some(login) = best {
+            v.class.registry = Some(login.registry.clone());
+            v.class.region = v.class.region.clone().or(login.region.clone());
             v.registry_inferred = true;
         }
     }
@@ -239,8 +246,17 @@ pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
 /// a storage flow's registry), so taking them back is emptying those again: nothing is copied.
 #[derive(Debug, Clone, Default)]
 pub struct Inferred {
-    /// Index in the views; its region was empty; its registry was empty; `registry_inferred`.
-    filled: Vec<(u32, bool, bool, bool)>,
+    filled: Vec<Emptied>,
+}
+
+/// A view [`infer`] may fill: what was empty in it, and its `registry_inferred` before.
+#[derive(Debug, Clone, Copy)]
+struct Emptied {
+    /// Index in the views.
+    index: u32,
+    region: bool,
+    registry: bool,
+    registry_inferred: bool,
 }
 
 /// [`infer_regions`] then [`infer_blob_registries`], as [`Analyzer::analyze`] does.
@@ -249,7 +265,12 @@ pub fn infer(s: &Session, flows: &mut [FlowView]) -> Inferred {
         .iter()
         .enumerate()
         .filter(|(_, v)| v.class.region.is_none() || v.class.registry.is_none())
-        .map(|(i, v)| (i as u32, v.class.region.is_none(), v.class.registry.is_none(), v.registry_inferred))
+        .map(|(i, v)| Emptied {
+            index: i as u32,
+            region: v.class.region.is_none(),
+            registry: v.class.registry.is_none(),
+            registry_inferred: v.registry_inferred,
+        })
         .collect();
     infer_regions(s, flows);
     infer_blob_registries(s, flows);
@@ -259,15 +280,15 @@ pub fn infer(s: &Session, flows: &mut [FlowView]) -> Inferred {
 impl Inferred {
     /// Puts `flows` back as they were before [`infer`].
     pub fn undo(self, flows: &mut [FlowView]) {
-        for (id, region, registry, inferred) in self.filled {
-            let Some(v) = flows.get_mut(id as usize) else { continue };
-            if region {
+        for e in self.filled {
+            let Some(v) = flows.get_mut(e.index as usize) else { continue };
+            if e.region {
                 v.class.region = None;
             }
-            if registry {
+            if e.registry {
                 v.class.registry = None;
             }
-            v.registry_inferred = inferred;
+            v.registry_inferred = e.registry_inferred;
         }
     }
 }

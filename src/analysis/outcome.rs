@@ -1,8 +1,7 @@
 //! How each flow ended: connected and carried data, or where it broke. Computed once per flow
 //! (on its [`super::FlowView`]); the findings, the JSON, the ndjson events and the UI all read it.
 
-use serde::Serialize;
-
+use super::finding::FindingKind;
 use crate::flow::{Close, Flow, L4};
 use crate::session::FlowFacts;
 
@@ -10,8 +9,7 @@ use crate::session::FlowFacts;
 /// first retransmission comes after 1 s on Linux, Windows and macOS) or this long has passed.
 const CONNECT_PATIENCE_NS: i64 = 3_000_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
     /// Connected, payload both ways (or closed cleanly).
     Ok,
@@ -37,16 +35,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Its name: a failure is named as the finding kind it is reported as.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
-            Outcome::ConnectTimeout => "connect-timeout",
-            Outcome::ConnectRefused => "connect-refused",
-            Outcome::Unreachable => "unreachable",
-            Outcome::ResetAfterClientHello => "reset-after-client-hello",
-            Outcome::TlsAlert => "tls-alert",
-            Outcome::TlsIntercepted => "tls-intercepted",
-            Outcome::ProxyRefused => "proxy-refused",
+            Outcome::ConnectTimeout => FindingKind::ConnectTimeout.as_str(),
+            Outcome::ConnectRefused => FindingKind::ConnectRefused.as_str(),
+            Outcome::Unreachable => FindingKind::Unreachable.as_str(),
+            Outcome::ResetAfterClientHello => FindingKind::ResetAfterClientHello.as_str(),
+            Outcome::TlsAlert => FindingKind::TlsAlert.as_str(),
+            Outcome::TlsIntercepted => FindingKind::TlsIntercepted.as_str(),
+            Outcome::ProxyRefused => FindingKind::ProxyRefused.as_str(),
             Outcome::Reset => "reset",
             Outcome::Open => "open",
         }

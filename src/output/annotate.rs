@@ -58,7 +58,7 @@ pub fn write_annotation(out: &mut String, session: &Session, view: &FlowView) {
     }
 }
 
-/// The flow of every frame, in order, as `u32::MAX` for none: what [`write`] needs from the
+/// The flow of every frame, in order, as `u32::MAX` for none: what [`write()`] needs from the
 /// first reading.
 #[derive(Debug, Default)]
 pub struct FrameFlows(Vec<u32>);

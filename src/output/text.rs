@@ -2,12 +2,12 @@
 
 use std::fmt::Write;
 
-pub use crate::format::human_bytes;
 use crate::format::rcode_name;
+pub use crate::format::{human_bytes, sock};
 
 use super::json::CaptureInfo;
 use super::time::{rfc3339_us, secs};
-use crate::analysis::{role_label, Analysis, Endpoint};
+use crate::analysis::{role_label, Analysis, Endpoint, FlowView};
 use crate::session::Session;
 
 /// Left-aligned columns sized to their widest cell (cells are counted in chars).
@@ -20,9 +20,8 @@ pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// A table filled cell by cell: the cells' text in one buffer, the column widths kept as cells
-/// come, the lines laid out at the end. A report of 200,000 flows has two million cells: with a
-/// `String` for each, the text report of `benches/compare.sh`'s (b) capture took 1.57–1.62 s and
-/// 533 MB; this way 1.50–1.54 s and 459 MB.
+/// come, the lines laid out at the end. A report of hundreds of thousands of flows has millions
+/// of cells: one buffer for all of them spares an allocation per cell, in time and memory.
 pub struct Table {
     width: Vec<usize>,
     text: String,
@@ -126,8 +125,22 @@ pub fn allowlist(rows: &[Endpoint]) -> String {
     table(&["REGISTRY", "ROLE", "HOST", "PORTS", "ADDRESSES", "SCOPE", "SERVICE TAGS", "FLOWS", "BYTES"], &body)
 }
 
+/// The text report: what was read, the findings, the endpoints, then the flows, what was seen
+/// in clear, the DNS answers and the warnings, each as a table.
 pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
     let mut o = String::new();
+    header(&mut o, s, info);
+    findings(&mut o, a);
+    let _ = writeln!(o, "\nENDPOINTS (what a firewall must allow)");
+    o.push_str(&allowlist(&a.endpoints));
+    let order = flows(&mut o, s, a);
+    in_clear(&mut o, s, &order);
+    dns(&mut o, s);
+    warnings(&mut o, &s.stats);
+    o
+}
+
+fn header(o: &mut String, s: &Session, info: &CaptureInfo) {
     let st = &s.stats;
     let _ = writeln!(o, "acrscope report: {} ({})", info.source, info.format);
     let _ = writeln!(
@@ -153,23 +166,25 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
     if let Some(e) = &info.error {
         let _ = writeln!(o, "stopped early: {e}");
     }
+}
 
+fn findings(o: &mut String, a: &Analysis) {
     if !a.findings.is_empty() {
         let _ = writeln!(o, "\nFINDINGS");
         for f in &a.findings {
             let _ =
-                writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind.as_str(), f.message);
+                writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind().as_str(), f.message);
         }
     }
+}
 
-    let _ = writeln!(o, "\nENDPOINTS (what a firewall must allow)");
-    o.push_str(&allowlist(&a.endpoints));
-
+/// The flows table; returns its flows in the order shown.
+fn flows<'a>(o: &mut String, s: &Session, a: &'a Analysis) -> Vec<&'a FlowView> {
     let _ = writeln!(o, "\nFLOWS by registry and role (DNS exchanges are summed in ENDPOINTS)");
-    let mut order: Vec<&crate::analysis::FlowView> = a.flows.iter().collect();
+    let mut order: Vec<&FlowView> = a.flows.iter().collect();
     // Keys made once per flow and borrowing the registry's name: a key made at each comparison
     // would copy the name and look the flow up every time.
-    fn key<'v>(s: &Session, v: &'v crate::analysis::FlowView) -> (bool, Option<&'v str>, u8, i64) {
+    fn key<'v>(s: &Session, v: &'v FlowView) -> (bool, Option<&'v str>, u8, i64) {
         let registry = v.class.registry.as_deref();
         (
             registry.is_none(),
@@ -179,7 +194,7 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         )
     }
     order.sort_by_cached_key(|v| key(s, v));
-    let t0 = st.first_ns.unwrap_or(0);
+    let t0 = s.stats.first_ns.unwrap_or(0);
     // DNS exchanges are one flow per query: they are summed per server in ENDPOINTS instead.
     order.retain(|v| v.class.role != crate::classify::Role::Dns);
     let mut flows =
@@ -204,8 +219,12 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
             .cell(format_args!("{}/{}", human_bytes(f.bytes_up), human_bytes(f.bytes_down)))
             .cell(v.outcome.as_str());
     }
-    flows.render_into(&mut o);
+    flows.render_into(o);
+    order
+}
 
+/// Plain HTTP and proxy CONNECTs of the flows shown, in their order.
+fn in_clear(o: &mut String, s: &Session, order: &[&FlowView]) {
     let clear: Vec<Vec<String>> = order
         .iter()
         .filter(|v| {
@@ -225,7 +244,10 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         let _ = writeln!(o, "\nIN CLEAR: plain HTTP and proxy CONNECTs (paths without their query string)");
         o.push_str(&table(&["HOST", "FLOW", "WHAT", "REQUEST AND ANSWER"], &clear));
     }
+}
 
+fn dns(o: &mut String, s: &Session) {
+    let t0 = s.stats.first_ns.unwrap_or(0);
     let _ = writeln!(o, "\nDNS ANSWERS");
     let rows: Vec<Vec<String>> = s
         .dns
@@ -251,6 +273,9 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
             .collect();
         o.push_str(&table(&["TIME", "SERVER", "TYPE", "QUERY"], &rows));
     }
+}
+
+fn warnings(o: &mut String, st: &crate::session::Stats) {
     if st.warning_count() > 0 {
         let _ = writeln!(o, "\nWARNINGS");
         for (k, n) in &st.warnings {
@@ -259,7 +284,6 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
                 writeln!(o, "{n:>8}  {k}{}", first.map(|w| format!("  (first: {})", w.message)).unwrap_or_default());
         }
     }
-    o
 }
 
 /// A QUIC version as people name it: `v1`, `v2`, `draft-29`, else its number.
@@ -305,7 +329,6 @@ pub fn clear_text_lines(facts: &crate::session::FlowFacts, f: &crate::flow::Flow
     out
 }
 
-/// `addr:port`, with brackets for IPv6.
 /// A flow's process in one line: `dockerd (pid 812, uid 0) · /usr/bin/dockerd · container 3f1c6a0d8a1e`.
 pub fn process_line(p: &crate::procs::Process) -> String {
     let mut line = format!("{} (pid {}, uid {})", p.name, p.pid, p.uid);
@@ -321,10 +344,6 @@ pub fn process_line(p: &crate::procs::Process) -> String {
         line.push_str(" · server end");
     }
     line
-}
-
-pub fn sock(ip: std::net::IpAddr, port: u16) -> String {
-    std::net::SocketAddr::new(ip, port).to_string()
 }
 
 #[cfg(test)]

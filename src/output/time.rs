@@ -30,8 +30,7 @@ impl Rfc3339Us {
 
 impl Rfc3339Us {
     /// The text of years 0 to 9999 in a fixed buffer, without the formatting machinery: a
-    /// report writes two per flow, and `collect_str` through `fmt` made them a third of the
-    /// JSON writer's time on 200,000 flows.
+    /// report writes two per flow, on the JSON writer's hot path.
     fn digits(&self) -> Option<[u8; 27]> {
         let Fields { year, month, day, sod, micros } = self.fields();
         let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;

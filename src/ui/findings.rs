@@ -18,7 +18,7 @@ use crate::analysis::findings::{Finding, FindingKind, Severity};
 /// A mark that reads without colour: a cross for what broke the pull, a warning sign for what
 /// may, a tick for an answer, a dot for a remark.
 pub fn icon(f: &Finding, t: &Theme) -> (&'static str, Style) {
-    match (f.severity, f.kind) {
+    match (f.severity, f.kind()) {
         (Severity::Error, _) => ("✖", t.error()),
         (Severity::Warning, _) => ("⚠", t.warn()),
         (
