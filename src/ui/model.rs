@@ -79,14 +79,22 @@ pub struct Built {
 /// What a build keeps for the next one, so that it redoes only what changed.
 #[derive(Debug, Clone, Default)]
 struct BuildState {
-    /// What each flow's view was made from: how many of the ClientHello and an HTTP request
-    /// were known, and how many answers held the server address.
-    sig: Vec<(u8, usize)>,
+    /// By flow id: what each flow's view was made from.
+    sig: Vec<ViewSig>,
     /// What the last build inferred into the views, taken back before the next.
     inferred: Inferred,
     dns_index: HashMap<Vec<String>, u32>,
     /// Flow records whose interface has been named (a flow's ifindex never changes).
     named_interfaces: usize,
+}
+
+/// What a flow's view was made from: when it changes, the view may have to be made again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ViewSig {
+    /// How many of the ClientHello and an HTTP request were known.
+    named_by: u8,
+    /// How many answers held the server address.
+    answers: usize,
 }
 
 impl Built {
@@ -215,7 +223,7 @@ impl Builder {
     /// once: the flow records, the DNS pane and the flow rows on one thread; the inferences,
     /// the endpoints, the findings and the host rows on the other. The flow rows need the
     /// inferences and the host rows need the records, so each chain hands the other what it
-    /// made as soon as it is made, and the rows (which `report` does not make) no longer wait
+    /// made as soon as it is made, and the rows (which `report` does not make) do not wait
     /// for everything else.
     pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
@@ -335,7 +343,7 @@ impl Records<'_> {
 /// the ClientHello or an HTTP request arrived, or an answer holding the server address did and could name
 /// the flow better than the one it has (one from before the flow began, or the flow had
 /// only a later one or none).
-fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
+fn update_views(sig_of: &mut Vec<ViewSig>, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
     // Flows to (re)name, in id order: the new ones come last, so they are pushed in turn.
     let mut todo: Vec<u32> = Vec::new();
     for (i, f) in s.flows().iter().enumerate() {
@@ -345,7 +353,7 @@ fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Se
         let facts = &s.facts[i];
         let named = u8::from(facts.tls.client_hello.is_some())
             + u8::from(facts.http.as_ref().is_some_and(|h| h.request.is_some()));
-        let sig = (named, held.len());
+        let sig = ViewSig { named_by: named, answers: held.len() };
         let Some(old) = sig_of.get(i).copied() else {
             todo.push(id);
             sig_of.push(sig);
@@ -357,11 +365,11 @@ fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Se
         let named_after_start =
             views[i].naming.answer.and_then(|a| s.dns.get(a as usize)).is_none_or(|a| a.ts_ns > f.first_ns);
         let new_before_start = held
-            .get(old.1..)
+            .get(old.answers..)
             .unwrap_or(&[])
             .iter()
             .any(|&a| s.dns.get(a as usize).is_some_and(|a| a.ts_ns <= f.first_ns));
-        if old.0 != sig.0 || named_after_start || new_before_start {
+        if old.named_by != sig.named_by || named_after_start || new_before_start {
             todo.push(id);
         }
         sig_of[i] = sig;
