@@ -191,23 +191,71 @@ fn text_runs(out: &mut String, cells: &[(u16, &Cell, u16)], theme: &Theme, basel
 /// are single shapes without seams.
 #[derive(Default)]
 struct Rects {
-    list: Vec<(Rgb, u16, [f64; 4])>,
-    /// (colour, alpha, y, h, right edge) → index in `list`, in hundredths.
-    by_right: HashMap<(Rgb, u16, i64, i64, i64), usize>,
-    /// (colour, alpha, x, w, bottom edge) → index in `list`, in hundredths.
-    by_bottom: HashMap<(Rgb, u16, i64, i64, i64), usize>,
+    list: Vec<Fill>,
+    /// Index in `list` by right edge.
+    by_right: HashMap<Edge, usize>,
+    /// Index in `list` by bottom edge.
+    by_bottom: HashMap<Edge, usize>,
 }
 
-type Key = (Rgb, u16, i64, i64, i64);
+/// A filled rectangle.
+#[derive(Clone, Copy)]
+struct Fill {
+    colour: Rgb,
+    /// Opacity in hundredths.
+    alpha: u16,
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+}
 
-impl Rects {
-    fn keys(&self, i: usize) -> (Key, Key) {
-        let (c, a, [x, y, w, h]) = self.list[i];
-        ((c, a, hund(y), hund(h), hund(x + w)), (c, a, hund(x), hund(w), hund(y + h)))
+/// An edge that a rectangle of the same colour and opacity may continue: where the edge is,
+/// and where it starts along it and how long it is, in hundredths.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Edge {
+    colour: Rgb,
+    alpha: u16,
+    start: i64,
+    len: i64,
+    at: i64,
+}
+
+impl Fill {
+    fn right(&self) -> Edge {
+        Edge {
+            colour: self.colour,
+            alpha: self.alpha,
+            start: hund(self.y),
+            len: hund(self.h),
+            at: hund(self.x + self.w),
+        }
     }
 
+    fn bottom(&self) -> Edge {
+        Edge {
+            colour: self.colour,
+            alpha: self.alpha,
+            start: hund(self.x),
+            len: hund(self.w),
+            at: hund(self.y + self.h),
+        }
+    }
+
+    /// The right edge a rectangle continuing this one to its left would have.
+    fn left(&self) -> Edge {
+        Edge { at: hund(self.x), ..self.right() }
+    }
+
+    /// The bottom edge a rectangle continuing this one from above would have.
+    fn top(&self) -> Edge {
+        Edge { at: hund(self.y), ..self.bottom() }
+    }
+}
+
+impl Rects {
     fn unkey(&mut self, i: usize) {
-        let (r, b) = self.keys(i);
+        let (r, b) = (self.list[i].right(), self.list[i].bottom());
         if self.by_right.get(&r) == Some(&i) {
             self.by_right.remove(&r);
         }
@@ -217,44 +265,47 @@ impl Rects {
     }
 
     fn key(&mut self, i: usize) {
-        let (r, b) = self.keys(i);
-        self.by_right.insert(r, i);
-        self.by_bottom.insert(b, i);
+        self.by_right.insert(self.list[i].right(), i);
+        self.by_bottom.insert(self.list[i].bottom(), i);
     }
 
-    fn add(&mut self, c: Rgb, alpha: f64, x: f64, y: f64, w: f64, h: f64) {
+    fn add(&mut self, colour: Rgb, alpha: f64, x: f64, y: f64, w: f64, h: f64) {
         if w <= 0.0 || h <= 0.0 {
             return;
         }
-        let a = (alpha * 100.0).round() as u16;
-        if let Some(&i) = self.by_right.get(&(c, a, hund(y), hund(h), hund(x))) {
+        let f = Fill { colour, alpha: (alpha * 100.0).round() as u16, x, y, w, h };
+        if let Some(&i) = self.by_right.get(&f.left()) {
             self.unkey(i);
-            self.list[i].2[2] += w;
+            self.list[i].w += w;
             self.key(i);
             return;
         }
-        if let Some(&i) = self.by_bottom.get(&(c, a, hund(x), hund(w), hund(y))) {
+        if let Some(&i) = self.by_bottom.get(&f.top()) {
             self.unkey(i);
-            self.list[i].2[3] += h;
+            self.list[i].h += h;
             self.key(i);
             return;
         }
-        self.list.push((c, a, [x, y, w, h]));
+        self.list.push(f);
         self.key(self.list.len() - 1);
     }
 
     fn svg(&self) -> String {
         let mut s = String::new();
-        for (c, a, [x, y, w, h]) in &self.list {
-            let op = if *a < 100 { format!(r#" fill-opacity="{}""#, num(*a as f64 / 100.0)) } else { String::new() };
+        for f in &self.list {
+            let op = if f.alpha < 100 {
+                format!(r#" fill-opacity="{}""#, num(f.alpha as f64 / 100.0))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
                 r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{}"{op}/>"#,
-                num(*x),
-                num(*y),
-                num(*w),
-                num(*h),
-                c.hex()
+                num(f.x),
+                num(f.y),
+                num(f.w),
+                num(f.h),
+                f.colour.hex()
             );
         }
         s
