@@ -13,7 +13,7 @@ use crate::session::Session;
 
 use super::recs::update_recs;
 pub use super::recs::{AnswerRec, FlowRec};
-use super::rows::{self, Line, Widths};
+use super::rows::{self, Line, ViewLines, Widths};
 
 /// Flows from which a build uses two threads: below, starting one costs more than it saves.
 const PARALLEL_FROM: usize = 4096;
@@ -63,10 +63,9 @@ pub struct Built {
     pub interface_names: HashMap<u32, Option<String>>,
     /// The analyzer had a service tags file (so an empty list means "in no tag").
     pub tags_loaded: bool,
-    pub flow_lines: Vec<Line>,
-    pub host_lines: Vec<Line>,
-    pub flow_widths: Widths,
-    pub host_widths: Widths,
+    /// The lines of the flow view and of the host view.
+    pub flow_rows: ViewLines,
+    pub host_rows: ViewLines,
     /// Bumped at each build, so the UI state knows to re-apply its filter and selection.
     pub version: u64,
     /// `--process`: how many flows it hides; `None` without it.
@@ -98,18 +97,19 @@ struct ViewSig {
 }
 
 impl Built {
-    pub fn lines(&self, view: ViewKind) -> &[Line] {
+    pub fn rows(&self, view: ViewKind) -> &ViewLines {
         match view {
-            ViewKind::Flows => &self.flow_lines,
-            ViewKind::Endpoints => &self.host_lines,
+            ViewKind::Flows => &self.flow_rows,
+            ViewKind::Endpoints => &self.host_rows,
         }
     }
 
+    pub fn lines(&self, view: ViewKind) -> &[Line] {
+        &self.rows(view).lines
+    }
+
     pub fn widths(&self, view: ViewKind) -> Widths {
-        match view {
-            ViewKind::Flows => self.flow_widths,
-            ViewKind::Endpoints => self.host_widths,
-        }
+        self.rows(view).widths
     }
 
     /// Findings that concern a host or an address.
@@ -238,7 +238,7 @@ impl Builder {
             *eps = endpoints::build(s, views);
             *findings = findings::build(s, views, eps, &analyzer.rules);
         };
-        let ((flow_lines, flow_widths), (host_lines, host_widths), hidden) = if parallel {
+        let (flow_rows, host_rows, hidden) = if parallel {
             let (to_hosts, records_in) = std::sync::mpsc::sync_channel::<Records<'_>>(1);
             let (to_flows, views_in) = std::sync::mpsc::sync_channel::<&[FlowView]>(1);
             std::thread::scope(|scope| {
@@ -268,8 +268,7 @@ impl Builder {
             conclude(views);
             (self.lines(ViewKind::Flows, views, &r), self.lines(ViewKind::Endpoints, views, &r), r.hidden())
         };
-        (model.flow_lines, model.flow_widths) = (flow_lines, flow_widths);
-        (model.host_lines, model.host_widths) = (host_lines, host_widths);
+        (model.flow_rows, model.host_rows) = (flow_rows, host_rows);
         model.hidden_by_process = hidden;
         model.tags_loaded = analyzer.tags.is_some();
         model.status = shared.status.clone();
@@ -317,10 +316,9 @@ impl Builder {
         Records { flows, answers, shown: shown.map(Arc::new) }
     }
 
-    fn lines(&self, view: ViewKind, views: &[FlowView], r: &Records<'_>) -> (Vec<Line>, Widths) {
+    fn lines(&self, view: ViewKind, views: &[FlowView], r: &Records<'_>) -> ViewLines {
         let lines = rows::build(view, views, r.flows, r.answers, self.until, r.shown.as_deref());
-        let widths = rows::widths(&lines, r.flows);
-        (lines, widths)
+        ViewLines { widths: rows::widths(&lines, r.flows), lines }
     }
 }
 

@@ -228,6 +228,13 @@ impl Heading {
     }
 }
 
+/// The lines of one view, and the widths of their columns.
+#[derive(Debug, Clone, Default)]
+pub struct ViewLines {
+    pub lines: Vec<Line>,
+    pub widths: Widths,
+}
+
 /// The widest host label, server address and process among a view's rows, so the columns do
 /// not jump as the list scrolls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
