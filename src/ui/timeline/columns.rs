@@ -1,7 +1,10 @@
-//! The columns left of the time axis, as data. Each [`Column`] says in one place, its arm of
-//! [`Column::spec`], its heading, how wide it is, from what screen width it shows and what a
-//! row puts in it; [`Layout`] places the columns a screen has room for, and the time axis
-//! takes the rest. A new column is a variant, its arm and the function that writes its text.
+//! The columns left of the time axis, as data. A column's arm of [`Column::spec`] says all
+//! there is to it: its heading, how wide it is (fixed, measured over the view's rows, or what
+//! the time axis leaves), from what screen width it shows (columns of wider thresholds drop
+//! first as the screen narrows) and the function that writes a row's text. [`Layout`] places
+//! the columns a screen has room for; the time axis takes the rest. A new column is a
+//! variant, its arm and its text function (and, when measured, its widest value in
+//! [`Widths`]).
 
 use std::borrow::Cow;
 
