@@ -416,6 +416,19 @@ mod tests {
     }
 
     #[test]
+    fn columns_drop_as_the_screen_narrows() {
+        use Column::*;
+        let w = Widths { label: 20, addr: 15, process: 7, process_pid: 11, label_process: 30 };
+        let shown = |width| -> Vec<Column> {
+            Layout::new(Rect::new(0, 0, width, 10), &w).placed.iter().map(|p| p.column).collect()
+        };
+        assert_eq!(shown(160), [Mark, Role, Host, Process, Server, Scope, Bytes]);
+        assert_eq!(shown(PROCESS_FROM_WIDTH - 1), [Mark, Role, Host, Server, Scope, Bytes]);
+        assert_eq!(shown(BYTES_FROM_WIDTH - 1), [Mark, Role, Host, Server, Scope]);
+        assert_eq!(shown(40), [Mark, Role, Host, Server, Scope], "the time axis shrinks, the host cell too");
+    }
+
+    #[test]
     fn columns_sit_where_the_screen_has_always_had_them() {
         // Selection mark, badge and gap, host and gap, server and gap, scope, bytes, separator.
         let w = Widths { label: 20, addr: 15, ..Widths::default() };
