@@ -204,7 +204,7 @@ fn lines_of_many_registries_keep_their_order_headings_and_widths() {
         assert_eq!((w.label, w.addr), (label, addr), "{view:?}: column widths");
     }
     // The IPv6 pull makes the widest address column.
-    assert!(m.flow_widths.addr > "255.255.255.255:65535".len(), "{:?}", m.flow_widths);
+    assert!(m.flow_rows.widths.addr > "255.255.255.255:65535".len(), "{:?}", m.flow_rows.widths);
 }
 
 #[test]

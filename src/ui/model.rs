@@ -13,7 +13,7 @@ use crate::ui::ViewKind;
 
 use super::recs::update_recs;
 pub use super::recs::{AnswerRec, FlowRec};
-use super::rows::{self, Line, Widths};
+use super::rows::{self, Line, ViewLines, Widths};
 
 /// Flows from which a build uses two threads: below, starting one costs more than it saves.
 const PARALLEL_FROM: usize = 4096;
@@ -63,10 +63,9 @@ pub struct Built {
     pub interface_names: HashMap<u32, Option<String>>,
     /// The analyzer had a service tags file (so an empty list means "in no tag").
     pub tags_loaded: bool,
-    pub flow_lines: Vec<Line>,
-    pub host_lines: Vec<Line>,
-    pub flow_widths: Widths,
-    pub host_widths: Widths,
+    /// The lines of the flow view and of the host view.
+    pub flow_rows: ViewLines,
+    pub host_rows: ViewLines,
     /// Bumped at each build, so the UI state knows to re-apply its filter and selection.
     pub version: u64,
     /// `--process`: how many flows it hides; `None` without it.
@@ -79,9 +78,8 @@ pub struct Built {
 /// What a build keeps for the next one, so that it redoes only what changed.
 #[derive(Debug, Clone, Default)]
 struct BuildState {
-    /// What each flow's view was made from: how many of the ClientHello and an HTTP request
-    /// were known, and how many answers held the server address.
-    sig: Vec<(u8, usize)>,
+    /// By flow id: what each flow's view was made from.
+    sig: Vec<ViewSig>,
     /// What the last build inferred into the views, taken back before the next.
     inferred: Inferred,
     dns_index: HashMap<Vec<String>, u32>,
@@ -89,19 +87,29 @@ struct BuildState {
     named_interfaces: usize,
 }
 
+/// What a flow's view was made from: when it changes, the view may have to be made again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ViewSig {
+    /// How many of the ClientHello and an HTTP request were known.
+    named_by: u8,
+    /// How many answers held the server address.
+    answers: usize,
+}
+
 impl Built {
-    pub fn lines(&self, view: ViewKind) -> &[Line] {
+    pub fn rows(&self, view: ViewKind) -> &ViewLines {
         match view {
-            ViewKind::Flows => &self.flow_lines,
-            ViewKind::Endpoints => &self.host_lines,
+            ViewKind::Flows => &self.flow_rows,
+            ViewKind::Endpoints => &self.host_rows,
         }
     }
 
+    pub fn lines(&self, view: ViewKind) -> &[Line] {
+        &self.rows(view).lines
+    }
+
     pub fn widths(&self, view: ViewKind) -> Widths {
-        match view {
-            ViewKind::Flows => self.flow_widths,
-            ViewKind::Endpoints => self.host_widths,
-        }
+        self.rows(view).widths
     }
 
     /// Findings that concern a host or an address.
@@ -215,7 +223,7 @@ impl Builder {
     /// once: the flow records, the DNS pane and the flow rows on one thread; the inferences,
     /// the endpoints, the findings and the host rows on the other. The flow rows need the
     /// inferences and the host rows need the records, so each chain hands the other what it
-    /// made as soon as it is made, and the rows (which `report` does not make) no longer wait
+    /// made as soon as it is made, and the rows (which `report` does not make) do not wait
     /// for everything else.
     pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
@@ -230,7 +238,7 @@ impl Builder {
             *eps = endpoints::build(s, views);
             *findings = findings::build(s, views, eps, &analyzer.rules);
         };
-        let ((flow_lines, flow_widths), (host_lines, host_widths), hidden) = if parallel {
+        let (flow_rows, host_rows, hidden) = if parallel {
             let (to_hosts, records_in) = std::sync::mpsc::sync_channel::<Records<'_>>(1);
             let (to_flows, views_in) = std::sync::mpsc::sync_channel::<&[FlowView]>(1);
             std::thread::scope(|scope| {
@@ -260,8 +268,7 @@ impl Builder {
             conclude(views);
             (self.lines(ViewKind::Flows, views, &r), self.lines(ViewKind::Endpoints, views, &r), r.hidden())
         };
-        (model.flow_lines, model.flow_widths) = (flow_lines, flow_widths);
-        (model.host_lines, model.host_widths) = (host_lines, host_widths);
+        (model.flow_rows, model.host_rows) = (flow_rows, host_rows);
         model.hidden_by_process = hidden;
         model.tags_loaded = analyzer.tags.is_some();
         model.status = shared.status.clone();
@@ -309,10 +316,9 @@ impl Builder {
         Records { flows, answers, shown: shown.map(Arc::new) }
     }
 
-    fn lines(&self, view: ViewKind, views: &[FlowView], r: &Records<'_>) -> (Vec<Line>, Widths) {
+    fn lines(&self, view: ViewKind, views: &[FlowView], r: &Records<'_>) -> ViewLines {
         let lines = rows::build(view, views, r.flows, r.answers, self.until, r.shown.as_deref());
-        let widths = rows::widths(&lines, r.flows);
-        (lines, widths)
+        ViewLines { widths: rows::widths(&lines, r.flows), lines }
     }
 }
 
@@ -335,7 +341,7 @@ impl Records<'_> {
 /// the ClientHello or an HTTP request arrived, or an answer holding the server address did and could name
 /// the flow better than the one it has (one from before the flow began, or the flow had
 /// only a later one or none).
-fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
+fn update_views(sig_of: &mut Vec<ViewSig>, views: &mut Vec<FlowView>, s: &Session, analyzer: &Analyzer) {
     // Flows to (re)name, in id order: the new ones come last, so they are pushed in turn.
     let mut todo: Vec<u32> = Vec::new();
     for (i, f) in s.flows().iter().enumerate() {
@@ -345,7 +351,7 @@ fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Se
         let facts = &s.facts[i];
         let named = u8::from(facts.tls.client_hello.is_some())
             + u8::from(facts.http.as_ref().is_some_and(|h| h.request.is_some()));
-        let sig = (named, held.len());
+        let sig = ViewSig { named_by: named, answers: held.len() };
         let Some(old) = sig_of.get(i).copied() else {
             todo.push(id);
             sig_of.push(sig);
@@ -357,11 +363,11 @@ fn update_views(sig_of: &mut Vec<(u8, usize)>, views: &mut Vec<FlowView>, s: &Se
         let named_after_start =
             views[i].naming.answer.and_then(|a| s.dns.get(a as usize)).is_none_or(|a| a.ts_ns > f.first_ns);
         let new_before_start = held
-            .get(old.1..)
+            .get(old.answers..)
             .unwrap_or(&[])
             .iter()
             .any(|&a| s.dns.get(a as usize).is_some_and(|a| a.ts_ns <= f.first_ns));
-        if old.0 != sig.0 || named_after_start || new_before_start {
+        if old.named_by != sig.named_by || named_after_start || new_before_start {
             todo.push(id);
         }
         sig_of[i] = sig;

@@ -228,6 +228,13 @@ impl Heading {
     }
 }
 
+/// The lines of one view, and the widths of their columns.
+#[derive(Debug, Clone, Default)]
+pub struct ViewLines {
+    pub lines: Vec<Line>,
+    pub widths: Widths,
+}
+
 /// The widest host label, server address and process among a view's rows, so the columns do
 /// not jump as the list scrolls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -345,7 +352,7 @@ pub fn build(
     // in sorted order would chase a pointer per row.
     let mut registry_of: Vec<u32> = Vec::new();
     let mut registries = Registries::default();
-    let mut merged: FxHashMap<(Option<&str>, bool, Group, HostKey<'_>), usize> = FxHashMap::default();
+    let mut merged: FxHashMap<MergeKey<'_>, usize> = FxHashMap::default();
     for (i, (v, rec)) in views.iter().zip(flows).enumerate() {
         let f = &rec.flow;
         if f.first_ns > until || shown.is_some_and(|s| !s.flows.get(i).copied().unwrap_or(false)) {
@@ -357,7 +364,12 @@ pub fn build(
             (Group::Dns, _) | (_, ViewKind::Endpoints) => Some(v.host_key(f.server)),
             (_, ViewKind::Flows) => None,
         };
-        let key = key.map(|k| (v.class.registry.as_deref(), v.via_private_link, group, k));
+        let key = key.map(|host| MergeKey {
+            registry: v.class.registry.as_deref(),
+            private_link: v.via_private_link,
+            group,
+            host,
+        });
         if let Some(r) = key.as_ref().and_then(|k| merged.get(k)).and_then(|&i| rows[i].as_mut()) {
             add_flow(r, v, rec, flows);
             continue;
@@ -385,19 +397,53 @@ pub fn build(
         .flatten()
         .zip(&registry_of)
         .enumerate()
-        .map(|(i, (r, &reg))| {
-            (rank[reg as usize], r.private_link, r.group.order(r.role), r.group, r.first_ns, r.flows[0], i as u32)
+        .map(|(i, (r, &reg))| SortKey {
+            registry: rank[reg as usize],
+            private_link: r.private_link,
+            role: r.group.order(r.role),
+            group: r.group,
+            first_ns: r.first_ns,
+            first_flow: r.flows[0],
+            index: i as u32,
         })
         .collect();
     keys.sort_unstable();
     with_headings(keys, rows, views)
 }
 
-/// Where a row sorts: registry (named ones first, by name), private link, role, group, first
-/// packet, first flow; last, the row's index before sorting. Rows are sorted by this small
-/// key, made once per row: sorting hundreds of thousands of rows then moves 32-byte keys, not
-/// rows, and compares no strings.
-type SortKey = (u32, bool, u8, Group, i64, u32, u32);
+/// The flows that make one row when merged (a DNS server's exchanges; a host in the host
+/// view): the row's heading, and the host.
+#[derive(PartialEq, Eq, Hash)]
+struct MergeKey<'v> {
+    registry: Option<&'v str>,
+    private_link: bool,
+    group: Group,
+    host: HostKey<'v>,
+}
+
+/// Where a row sorts, field by field. Rows are sorted by this small key, made once per row:
+/// sorting hundreds of thousands of rows then moves small keys, not rows, and compares no
+/// strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SortKey {
+    /// Named registries first, by name.
+    registry: u32,
+    private_link: bool,
+    /// Where the role comes in a pull.
+    role: u8,
+    group: Group,
+    first_ns: i64,
+    first_flow: u32,
+    /// The row's index before sorting.
+    index: u32,
+}
+
+impl SortKey {
+    /// Registry (by rank), private link and group make a heading.
+    fn same_heading(&self, other: &SortKey) -> bool {
+        (self.registry, self.private_link, self.group) == (other.registry, other.private_link, other.group)
+    }
+}
 
 /// The registries of one build, numbered as first seen; no registry is number 0.
 #[derive(Default)]
@@ -481,14 +527,14 @@ fn add_flow(r: &mut Row, v: &FlowView, rec: &FlowRec, flows: &[FlowRec]) {
 fn with_headings(keys: Vec<SortKey>, mut slots: Vec<Option<Row>>, views: &[FlowView]) -> Vec<Line> {
     let mut out = Vec::with_capacity(slots.len() + 16);
     let mut last_registry: Option<u32> = None;
-    let mut rows = keys.into_iter().filter_map(|k| Some((k, slots[k.6 as usize].take()?))).peekable();
+    let mut rows = keys.into_iter().filter_map(|k| Some((k, slots[k.index as usize].take()?))).peekable();
     while let Some((key, first)) = rows.next() {
         let registry = first.registry(views);
         let meta = match registry {
-            Some(_) if last_registry != Some(key.0) => registry_meta(views, &first),
+            Some(_) if last_registry != Some(key.registry) => registry_meta(views, &first),
             _ => None,
         };
-        last_registry = registry.map(|_| key.0);
+        last_registry = registry.map(|_| key.registry);
         let heading = out.len();
         out.push(Line::Heading(Heading {
             registry: registry.map(str::to_string),
@@ -499,8 +545,7 @@ fn with_headings(keys: Vec<SortKey>, mut slots: Vec<Option<Row>>, views: &[FlowV
         }));
         let mut flows = first.flows.len();
         out.push(Line::Row(first));
-        // Registry (by rank), private link and group make a heading.
-        while let Some((_, r)) = rows.next_if(|(k, _)| (k.0, k.1, k.3) == (key.0, key.1, key.3)) {
+        while let Some((_, r)) = rows.next_if(|(k, _)| k.same_heading(&key)) {
             flows += r.flows.len();
             out.push(Line::Row(r));
         }
