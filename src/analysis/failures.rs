@@ -162,7 +162,7 @@ pub fn flow_failures(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
         } else {
             (kind, false, None, String::new())
         };
-        groups.entry(key).or_default().add(v, f, &s.facts[v.id as usize]);
+        groups.entry(key).or_default().add(v, f, s.flow(v.id).facts);
     }
     for ((kind, registry, _, _), g) in groups {
         out.push(if registry { registry_failure(kind, g) } else { other_failure(kind, g) });
@@ -390,7 +390,7 @@ fn other_failure(kind: FindingKind, g: Group) -> Finding {
 pub fn via_proxy(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<(Option<String>, String), Group> = BTreeMap::new();
     for v in flows {
-        let facts = &s.facts[v.id as usize];
+        let facts = s.flow(v.id).facts;
         if !facts.http.as_deref().is_some_and(|h| h.tunnel_open()) {
             continue;
         }

@@ -209,12 +209,12 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
     let clear: Vec<Vec<String>> = order
         .iter()
         .filter(|v| {
-            let facts = &s.facts[v.id as usize];
+            let facts = s.flow(v.id).facts;
             facts.http.is_some() || facts.quic.is_some()
         })
         .flat_map(|v| {
             let f = &s.flows()[v.id as usize];
-            let facts = &s.facts[v.id as usize];
+            let facts = s.flow(v.id).facts;
             let flow = format!("{}:{} → {}", f.client, f.client_port, sock(f.server, f.server_port));
             clear_text_lines(facts, f).into_iter().filter(|(k, _)| *k != "quic").map(move |(k, t)| {
                 vec![v.naming.hostname.clone().unwrap_or_else(|| "-".into()), flow.clone(), k.to_string(), t]

@@ -145,9 +145,17 @@ pub enum Event {
     Icmp(u32),
 }
 
+/// One flow as the session knows it: its counters and what its payload told.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowRef<'a> {
+    pub flow: &'a Flow,
+    pub facts: &'a FlowFacts,
+}
+
 pub struct Session {
     pub table: FlowTable,
-    pub facts: Vec<FlowFacts>,
+    /// Indexed like `table.flows()`; read through [`Session::flow`] and [`Session::flow_refs`].
+    facts: Vec<FlowFacts>,
     pub dns: Vec<DnsAnswer>,
     /// The capture time of each answer in `dns`, packed: naming binary-searches answer lists
     /// by time, and this keeps those searches in cache.
@@ -233,6 +241,27 @@ impl Session {
 
     pub fn flows(&self) -> &[Flow] {
         self.table.flows()
+    }
+
+    /// Flow `id` with its facts; panics on an id the session never gave out.
+    pub fn flow(&self, id: u32) -> FlowRef<'_> {
+        FlowRef { flow: &self.table.flows()[id as usize], facts: &self.facts[id as usize] }
+    }
+
+    /// Flow `id` with its facts, if the session gave that id out.
+    pub fn get_flow(&self, id: u32) -> Option<FlowRef<'_>> {
+        Some(FlowRef { flow: self.table.flows().get(id as usize)?, facts: self.facts.get(id as usize)? })
+    }
+
+    /// Names the process that holds flow `id`'s socket (tests and tools that attribute flows
+    /// themselves; live captures go through [`attribution`]).
+    pub fn set_process(&mut self, id: u32, process: Option<std::sync::Arc<crate::procs::Process>>) {
+        self.facts[id as usize].process = process;
+    }
+
+    /// Every flow with its facts, in id order.
+    pub fn flow_refs(&self) -> impl ExactSizeIterator<Item = FlowRef<'_>> {
+        self.table.flows().iter().zip(&self.facts).map(|(flow, facts)| FlowRef { flow, facts })
     }
 
     /// The flow (TCP or UDP) the frame ingested last was counted in: `None` for a frame of no
