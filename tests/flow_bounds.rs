@@ -138,7 +138,7 @@ fn dns_answers_beyond_the_cap_are_counted_not_stored() {
     assert_eq!(s.dns[0].query(), "h0.example");
     assert!(!s.answers_for(&"192.0.2.0".parse().unwrap()).is_empty());
     assert_eq!(st.dns_queries, 1000);
-    assert_eq!(s.unanswered.len(), CAP);
+    assert_eq!(s.dns.unanswered().len(), CAP);
     assert_eq!(st.dns_queries_dropped, 1000 - CAP as u64);
 }
 

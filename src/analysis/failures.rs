@@ -467,7 +467,7 @@ pub fn dns_failures(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Ve
             _ => {}
         }
     }
-    for q in &s.unanswered {
+    for q in s.dns.unanswered() {
         if q.query.is_empty() {
             continue;
         }

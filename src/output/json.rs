@@ -447,7 +447,7 @@ pub fn build<'a>(s: &'a Session, a: &'a Analysis, info: &'a CaptureInfo) -> Repo
         capture: info,
         flows: Each::new(&a.flows, move |v| flow_record(s, v)),
         dns: Each::new(&s.dns, move |d| dns_record(s, d)),
-        unanswered_queries: Each::new(&s.unanswered, query_record),
+        unanswered_queries: Each::new(s.dns.unanswered(), query_record),
         endpoints: &a.endpoints,
         findings: &a.findings,
         stats: &s.stats,

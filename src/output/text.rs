@@ -242,10 +242,11 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
         })
         .collect();
     o.push_str(&table(&["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"], &rows));
-    if !s.unanswered.is_empty() {
+    if !s.dns.unanswered().is_empty() {
         let _ = writeln!(o, "\nUNANSWERED QUERIES");
         let rows: Vec<Vec<String>> = s
-            .unanswered
+            .dns
+            .unanswered()
             .iter()
             .map(|q| vec![rfc3339_us(q.ts_ns), q.server.to_string(), q.qtype.clone(), q.query.clone()])
             .collect();
