@@ -323,12 +323,12 @@ impl Session {
             }),
         };
         let Some((flow, up)) = found else { return };
-        let (seq, flags, payload) = match pkt.transport {
-            Transport::Tcp { seq, flags, payload, .. } => (seq, flags, payload),
-            Transport::Udp { payload, .. } => (0, 0, payload),
+        let (tcp, payload) = match pkt.transport {
+            Transport::Tcp(t) => (Some(t), t.payload),
+            Transport::Udp { payload, .. } => (None, payload),
             Transport::Other { .. } | Transport::IcmpError(_) => return,
         };
-        let obs = Observed { flow, up, new: false, seq, flags, payload, closed_now: false };
+        let obs = Observed { flow, up, new: false, tcp, payload, closed_now: false };
         self.dissect(&obs, frame);
     }
 
@@ -394,7 +394,7 @@ impl Session {
         let r = if obs.up { &mut parsers.dns_up } else { &mut parsers.dns_down };
         let r = r.get_or_insert_with(|| DnsTcpReassembler::new(isn, DNS_TCP_CAP));
         let mut out = std::mem::take(&mut self.reply_buf);
-        r.push(obs.seq, obs.payload, &mut out);
+        r.push(obs.seq(), obs.payload, &mut out);
         for m in out.drain(..) {
             self.on_dns(m, obs, frame);
         }

@@ -81,7 +81,7 @@ impl Session {
                 facts.tls_up_done = false;
                 facts.tls_late_budget = 0;
                 let parsers = facts.parse.get_or_insert_with(Default::default);
-                parsers.tls_up = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP).follow());
+                parsers.tls_up = Some(TlsReassembler::new(Some(obs.seq()), TLS_CAP).follow());
             }
         }
         if !up && facts.tls_down_done && facts.tls_down_late_budget > 0 && facts.tls.server_version.is_none() {
@@ -90,7 +90,7 @@ impl Session {
                 facts.tls_down_done = false;
                 facts.tls_down_late_budget = 0;
                 let parsers = facts.parse.get_or_insert_with(Default::default);
-                parsers.tls_down = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP).follow());
+                parsers.tls_down = Some(TlsReassembler::new(Some(obs.seq()), TLS_CAP).follow());
             }
         }
         if (up && facts.tls_up_done) || (!up && facts.tls_down_done) {
@@ -112,8 +112,8 @@ impl Session {
         let hello_read = if up { facts.tls.client_hello.is_some() } else { facts.tls.server_version.is_some() };
         let mut after_hello = None;
         if fresh && hello_read {
-            after_hello = Some((obs.seq, obs.payload));
-        } else if fresh && isn.is_none_or(|base| base == obs.seq) {
+            after_hello = Some((obs.seq(), obs.payload));
+        } else if fresh && isn.is_none_or(|base| base == obs.seq()) {
             if let Some((ev, used)) = whole_hello_record(obs.payload) {
                 let more = ev.clear_records_follow();
                 self.on_tls_event(id, up, ev, frame);
@@ -121,12 +121,12 @@ impl Session {
                     return self.tls_end(id, up);
                 }
                 match obs.payload.get(used..) {
-                    Some(rest) if !rest.is_empty() => after_hello = Some((obs.seq.wrapping_add(used as u32), rest)),
+                    Some(rest) if !rest.is_empty() => after_hello = Some((obs.seq().wrapping_add(used as u32), rest)),
                     _ => return,
                 }
             }
         }
-        let (seq, payload) = after_hello.unwrap_or((obs.seq, obs.payload));
+        let (seq, payload) = after_hello.unwrap_or((obs.seq(), obs.payload));
         if after_hello.is_some() && !matches!(payload[0], CONTENT_HANDSHAKE | CONTENT_ALERT) {
             return self.tls_end(id, up);
         }
