@@ -54,13 +54,9 @@ pub struct FlowFacts {
     /// The flow carries DNS (port 53, mDNS or LLMNR).
     pub dns: bool,
     parse: Option<Box<FlowParsers>>,
-    tls_up_done: bool,
-    tls_down_done: bool,
-    /// Client segments still looked at for a ClientHello after a non-TLS start (SOCKS,
-    /// HTTP CONNECT and STARTTLS put TLS after a plain-text exchange).
-    tls_late_budget: u8,
-    /// The same for a ServerHello in server segments (a proxy's `200 Connection established`).
-    tls_down_late_budget: u8,
+    /// TLS reading of the client's and of the server's side.
+    tls_up: tls::TlsSide,
+    tls_down: tls::TlsSide,
     /// Bytes over time, kept only when a timeline asked for it. Shared with the timeline's
     /// published pictures rather than copied into them: a flow that has ended is never copied,
     /// one still going is copied at its next packet after a picture took it.
