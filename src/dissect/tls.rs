@@ -7,6 +7,7 @@
 use thiserror::Error;
 
 use super::cert::{parse_certificate, CertInfo};
+use super::held::SeqStream;
 use tls_parser::{
     parse_tls_extension_alpn_content, parse_tls_extension_sni_content, parse_tls_handshake_client_hello,
     parse_tls_handshake_server_hello, TlsExtension,
@@ -33,10 +34,6 @@ const EXT_SERVER_NAME: u16 = 0;
 const EXT_ALPN: u16 = 16;
 const EXT_SUPPORTED_VERSIONS: u16 = 43;
 const SNI_HOST_NAME: u8 = 0;
-
-/// A hello is a handful of segments; an adversary sending many tiny disjoint segments must not
-/// grow the range list (or the cost of merging it) without bound.
-const MAX_RANGES: usize = 64;
 
 /// With the ISN known, segments past a missing stream start are held in case the start is only
 /// late; this many without it and the start is taken as lost (e.g. dropped by the capture).
@@ -425,10 +422,7 @@ enum State {
 /// so far and no second buffer is needed.
 pub struct TlsReassembler {
     cap: usize,
-    base: Option<u32>,
-    buf: Vec<u8>,
-    /// Sorted, disjoint, non-touching `[start, end)` stream offsets present in `buf`.
-    held: Vec<(usize, usize)>,
+    stream: SeqStream,
     /// Stream offset of the first byte not yet consumed by the record walk.
     pos: usize,
     /// Fragment bytes left in the current record; 0 means a record header comes next.
@@ -452,8 +446,7 @@ impl std::fmt::Debug for TlsReassembler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsReassembler")
             .field("cap", &self.cap)
-            .field("base", &self.base)
-            .field("held", &self.held)
+            .field("stream", &self.stream)
             .field("pos", &self.pos)
             .field("hs_len", &self.hs_len)
             .field("state", &self.state)
@@ -594,9 +587,7 @@ impl TlsReassembler {
     pub fn new(isn: Option<u32>, cap: usize) -> Self {
         TlsReassembler {
             cap,
-            base: isn,
-            buf: Vec::new(),
-            held: Vec::new(),
+            stream: SeqStream::new(isn, cap),
             pos: 0,
             rec_left: 0,
             records: 0,
@@ -648,20 +639,20 @@ impl TlsReassembler {
         if payload.is_empty() {
             return TlsProgress::NeedMore;
         }
-        let base = *self.base.get_or_insert(seq);
+        self.stream.anchor(seq);
         // The encrypted records after a hello usually start a segment of their own: they end
         // the flight without being copied.
         if matches!(self.state, State::Flight)
             && self.rec_left == 0
             && self.hs_len == 0
             && self.contiguous_end() <= self.pos
-            && usize::try_from(seq.wrapping_sub(base)).is_ok_and(|rel| rel == self.pos)
+            && self.stream.offset(seq) == Some(self.pos)
             && !matches!(payload[0], CONTENT_HANDSHAKE | CONTENT_ALERT)
         {
             self.end_flight();
             return TlsProgress::End;
         }
-        self.insert(seq.wrapping_sub(base), payload);
+        self.stream.insert(seq, payload);
         if self.contiguous_end() == 0 {
             self.pending = self.pending.saturating_add(1);
             if self.pending > MAX_PENDING_SEGMENTS {
@@ -679,8 +670,7 @@ impl TlsReassembler {
     pub fn finish(&mut self) -> Option<TlsEvent> {
         let resumable = matches!(self.state, State::Active | State::Malformed(_));
         self.state = State::Spent;
-        let buf = std::mem::take(&mut self.buf);
-        self.held = Vec::new();
+        let buf = self.stream.held_mut().take_buf();
         if !resumable {
             return None;
         }
@@ -696,78 +686,7 @@ impl TlsReassembler {
     }
 
     fn contiguous_end(&self) -> usize {
-        match self.held.first() {
-            Some(&(0, end)) => end,
-            _ => 0,
-        }
-    }
-
-    /// `rel`: the segment's sequence number minus the base, wrapping.
-    fn insert(&mut self, rel: u32, payload: &[u8]) {
-        // The upper half of the sequence space is behind the base: a retransmission of bytes
-        // before it, or (base taken from a later segment) an earlier segment. Only what
-        // reaches past the base is kept.
-        let (start, data) = if rel >= 1 << 31 {
-            let Ok(behind) = usize::try_from(rel.wrapping_neg()) else {
-                return;
-            };
-            match payload.get(behind..) {
-                Some(d) if !d.is_empty() => (0, d),
-                _ => return,
-            }
-        } else {
-            let Ok(start) = usize::try_from(rel) else {
-                return;
-            };
-            (start, payload)
-        };
-        if start >= self.cap {
-            return;
-        }
-        let end = start.saturating_add(data.len()).min(self.cap);
-        let Some(data) = data.get(..end - start) else {
-            return;
-        };
-        let touches = self.held.iter().any(|&(s, e)| s <= end && start <= e);
-        if !touches && self.held.len() >= MAX_RANGES {
-            return;
-        }
-        if self.buf.len() < end {
-            self.buf.resize(end, 0);
-        }
-        // Fill only the gaps between held ranges: the first copy of a byte wins.
-        let mut at = start;
-        for &(s, e) in &self.held {
-            if e <= at {
-                continue;
-            }
-            if s >= end {
-                break;
-            }
-            if s > at {
-                self.buf[at..s].copy_from_slice(&data[at - start..s - start]);
-            }
-            at = e;
-            if at >= end {
-                break;
-            }
-        }
-        if at < end {
-            self.buf[at..end].copy_from_slice(&data[at - start..]);
-        }
-        self.held.push((start, end));
-        self.held.sort_unstable_by_key(|r| r.0);
-        let mut w = 0;
-        for i in 1..self.held.len() {
-            let (s, e) = self.held[i];
-            if s <= self.held[w].1 {
-                self.held[w].1 = self.held[w].1.max(e);
-            } else {
-                w += 1;
-                self.held[w] = (s, e);
-            }
-        }
-        self.held.truncate(w + 1);
+        self.stream.held().prefix().len()
     }
 
     fn advance(&mut self) -> TlsProgress {
@@ -775,7 +694,7 @@ impl TlsReassembler {
         let mut hello = None;
         while self.pos < avail && !self.is_finished() {
             if self.rec_left == 0 {
-                let hdr = self.buf.get(self.pos..avail).unwrap_or_default();
+                let hdr = self.stream.held().buf().get(self.pos..avail).unwrap_or_default();
                 match self.next_record(hdr) {
                     Step::Incomplete => break,
                     Step::NotTls => return self.not_tls(),
@@ -799,7 +718,7 @@ impl TlsReassembler {
             }
             let n = self.rec_left.min(avail - self.pos);
             // hs_len <= pos - 5 * records, so this moves bytes left over consumed headers.
-            self.buf.copy_within(self.pos..self.pos + n, self.hs_len);
+            self.stream.held_mut().buf_mut().copy_within(self.pos..self.pos + n, self.hs_len);
             self.pos += n;
             self.rec_left -= n;
             self.hs_len += n;
@@ -812,7 +731,7 @@ impl TlsReassembler {
             match self.state {
                 State::Flight => self.end_flight(),
                 State::Active => {
-                    return self.malformed(match self.buf.first() {
+                    return self.malformed(match self.stream.held().buf().first() {
                         Some(&HS_SERVER_HELLO) => "server hello exceeds cap",
                         _ => "client hello exceeds cap",
                     })
@@ -866,7 +785,7 @@ impl TlsReassembler {
     /// the hello when following the flight. `Some` when the walk must stop with that outcome.
     fn take_messages(&mut self, hello: &mut Option<TlsEvent>) -> Option<TlsProgress> {
         loop {
-            let hs = self.buf.get(..self.hs_len)?;
+            let hs = self.stream.held().buf().get(..self.hs_len)?;
             let ty = *hs.first()?;
             let active = matches!(self.state, State::Active);
             if active && ty != HS_CLIENT_HELLO && ty != HS_SERVER_HELLO {
@@ -923,7 +842,7 @@ impl TlsReassembler {
 
     /// Drops the first `need` bytes of the handshake buffer: one whole message.
     fn consume_message(&mut self, need: usize) {
-        self.buf.copy_within(need..self.hs_len, 0);
+        self.stream.held_mut().buf_mut().copy_within(need..self.hs_len, 0);
         self.hs_len -= need;
     }
 
@@ -940,15 +859,13 @@ impl TlsReassembler {
 
     /// Keeps the reassembled handshake prefix for `finish`, drops the rest.
     fn malformed(&mut self, why: &'static str) -> TlsProgress {
-        self.buf.truncate(self.hs_len);
-        self.held = Vec::new();
+        self.stream.held_mut().keep_front(self.hs_len);
         self.state = State::Malformed(why);
         TlsProgress::Malformed(why)
     }
 
     fn release(&mut self) {
-        self.buf = Vec::new();
-        self.held = Vec::new();
+        self.stream.held_mut().release();
     }
 }
 
@@ -1220,7 +1137,7 @@ mod tests {
         assert!(r.is_finished());
         // Input after the outcome is ignored; the outcome is repeated, the buffer is gone.
         assert_eq!(expect_client_hello(r.push(77, &stream)), full_pq_info());
-        assert!(r.buf.is_empty());
+        assert!(r.stream.held().buf().is_empty());
         assert_eq!(r.finish(), None);
     }
 
@@ -1273,7 +1190,7 @@ mod tests {
         assert_eq!(r.push(isn.wrapping_sub(100), &early), TlsProgress::NeedMore);
         assert_eq!(r.push(seq(isn, 20_000), &[1, 2, 3]), TlsProgress::NeedMore);
         assert_eq!(r.push(isn.wrapping_sub(5000), &[1, 2, 3]), TlsProgress::NeedMore);
-        assert_eq!(r.held, vec![(0, 900), (20_000, 20_003)]);
+        assert_eq!(r.stream.held().ranges(), [(0, 900), (20_000, 20_003)]);
         let ch = expect_client_hello(r.push(seq(isn, 900), &stream[900..]));
         assert_eq!(ch, full_pq_info());
     }
@@ -1439,7 +1356,7 @@ mod tests {
         }
         assert_eq!(out, TlsProgress::Malformed("client hello exceeds cap"));
         assert!((DEFAULT_CAP..DEFAULT_CAP + MSS).contains(&fed), "fed {fed}");
-        assert!(r.buf.len() <= DEFAULT_CAP);
+        assert!(r.stream.held().buf().len() <= DEFAULT_CAP);
         // Nothing readable in a hello of zeros.
         assert_eq!(r.finish(), None);
     }
@@ -1485,12 +1402,12 @@ mod tests {
         let mut r = TlsReassembler::new(Some(0), DEFAULT_CAP);
         for i in 0..1000 {
             r.push(2 * i + 1, &[0]);
-            assert!(r.held.len() <= MAX_RANGES);
+            assert!(r.stream.held().ranges().len() <= crate::dissect::held::MAX_RANGES);
         }
         // Far beyond the cap, or just at it: ignored.
         r.push(u32::try_from(DEFAULT_CAP).unwrap(), &[1; 10]);
         r.push(1 << 30, &[1; 10]);
-        assert!(r.buf.len() <= DEFAULT_CAP);
+        assert!(r.stream.held().buf().len() <= DEFAULT_CAP);
     }
 
     /// Deterministic xorshift: no dev-dependency needed.
@@ -1549,7 +1466,7 @@ mod tests {
                     continue; // lost
                 }
                 out = r.push(seq(isn, *o), s);
-                assert!(r.buf.len() <= cap);
+                assert!(r.stream.held().buf().len() <= cap);
                 if r.is_finished() {
                     break;
                 }
@@ -1699,7 +1616,7 @@ mod tests {
             assert!(!r.is_finished());
             assert_eq!(r.push(seq(isn, stream.len()), &CCS), TlsProgress::End);
             assert!(r.is_finished());
-            assert!(r.buf.capacity() == 0 && r.held.is_empty());
+            assert!(r.stream.held().allocated() == 0 && r.stream.held().ranges().is_empty());
         }
     }
 
@@ -1777,7 +1694,7 @@ mod tests {
         let mut seg = CCS.to_vec();
         seg.extend(record(23, &[0x55; 4000]));
         assert_eq!(r.push(1000, &seg), TlsProgress::End);
-        assert_eq!(r.buf.capacity(), 0);
+        assert_eq!(r.stream.held().allocated(), 0);
         // An encrypted alert (TLS 1.2 after ChangeCipherSpec: longer than 2 bytes) is no alert.
         let mut r = TlsReassembler::after_hello(1000, DEFAULT_CAP);
         assert_eq!(r.push(1000, &record(21, &[0x66; 26])), TlsProgress::End);
@@ -1857,7 +1774,7 @@ mod tests {
         for (off, seg) in segments(&stream, MSS) {
             out = r.push(seq(0, off), &seg);
             events.extend(r.take_events());
-            assert!(r.buf.len() <= DEFAULT_CAP);
+            assert!(r.stream.held().buf().len() <= DEFAULT_CAP);
             if r.is_finished() {
                 break;
             }
@@ -1897,7 +1814,7 @@ mod tests {
             for (o, s) in &segs {
                 r.push(seq(3, *o), s);
                 events.extend(r.take_events());
-                assert!(r.buf.len() <= cap);
+                assert!(r.stream.held().buf().len() <= cap);
             }
             if round % 2 == 0 && cap == DEFAULT_CAP {
                 expect_leaf(&events);
