@@ -21,7 +21,9 @@ fn bench(c: &mut Criterion) {
             let mut bytes = 0usize;
             for f in &frames {
                 if let Ok((p, _)) = packet::decode(linktype::ETHERNET, black_box(f)) {
-                    if let Transport::Tcp { payload, .. } | Transport::Udp { payload, .. } = p.transport {
+                    if let Transport::Tcp(acrscope::packet::TcpSegment { payload, .. })
+                    | Transport::Udp { payload, .. } = p.transport
+                    {
                         bytes += payload.len();
                     }
                 }

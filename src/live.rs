@@ -414,7 +414,7 @@ impl Announcer {
                         self.connecting.push(id);
                     }
                     // A QUIC ClientHello may span several datagrams: wait for it as for TCP.
-                    let facts = &s.facts[id as usize];
+                    let facts = s.flow(id).facts;
                     let quic_pending = facts.quic.is_some() && facts.tls.client_hello.is_none();
                     if f.proto == L4::Udp && !quic_pending {
                         self.open(s, a, out, id)?;
@@ -500,7 +500,7 @@ impl Announcer {
 
     /// Whether `--process` hides flow `id`: made by another process, or by none known.
     fn hides(&self, s: &Session, id: u32) -> bool {
-        !self.only.is_empty() && s.facts[id as usize].process.as_ref().is_none_or(|p| !p.is_one_of(&self.only))
+        !self.only.is_empty() && s.flow(id).facts.process.as_ref().is_none_or(|p| !p.is_one_of(&self.only))
     }
 
     fn open(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<()> {

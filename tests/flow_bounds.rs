@@ -78,7 +78,7 @@ fn a_hello_cut_short_is_still_read_when_its_flow_is_evicted() {
         s.ingest(&frame(u64::from(i) + 3, 1_000 + i64::from(i), &other));
     }
     assert!(s.stats.flow_parsers_released >= 1);
-    let ch = s.facts[0].tls.client_hello.as_ref().expect("hello read on eviction");
+    let ch = s.flow(0).facts.tls.client_hello.as_ref().expect("hello read on eviction");
     assert_eq!(ch.sni.as_deref(), Some("registry-1.docker.io"));
     assert!(ch.partial);
     s.finish();
@@ -138,7 +138,7 @@ fn dns_answers_beyond_the_cap_are_counted_not_stored() {
     assert_eq!(s.dns[0].query(), "h0.example");
     assert!(!s.answers_for(&"192.0.2.0".parse().unwrap()).is_empty());
     assert_eq!(st.dns_queries, 1000);
-    assert_eq!(s.unanswered.len(), CAP);
+    assert_eq!(s.dns.unanswered().len(), CAP);
     assert_eq!(st.dns_queries_dropped, 1000 - CAP as u64);
 }
 

@@ -176,7 +176,7 @@ fn tls_flow_has_no_http_facts() {
         (0.2, tcp(CLIENT, 40004, SERVER, 443, 11 + hello.len() as u32, false, b"GET / HTTP/1.1\r\n\r\n")),
     ];
     let s = session_of(&p);
-    assert!(s.facts[0].http.is_none());
+    assert!(s.flow(0).facts.http.is_none());
     assert_eq!(s.name_flow(0).source, NameSource::Sni);
 }
 

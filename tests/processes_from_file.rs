@@ -53,10 +53,10 @@ fn record(capture: &str, out: &Path) -> usize {
             let f = std::fs::File::create(out).unwrap();
             Recorder::new(Savefile::new(f, SaveFormat::Pcapng, frame.link_type, 262_144, 9).unwrap(), &analyzer)
         });
-        let before = session.facts.len();
+        let before = session.flows().len();
         session.ingest(&frame);
-        for id in before..session.facts.len() {
-            session.facts[id].process = process_of(session.flows()[id].proto, id).map(Arc::new);
+        for id in before..session.flows().len() {
+            session.set_process(id as u32, process_of(session.flows()[id].proto, id).map(Arc::new));
         }
         rec.record(&session, &frame);
     }
@@ -117,7 +117,7 @@ fn a_pcapng_without_processes_reads_as_before() {
     // The bundled captures have no comments: no flow gets a process.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/captures/scenario-a-blob.pcap");
     let (s, _) = acrscope::pipeline::read_file(&path, acrscope::session::Limits::default(), |_| {}).unwrap();
-    assert!(s.facts.iter().all(|f| f.process.is_none()));
+    assert!(s.flow_refs().all(|f| f.facts.process.is_none()));
 }
 
 /// A paced replay holds a frame read ahead of its time: the held frame keeps its comment, so
@@ -142,7 +142,7 @@ fn a_paced_replay_keeps_the_process_of_a_frame_it_held_back() {
         let frame = common::raw_frame(i as u64 + 1, ts_ns, data);
         session.ingest(&frame);
         let p = Process { pid: 900 + i as u32, name: format!("client{i}"), ..process_of(L4::Tcp, 1).unwrap() };
-        session.facts[i].process = Some(Arc::new(p));
+        session.set_process(i as u32, Some(Arc::new(p)));
         rec.record(&session, &frame);
     }
     rec.flush();
@@ -150,6 +150,7 @@ fn a_paced_replay_keeps_the_process_of_a_frame_it_held_back() {
     let source = Source::open(&out, Speed::Factor(1.0), false).unwrap();
     let s = spawn(source, Default::default(), false, Options::default(), ()).unwrap().wait().unwrap();
     let _ = std::fs::remove_file(&out);
-    let got: Vec<_> = s.session.facts.iter().map(|f| f.process.as_ref().map(|p| (p.name.clone(), p.pid))).collect();
+    let got: Vec<_> =
+        s.session.flow_refs().map(|f| f.facts.process.as_ref().map(|p| (p.name.clone(), p.pid))).collect();
     assert_eq!(got, [Some(("client0".to_string(), 900)), Some(("client1".to_string(), 901))]);
 }

@@ -121,7 +121,7 @@ fn server_flight() -> Vec<u8> {
 
 fn only_flow(s: &Session) -> &acrscope::session::TlsFacts {
     assert_eq!(s.flows().len(), 1);
-    &s.facts[0].tls
+    &s.flow(0).facts.tls
 }
 
 /// The certificate spans three segments; it is read in the frame that completes the leaf.

@@ -345,7 +345,7 @@ fn with_processes(mut s: Shared) -> Shared {
             L4::Udp => (301, "systemd-resolve"),
         };
         let p = Process { pid, name: name.into(), exe: None, uid: 0, container: None, side: Side::Client };
-        s.session.facts[i].process = Some(std::sync::Arc::new(p));
+        s.session.set_process(i as u32, Some(std::sync::Arc::new(p)));
     }
     s
 }
@@ -390,7 +390,7 @@ fn login_by_curl(mut s: Shared) -> Shared {
                 container: None,
                 side: acrscope::procs::Side::Client,
             };
-            s.session.facts[i].process = Some(std::sync::Arc::new(p));
+            s.session.set_process(i as u32, Some(std::sync::Arc::new(p)));
         }
     }
     s

@@ -624,9 +624,9 @@ fn record_with_processes(capture: &str, out: &Path) {
             let file = Savefile::new(f, SaveFormat::Pcapng, frame.link_type, 262_144, 9).unwrap();
             acrscope::output::annotate::Recorder::new(file, &analyzer)
         });
-        let before = session.facts.len();
+        let before = session.flows().len();
         session.ingest(&frame);
-        for id in before..session.facts.len() {
+        for id in before..session.flows().len() {
             let f = &session.flows()[id];
             let login = session
                 .dns
@@ -638,7 +638,7 @@ fn record_with_processes(capture: &str, out: &Path) {
                 _ => (812, "dockerd"),
             };
             let p = Process { pid, name: name.into(), exe: None, uid: 0, container: None, side: Side::Client };
-            session.facts[id].process = Some(std::sync::Arc::new(p));
+            session.set_process(id as u32, Some(std::sync::Arc::new(p)));
         }
         rec.record(&session, &frame);
     }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use acrscope::capture::file::FileReader;
-use acrscope::packet::{self, Transport};
+use acrscope::packet::{self, TcpSegment, Transport};
 use acrscope_fuzz::{selector, write_datagrams, write_segments};
 
 const FRAMES_PER_FILE: usize = 150;
@@ -202,7 +202,7 @@ fn seed_file(path: &Path, out: &mut Out) -> Result<(), String> {
                     quic_order.push(dir);
                 }
             }
-            Transport::Tcp { sport, dport, seq, payload, .. } if !payload.is_empty() => {
+            Transport::Tcp(TcpSegment { sport, dport, seq, payload, .. }) if !payload.is_empty() => {
                 let dir = (pkt.src, sport, pkt.dst, dport);
                 let v = streams.entry(dir).or_insert_with(|| {
                     order.push(dir);

@@ -92,7 +92,7 @@ pub fn decode_frame(data: &[u8]) {
     };
     // The payload is part of the frame; read it as a datagram too (as defragmentation does).
     let payload = match pkt.transport {
-        Transport::Tcp { payload, .. } | Transport::Udp { payload, .. } => payload,
+        Transport::Tcp(packet::TcpSegment { payload, .. }) | Transport::Udp { payload, .. } => payload,
         Transport::Other { .. } | Transport::IcmpError(_) => pkt.frag.map_or(&[][..], |f| f.data),
     };
     assert!(payload.len() <= frame.len());

@@ -249,7 +249,7 @@ pub fn flow_failures(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
         } else {
             FailureKey { failure, registry_traffic: false, registry: None, host: String::new() }
         };
-        groups.entry(key).or_default().add(v, f, &s.facts[v.id as usize]);
+        groups.entry(key).or_default().add(v, f, s.flow(v.id).facts);
     }
     for (key, g) in groups {
         out.push(if key.registry_traffic { key.failure.of_registry(g) } else { other_failure(key.failure, g) });
@@ -453,7 +453,7 @@ fn other_failure(failure: Failure, g: FailedFlows) -> Finding {
 pub fn via_proxy(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<(Option<String>, String), FailedFlows> = BTreeMap::new();
     for v in flows {
-        let facts = &s.facts[v.id as usize];
+        let facts = s.flow(v.id).facts;
         if !facts.http.as_deref().is_some_and(|h| h.tunnel_open()) {
             continue;
         }
@@ -551,7 +551,7 @@ impl NamesAsked {
 /// for A and AAAA at once). A chain that enters a private-link zone and ends in NXDOMAIN means
 /// the zone lacks the record: that gets its own finding, saying which record to add.
 pub fn dns_failures(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Vec<Finding>) {
-    dns_failures_of(&s.dns, &s.unanswered, flows, rules, out);
+    dns_failures_of(s.dns.iter(), s.dns.unanswered(), flows, rules, out);
 }
 
 /// [`dns_failures`] over some of the answers and unanswered queries (each in log order): a

@@ -34,7 +34,7 @@ pub fn build(s: &Session, flows: &[FlowView], endpoints: &[Endpoint], rules: &Ru
 fn plain_http_registry(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for v in flows {
-        let facts = &s.facts[v.id as usize];
+        let facts = s.flow(v.id).facts;
         let Some(req) = facts.http.as_ref().and_then(|h| h.request.as_ref()) else { continue };
         if req.connect.is_some() || facts.tls.client_hello.is_some() {
             continue;

@@ -113,7 +113,7 @@ impl Analyzer {
     fn view_memo<'s>(&self, s: &'s Session, id: u32, memo: &mut Memo<'s>) -> FlowView {
         let flow = &s.flows()[id as usize];
         let naming = s.name_flow(id);
-        let mut class = match (&naming.hostname, s.facts[id as usize].dns) {
+        let mut class = match (&naming.hostname, s.flow(id).facts.dns) {
             (_, true) => Classification { role: Role::Dns, ..Classification::default() },
             (Some(h), false) => memo.classify(&self.rules, h),
             (None, false) => Classification::default(),
@@ -150,7 +150,7 @@ impl Analyzer {
     /// How flow `id` ended, as of the last packet of the session.
     pub fn outcome(&self, s: &Session, id: u32, class: &Classification) -> outcome::Outcome {
         let flow = &s.flows()[id as usize];
-        let facts = &s.facts[id as usize];
+        let facts = s.flow(id).facts;
         let seen = outcome::outcome(flow, facts, s.stats.last_ns.unwrap_or(flow.last_ns));
         // A certificate from an issuer the rules do not expect for the provider is a gateway
         // reading the traffic, whether or not the client went on to trust it.

@@ -79,77 +79,15 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
     if dec.read_slice(HEADER_LEN).is_err() {
         return Err(DnsError::Short(bytes.len()));
     }
-    let mut complete = true;
-    let mut query = None;
-    let mut qtype = None;
-    let mut located = true;
-    for i in 0..qdcount {
-        let at = dec.index();
-        match Query::read(&mut dec) {
-            Ok(q) if i == 0 => {
-                query = Some(name_text(q.name()));
-                qtype = Some(q.query_type().to_string());
-            }
-            Ok(_) => {}
-            Err(e) if i == 0 => return Err(DnsError::BadName(e.to_string())),
-            // A later question hickory refuses (say, a name over 255 bytes) is stepped over by
-            // its wire shape, so the answers after it are still found.
-            Err(_) => {
-                complete = false;
-                match skip_name(bytes, at).map(|p| p + 4).filter(|&p| p <= bytes.len()) {
-                    Some(next) => dec = decoder_at(bytes, next),
-                    None => {
-                        located = false;
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    let mut records = Vec::new();
-    if located {
-        // A count larger than the bytes could hold is a lie: never reserve for it.
-        let possible = bytes.len().saturating_sub(dec.index()) / MIN_RECORD;
-        records.reserve(ancount.min(possible));
-        for _ in 0..ancount {
-            if dec.is_empty() {
-                complete = false;
-                break;
-            }
-            let at = dec.index();
-            match Record::<RData>::read(&mut dec) {
-                Ok(r) => records.push(r),
-                Err(_) => {
-                    complete = false;
-                    // Skip a record we cannot decode when its framing is sound; a record cut
-                    // by the end of the data ends the section.
-                    match skip_record(bytes, at) {
-                        Some(next) => dec = decoder_at(bytes, next),
-                        None => break,
-                    }
-                }
-            }
-        }
-    }
-    if query.is_none() && records.is_empty() && qdcount + ancount > 0 {
+    let q = read_questions(bytes, &mut dec, qdcount)?;
+    let mut complete = q.complete;
+    let records = if q.located { read_records(bytes, &mut dec, ancount, &mut complete) } else { Vec::new() };
+    if q.query.is_none() && records.is_empty() && qdcount + ancount > 0 {
         return Err(DnsError::Empty);
     }
-    let answers: Vec<AnswerRecord> = records
-        .iter()
-        .map(|r| AnswerRecord {
-            name: name_text(&r.name),
-            rtype: r.record_type().to_string(),
-            ttl: r.ttl,
-            data: match &r.data {
-                RData::CNAME(c) => name_text(&c.0),
-                RData::A(a) => a.0.to_string(),
-                RData::AAAA(a) => a.0.to_string(),
-                other => rdata_text(other),
-            },
-        })
-        .collect();
+    let answers: Vec<AnswerRecord> = records.iter().map(answer_record).collect();
     // mDNS responses often carry no question: the first answer's owner starts the chain.
-    let origin = query.clone().or_else(|| answers.first().map(|a| a.name.clone()));
+    let origin = q.query.clone().or_else(|| answers.first().map(|a| a.name.clone()));
     let (chain, min_ttl) = follow_chain(origin.as_deref(), &answers);
     let mut addresses: Vec<IpAddr> = Vec::new();
     for r in &records {
@@ -175,18 +113,114 @@ pub fn parse_message(bytes: &[u8]) -> Result<DnsMessage, DnsError> {
     };
     Ok(DnsMessage {
         id,
-        is_response: flags & 0x8000 != 0,
-        opcode: ((flags >> 11) & 0x0f) as u8,
-        rcode: flags & 0x000f,
-        truncated_flag: flags & 0x0200 != 0,
-        query,
-        qtype,
+        is_response: flags & flag::RESPONSE != 0,
+        opcode: ((flags >> flag::OPCODE_SHIFT) & flag::OPCODE_MASK) as u8,
+        rcode: flags & flag::RCODE_MASK,
+        truncated_flag: flags & flag::TRUNCATED != 0,
+        query: q.query,
+        qtype: q.qtype,
         chain,
         addresses,
         min_ttl,
         answers,
         complete,
     })
+}
+
+/// Bits of the header's flags word (RFC 1035 4.1.1).
+mod flag {
+    pub const RESPONSE: u16 = 0x8000;
+    pub const OPCODE_SHIFT: u16 = 11;
+    pub const OPCODE_MASK: u16 = 0x0f;
+    pub const TRUNCATED: u16 = 0x0200;
+    pub const RCODE_MASK: u16 = 0x000f;
+}
+
+/// What the question section told.
+struct Questions {
+    /// The first question's name and type.
+    query: Option<String>,
+    qtype: Option<String>,
+    /// Every question was read.
+    complete: bool,
+    /// The decoder stands at the answer section (a question that could not be stepped over
+    /// leaves it lost).
+    located: bool,
+}
+
+fn read_questions<'b>(bytes: &'b [u8], dec: &mut BinDecoder<'b>, qdcount: usize) -> Result<Questions, DnsError> {
+    let mut q = Questions { query: None, qtype: None, complete: true, located: true };
+    for i in 0..qdcount {
+        let at = dec.index();
+        match Query::read(dec) {
+            Ok(read) if i == 0 => {
+                q.query = Some(name_text(read.name()));
+                q.qtype = Some(read.query_type().to_string());
+            }
+            Ok(_) => {}
+            Err(e) if i == 0 => return Err(DnsError::BadName(e.to_string())),
+            // A later question hickory refuses (say, a name over 255 bytes) is stepped over by
+            // its wire shape, so the answers after it are still found.
+            Err(_) => {
+                q.complete = false;
+                match skip_name(bytes, at).map(|p| p + 4).filter(|&p| p <= bytes.len()) {
+                    Some(next) => *dec = decoder_at(bytes, next),
+                    None => {
+                        q.located = false;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(q)
+}
+
+/// Reads up to `ancount` records; `complete` turns false when one is skipped or missing.
+fn read_records<'b>(
+    bytes: &'b [u8],
+    dec: &mut BinDecoder<'b>,
+    ancount: usize,
+    complete: &mut bool,
+) -> Vec<Record<RData>> {
+    let mut records = Vec::new();
+    // A count larger than the bytes could hold is a lie: never reserve for it.
+    let possible = bytes.len().saturating_sub(dec.index()) / MIN_RECORD;
+    records.reserve(ancount.min(possible));
+    for _ in 0..ancount {
+        if dec.is_empty() {
+            *complete = false;
+            break;
+        }
+        let at = dec.index();
+        match Record::<RData>::read(dec) {
+            Ok(r) => records.push(r),
+            Err(_) => {
+                *complete = false;
+                // Skip a record we cannot decode when its framing is sound; a record cut
+                // by the end of the data ends the section.
+                match skip_record(bytes, at) {
+                    Some(next) => *dec = decoder_at(bytes, next),
+                    None => break,
+                }
+            }
+        }
+    }
+    records
+}
+
+fn answer_record(r: &Record<RData>) -> AnswerRecord {
+    AnswerRecord {
+        name: name_text(&r.name),
+        rtype: r.record_type().to_string(),
+        ttl: r.ttl,
+        data: match &r.data {
+            RData::CNAME(c) => name_text(&c.0),
+            RData::A(a) => a.0.to_string(),
+            RData::AAAA(a) => a.0.to_string(),
+            other => rdata_text(other),
+        },
+    }
 }
 
 /// The text form of other record data. hickory's `Display` returns an error for some data it

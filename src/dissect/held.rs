@@ -1,11 +1,12 @@
 //! Bytes of a stream that arrive in pieces, out of order and overlapping (QUIC CRYPTO frames,
-//! the first TCP segments of an HTTP exchange), held in one buffer from offset 0 up to a cap.
+//! the first TCP segments of a TLS or HTTP exchange), held in one buffer from offset 0 up to a
+//! cap; [`SeqStream`] places TCP segments in it by sequence number.
 //!
 //! Pure logic: no panics on any input, memory bounded by `cap`.
 
 /// A stream split into many tiny disjoint pieces must not grow the range list (or the cost of
 /// merging it) without bound.
-const MAX_RANGES: usize = 64;
+pub(crate) const MAX_RANGES: usize = 64;
 
 #[derive(Clone, Default)]
 pub struct Held {
@@ -113,6 +114,89 @@ impl Held {
     pub fn release(&mut self) {
         self.buf = Vec::new();
         self.ranges = Vec::new();
+    }
+
+    /// The whole buffer, gaps included (zeros where nothing arrived).
+    pub fn buf(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The whole buffer, for a reader that rewrites bytes of the prefix it has consumed in
+    /// place (TLS moves handshake fragments over the record headers before them): later
+    /// inserts fill only gaps, so they never write into the prefix.
+    pub fn buf_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// Keeps the first `len` bytes of the buffer for the caller to read and holds nothing
+    /// more: the range list goes.
+    pub fn keep_front(&mut self, len: usize) {
+        self.buf.truncate(len);
+        self.ranges = Vec::new();
+    }
+
+    /// The ranges held, for tests of the readers built on this.
+    #[cfg(test)]
+    pub(crate) fn ranges(&self) -> &[(usize, usize)] {
+        &self.ranges
+    }
+
+    /// The buffer's allocation, for tests that check it was freed.
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Takes the buffer, leaving nothing held.
+    pub fn take_buf(&mut self) -> Vec<u8> {
+        self.ranges = Vec::new();
+        std::mem::take(&mut self.buf)
+    }
+}
+
+/// One TCP direction held by stream offset: the sequence number of its first byte (the SYN's
+/// plus one, or else the first segment's) is offset 0.
+#[derive(Clone, Debug)]
+pub struct SeqStream {
+    base: Option<u32>,
+    held: Held,
+}
+
+impl SeqStream {
+    pub fn new(base: Option<u32>, cap: usize) -> Self {
+        SeqStream { base, held: Held::new(cap) }
+    }
+
+    /// The stream's first sequence number, taken from `seq` when not known yet.
+    pub fn anchor(&mut self, seq: u32) -> u32 {
+        *self.base.get_or_insert(seq)
+    }
+
+    /// The stream offset of `seq`: sequence space wraps, and its upper half from the base is
+    /// behind it (`None`).
+    pub fn offset(&self, seq: u32) -> Option<usize> {
+        let rel = seq.wrapping_sub(self.base?);
+        (rel < 1 << 31).then_some(rel as usize)
+    }
+
+    /// Stores one segment. Bytes behind the base (a retransmission of what came before it,
+    /// or, with the base taken from a later segment, an earlier segment) are cut off.
+    pub fn insert(&mut self, seq: u32, payload: &[u8]) {
+        let base = self.anchor(seq);
+        let rel = seq.wrapping_sub(base);
+        if rel < 1 << 31 {
+            self.held.insert(u64::from(rel), payload);
+        } else if let Some(tail) = payload.get(rel.wrapping_neg() as usize..) {
+            self.held.insert(0, tail);
+        }
+    }
+
+    pub fn held(&self) -> &Held {
+        &self.held
+    }
+
+    pub fn held_mut(&mut self) -> &mut Held {
+        &mut self.held
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Pure logic: no I/O, no panics on any input, memory bounded by [`HEAD_CAP`] per direction.
 
-use super::held::Held;
+use super::held::SeqStream;
 
 /// Bytes of one message head held before giving up on it: real heads are well under 8 KiB
 /// (servers refuse larger ones); beyond this it is counted, not read.
@@ -233,8 +233,7 @@ pub enum HeadProgress {
 /// order, retransmitted), up to [`HEAD_CAP`] bytes.
 #[derive(Debug, Clone)]
 pub struct HeadReader {
-    base: Option<u32>,
-    held: Held,
+    stream: SeqStream,
     pending: u32,
     finished: bool,
     /// Sequence number just past the head read, once one was.
@@ -245,21 +244,16 @@ impl HeadReader {
     /// `start`: sequence number of the stream's first byte when the SYN was seen; else the
     /// first segment pushed is taken as the start.
     pub fn new(start: Option<u32>) -> Self {
-        HeadReader { base: start, held: Held::new(HEAD_CAP), pending: 0, finished: false, end: None }
+        HeadReader { stream: SeqStream::new(start, HEAD_CAP), pending: 0, finished: false, end: None }
     }
 
     pub fn push(&mut self, seq: u32, payload: &[u8]) -> HeadProgress {
         if self.finished || payload.is_empty() {
             return HeadProgress::NeedMore;
         }
-        let base = *self.base.get_or_insert(seq);
-        let rel = seq.wrapping_sub(base);
-        if rel < 1 << 31 {
-            self.held.insert(u64::from(rel), payload);
-        } else if let Some(tail) = payload.get(rel.wrapping_neg() as usize..) {
-            self.held.insert(0, tail);
-        }
-        let p = self.held.prefix();
+        let base = self.stream.anchor(seq);
+        self.stream.insert(seq, payload);
+        let p = self.stream.held().prefix();
         if p.is_empty() {
             self.pending += 1;
             if self.pending > MAX_PENDING_SEGMENTS {
@@ -271,7 +265,7 @@ impl HeadReader {
             return self.done(HeadProgress::NotHttp);
         }
         let Some(end) = head_end(p) else {
-            if self.held.is_full() {
+            if self.stream.held().is_full() {
                 return self.done(HeadProgress::TooLong);
             }
             return HeadProgress::NeedMore;
@@ -288,7 +282,7 @@ impl HeadReader {
 
     fn done(&mut self, p: HeadProgress) -> HeadProgress {
         self.finished = true;
-        self.held.release();
+        self.stream.held_mut().release();
         p
     }
 

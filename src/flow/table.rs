@@ -7,10 +7,17 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use super::{server_is_first_by_port, ClientBy, Flow, FlowKey, TcpState, L4};
-use crate::packet::{tcp_flags, Packet, Transport};
+use crate::packet::{tcp_flags, Packet, TcpSegment, Transport};
 
 /// Flows idle this long (capture time) may be dropped from the hot table when it is full.
 const IDLE_NS: i64 = 120 * 1_000_000_000;
+
+impl Observed<'_> {
+    /// The TCP sequence number of the payload's first byte (0 for UDP).
+    pub fn seq(&self) -> u32 {
+        self.tcp.map_or(0, |t| t.seq)
+    }
+}
 
 /// What the table learned about one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +27,8 @@ pub struct Observed<'a> {
     pub up: bool,
     /// This packet opened the flow.
     pub new: bool,
-    pub seq: u32,
-    pub flags: u8,
+    /// The segment's header, for a TCP packet.
+    pub tcp: Option<TcpSegment<'a>>,
     pub payload: &'a [u8],
     /// This packet completed the TCP close (the second FIN, or a RST).
     pub closed_now: bool,
@@ -88,19 +95,20 @@ impl FlowTable {
         interface: u32,
         ifindex: Option<u32>,
     ) -> Option<Observed<'a>> {
-        let (proto, sport, dport, seq, flags, payload) = match pkt.transport {
-            Transport::Tcp { sport, dport, seq, flags, payload } => (L4::Tcp, sport, dport, seq, flags, payload),
-            Transport::Udp { sport, dport, payload } => (L4::Udp, sport, dport, 0, 0, payload),
+        let (proto, sport, dport, tcp, payload) = match pkt.transport {
+            Transport::Tcp(t) => (L4::Tcp, t.sport, t.dport, Some(t), t.payload),
+            Transport::Udp { sport, dport, payload } => (L4::Udp, sport, dport, None, payload),
             Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
         let key = FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport));
-        let syn_only = proto == L4::Tcp && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+        let reopens = |table: &Self, id| tcp.is_some_and(|t| t.is_syn_only() && table.is_port_reuse(id, t.seq));
         let mut new = false;
         let id = match self.active.get(&key) {
-            Some(&id) if !(syn_only && self.is_port_reuse(id, seq)) => id,
+            Some(&id) if !reopens(self, id) => id,
             _ => {
                 new = true;
-                self.open(key, pkt, sport, dport, flags, ts_ns, frame, interface, ifindex)
+                let by = Opening { pkt, sport, dport, flags: tcp.map_or(0, |t| t.flags) };
+                self.open(key, &by, ts_ns, frame, interface, ifindex)
             }
         };
         let flow = &mut self.flows[id as usize];
@@ -117,18 +125,18 @@ impl FlowTable {
             flow.bytes_down += len;
         }
         let mut closed_now = false;
-        if proto == L4::Tcp {
+        if let Some(seg) = &tcp {
             let was_closed = flow.tcp.closed();
-            track_tcp(&mut flow.tcp, up, seq, flags, payload.len(), ts_ns);
+            track_tcp(&mut flow.tcp, up, seg, ts_ns);
             closed_now = !was_closed && flow.tcp.closed();
         }
-        Some(Observed { flow: id, up, new, seq, flags, payload, closed_now })
+        Some(Observed { flow: id, up, new, tcp, payload, closed_now })
     }
 
     /// The active flow of `pkt` and whether it goes client→server, without counting it.
     pub fn find(&self, pkt: &Packet<'_>) -> Option<(u32, bool)> {
         let (proto, sport, dport) = match pkt.transport {
-            Transport::Tcp { sport, dport, .. } => (L4::Tcp, sport, dport),
+            Transport::Tcp(t) => (L4::Tcp, t.sport, t.dport),
             Transport::Udp { sport, dport, .. } => (L4::Udp, sport, dport),
             Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
@@ -157,14 +165,10 @@ impl FlowTable {
         f.tcp.closed() || f.tcp.client_isn.is_some_and(|isn| isn != seq) || f.bytes_up > 0
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn open(
         &mut self,
         key: FlowKey,
-        pkt: &Packet<'_>,
-        sport: u16,
-        dport: u16,
-        flags: u8,
+        by: &Opening<'_, '_>,
         ts_ns: i64,
         frame: u64,
         interface: u32,
@@ -173,6 +177,7 @@ impl FlowTable {
         if self.active.len() >= self.max_active {
             self.evict(ts_ns);
         }
+        let Opening { pkt, sport, dport, flags } = *by;
         let (client_by, src_is_client) = if key.proto == L4::Tcp && flags & tcp_flags::SYN != 0 {
             (ClientBy::Handshake, flags & tcp_flags::ACK == 0)
         } else {
@@ -260,7 +265,18 @@ impl FlowTable {
     }
 }
 
-fn track_tcp(t: &mut TcpState, up: bool, seq: u32, flags: u8, len: usize, ts_ns: i64) {
+/// The packet that opens a flow: its ports and flags decide which side is the client.
+#[derive(Clone, Copy)]
+struct Opening<'p, 'a> {
+    pkt: &'p Packet<'a>,
+    sport: u16,
+    dport: u16,
+    /// TCP flags; 0 for UDP.
+    flags: u8,
+}
+
+fn track_tcp(t: &mut TcpState, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
+    let (seq, flags, len) = (seg.seq, seg.flags, seg.payload.len());
     if flags & tcp_flags::SYN != 0 {
         if flags & tcp_flags::ACK == 0 && up {
             t.syn = true;
@@ -327,7 +343,16 @@ mod tests {
         Packet {
             src: src.parse().unwrap(),
             dst: dst.parse().unwrap(),
-            transport: Transport::Tcp { sport, dport, seq, flags, payload },
+            transport: Transport::Tcp(TcpSegment {
+                sport,
+                dport,
+                seq,
+                ack: 0,
+                window: 0,
+                flags,
+                option_bytes: &[],
+                payload,
+            }),
             truncated: false,
             fragment: false,
             frag: None,

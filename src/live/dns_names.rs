@@ -71,14 +71,14 @@ impl DnsNames {
             }
         }
         self.answers = s.dns.len();
-        for (i, q) in s.unanswered.iter().enumerate().skip(self.unanswered) {
+        for (i, q) in s.dns.unanswered().iter().enumerate().skip(self.unanswered) {
             if !q.query.is_empty() {
                 let key = normalize(&q.query);
                 self.by_name.entry(key.clone()).or_default().unanswered.push(i as u32);
                 touched.insert(key);
             }
         }
-        self.unanswered = s.unanswered.len();
+        self.unanswered = s.dns.unanswered().len();
         touched
     }
 
@@ -94,7 +94,7 @@ impl DnsNames {
         let mut found = Vec::new();
         dns_failures_of(
             answers.iter().map(|&i| &s.dns[i as usize]),
-            unanswered.iter().map(|&i| &s.unanswered[i as usize]),
+            unanswered.iter().map(|&i| &s.dns.unanswered()[i as usize]),
             &[],
             rules,
             &mut found,

@@ -53,7 +53,7 @@ pub fn write_annotation(out: &mut String, session: &Session, view: &FlowView) {
         let _ = write!(out, " flow={} server={}:{}", view.id, f.server, f.server_port);
     }
     // Last, so that `replay` and `report` of the file read it back (see procs::comment).
-    if let Some(p) = session.facts.get(view.id as usize).and_then(|f| f.process.as_deref()) {
+    if let Some(p) = session.get_flow(view.id).and_then(|f| f.facts.process.as_deref()) {
         crate::procs::comment::write(out, p);
     }
 }
@@ -185,7 +185,7 @@ impl LiveComments {
 }
 
 fn inputs(s: &Session, id: u32) -> Inputs {
-    let (flow, facts) = (&s.flows()[id as usize], &s.facts[id as usize]);
+    let crate::session::FlowRef { flow, facts } = s.flow(id);
     let http_request = facts.http.as_ref().is_some_and(|h| h.request.is_some());
     let bits =
         [facts.tls.client_hello.is_some(), http_request, facts.tls.certificate.is_some(), facts.process.is_some()];
@@ -320,7 +320,7 @@ mod tests {
             let comment = comment.unwrap_or_else(|| panic!("{tag}: frame {read} of flow {id} has no comment"));
             write_annotation(&mut fresh, &again, &analyzer.view(&again, id));
             assert_eq!(comment, fresh, "{tag}: frame {read}");
-            if let Some(sni) = again.facts[id as usize].tls.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
+            if let Some(sni) = again.flow(id).facts.tls.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
                 assert!(comment.contains(&format!("host={sni} ")), "{tag}: frame {read}: {comment}");
                 named += 1;
             }
@@ -380,7 +380,7 @@ mod tests {
             };
             let before = s.dns.len();
             s.ingest(&f);
-            let is_dns = s.last_flow().is_some_and(|id| s.facts[id as usize].dns);
+            let is_dns = s.last_flow().is_some_and(|id| s.flow(id).facts.dns);
             answers.push((s.dns.len() > before).then(|| s.dns[before].msg.addresses.clone()));
             servers.push(s.last_flow().filter(|_| !is_dns).map(|id| s.flows()[id as usize].server));
         }

@@ -314,7 +314,7 @@ pub struct QueryRecord<'a> {
 
 pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
     let f = &s.flows()[v.id as usize];
-    let facts = &s.facts[v.id as usize];
+    let facts = s.flow(v.id).facts;
     let tls = &facts.tls;
     let ch = tls.client_hello.as_ref();
     let http = facts.http.as_deref();
@@ -394,7 +394,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
 }
 
 pub fn dns_record<'a>(s: &'a Session, a: &'a DnsAnswer) -> DnsRecord<'a> {
-    let process = s.facts.get(a.flow as usize).and_then(|f| f.process.as_deref());
+    let process = s.get_flow(a.flow).and_then(|f| f.facts.process.as_deref());
     DnsRecord {
         process,
         asked_by_resolver: process
@@ -437,7 +437,7 @@ pub fn build<'a>(s: &'a Session, a: &'a Analysis, info: &'a CaptureInfo) -> Repo
         capture: info,
         flows: Each::new(&a.flows, move |v| flow_record(s, v)),
         dns: Each::new(&s.dns, move |d| dns_record(s, d)),
-        unanswered_queries: Each::new(&s.unanswered, query_record),
+        unanswered_queries: Each::new(s.dns.unanswered(), query_record),
         endpoints: &a.endpoints,
         findings: &a.findings,
         stats: &s.stats,

@@ -228,12 +228,12 @@ fn in_clear(o: &mut String, s: &Session, order: &[&FlowView]) {
     let clear: Vec<Vec<String>> = order
         .iter()
         .filter(|v| {
-            let facts = &s.facts[v.id as usize];
+            let facts = s.flow(v.id).facts;
             facts.http.is_some() || facts.quic.is_some()
         })
         .flat_map(|v| {
             let f = &s.flows()[v.id as usize];
-            let facts = &s.facts[v.id as usize];
+            let facts = s.flow(v.id).facts;
             let flow = format!("{}:{} → {}", f.client, f.client_port, sock(f.server, f.server_port));
             clear_text_lines(facts, f).into_iter().filter(|(k, _)| *k != "quic").map(move |(k, t)| {
                 vec![v.naming.hostname.clone().unwrap_or_else(|| "-".into()), flow.clone(), k.to_string(), t]
@@ -264,10 +264,11 @@ fn dns(o: &mut String, s: &Session) {
         })
         .collect();
     o.push_str(&table(&["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"], &rows));
-    if !s.unanswered.is_empty() {
+    if !s.dns.unanswered().is_empty() {
         let _ = writeln!(o, "\nUNANSWERED QUERIES");
         let rows: Vec<Vec<String>> = s
-            .unanswered
+            .dns
+            .unanswered()
             .iter()
             .map(|q| vec![rfc3339_us(q.ts_ns), q.server.to_string(), q.qtype.clone(), q.query.clone()])
             .collect();

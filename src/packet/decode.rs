@@ -7,28 +7,18 @@ use std::net::IpAddr;
 use etherparse::{IpNumber, LaxIpSlice};
 
 use super::link::{self, be16, be32, LinkPayload};
+use super::tcp::TcpSegment;
 
 /// How many tunnel layers are opened before giving up (guards against crafted nesting).
 const MAX_TUNNEL_DEPTH: usize = 4;
 const GTPU_PORT: u16 = 2152;
 const VXLAN_PORT: u16 = 4789;
-
-pub mod tcp_flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const ACK: u8 = 0x10;
-}
+/// A TCP header without options.
+const TCP_FIXED_HEADER: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport<'a> {
-    Tcp {
-        sport: u16,
-        dport: u16,
-        seq: u32,
-        flags: u8,
-        payload: &'a [u8],
-    },
+    Tcp(TcpSegment<'a>),
     Udp {
         sport: u16,
         dport: u16,
@@ -248,19 +238,19 @@ fn decode_tcp<'a>(base: Packet<'a>, bytes: &'a [u8]) -> Result<Packet<'a>, Decod
     let offset_byte = *bytes.get(12).ok_or(DecodeError::TruncatedTcp)?;
     let flags = *bytes.get(13).ok_or(DecodeError::TruncatedTcp)?;
     let header_len = usize::from(offset_byte >> 4) * 4;
-    if header_len < 20 {
+    if header_len < TCP_FIXED_HEADER {
         return Err(DecodeError::TruncatedTcp);
     }
-    let (payload, cut) = match bytes.get(header_len..) {
-        Some(p) => (p, false),
+    // Read after the header length is known good: a header cut before them reads as zero.
+    let ack = be32(bytes, 8).unwrap_or(0);
+    let window = be16(bytes, 14).unwrap_or(0);
+    let (option_bytes, payload, cut) = match bytes.get(header_len..) {
+        Some(p) => (&bytes[TCP_FIXED_HEADER..header_len], p, false),
         // Options cut off by the snaplen: the flags and ports are still good.
-        None => (&bytes[bytes.len()..], true),
+        None => (bytes.get(TCP_FIXED_HEADER..).unwrap_or_default(), &bytes[bytes.len()..], true),
     };
-    Ok(Packet {
-        transport: Transport::Tcp { sport, dport, seq, flags, payload },
-        truncated: base.truncated || cut,
-        ..base
-    })
+    let seg = TcpSegment { sport, dport, seq, ack, window, flags, option_bytes, payload };
+    Ok(Packet { transport: Transport::Tcp(seg), truncated: base.truncated || cut, ..base })
 }
 
 fn decode_udp<'a>(base: Packet<'a>, bytes: &'a [u8], depth: usize) -> Result<Packet<'a>, DecodeError> {
@@ -354,6 +344,7 @@ fn open_gre(bytes: &[u8], depth: usize) -> Option<Packet<'_>> {
 mod tests {
     use super::*;
     use crate::packet::link::linktype;
+    use crate::packet::tcp_flags;
 
     fn ipv4(proto: u8, l4: &[u8]) -> Vec<u8> {
         let total = (20 + l4.len()) as u16;
@@ -391,7 +382,16 @@ mod tests {
         assert_eq!(pkt.dst.to_string(), "40.79.197.136");
         assert_eq!(
             pkt.transport,
-            Transport::Tcp { sport: 48416, dport: 443, seq: 7, flags: tcp_flags::SYN, payload: b"" }
+            Transport::Tcp(TcpSegment {
+                sport: 48416,
+                dport: 443,
+                seq: 7,
+                ack: 0,
+                window: 0xffff,
+                flags: tcp_flags::SYN,
+                option_bytes: b"",
+                payload: b""
+            })
         );
     }
 
@@ -432,7 +432,7 @@ mod tests {
         outer[12..16].copy_from_slice(&[172, 16, 0, 1]);
         let (pkt, _) = decode(linktype::IPV4, &outer).unwrap();
         assert_eq!(pkt.src.to_string(), "10.1.0.4");
-        assert!(matches!(pkt.transport, Transport::Tcp { dport: 443, payload: b"hello", .. }));
+        assert!(matches!(pkt.transport, Transport::Tcp(TcpSegment { dport: 443, payload: b"hello", .. })));
     }
 
     #[test]
@@ -451,7 +451,9 @@ mod tests {
         let cut = &full[..60];
         let (pkt, _) = decode(linktype::RAW, cut).unwrap();
         assert!(pkt.truncated);
-        assert!(matches!(pkt.transport, Transport::Tcp { sport: 5555, payload, .. } if payload.len() == 20));
+        assert!(
+            matches!(pkt.transport, Transport::Tcp(TcpSegment { sport: 5555, payload, .. }) if payload.len() == 20)
+        );
     }
 
     #[test]

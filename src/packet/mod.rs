@@ -3,5 +3,7 @@
 pub mod decode;
 pub mod defrag;
 pub mod link;
+pub mod tcp;
 
-pub use decode::{decode, tcp_flags, DecodeError, IcmpError, Packet, Transport};
+pub use decode::{decode, DecodeError, IcmpError, Packet, Transport};
+pub use tcp::{tcp_flags, TcpOptions, TcpSegment};

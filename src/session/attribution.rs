@@ -18,7 +18,7 @@ impl Attribution {
     /// Asks for the process of every flow opened since the last call; call it right after
     /// each packet is ingested, while the flow's socket is most likely still there.
     pub fn catch_up(&mut self, s: &mut Session, procs: &mut Attributor) {
-        while self.next < s.facts.len() {
+        while self.next < s.flows().len() {
             let id = self.next;
             self.next += 1;
             let f = &s.flows()[id];
@@ -32,7 +32,7 @@ impl Attribution {
                 server: std::net::SocketAddr::new(f.server, f.server_port),
             };
             match procs.lookup(&q) {
-                Ok(p) => s.facts[id].process = Some(std::sync::Arc::new(p)),
+                Ok(p) => s.set_process(id as u32, Some(std::sync::Arc::new(p))),
                 Err(m) => *self.misses.entry(m).or_default() += 1,
             }
         }

@@ -73,7 +73,7 @@ impl Session {
         let h = match facts.http.as_deref_mut() {
             Some(h) => h,
             None => {
-                if start.is_some_and(|s| s != obs.seq) || !looks(obs.payload) {
+                if start.is_some_and(|s| s != obs.seq()) || !looks(obs.payload) {
                     return;
                 }
                 facts.http.insert(Box::default())
@@ -81,14 +81,14 @@ impl Session {
         };
         let side = if obs.up { &mut h.up } else { &mut h.down };
         if matches!(side, Side::Waiting) {
-            *side = if looks(obs.payload) || start.is_some_and(|s| s != obs.seq) {
+            *side = if looks(obs.payload) || start.is_some_and(|s| s != obs.seq()) {
                 Side::Reading(HeadReader::new(start))
             } else {
                 Side::Done
             };
         }
         let Side::Reading(r) = side else { return };
-        let progress = r.push(obs.seq, obs.payload);
+        let progress = r.push(obs.seq(), obs.payload);
         if progress == HeadProgress::NeedMore {
             return;
         }

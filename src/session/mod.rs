@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod attribution;
+mod dns_log;
 pub mod http;
 pub mod naming;
 pub mod quic;
@@ -11,14 +12,14 @@ mod tls;
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
-
 use crate::capture::Frame;
 use crate::dissect::dns::{self, DnsMessage, DnsTcpReassembler};
 use crate::dissect::tls::TlsReassembler;
 use crate::flow::{table::Observed, Flow, FlowTable, L4};
 use crate::packet::defrag::{Defragmenter, FragKey};
 use crate::packet::{self, link::linktype, DecodeError, Transport};
+use dns_log::QueryKey;
+pub use dns_log::{DnsAnswer, DnsLog, PendingQuery};
 pub use stats::{Stats, Warning};
 pub use tls::{TlsAlert, TlsFacts, MAX_FLOW_ALERTS};
 
@@ -27,8 +28,6 @@ pub use tls::{TlsAlert, TlsFacts, MAX_FLOW_ALERTS};
 pub const TLS_CAP: usize = 64 * 1024;
 /// Bytes a DNS-over-TCP reassembler may hold: one maximal message and its length prefix.
 pub const DNS_TCP_CAP: usize = 64 * 1024 + 2;
-/// DNS queries waiting for an answer; older ones are dropped (and counted) beyond this.
-const MAX_PENDING_QUERIES: usize = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -48,55 +47,6 @@ impl Default for Limits {
     }
 }
 
-/// A DNS response as seen on the wire.
-#[derive(Debug, Clone)]
-pub struct DnsAnswer {
-    pub ts_ns: i64,
-    pub frame: u64,
-    /// The host that asked (receiver of the response).
-    pub client: IpAddr,
-    pub client_port: u16,
-    pub server: IpAddr,
-    pub server_port: u16,
-    pub transport: L4,
-    pub flow: u32,
-    pub msg: DnsMessage,
-}
-
-impl DnsAnswer {
-    pub fn query(&self) -> &str {
-        self.msg.query.as_deref().unwrap_or("")
-    }
-
-    /// Whether this answer's TTL still covered `at_ns`.
-    pub fn valid_at(&self, at_ns: i64) -> bool {
-        let ttl_ns = i64::from(self.msg.min_ttl.unwrap_or(0)) * 1_000_000_000;
-        at_ns >= self.ts_ns && at_ns <= self.ts_ns.saturating_add(ttl_ns)
-    }
-}
-
-/// A DNS query that has not (yet) been answered.
-#[derive(Debug, Clone)]
-pub struct PendingQuery {
-    pub ts_ns: i64,
-    pub frame: u64,
-    pub client: IpAddr,
-    pub client_port: u16,
-    pub server: IpAddr,
-    pub server_port: u16,
-    pub transport: L4,
-    pub query: String,
-    pub qtype: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct QueryKey {
-    client: IpAddr,
-    client_port: u16,
-    server: IpAddr,
-    id: u16,
-}
-
 /// Per-flow facts beyond the counters; reassembly state is dropped once it has served.
 #[derive(Debug, Default)]
 pub struct FlowFacts {
@@ -104,13 +54,9 @@ pub struct FlowFacts {
     /// The flow carries DNS (port 53, mDNS or LLMNR).
     pub dns: bool,
     parse: Option<Box<FlowParsers>>,
-    tls_up_done: bool,
-    tls_down_done: bool,
-    /// Client segments still looked at for a ClientHello after a non-TLS start (SOCKS,
-    /// HTTP CONNECT and STARTTLS put TLS after a plain-text exchange).
-    tls_late_budget: u8,
-    /// The same for a ServerHello in server segments (a proxy's `200 Connection established`).
-    tls_down_late_budget: u8,
+    /// TLS reading of the client's and of the server's side.
+    tls_up: tls::TlsSide,
+    tls_down: tls::TlsSide,
     /// Bytes over time, kept only when a timeline asked for it. Shared with the timeline's
     /// published pictures rather than copied into them: a flow that has ended is never copied,
     /// one still going is copied at its next packet after a picture took it.
@@ -145,31 +91,18 @@ pub enum Event {
     Icmp(u32),
 }
 
+/// One flow as the session knows it: its counters and what its payload told.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowRef<'a> {
+    pub flow: &'a Flow,
+    pub facts: &'a FlowFacts,
+}
+
 pub struct Session {
     pub table: FlowTable,
-    pub facts: Vec<FlowFacts>,
-    pub dns: Vec<DnsAnswer>,
-    /// The capture time of each answer in `dns`, packed: naming binary-searches answer lists
-    /// by time, and this keeps those searches in cache.
-    dns_ts: Vec<i64>,
-    /// Answer indices (in arrival order) by the addresses they hold.
-    by_addr: FxHashMap<IpAddr, Vec<u32>>,
-    /// Answer indices (in arrival order) by an address they hold and the hash of a name on
-    /// their chain ([`name_key`]): naming a flow by its SNI looks only at these, not at every
-    /// answer that held a shared front-end address.
-    by_addr_name: FxHashMap<(IpAddr, u64), Vec<u32>>,
-    /// The same two indices for the answers given to one asker, (asker, address) and (asker,
-    /// address, name hash): a flow is named first from its own client's answers, and looking
-    /// for them among every client's would walk the whole list for a client that never asked.
-    by_asker_addr: FxHashMap<(IpAddr, IpAddr), Vec<u32>>,
-    by_asker_addr_name: FxHashMap<(IpAddr, IpAddr, u64), Vec<u32>>,
-    /// No answer arrived with an earlier capture time than the one before it: every list above
-    /// is then in (time, index) order and can be searched instead of scanned.
-    dns_time_ordered: bool,
-    /// The longest TTL of any answer, in nanoseconds.
-    dns_max_ttl_ns: i64,
-    pending: FxHashMap<QueryKey, PendingQuery>,
-    pub unanswered: Vec<PendingQuery>,
+    /// Indexed like `table.flows()`; read through [`Session::flow`] and [`Session::flow_refs`].
+    facts: Vec<FlowFacts>,
+    pub dns: DnsLog,
     pub stats: Stats,
     events: Option<Vec<Event>>,
     /// The flow the frame ingested last was counted in.
@@ -177,7 +110,6 @@ pub struct Session {
     keep_activity: bool,
     reply_buf: Vec<Result<DnsMessage, dns::DnsError>>,
     defrag: Defragmenter,
-    max_dns_answers: usize,
 }
 
 impl Default for Session {
@@ -191,23 +123,13 @@ impl Session {
         Session {
             table: FlowTable::new(limits.max_active_flows),
             facts: Vec::new(),
-            dns: Vec::new(),
-            dns_ts: Vec::new(),
-            by_addr: FxHashMap::default(),
-            by_addr_name: FxHashMap::default(),
-            by_asker_addr: FxHashMap::default(),
-            by_asker_addr_name: FxHashMap::default(),
-            dns_time_ordered: true,
-            dns_max_ttl_ns: 0,
-            pending: FxHashMap::default(),
-            unanswered: Vec::new(),
+            dns: DnsLog::new(limits.max_dns_answers),
             stats: Stats::default(),
             events: None,
             last_flow: None,
             keep_activity: false,
             reply_buf: Vec::new(),
             defrag: Defragmenter::default(),
-            max_dns_answers: limits.max_dns_answers,
         }
     }
 
@@ -233,6 +155,27 @@ impl Session {
 
     pub fn flows(&self) -> &[Flow] {
         self.table.flows()
+    }
+
+    /// Flow `id` with its facts; panics on an id the session never gave out.
+    pub fn flow(&self, id: u32) -> FlowRef<'_> {
+        FlowRef { flow: &self.table.flows()[id as usize], facts: &self.facts[id as usize] }
+    }
+
+    /// Flow `id` with its facts, if the session gave that id out.
+    pub fn get_flow(&self, id: u32) -> Option<FlowRef<'_>> {
+        Some(FlowRef { flow: self.table.flows().get(id as usize)?, facts: self.facts.get(id as usize)? })
+    }
+
+    /// Names the process that holds flow `id`'s socket (tests and tools that attribute flows
+    /// themselves; live captures go through [`attribution`]).
+    pub fn set_process(&mut self, id: u32, process: Option<std::sync::Arc<crate::procs::Process>>) {
+        self.facts[id as usize].process = process;
+    }
+
+    /// Every flow with its facts, in id order.
+    pub fn flow_refs(&self) -> impl ExactSizeIterator<Item = FlowRef<'_>> {
+        self.table.flows().iter().zip(&self.facts).map(|(flow, facts)| FlowRef { flow, facts })
     }
 
     /// The flow (TCP or UDP) the frame ingested last was counted in: `None` for a frame of no
@@ -376,12 +319,12 @@ impl Session {
             }),
         };
         let Some((flow, up)) = found else { return };
-        let (seq, flags, payload) = match pkt.transport {
-            Transport::Tcp { seq, flags, payload, .. } => (seq, flags, payload),
-            Transport::Udp { payload, .. } => (0, 0, payload),
+        let (tcp, payload) = match pkt.transport {
+            Transport::Tcp(t) => (Some(t), t.payload),
+            Transport::Udp { payload, .. } => (None, payload),
             Transport::Other { .. } | Transport::IcmpError(_) => return,
         };
-        let obs = Observed { flow, up, new: false, seq, flags, payload, closed_now: false };
+        let obs = Observed { flow, up, new: false, tcp, payload, closed_now: false };
         self.dissect(&obs, frame);
     }
 
@@ -447,7 +390,7 @@ impl Session {
         let r = if obs.up { &mut parsers.dns_up } else { &mut parsers.dns_down };
         let r = r.get_or_insert_with(|| DnsTcpReassembler::new(isn, DNS_TCP_CAP));
         let mut out = std::mem::take(&mut self.reply_buf);
-        r.push(obs.seq, obs.payload, &mut out);
+        r.push(obs.seq(), obs.payload, &mut out);
         for m in out.drain(..) {
             self.on_dns(m, obs, frame);
         }
@@ -475,10 +418,7 @@ impl Session {
         let key = QueryKey { client, client_port, server, id: msg.id };
         if !msg.is_response {
             self.stats.dns_queries += 1;
-            if self.pending.len() >= MAX_PENDING_QUERIES {
-                self.expire_pending();
-            }
-            self.pending.insert(
+            self.dns.query(
                 key,
                 PendingQuery {
                     ts_ns: frame_ts(frame),
@@ -491,48 +431,18 @@ impl Session {
                     query: msg.query.clone().unwrap_or_default(),
                     qtype: msg.qtype.clone().unwrap_or_default(),
                 },
+                &mut self.stats,
             );
             return;
         }
         self.stats.dns_responses += 1;
-        self.pending.remove(&key);
+        self.dns.answered(&key);
         if !msg.complete {
             self.warn_with("truncated-dns", Some(frame.number), Some(frame.offset), || {
                 format!("frame {}: DNS response cut short or unreadable in part; kept whole records", frame.number)
             });
         }
-        if self.dns.len() >= self.max_dns_answers {
-            // Counted, not stored: the report keeps the first answers it listed.
-            self.stats.dns_answers_evicted += 1;
-            if self.stats.dns_answers_evicted == 1 {
-                let max = self.max_dns_answers;
-                self.warn_with("dns-answers-capped", Some(frame.number), Some(frame.offset), || {
-                    format!("frame {}: more than {max} DNS answers; later ones are counted, not stored", frame.number)
-                });
-            }
-            return;
-        }
-        let idx = self.dns.len() as u32;
-        if self.dns.last().is_some_and(|prev| frame.ts_ns < prev.ts_ns) {
-            self.dns_time_ordered = false;
-        }
-        self.dns_max_ttl_ns = self.dns_max_ttl_ns.max(i64::from(msg.min_ttl.unwrap_or(0)) * 1_000_000_000);
-        let push = |list: &mut Vec<u32>| {
-            if list.last() != Some(&idx) {
-                list.push(idx);
-            }
-        };
-        let keys: Vec<u64> = msg.chain.iter().map(|n| name_key(n)).collect();
-        for &a in &msg.addresses {
-            push(self.by_addr.entry(a).or_default());
-            push(self.by_asker_addr.entry((client, a)).or_default());
-            for &k in &keys {
-                push(self.by_addr_name.entry((a, k)).or_default());
-                push(self.by_asker_addr_name.entry((client, a, k)).or_default());
-            }
-        }
-        self.dns_ts.push(frame.ts_ns);
-        self.dns.push(DnsAnswer {
+        let answer = DnsAnswer {
             ts_ns: frame.ts_ns,
             frame: frame.number,
             client,
@@ -542,28 +452,21 @@ impl Session {
             transport,
             flow: obs.flow,
             msg,
-        });
-        self.emit(Event::Dns(idx));
-    }
-
-    /// Moves the oldest half of the pending queries to the unanswered list.
-    fn expire_pending(&mut self) {
-        let mut all: Vec<(QueryKey, PendingQuery)> = self.pending.drain().collect();
-        all.sort_by_key(|(_, q)| q.ts_ns);
-        let keep = all.split_off(all.len() / 2);
-        self.stats.dns_queries_evicted += all.len() as u64;
-        self.keep_unanswered(all.into_iter().map(|(_, q)| q));
-        self.pending.extend(keep);
-    }
-
-    /// Adds to the unanswered list, oldest first, as long as it holds fewer than
-    /// `max_dns_answers`; the rest are only counted (`dns_queries_dropped`).
-    fn keep_unanswered(&mut self, queries: impl Iterator<Item = PendingQuery>) {
-        for q in queries {
-            if self.unanswered.len() < self.max_dns_answers {
-                self.unanswered.push(q);
-            } else {
-                self.stats.dns_queries_dropped += 1;
+        };
+        match self.dns.push(answer) {
+            Ok(idx) => self.emit(Event::Dns(idx)),
+            Err(dns_log::LogFull) => {
+                // Counted, not stored: the report keeps the first answers it listed.
+                self.stats.dns_answers_evicted += 1;
+                if self.stats.dns_answers_evicted == 1 {
+                    let max = self.dns.max_answers();
+                    self.warn_with("dns-answers-capped", Some(frame.number), Some(frame.offset), || {
+                        format!(
+                            "frame {}: more than {max} DNS answers; later ones are counted, not stored",
+                            frame.number
+                        )
+                    });
+                }
             }
         }
     }
@@ -615,10 +518,7 @@ impl Session {
         for id in 0..self.facts.len() {
             self.settle(id, false);
         }
-        let mut rest: Vec<PendingQuery> = self.pending.drain().map(|(_, q)| q).collect();
-        rest.sort_by_key(|q| (q.ts_ns, q.frame));
-        self.keep_unanswered(rest.into_iter());
-        self.unanswered.sort_by_key(|q| (q.ts_ns, q.frame));
+        self.dns.finish(&mut self.stats);
         self.stats.flows_evicted = self.table.stats.evicted;
         self.stats.peak_active_flows = self.table.stats.peak_active;
     }
@@ -636,49 +536,12 @@ impl Session {
 
     /// Answers (indices into `dns`) that held `addr`, in arrival order.
     pub fn answers_for(&self, addr: &IpAddr) -> &[u32] {
-        as_slice(self.by_addr.get(addr))
+        self.dns.answers_for(addr)
     }
-
-    /// The answers (indices into `dns`, in arrival order) that held `addr` — with `name` on
-    /// their chain when it is given (equal ignoring ASCII case; rarely another name of the same
-    /// hash, so check) — as two lists: those given to `asker`, and those given to anyone.
-    pub fn answers_for_asker(&self, asker: IpAddr, addr: IpAddr, name: Option<&str>) -> (&[u32], &[u32]) {
-        match name.map(name_key) {
-            Some(k) => {
-                (as_slice(self.by_asker_addr_name.get(&(asker, addr, k))), as_slice(self.by_addr_name.get(&(addr, k))))
-            }
-            None => (as_slice(self.by_asker_addr.get(&(asker, addr))), as_slice(self.by_addr.get(&addr))),
-        }
-    }
-
-    /// Whether answers arrived in capture-time order, and the longest TTL among them (ns).
-    pub(crate) fn answer_order(&self) -> (bool, i64) {
-        (self.dns_time_ordered, self.dns_max_ttl_ns)
-    }
-
-    /// The capture time of answer `i`.
-    pub(crate) fn answer_ts(&self, i: u32) -> i64 {
-        self.dns_ts[i as usize]
-    }
-}
-
-fn as_slice(v: Option<&Vec<u32>>) -> &[u32] {
-    v.map_or(&[], |v| v.as_slice())
 }
 
 fn frame_ts(frame: &Frame<'_>) -> i64 {
     frame.ts_ns
-}
-
-/// Hash of a host name, ignoring ASCII case: names that are equal ignoring case hash the same.
-fn name_key(name: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = rustc_hash::FxHasher::default();
-    for b in name.bytes() {
-        h.write_u8(b.to_ascii_lowercase());
-    }
-    h.write_usize(name.len());
-    h.finish()
 }
 
 /// DNS, mDNS and LLMNR.

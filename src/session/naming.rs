@@ -66,11 +66,12 @@ impl Session {
         };
         if let Some(name) = named {
             // Only a chain that starts from (or passes through) the name explains this address.
-            let ids = self.answers_for_asker(flow.client, flow.server, Some(&name));
+            let ids = self.dns.answers_for_asker(flow.client, flow.server, Some(&name));
             let answer = self.pick_answer(flow, ids, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&name)));
             return Naming { hostname: Some(name), source, answer };
         }
-        match self.pick_answer(flow, self.answers_for_asker(flow.client, flow.server, None), |a| !a.query().is_empty())
+        match self
+            .pick_answer(flow, self.dns.answers_for_asker(flow.client, flow.server, None), |a| !a.query().is_empty())
         {
             Some(i) => Naming {
                 hostname: Some(normalize(self.dns[i as usize].query())),
@@ -92,14 +93,14 @@ impl Session {
             return None;
         }
         let start = flow.first_ns;
-        let (time_ordered, max_ttl_ns) = self.answer_order();
+        let (time_ordered, max_ttl_ns) = self.dns.answer_order();
         if time_ordered {
             // The lists are in (time, index) order: the answers up to the flow's start come
             // first, the latest of them last, and only the latest TTL's worth of them can still
             // be valid.
             for (ids, same_client) in [(mine, true), (all, false)] {
                 let ok = |a: &DnsAnswer| (!same_client || a.client == flow.client) && fits(a);
-                let split = ids.partition_point(|&i| self.answer_ts(i) <= start);
+                let split = ids.partition_point(|&i| self.dns.answer_ts(i) <= start);
                 let mut latest = None;
                 for &i in ids[..split].iter().rev() {
                     let a = &self.dns[i as usize];

@@ -73,27 +73,7 @@ impl Session {
         if !up {
             facts.tls.server_first_payload_ns.get_or_insert(frame.ts_ns);
         }
-        // SOCKS, HTTP CONNECT and STARTTLS put TLS after a plain-text exchange: the hellos are
-        // looked for in a few later segments of each side.
-        if up && facts.tls_up_done && facts.tls_late_budget > 0 && facts.tls.client_hello.is_none() {
-            facts.tls_late_budget -= 1;
-            if looks_like_client_hello(obs.payload) {
-                facts.tls_up_done = false;
-                facts.tls_late_budget = 0;
-                let parsers = facts.parse.get_or_insert_with(Default::default);
-                parsers.tls_up = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP).follow());
-            }
-        }
-        if !up && facts.tls_down_done && facts.tls_down_late_budget > 0 && facts.tls.server_version.is_none() {
-            facts.tls_down_late_budget -= 1;
-            if looks_like_server_start(obs.payload) {
-                facts.tls_down_done = false;
-                facts.tls_down_late_budget = 0;
-                let parsers = facts.parse.get_or_insert_with(Default::default);
-                parsers.tls_down = Some(TlsReassembler::new(Some(obs.seq), TLS_CAP).follow());
-            }
-        }
-        if (up && facts.tls_up_done) || (!up && facts.tls_down_done) {
+        if !late_start(facts, up, obs) {
             return;
         }
         let isn = {
@@ -112,8 +92,8 @@ impl Session {
         let hello_read = if up { facts.tls.client_hello.is_some() } else { facts.tls.server_version.is_some() };
         let mut after_hello = None;
         if fresh && hello_read {
-            after_hello = Some((obs.seq, obs.payload));
-        } else if fresh && isn.is_none_or(|base| base == obs.seq) {
+            after_hello = Some((obs.seq(), obs.payload));
+        } else if fresh && isn.is_none_or(|base| base == obs.seq()) {
             if let Some((ev, used)) = whole_hello_record(obs.payload) {
                 let more = ev.clear_records_follow();
                 self.on_tls_event(id, up, ev, frame);
@@ -121,12 +101,12 @@ impl Session {
                     return self.tls_end(id, up);
                 }
                 match obs.payload.get(used..) {
-                    Some(rest) if !rest.is_empty() => after_hello = Some((obs.seq.wrapping_add(used as u32), rest)),
+                    Some(rest) if !rest.is_empty() => after_hello = Some((obs.seq().wrapping_add(used as u32), rest)),
                     _ => return,
                 }
             }
         }
-        let (seq, payload) = after_hello.unwrap_or((obs.seq, obs.payload));
+        let (seq, payload) = after_hello.unwrap_or((obs.seq(), obs.payload));
         if after_hello.is_some() && !matches!(payload[0], CONTENT_HANDSHAKE | CONTENT_ALERT) {
             return self.tls_end(id, up);
         }
@@ -141,14 +121,7 @@ impl Session {
         let finished = r.is_finished();
         match progress {
             TlsProgress::NeedMore | TlsProgress::End => {}
-            TlsProgress::NotTls => {
-                let facts = &mut self.facts[id];
-                if up {
-                    facts.tls_late_budget = LATE_TLS_SEGMENTS;
-                } else {
-                    facts.tls_down_late_budget = LATE_TLS_SEGMENTS;
-                }
-            }
+            TlsProgress::NotTls => self.facts[id].tls_side(up).late_budget = LATE_TLS_SEGMENTS,
             TlsProgress::Done(ev) => self.on_tls_event(id, up, ev, frame),
             TlsProgress::Malformed(why) => {
                 let partial = slot_of(&mut self.facts[id], up).and_then(|r| r.finish());
@@ -171,11 +144,7 @@ impl Session {
     /// Nothing more is read in this direction: its reassembly state goes.
     fn tls_end(&mut self, id: usize, up: bool) {
         let facts = &mut self.facts[id];
-        if up {
-            facts.tls_up_done = true;
-        } else {
-            facts.tls_down_done = true;
-        }
+        facts.tls_side(up).done = true;
         if let Some(p) = facts.parse.as_mut() {
             if up {
                 p.tls_up = None;
@@ -219,7 +188,7 @@ impl Session {
     /// The TLS part of [`Session::settle`]: a ClientHello cut short is read as far as it goes
     /// from the client side's reassembly state `p`, which the caller has taken from the flow.
     pub(super) fn settle_tls(&mut self, id: usize, p: &mut FlowParsers, emit: bool) {
-        if self.facts[id].tls_up_done {
+        if self.facts[id].tls_up.done {
             return;
         }
         let Some(TlsEvent::ClientHello(ch)) = p.tls_up.take().and_then(|mut r| r.finish()) else {
@@ -231,12 +200,54 @@ impl Session {
         facts.tls.client_hello = Some(Arc::new(ch));
         facts.tls.client_hello_ns = Some(ts);
         facts.tls.client_hello_frame.get_or_insert(frame);
-        facts.tls_up_done = true;
+        facts.tls_up.done = true;
         self.stats.tls_client_hellos += 1;
         if emit {
             self.emit(Event::ClientHello(id as u32));
         }
     }
+}
+
+/// TLS reading of one side of a flow.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct TlsSide {
+    /// Nothing more is read: the hello was read, or the side did not start as TLS.
+    done: bool,
+    /// Segments still looked at for a hello after a non-TLS start (SOCKS, HTTP CONNECT and
+    /// STARTTLS put TLS after a plain-text exchange; a proxy answers `200 Connection
+    /// established` before the ServerHello).
+    late_budget: u8,
+}
+
+impl FlowFacts {
+    fn tls_side(&mut self, up: bool) -> &mut TlsSide {
+        if up {
+            &mut self.tls_up
+        } else {
+            &mut self.tls_down
+        }
+    }
+}
+
+/// Whether the segment is to be read as TLS: not when this side is done, unless a side that
+/// did not start as TLS still has late segments to look at and this one starts a hello (the
+/// reading starts again there).
+fn late_start(facts: &mut FlowFacts, up: bool, obs: &Observed<'_>) -> bool {
+    let (side, hello_known, looks): (_, _, fn(&[u8]) -> bool) = if up {
+        (&mut facts.tls_up, facts.tls.client_hello.is_some(), looks_like_client_hello)
+    } else {
+        (&mut facts.tls_down, facts.tls.server_version.is_some(), looks_like_server_start)
+    };
+    if side.done && side.late_budget > 0 && !hello_known {
+        side.late_budget -= 1;
+        if looks(obs.payload) {
+            *side = TlsSide::default();
+            let parsers = facts.parse.get_or_insert_with(Default::default);
+            let slot = if up { &mut parsers.tls_up } else { &mut parsers.tls_down };
+            *slot = Some(TlsReassembler::new(Some(obs.seq()), TLS_CAP).follow());
+        }
+    }
+    !side.done
 }
 
 fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {

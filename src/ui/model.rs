@@ -348,7 +348,7 @@ fn update_views(sig_of: &mut Vec<ViewSig>, views: &mut Vec<FlowView>, s: &Sessio
         let id = i as u32;
         let held = s.answers_for(&f.server);
         // A name can also come from a plain HTTP request or a CONNECT, after the flow began.
-        let facts = &s.facts[i];
+        let facts = s.flow(id).facts;
         let named = u8::from(facts.tls.client_hello.is_some())
             + u8::from(facts.http.as_ref().is_some_and(|h| h.request.is_some()));
         let sig = ViewSig { named_by: named, answers: held.len() };

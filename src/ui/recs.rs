@@ -136,7 +136,7 @@ pub struct AnswerRec {
 /// Brings the flow records up to date with the session's flows.
 pub(super) fn update_recs(recs: &mut Vec<FlowRec>, s: &Session) {
     for (i, f) in s.flows().iter().enumerate() {
-        let facts = &s.facts[i];
+        let facts = s.flow(i as u32).facts;
         match recs.get_mut(i) {
             Some(r) => r.update(f, facts),
             None => recs.push(FlowRec::new(f, facts)),
