@@ -978,7 +978,6 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
     assert_report_of_pull(&lab, report, &pull);
     let rflows = report["flows"].as_array().unwrap();
     let rdns = report["dns"].as_array().unwrap();
-    let index_of = |pred: &dyn Fn(&str, &Value) -> bool| events.iter().position(|(_, n, v)| pred(n, v));
 
     // `dns`: the report's dns[] records, field for field, in order.
     let dns: Vec<&Value> = events.iter().filter(|(_, n, _)| n == "dns").map(|(_, _, v)| v).collect();
@@ -991,7 +990,20 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
         }
     }
 
-    // `flow_open`: one per flow, the report's fields, named when emitted.
+    check_flow_opens(&lab, &events, rflows, signalled, &all);
+    check_flow_closes(&lab, &events, rflows, &pull, &all);
+    check_stats(&events, report, &all);
+}
+
+type Events = [(Instant, String, Value)];
+
+fn event_index(events: &Events, pred: &dyn Fn(&str, &Value) -> bool) -> Option<usize> {
+    events.iter().position(|(_, n, v)| pred(n, v))
+}
+
+/// `flow_open`: one per flow, the report's fields, named when emitted, streamed before the end.
+fn check_flow_opens(lab: &Lab, events: &Events, rflows: &[Value], signalled: Instant, all: &str) {
+    let index_of = |pred: &dyn Fn(&str, &Value) -> bool| event_index(events, pred);
     for rf in rflows {
         let id = u(&rf["id"]);
         let opens: Vec<usize> =
@@ -1001,7 +1013,7 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
         assert_eq!(u(&open["id"]), id, "{open}");
         assert_eq!(missing_fields(open, rf), Vec::<String>::new(), "flow_open has the report's flow fields");
         // The login connections end before the data endpoint is even resolved: no region yet.
-        let k = assert_named_flow(&lab, open, None);
+        let k = assert_named_flow(lab, open, None);
         // Named from what came before it: its DNS answer was printed first.
         let query = match k {
             Kind::Login => Some(LOGIN),
@@ -1017,8 +1029,11 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
     // capture was told to stop.
     let first_login = events.iter().find(|(_, n, v)| n == "flow_open" && v["hostname"] == LOGIN).unwrap();
     assert!(first_login.0 < signalled, "flow_open of the first login was printed only after SIGTERM: not streamed");
+}
 
-    // `flow_close`: each TCP connection once, after its flow_open, with its totals.
+/// `flow_close`: each TCP connection once, after its flow_open, with its totals.
+fn check_flow_closes(lab: &Lab, events: &Events, rflows: &[Value], pull: &Pull, all: &str) {
+    let index_of = |pred: &dyn Fn(&str, &Value) -> bool| event_index(events, pred);
     for (i, rf) in rflows.iter().enumerate() {
         let closes: Vec<usize> =
             (0..events.len()).filter(|&j| events[j].1 == "flow_close" && same_flow(&events[j].2, rf)).collect();
@@ -1027,7 +1042,7 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
             // the capture, it is once, with the same totals.
             assert!(closes.len() <= 1, "{all}");
             if let Some(&j) = closes.first() {
-                assert_finished_flow(&lab, &events[j].2, None, None, &[]);
+                assert_finished_flow(lab, &events[j].2, None, None, &[]);
                 assert_eq!(events[j].2["bytes_down"], rf["bytes_down"]);
             }
             continue;
@@ -1044,7 +1059,7 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
         let region = data_open.filter(|&d| d < closes[0]).map(|_| "westeurope");
         // flow_close is written when the connection is closed both ways (the second FIN, or a
         // RST); only the last ACK may come after it.
-        assert_finished_flow(&lab, close, body, region, &["closed", "reset"]);
+        assert_finished_flow(lab, close, body, region, &["closed", "reset"]);
         for k in ["bytes_up", "bytes_down"] {
             assert_eq!(close[k], rf[k], "{k} of flow {i} at close and in the summary");
         }
@@ -1052,8 +1067,10 @@ fn live_ndjson_streams_dns_flow_and_stats_events_then_the_summary() {
             assert!(u(&close[k]) <= u(&rf[k]) && u(&close[k]) + 1 >= u(&rf[k]), "{k} of flow {i}: {close} vs {rf}");
         }
     }
+}
 
-    // `stats`: periodic, counters that only grow, nothing dropped on an idle loopback.
+/// `stats`: periodic, counters that only grow, nothing dropped on an idle loopback.
+fn check_stats(events: &Events, report: &Value, all: &str) {
     let stats: Vec<&Value> = events.iter().filter(|(_, n, _)| n == "stats").map(|(_, _, v)| v).collect();
     assert!(!stats.is_empty(), "no stats event:\n{all}");
     for w in stats.windows(2) {

@@ -101,35 +101,7 @@ fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_hos
     // nobody creates the file: the directory is theirs.
     std::os::unix::fs::chown(&dir.0, Some(NOBODY), Some(NOBODY)).expect("chown (needs root)");
     let out = dir.0.join("live.pcapng");
-    let (key, cert) = (dir.0.join("key.pem"), dir.0.join("cert.pem"));
-    run_ok(
-        "openssl req",
-        Command::new(&openssl)
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
-            .args(["-days", "1", "-subj", &format!("/CN={SNI}"), "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert),
-    );
-    let mut server = Proc(
-        Command::new(&openssl)
-            .args(["s_server", "-quiet", "-naccept", "1", "-accept", &format!("{SERVER}:{PORT}"), "-cert"])
-            .arg(&cert)
-            .arg("-key")
-            .arg(&key)
-            // Kept open: at the end of its input s_server would close the connection at once.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting openssl s_server"),
-    );
-    let until = Instant::now() + Duration::from_secs(20);
-    while !listening() {
-        assert!(server.0.try_wait().unwrap().is_none(), "openssl s_server exited early");
-        assert!(Instant::now() < until, "openssl s_server does not listen on {SERVER}:{PORT}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut server = tls_server(&openssl, &dir.0);
 
     let filter = format!("host {SERVER} and port {PORT}");
     let mut live = Proc(
@@ -194,51 +166,20 @@ fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_hos
     let meta = std::fs::metadata(&out).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (NOBODY, NOBODY), "the file is the user's, created after the switch");
 
-    // acrscope reads its own file back to the same flows.
-    let o = run_ok("acrscope report", Command::new(bin()).args(["report", "--format", "json"]).arg(&out));
-    let again: Value = serde_json::from_slice(&o.stdout).unwrap();
     let live_report = &summary["report"];
-    assert_eq!(again["capture"]["format"], "pcapng");
-    assert!(again["capture"]["error"].is_null(), "{}", again["capture"]);
-    assert_eq!(again["stats"]["packets"], live_report["stats"]["packets"], "every packet analysed was written");
-    let flows = |r: &Value| -> Vec<(Value, Value, Value, Value, Value)> {
-        r["flows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                let packets = f["packets_up"].as_u64().unwrap() + f["packets_down"].as_u64().unwrap();
-                (
-                    f["hostname"].clone(),
-                    f["client_port"].clone(),
-                    f["server"].clone(),
-                    f["role"].clone(),
-                    packets.into(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(flows(&again), flows(live_report), "the same flows live and from the file");
-    // The process live attribution found (this test's openssl client, as root) is in the
-    // packets' comments: the report of the file names it again, every field alike.
-    let process = |r: &Value| -> Value {
-        let f = r["flows"].as_array().unwrap().iter().find(|f| f["hostname"] == SNI).cloned();
-        f.unwrap_or_else(|| panic!("no flow of {SNI}: {r}"))["process"].clone()
-    };
-    let found = process(live_report);
-    assert_eq!(
-        (&found["name"], &found["uid"], &found["side"]),
-        (&"openssl".into(), &0.into(), &"client".into()),
-        "{}",
-        live_report["capture"]
-    );
-    assert_eq!(process(&again), found, "the file names the process the capture found");
+    let found = check_report_of_file(&out, live_report);
 
+    check_comments(&tshark, &out, live_report, &found);
+}
+
+/// tshark reads the file's comments: the ClientHello and every later packet of the flow name
+/// the host and the process.
+fn check_comments(tshark: &std::path::Path, out: &std::path::Path, live_report: &Value, found: &Value) {
     // tshark: the ClientHello and every later packet of the flow name the host; the packets
     // before it (the handshake) carry a comment too, without a name yet.
     let o = run_ok(
         "tshark",
-        Command::new(&tshark).arg("-r").arg(&out).args([
+        Command::new(tshark).arg("-r").arg(out).args([
             "-T",
             "fields",
             "-E",
@@ -275,4 +216,84 @@ fn live_write_pcapng_comments_every_packet_from_the_client_hello_on_with_its_hos
     assert!(rows.len() > hello + 1, "packets after the ClientHello: {rows:?}");
     let (_, last) = rows.last().unwrap();
     assert!(last.contains("outcome=ok"), "the last packet knows how the flow ended: {last}");
+}
+
+/// A TLS server for SNI on SERVER:PORT (openssl s_server, a throw-away certificate in `dir`),
+/// listening when this returns.
+fn tls_server(openssl: &std::path::Path, dir: &std::path::Path) -> Proc {
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    run_ok(
+        "openssl req",
+        Command::new(openssl)
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+            .args(["-days", "1", "-subj", &format!("/CN={SNI}"), "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+    );
+    let mut server = Proc(
+        Command::new(openssl)
+            .args(["s_server", "-quiet", "-naccept", "1", "-accept", &format!("{SERVER}:{PORT}"), "-cert"])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            // Kept open: at the end of its input s_server would close the connection at once.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting openssl s_server"),
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    while !listening() {
+        assert!(server.0.try_wait().unwrap().is_none(), "openssl s_server exited early");
+        assert!(Instant::now() < until, "openssl s_server does not listen on {SERVER}:{PORT}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    server
+}
+
+/// acrscope reads the file the live capture wrote back to the same flows and processes;
+/// returns the process that live attribution found for the flow.
+fn check_report_of_file(out: &std::path::Path, live_report: &Value) -> Value {
+    // acrscope reads its own file back to the same flows.
+    let o = run_ok("acrscope report", Command::new(bin()).args(["report", "--format", "json"]).arg(out));
+    let again: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again["capture"]["format"], "pcapng");
+    assert!(again["capture"]["error"].is_null(), "{}", again["capture"]);
+    assert_eq!(again["stats"]["packets"], live_report["stats"]["packets"], "every packet analysed was written");
+    let flows = |r: &Value| -> Vec<(Value, Value, Value, Value, Value)> {
+        r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let packets = f["packets_up"].as_u64().unwrap() + f["packets_down"].as_u64().unwrap();
+                (
+                    f["hostname"].clone(),
+                    f["client_port"].clone(),
+                    f["server"].clone(),
+                    f["role"].clone(),
+                    packets.into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(flows(&again), flows(live_report), "the same flows live and from the file");
+    // The process live attribution found (this test's openssl client, as root) is in the
+    // packets' comments: the report of the file names it again, every field alike.
+    let process = |r: &Value| -> Value {
+        let f = r["flows"].as_array().unwrap().iter().find(|f| f["hostname"] == SNI).cloned();
+        f.unwrap_or_else(|| panic!("no flow of {SNI}: {r}"))["process"].clone()
+    };
+    let found = process(live_report);
+    assert_eq!(
+        (&found["name"], &found["uid"], &found["side"]),
+        (&"openssl".into(), &0.into(), &"client".into()),
+        "{}",
+        live_report["capture"]
+    );
+    assert_eq!(process(&again), found, "the file names the process the capture found");
+    found
 }
