@@ -127,7 +127,7 @@ impl FlowTable {
         let mut closed_now = false;
         if let Some(seg) = &tcp {
             let was_closed = flow.tcp.closed();
-            track_tcp(&mut flow.tcp, up, seg, ts_ns);
+            flow.tcp.track(up, seg, ts_ns);
             closed_now = !was_closed && flow.tcp.closed();
         }
         Some(Observed { flow: id, up, new, tcp, payload, closed_now })
@@ -162,7 +162,7 @@ impl FlowTable {
     /// differs (clients reuse ports; a retransmitted SYN keeps its ISN).
     fn is_port_reuse(&self, id: u32, seq: u32) -> bool {
         let f = &self.flows[id as usize];
-        f.tcp.closed() || f.tcp.client_isn.is_some_and(|isn| isn != seq) || f.bytes_up > 0
+        f.tcp.closed() || f.tcp.client_isn().is_some_and(|isn| isn != seq) || f.bytes_up > 0
     }
 
     fn open(
@@ -275,66 +275,6 @@ struct Opening<'p, 'a> {
     flags: u8,
 }
 
-fn track_tcp(t: &mut TcpState, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
-    let (seq, flags, len) = (seg.seq, seg.flags, seg.payload.len());
-    if flags & tcp_flags::SYN != 0 {
-        if flags & tcp_flags::ACK == 0 && up {
-            t.syn = true;
-            t.client_isn.get_or_insert(seq);
-            t.syns = t.syns.saturating_add(1);
-            t.first_syn_ns.get_or_insert(ts_ns);
-            t.last_syn_ns = Some(ts_ns);
-        } else if !up {
-            t.syn_ack = true;
-            t.server_isn.get_or_insert(seq);
-            t.syn_ack_ns.get_or_insert(ts_ns);
-        }
-    }
-    if len > 0 {
-        // Sequence space wraps: "already seen" is "ends at or before the highest end so far",
-        // compared as a signed distance (RFC 1982 style), not as plain integers.
-        let (next, retrans, first) = if up {
-            (&mut t.next_seq_up, &mut t.retrans_up, &mut t.first_payload_up_ns)
-        } else {
-            (&mut t.next_seq_down, &mut t.retrans_down, &mut t.first_payload_down_ns)
-        };
-        first.get_or_insert(ts_ns);
-        if !up {
-            t.last_payload_down_ns = Some(ts_ns);
-        }
-        let end = seq.wrapping_add(len as u32);
-        match *next {
-            Some(n) if (end.wrapping_sub(n) as i32) <= 0 => *retrans = retrans.saturating_add(1),
-            Some(n) if (end.wrapping_sub(n) as i32) > 0 => *next = Some(end),
-            _ => *next = Some(end),
-        }
-    }
-    let close = if flags & tcp_flags::RST != 0 {
-        Some(super::Close::Rst)
-    } else if flags & tcp_flags::FIN != 0 {
-        Some(super::Close::Fin)
-    } else {
-        None
-    };
-    if let Some(c) = close {
-        let side = if up { &mut t.client_close } else { &mut t.server_close };
-        side.get_or_insert((c, ts_ns));
-    }
-    if flags & tcp_flags::FIN != 0 {
-        if up {
-            t.fin_up = true;
-        } else {
-            t.fin_down = true;
-        }
-    }
-    if flags & tcp_flags::RST != 0 {
-        t.rst = true;
-    }
-    if flags & (tcp_flags::FIN | tcp_flags::RST) != 0 && t.close_ns.is_none() {
-        t.close_ns = Some(ts_ns);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,7 +315,7 @@ mod tests {
         let f = &t.flows()[0];
         assert_eq!((f.client.to_string(), f.client_port), (c.to_string(), 50000));
         assert_eq!((f.packets_up, f.packets_down, f.bytes_up, f.bytes_down), (2, 2, 5, 6));
-        assert_eq!((f.tcp.client_isn, f.tcp.server_isn), (Some(100), Some(900)));
+        assert_eq!((f.tcp.client_isn(), f.tcp.server_isn()), (Some(100), Some(900)));
         assert_eq!((f.first_ns, f.last_ns), (1, 4));
         assert_eq!(f.client_by, ClientBy::Handshake);
     }
@@ -402,7 +342,7 @@ mod tests {
         assert!(o.new);
         assert_eq!(t.flows().len(), 2);
         assert_eq!(t.flows()[0].packets_up, 3);
-        assert_eq!(t.flows()[0].tcp.close_ns, Some(3));
+        assert_eq!(t.flows()[0].tcp.close_ns(), Some(3));
     }
 
     #[test]
