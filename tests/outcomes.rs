@@ -252,7 +252,7 @@ fn a_retransmitted_segment_is_counted() {
         (0.213, seg(n.client, 50000, n.server, 443, 104, ACK | PSH, b" /")),
     ]);
     let f = s.flows().iter().find(|f| f.server_port == 443).unwrap();
-    assert_eq!((f.tcp.retrans_up, f.tcp.retrans_down), (1, 0));
+    assert_eq!((f.tcp_data.retransmissions_up(), f.tcp_data.retransmissions_down()), (1, 0));
 }
 
 /// A CONNECT to a proxy on port 3128, split over two segments, answered with `status`.

@@ -1,11 +1,13 @@
 //! Bidirectional TCP/UDP flows: who is the client, counters each way, TCP state.
 
+pub mod data;
 pub mod key;
 pub mod table;
 pub mod tcp;
 
 use std::net::IpAddr;
 
+pub use data::TcpData;
 pub use key::FlowKey;
 pub use table::FlowTable;
 pub use tcp::{Close, CloseAt, SideClose, SynAckSeen, SynSeen, TcpState};
@@ -75,6 +77,8 @@ pub struct Flow {
     pub bytes_up: u64,
     pub bytes_down: u64,
     pub tcp: TcpState,
+    /// What the TCP payload did each way; empty for UDP.
+    pub tcp_data: TcpData,
     /// pcapng interface of the first packet.
     pub interface: u32,
     /// Interface index from SLL2 (`-i any`), when known.
@@ -167,6 +171,7 @@ mod tests {
             bytes_up: 0,
             bytes_down: 0,
             tcp,
+            tcp_data: TcpData::default(),
             interface: 0,
             ifindex: None,
             truncated: false,
@@ -180,9 +185,11 @@ mod tests {
         assert_eq!(flow(L4::Tcp, TcpState::default()).state_name(), "midstream");
     }
 
+    /// Every flow of a capture stays in memory until the end: a field added here costs each
+    /// of them, so growing a flow is a decision this test makes visible.
     #[test]
     fn a_flow_stays_within_its_size() {
-        assert!(std::mem::size_of::<Flow>() <= 384, "{}", std::mem::size_of::<Flow>());
-        assert!(std::mem::size_of::<TcpState>() <= 192, "{}", std::mem::size_of::<TcpState>());
+        let sizes = (std::mem::size_of::<Flow>(), std::mem::size_of::<TcpState>());
+        assert!(sizes.0 <= 336 && sizes.1 <= 104, "Flow and TcpState: {sizes:?}");
     }
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{server_is_first_by_port, ClientBy, Flow, FlowKey, TcpState, L4};
+use super::{server_is_first_by_port, ClientBy, Flow, FlowKey, TcpData, TcpState, L4};
 use crate::packet::{tcp_flags, Packet, TcpSegment, Transport};
 
 /// Flows idle this long (capture time) may be dropped from the hot table when it is full.
@@ -128,6 +128,7 @@ impl FlowTable {
         if let Some(seg) = &tcp {
             let was_closed = flow.tcp.closed();
             flow.tcp.track(up, seg, ts_ns);
+            flow.tcp_data.track(up, seg, ts_ns);
             closed_now = !was_closed && flow.tcp.closed();
         }
         Some(Observed { flow: id, up, new, tcp, payload, closed_now })
@@ -202,6 +203,7 @@ impl FlowTable {
             bytes_up: 0,
             bytes_down: 0,
             tcp: TcpState::default(),
+            tcp_data: TcpData::default(),
             interface,
             ifindex,
             truncated: false,

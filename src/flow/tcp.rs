@@ -1,8 +1,8 @@
 //! The state of one TCP connection as the wire showed it: the handshake, and how each side
 //! closed. Each fact is recorded once; readers ask questions ([`TcpState::closed`],
-//! [`TcpState::state_name`], …) rather than read fields. What the data did beyond the first and
-//! last payload (retransmissions, windows, gaps) belongs to the transfer analysis of the
-//! session, not here.
+//! [`TcpState::state_name`], …) rather than read fields. What the data did is not connection
+//! state: the flow keeps the little the reports read in [`super::data::TcpData`], and the
+//! transfer analysis (windows, gaps) belongs to the session.
 
 use crate::packet::{tcp_flags, TcpSegment};
 
@@ -106,17 +106,6 @@ pub struct TcpState {
     syn_ack: Option<SynAckSeen>,
     client: SideClose,
     server: SideClose,
-    /// Capture time of the first segment with payload, each way.
-    pub first_payload_up_ns: Option<i64>,
-    pub first_payload_down_ns: Option<i64>,
-    /// Capture time of the last segment with payload from the server.
-    pub last_payload_down_ns: Option<i64>,
-    /// Segments carrying only data already seen (retransmissions), each way.
-    pub retrans_up: u32,
-    pub retrans_down: u32,
-    /// The sequence number after the highest byte seen, each way.
-    next_seq_up: Option<u32>,
-    next_seq_down: Option<u32>,
 }
 
 impl TcpState {
@@ -124,9 +113,6 @@ impl TcpState {
     pub fn track(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
         if seg.has(tcp_flags::SYN) {
             self.track_syn(up, seg.seq, seg.has(tcp_flags::ACK), ts_ns);
-        }
-        if !seg.payload.is_empty() {
-            self.track_payload(up, seg.seq, seg.payload.len(), ts_ns);
         }
         let side = if up { &mut self.client } else { &mut self.server };
         side.record(seg.flags, ts_ns);
@@ -139,25 +125,6 @@ impl TcpState {
             syn.last_ns = ts_ns;
         } else if !up {
             self.syn_ack.get_or_insert(SynAckSeen { isn: seq, ts_ns });
-        }
-    }
-
-    fn track_payload(&mut self, up: bool, seq: u32, len: usize, ts_ns: i64) {
-        // Sequence space wraps: "already seen" is "ends at or before the highest end so far",
-        // compared as a signed distance (RFC 1982 style), not as plain integers.
-        let (next, retrans, first) = if up {
-            (&mut self.next_seq_up, &mut self.retrans_up, &mut self.first_payload_up_ns)
-        } else {
-            (&mut self.next_seq_down, &mut self.retrans_down, &mut self.first_payload_down_ns)
-        };
-        first.get_or_insert(ts_ns);
-        if !up {
-            self.last_payload_down_ns = Some(ts_ns);
-        }
-        let end = seq.wrapping_add(len as u32);
-        match *next {
-            Some(n) if (end.wrapping_sub(n) as i32) <= 0 => *retrans = retrans.saturating_add(1),
-            _ => *next = Some(end),
         }
     }
 

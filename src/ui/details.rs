@@ -241,8 +241,9 @@ impl Selected<'_> {
             if let Some(rtt) = tcp.connect_rtt_ns() {
                 text.push_str(&format!(" · connect {}", duration(rtt)));
             }
-            if tcp.retrans_up + tcp.retrans_down > 0 {
-                text.push_str(&format!(" · {} retransmitted", tcp.retrans_up + tcp.retrans_down));
+            let retransmitted = x.tcp_data.retransmissions_up() + x.tcp_data.retransmissions_down();
+            if retransmitted > 0 {
+                text.push_str(&format!(" · {retransmitted} retransmitted"));
             }
             if let Some(c) = tcp.server_close() {
                 text.push_str(&format!(" · server closed with {}", c.how.as_str().to_ascii_uppercase()));
