@@ -8,7 +8,7 @@ pub mod tcp;
 use std::net::IpAddr;
 
 pub use data::TcpData;
-pub use key::FlowKey;
+pub use key::{Endpoint, FlowKey};
 pub use table::FlowTable;
 pub use tcp::{Close, CloseAt, SideClose, SynAckSeen, SynSeen, TcpState};
 

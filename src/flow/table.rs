@@ -6,11 +6,18 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{server_is_first_by_port, ClientBy, Flow, FlowKey, TcpData, TcpState, L4};
+use etherparse::IpNumber;
+
+use super::{server_is_first_by_port, ClientBy, Endpoint, Flow, FlowKey, TcpData, TcpState, L4};
 use crate::packet::{tcp_flags, Packet, TcpSegment, Transport};
 
 /// Flows idle this long (capture time) may be dropped from the hot table when it is full.
 const IDLE_NS: i64 = 120 * 1_000_000_000;
+/// The smallest hot table, whatever the limit asks: eviction needs some room to work in.
+const MIN_ACTIVE: usize = 16;
+/// Eviction frees at least this fraction (1/n) of a full hot table, so that it does not run
+/// again on the next new flow.
+const EVICT_FREES_ONE_IN: usize = 8;
 
 impl Observed<'_> {
     /// The TCP sequence number of the payload's first byte (0 for UDP).
@@ -58,7 +65,7 @@ impl FlowTable {
         FlowTable {
             flows: Vec::new(),
             active: FxHashMap::default(),
-            max_active: max_active.max(16),
+            max_active: max_active.max(MIN_ACTIVE),
             stats: TableStats::default(),
             evicted_ids: Vec::new(),
         }
@@ -100,7 +107,7 @@ impl FlowTable {
             Transport::Udp { sport, dport, payload } => (L4::Udp, sport, dport, None, payload),
             Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
-        let key = FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport));
+        let key = FlowKey::new(proto, Endpoint::new(pkt.src, sport), Endpoint::new(pkt.dst, dport));
         let reopens = |table: &Self, id| tcp.is_some_and(|t| t.is_syn_only() && table.is_port_reuse(id, t.seq));
         let mut new = false;
         let id = match self.active.get(&key) {
@@ -141,15 +148,17 @@ impl FlowTable {
             Transport::Udp { sport, dport, .. } => (L4::Udp, sport, dport),
             Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
-        let id = *self.active.get(&FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport)))?;
+        let key = FlowKey::new(proto, Endpoint::new(pkt.src, sport), Endpoint::new(pkt.dst, dport));
+        let id = *self.active.get(&key)?;
         let f = &self.flows[id as usize];
         Some((id, f.client == pkt.src && f.client_port == sport))
     }
 
     /// Records an ICMP error on the active flow of the packet it quotes. The flow it names.
     pub fn icmp_error(&mut self, e: &crate::packet::IcmpError, from: IpAddr, ts_ns: i64) -> Option<u32> {
-        let proto = if e.proto == 6 { L4::Tcp } else { L4::Udp };
-        let id = *self.active.get(&FlowKey::new(proto, (e.src, e.sport), (e.dst, e.dport)))?;
+        let proto = if e.proto == IpNumber::TCP.0 { L4::Tcp } else { L4::Udp };
+        let key = FlowKey::new(proto, Endpoint::new(e.src, e.sport), Endpoint::new(e.dst, e.dport));
+        let id = *self.active.get(&key)?;
         let f = &mut self.flows[id as usize];
         match &mut f.icmp {
             Some(seen) => seen.count = seen.count.saturating_add(1),
@@ -184,16 +193,16 @@ impl FlowTable {
         } else {
             (ClientBy::Port, !server_is_first_by_port(sport, dport))
         };
-        let (client, client_port, server, server_port) =
-            if src_is_client { (pkt.src, sport, pkt.dst, dport) } else { (pkt.dst, dport, pkt.src, sport) };
+        let (src, dst) = (Endpoint::new(pkt.src, sport), Endpoint::new(pkt.dst, dport));
+        let (client, server) = if src_is_client { (src, dst) } else { (dst, src) };
         let id = self.flows.len() as u32;
         self.flows.push(Flow {
             id,
             proto: key.proto,
-            client,
-            client_port,
-            server,
-            server_port,
+            client: client.ip,
+            client_port: client.port,
+            server: server.ip,
+            server_port: server.port,
             client_by,
             first_ns: ts_ns,
             last_ns: ts_ns,
@@ -249,7 +258,7 @@ impl FlowTable {
             }
             keep
         });
-        let target = self.max_active - self.max_active / 8;
+        let target = self.max_active - self.max_active / EVICT_FREES_ONE_IN;
         if self.active.len() > target {
             let mut last: Vec<i64> = self.active.values().map(|id| flows[*id as usize].last_ns).collect();
             let cut_at = self.active.len() - target;
