@@ -10,7 +10,7 @@ use std::net::IpAddr;
 pub use data::TcpData;
 pub use key::{Endpoint, FlowKey};
 pub use table::FlowTable;
-pub use tcp::{Close, CloseAt, SideClose, SynAckSeen, SynSeen, TcpState};
+pub use tcp::{Close, CloseAt, SynAckSeen, SynSeen, TcpState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -76,6 +76,7 @@ pub struct Flow {
     /// TCP/UDP payload bytes, retransmissions included (as summing tshark's `tcp.len` gives).
     pub bytes_up: u64,
     pub bytes_down: u64,
+    /// The connection: handshake and how each side closed; default for UDP.
     pub tcp: TcpState,
     /// What the TCP payload did each way; empty for UDP.
     pub tcp_data: TcpData,

@@ -45,7 +45,7 @@ pub struct CloseAt {
 /// Both are kept because they differ: a side that sends a FIN and then a RST closed first
 /// with a FIN, yet reset the connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SideClose {
+struct SideClose {
     first: Option<CloseAt>,
     fin: bool,
     rst: bool,
@@ -61,15 +61,15 @@ impl SideClose {
     }
 
     /// The first FIN or RST this side sent.
-    pub fn first(&self) -> Option<CloseAt> {
+    fn first(&self) -> Option<CloseAt> {
         self.first
     }
 
-    pub fn sent_fin(&self) -> bool {
+    fn sent_fin(&self) -> bool {
         self.fin
     }
 
-    pub fn sent_rst(&self) -> bool {
+    fn sent_rst(&self) -> bool {
         self.rst
     }
 }
