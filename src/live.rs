@@ -410,7 +410,7 @@ impl Announcer {
                 Event::FlowOpen(id) => {
                     self.grow(id);
                     let f = &s.flows()[id as usize];
-                    if f.proto == L4::Tcp && f.tcp.syn && !f.tcp.syn_ack {
+                    if f.proto == L4::Tcp && f.tcp.syn_unanswered() {
                         self.connecting.push(id);
                     }
                     // A QUIC ClientHello may span several datagrams: wait for it as for TCP.
@@ -436,7 +436,7 @@ impl Announcer {
         let mut still = Vec::new();
         for id in std::mem::take(&mut self.connecting) {
             let f = &s.flows()[id as usize];
-            if f.tcp.syn_ack {
+            if f.tcp.saw_syn_ack() {
                 continue;
             }
             if !self.failure(s, a, out, id)? {

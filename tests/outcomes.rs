@@ -133,8 +133,8 @@ fn unanswered_syns_are_a_connect_timeout_with_their_count_and_span() {
         let (s, a) = run(&with_name(n, vec![syn(0.01), syn(1.01), syn(3.01), syn(7.01)]));
         assert_eq!(tcp_outcome(&a, &s), Outcome::ConnectTimeout);
         let f = s.flows().iter().find(|f| f.server_port == 443).unwrap();
-        assert_eq!(f.tcp.syns, 4);
-        assert_eq!(f.tcp.last_syn_ns.unwrap() - f.tcp.first_syn_ns.unwrap(), 7_000_000_000);
+        assert_eq!(f.tcp.syns(), 4);
+        assert_eq!(f.tcp.syn().unwrap().span_ns(), 7_000_000_000);
         if n.client.is_ipv4() {
             let finding = a.findings.iter().find(|f| f.kind() == FindingKind::ConnectTimeout).expect("a finding");
             assert_eq!(finding.severity, Severity::Error);
@@ -252,7 +252,7 @@ fn a_retransmitted_segment_is_counted() {
         (0.213, seg(n.client, 50000, n.server, 443, 104, ACK | PSH, b" /")),
     ]);
     let f = s.flows().iter().find(|f| f.server_port == 443).unwrap();
-    assert_eq!((f.tcp.retrans_up, f.tcp.retrans_down), (1, 0));
+    assert_eq!((f.tcp_data.retransmissions_up(), f.tcp_data.retransmissions_down()), (1, 0));
 }
 
 /// A CONNECT to a proxy on port 3128, split over two segments, answered with `status`.

@@ -190,11 +190,11 @@ impl FailedFlows {
         }
         self.flows += 1;
         self.bytes += f.bytes();
-        self.syns += u64::from(f.tcp.syns);
+        self.syns += u64::from(f.tcp.syns());
         self.syn_span_ns = self.syn_span_ns.max(syn_span_ns(f));
-        match f.tcp.server_close {
-            Some((Close::Rst, _)) => self.closed_rst += 1,
-            Some((Close::Fin, _)) => self.closed_fin += 1,
+        match f.tcp.server_close().map(|c| c.how) {
+            Some(Close::Rst) => self.closed_rst += 1,
+            Some(Close::Fin) => self.closed_fin += 1,
             None => {}
         }
         if self.icmp.is_none() {

@@ -87,15 +87,17 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
         };
     }
     let t = &flow.tcp;
-    if t.syn && !t.syn_ack {
-        if matches!(t.server_close, Some((Close::Rst, _))) {
+    let server_close = t.server_close();
+    let server_reset = server_close.is_some_and(|c| c.how == Close::Rst);
+    if t.syn_unanswered() {
+        if server_reset {
             return Outcome::ConnectRefused;
         }
         if icmp {
             return Outcome::Unreachable;
         }
-        let waited = t.first_syn_ns.map_or(0, |s| now_ns.saturating_sub(s));
-        return if t.syns >= 2 || waited >= CONNECT_PATIENCE_NS { Outcome::ConnectTimeout } else { Outcome::Open };
+        let waited = t.syn().map_or(0, |s| now_ns.saturating_sub(s.first_ns));
+        return if t.syns() >= 2 || waited >= CONNECT_PATIENCE_NS { Outcome::ConnectTimeout } else { Outcome::Open };
     }
     if icmp && flow.packets_down == 0 {
         return Outcome::Unreachable;
@@ -111,10 +113,10 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
         return Outcome::TlsAlert;
     }
     if let Some(ch_ns) = tls.client_hello_ns {
-        let answered = t.last_payload_down_ns.is_some_and(|p| p > ch_ns);
+        let answered = flow.tcp_data.last_payload_down_ns().is_some_and(|p| p > ch_ns);
         if tls.server_version.is_none() && !answered {
-            if let Some((_, at)) = t.server_close {
-                if at >= ch_ns {
+            if let Some(close) = server_close {
+                if close.ts_ns >= ch_ns {
                     return Outcome::ResetAfterClientHello;
                 }
             }
@@ -124,12 +126,10 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
     // The server aborting after data flowed. A client that closed too (before, or with its own
     // FIN or RST already in flight: after a RST arrives its socket sends nothing more) was
     // ending the connection itself, as many healthy clients do with a RST.
-    if let Some((Close::Rst, _)) = t.server_close {
-        if both && t.client_close.is_none() {
-            return Outcome::Reset;
-        }
+    if server_reset && both && t.client_close().is_none() {
+        return Outcome::Reset;
     }
-    if both || t.server_close.is_some() || t.client_close.is_some() {
+    if both || server_close.is_some() || t.client_close().is_some() {
         Outcome::Ok
     } else {
         Outcome::Open
@@ -151,8 +151,5 @@ pub fn ms(ns: i64) -> f64 {
 
 /// What a failed connect attempt looked like: SYNs sent and the time from the first to the last.
 pub fn syn_span_ns(flow: &Flow) -> i64 {
-    match (flow.tcp.first_syn_ns, flow.tcp.last_syn_ns) {
-        (Some(a), Some(b)) => b - a,
-        _ => 0,
-    }
+    flow.tcp.syn().map_or(0, |s| s.span_ns())
 }

@@ -6,11 +6,18 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::{server_is_first_by_port, ClientBy, Flow, FlowKey, TcpState, L4};
+use etherparse::IpNumber;
+
+use super::{server_is_first_by_port, ClientBy, Endpoint, Flow, FlowKey, TcpData, TcpState, L4};
 use crate::packet::{tcp_flags, Packet, TcpSegment, Transport};
 
 /// Flows idle this long (capture time) may be dropped from the hot table when it is full.
 const IDLE_NS: i64 = 120 * 1_000_000_000;
+/// The smallest hot table, whatever the limit asks: eviction needs some room to work in.
+const MIN_ACTIVE: usize = 16;
+/// Eviction frees at least this fraction (1/n) of a full hot table, so that it does not run
+/// again on the next new flow.
+const EVICT_FREES_ONE_IN: usize = 8;
 
 impl Observed<'_> {
     /// The TCP sequence number of the payload's first byte (0 for UDP).
@@ -58,7 +65,7 @@ impl FlowTable {
         FlowTable {
             flows: Vec::new(),
             active: FxHashMap::default(),
-            max_active: max_active.max(16),
+            max_active: max_active.max(MIN_ACTIVE),
             stats: TableStats::default(),
             evicted_ids: Vec::new(),
         }
@@ -100,7 +107,7 @@ impl FlowTable {
             Transport::Udp { sport, dport, payload } => (L4::Udp, sport, dport, None, payload),
             Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
-        let key = FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport));
+        let key = FlowKey::new(proto, Endpoint::new(pkt.src, sport), Endpoint::new(pkt.dst, dport));
         let reopens = |table: &Self, id| tcp.is_some_and(|t| t.is_syn_only() && table.is_port_reuse(id, t.seq));
         let mut new = false;
         let id = match self.active.get(&key) {
@@ -127,7 +134,8 @@ impl FlowTable {
         let mut closed_now = false;
         if let Some(seg) = &tcp {
             let was_closed = flow.tcp.closed();
-            track_tcp(&mut flow.tcp, up, seg, ts_ns);
+            flow.tcp.track(up, seg, ts_ns);
+            flow.tcp_data.track(up, seg, ts_ns);
             closed_now = !was_closed && flow.tcp.closed();
         }
         Some(Observed { flow: id, up, new, tcp, payload, closed_now })
@@ -140,15 +148,17 @@ impl FlowTable {
             Transport::Udp { sport, dport, .. } => (L4::Udp, sport, dport),
             Transport::Other { .. } | Transport::IcmpError(_) => return None,
         };
-        let id = *self.active.get(&FlowKey::new(proto, (pkt.src, sport), (pkt.dst, dport)))?;
+        let key = FlowKey::new(proto, Endpoint::new(pkt.src, sport), Endpoint::new(pkt.dst, dport));
+        let id = *self.active.get(&key)?;
         let f = &self.flows[id as usize];
         Some((id, f.client == pkt.src && f.client_port == sport))
     }
 
     /// Records an ICMP error on the active flow of the packet it quotes. The flow it names.
     pub fn icmp_error(&mut self, e: &crate::packet::IcmpError, from: IpAddr, ts_ns: i64) -> Option<u32> {
-        let proto = if e.proto == 6 { L4::Tcp } else { L4::Udp };
-        let id = *self.active.get(&FlowKey::new(proto, (e.src, e.sport), (e.dst, e.dport)))?;
+        let proto = if e.proto == IpNumber::TCP.0 { L4::Tcp } else { L4::Udp };
+        let key = FlowKey::new(proto, Endpoint::new(e.src, e.sport), Endpoint::new(e.dst, e.dport));
+        let id = *self.active.get(&key)?;
         let f = &mut self.flows[id as usize];
         match &mut f.icmp {
             Some(seen) => seen.count = seen.count.saturating_add(1),
@@ -162,7 +172,7 @@ impl FlowTable {
     /// differs (clients reuse ports; a retransmitted SYN keeps its ISN).
     fn is_port_reuse(&self, id: u32, seq: u32) -> bool {
         let f = &self.flows[id as usize];
-        f.tcp.closed() || f.tcp.client_isn.is_some_and(|isn| isn != seq) || f.bytes_up > 0
+        f.tcp.closed() || f.tcp.client_isn().is_some_and(|isn| isn != seq) || f.bytes_up > 0
     }
 
     fn open(
@@ -183,16 +193,16 @@ impl FlowTable {
         } else {
             (ClientBy::Port, !server_is_first_by_port(sport, dport))
         };
-        let (client, client_port, server, server_port) =
-            if src_is_client { (pkt.src, sport, pkt.dst, dport) } else { (pkt.dst, dport, pkt.src, sport) };
+        let (src, dst) = (Endpoint::new(pkt.src, sport), Endpoint::new(pkt.dst, dport));
+        let (client, server) = if src_is_client { (src, dst) } else { (dst, src) };
         let id = self.flows.len() as u32;
         self.flows.push(Flow {
             id,
             proto: key.proto,
-            client,
-            client_port,
-            server,
-            server_port,
+            client: client.ip,
+            client_port: client.port,
+            server: server.ip,
+            server_port: server.port,
             client_by,
             first_ns: ts_ns,
             last_ns: ts_ns,
@@ -202,6 +212,7 @@ impl FlowTable {
             bytes_up: 0,
             bytes_down: 0,
             tcp: TcpState::default(),
+            tcp_data: TcpData::default(),
             interface,
             ifindex,
             truncated: false,
@@ -247,7 +258,7 @@ impl FlowTable {
             }
             keep
         });
-        let target = self.max_active - self.max_active / 8;
+        let target = self.max_active - self.max_active / EVICT_FREES_ONE_IN;
         if self.active.len() > target {
             let mut last: Vec<i64> = self.active.values().map(|id| flows[*id as usize].last_ns).collect();
             let cut_at = self.active.len() - target;
@@ -273,66 +284,6 @@ struct Opening<'p, 'a> {
     dport: u16,
     /// TCP flags; 0 for UDP.
     flags: u8,
-}
-
-fn track_tcp(t: &mut TcpState, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
-    let (seq, flags, len) = (seg.seq, seg.flags, seg.payload.len());
-    if flags & tcp_flags::SYN != 0 {
-        if flags & tcp_flags::ACK == 0 && up {
-            t.syn = true;
-            t.client_isn.get_or_insert(seq);
-            t.syns = t.syns.saturating_add(1);
-            t.first_syn_ns.get_or_insert(ts_ns);
-            t.last_syn_ns = Some(ts_ns);
-        } else if !up {
-            t.syn_ack = true;
-            t.server_isn.get_or_insert(seq);
-            t.syn_ack_ns.get_or_insert(ts_ns);
-        }
-    }
-    if len > 0 {
-        // Sequence space wraps: "already seen" is "ends at or before the highest end so far",
-        // compared as a signed distance (RFC 1982 style), not as plain integers.
-        let (next, retrans, first) = if up {
-            (&mut t.next_seq_up, &mut t.retrans_up, &mut t.first_payload_up_ns)
-        } else {
-            (&mut t.next_seq_down, &mut t.retrans_down, &mut t.first_payload_down_ns)
-        };
-        first.get_or_insert(ts_ns);
-        if !up {
-            t.last_payload_down_ns = Some(ts_ns);
-        }
-        let end = seq.wrapping_add(len as u32);
-        match *next {
-            Some(n) if (end.wrapping_sub(n) as i32) <= 0 => *retrans = retrans.saturating_add(1),
-            Some(n) if (end.wrapping_sub(n) as i32) > 0 => *next = Some(end),
-            _ => *next = Some(end),
-        }
-    }
-    let close = if flags & tcp_flags::RST != 0 {
-        Some(super::Close::Rst)
-    } else if flags & tcp_flags::FIN != 0 {
-        Some(super::Close::Fin)
-    } else {
-        None
-    };
-    if let Some(c) = close {
-        let side = if up { &mut t.client_close } else { &mut t.server_close };
-        side.get_or_insert((c, ts_ns));
-    }
-    if flags & tcp_flags::FIN != 0 {
-        if up {
-            t.fin_up = true;
-        } else {
-            t.fin_down = true;
-        }
-    }
-    if flags & tcp_flags::RST != 0 {
-        t.rst = true;
-    }
-    if flags & (tcp_flags::FIN | tcp_flags::RST) != 0 && t.close_ns.is_none() {
-        t.close_ns = Some(ts_ns);
-    }
 }
 
 #[cfg(test)]
@@ -375,7 +326,7 @@ mod tests {
         let f = &t.flows()[0];
         assert_eq!((f.client.to_string(), f.client_port), (c.to_string(), 50000));
         assert_eq!((f.packets_up, f.packets_down, f.bytes_up, f.bytes_down), (2, 2, 5, 6));
-        assert_eq!((f.tcp.client_isn, f.tcp.server_isn), (Some(100), Some(900)));
+        assert_eq!((f.tcp.client_isn(), f.tcp.server_isn()), (Some(100), Some(900)));
         assert_eq!((f.first_ns, f.last_ns), (1, 4));
         assert_eq!(f.client_by, ClientBy::Handshake);
     }
@@ -402,7 +353,7 @@ mod tests {
         assert!(o.new);
         assert_eq!(t.flows().len(), 2);
         assert_eq!(t.flows()[0].packets_up, 3);
-        assert_eq!(t.flows()[0].tcp.close_ns, Some(3));
+        assert_eq!(t.flows()[0].tcp.close_ns(), Some(3));
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Session {
             return;
         }
         let t = &self.table.flows()[id].tcp;
-        let start = if obs.up { t.client_isn } else { t.server_isn }.map(|s| s.wrapping_add(1));
+        let start = if obs.up { t.client_isn() } else { t.server_isn() }.map(|s| s.wrapping_add(1));
         let looks = |p: &[u8]| if obs.up { looks_like_request(p) } else { looks_like_response(p) };
         let h = match facts.http.as_deref_mut() {
             Some(h) => h,

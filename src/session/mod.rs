@@ -380,9 +380,9 @@ impl Session {
         let isn = {
             let t = &self.table.flows()[id].tcp;
             if obs.up {
-                t.client_isn
+                t.client_isn()
             } else {
-                t.server_isn
+                t.server_isn()
             }
         }
         .map(|s| s.wrapping_add(1));

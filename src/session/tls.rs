@@ -79,9 +79,9 @@ impl Session {
         let isn = {
             let t = &self.table.flows()[id].tcp;
             if up {
-                t.client_isn
+                t.client_isn()
             } else {
-                t.server_isn
+                t.server_isn()
             }
         }
         .map(|s| s.wrapping_add(1));

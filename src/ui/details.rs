@@ -178,7 +178,7 @@ impl Selected<'_> {
             n.packets_up += x.packets_up;
             n.packets_down += x.packets_down;
             n.open += usize::from(x.proto == L4::Tcp && !x.tcp.closed());
-            n.resets += usize::from(x.tcp.rst);
+            n.resets += usize::from(x.tcp.reset());
         }
         out.field(
             "bytes",
@@ -234,18 +234,19 @@ impl Selected<'_> {
         let x = first_failed.and_then(|id| model.flows.get(id as usize)).map_or(&self.rec.flow, |rec| &rec.flow);
         if x.proto == L4::Tcp {
             let tcp = &x.tcp;
-            if tcp.syns > 1 || (tcp.syn && !tcp.syn_ack) {
+            if tcp.syns() > 1 || tcp.syn_unanswered() {
                 let span = crate::analysis::outcome::syn_span_ns(x);
-                text.push_str(&format!(" · {} SYNs over {}", tcp.syns, duration(span)));
+                text.push_str(&format!(" · {} SYNs over {}", tcp.syns(), duration(span)));
             }
             if let Some(rtt) = tcp.connect_rtt_ns() {
                 text.push_str(&format!(" · connect {}", duration(rtt)));
             }
-            if tcp.retrans_up + tcp.retrans_down > 0 {
-                text.push_str(&format!(" · {} retransmitted", tcp.retrans_up + tcp.retrans_down));
+            let retransmitted = x.tcp_data.retransmissions_up() + x.tcp_data.retransmissions_down();
+            if retransmitted > 0 {
+                text.push_str(&format!(" · {retransmitted} retransmitted"));
             }
-            if let Some((c, _)) = tcp.server_close {
-                text.push_str(&format!(" · server closed with {}", c.as_str().to_ascii_uppercase()));
+            if let Some(c) = tcp.server_close() {
+                text.push_str(&format!(" · server closed with {}", c.how.as_str().to_ascii_uppercase()));
             }
         }
         if let Some(i) = x.icmp {

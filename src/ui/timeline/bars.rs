@@ -91,12 +91,12 @@ impl Strips {
             let Some((a, b)) = w.cells_between(f.first_ns, f.last_ns) else { continue };
             spans[usize::from(a)..=usize::from(b)].fill(true);
             // SYNs that were never answered carried no data: the line and the attempts say it.
-            if !f.tcp.syn || f.tcp.syn_ack {
+            if !f.tcp.syn_unanswered() {
                 add_activity(bytes, w, &rec.activity, f.first_ns, f.last_ns);
             }
-            if f.tcp.syn && !f.tcp.syn_ack {
+            if let Some(syn) = f.tcp.syn().filter(|_| f.tcp.syn_unanswered()) {
                 // Each attempt is not kept, the first and the last are: a row of tries reads as one.
-                for ts in [f.tcp.first_syn_ns, f.tcp.last_syn_ns].into_iter().flatten() {
+                for ts in [syn.first_ns, syn.last_ns] {
                     if let Some(x) = w.cell(ts) {
                         mark(x, Mark::Syn);
                     }
@@ -105,10 +105,10 @@ impl Strips {
             if let Some(x) = rec.hello_ns.and_then(|h| w.cell(h)) {
                 mark(x, Mark::Hello);
             }
-            if let Some(x) = f.tcp.close_ns.and_then(|c| w.cell(c)) {
+            if let Some(x) = f.tcp.close_ns().and_then(|c| w.cell(c)) {
                 // On a one-cell flow the ClientHello mark says more than the close.
                 if rec.hello_ns.and_then(|h| w.cell(h)) != Some(x) {
-                    mark(x, if f.tcp.rst { Mark::Rst } else { Mark::Fin });
+                    mark(x, if f.tcp.reset() { Mark::Rst } else { Mark::Fin });
                 }
             }
             if let Some(x) = answer_cell(model, id, rec, w) {
