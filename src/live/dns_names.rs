@@ -124,7 +124,7 @@ mod tests {
                 if self.seen.len() >= MAX_FINDING_EVENTS {
                     return;
                 }
-                if self.seen.insert((f.kind, f.registry.clone(), f.hosts.clone())) {
+                if self.seen.insert((f.kind(), f.registry.clone(), f.hosts.clone())) {
                     self.lines.push(serde_json::to_string(&f).unwrap());
                 }
             }
