@@ -75,6 +75,8 @@ tracker::trackers! {
     tls: tls::TlsTracker,
     http: http::HttpTracker,
     quic: quic::QuicTracker,
+    #[cfg(test)]
+    segments: tracker::tests::SegmentCounter,
 }
 
 /// Things that happened, for live views (ndjson, the timeline).

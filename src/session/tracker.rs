@@ -139,33 +139,40 @@ impl<T> PerFlow<T> {
 /// (`Trackers`), the per-flow bytes of all of them (`FlowTrackers`, in each flow's facts), and
 /// the calls that feed them.
 macro_rules! trackers {
-    ($($name:ident: $ty:ty,)*) => {
+    ($($(#[$attr:meta])* $name:ident: $ty:ty,)*) => {
         #[derive(Default)]
         pub(super) struct Trackers {
-            $($name: $ty,)*
+            $($(#[$attr])* $name: $ty,)*
         }
 
         #[derive(Debug, Default, Clone, Copy)]
         pub(super) struct FlowTrackers {
-            $($name: <$ty as $crate::session::tracker::Tracker>::Inline,)*
+            $($(#[$attr])* $name: <$ty as $crate::session::tracker::Tracker>::Inline,)*
         }
 
         impl Trackers {
             /// Whether any tracker reads TCP segments without payload.
-            const EMPTY_SEGMENTS: bool = false $(|| <$ty as $crate::session::tracker::Tracker>::EMPTY_SEGMENTS)*;
+            const EMPTY_SEGMENTS: bool = {
+                #[allow(unused_mut)]
+                let mut any = false;
+                $($(#[$attr])* {
+                    any |= <$ty as $crate::session::tracker::Tracker>::EMPTY_SEGMENTS;
+                })*
+                any
+            };
 
             fn tcp(&mut self, cx: &mut tracker::Cx<'_>, seg: &tracker::Segment<'_>) {
                 use $crate::session::tracker::{Pass, Tracker};
                 let mut inline = cx.facts.trackers;
                 let empty = seg.obs.payload.is_empty();
                 'feed: {
-                    $(
+                    $($(#[$attr])* {
                         if (!empty || <$ty as Tracker>::EMPTY_SEGMENTS)
                             && self.$name.tcp(&mut inline.$name, cx, seg) == Pass::Stop
                         {
                             break 'feed;
                         }
-                    )*
+                    })*
                 }
                 cx.facts.trackers = inline;
             }
@@ -174,11 +181,11 @@ macro_rules! trackers {
                 use $crate::session::tracker::{Pass, Tracker};
                 let mut inline = cx.facts.trackers;
                 'feed: {
-                    $(
+                    $($(#[$attr])* {
                         if self.$name.udp(&mut inline.$name, cx, seg) == Pass::Stop {
                             break 'feed;
                         }
-                    )*
+                    })*
                 }
                 cx.facts.trackers = inline;
             }
@@ -188,7 +195,9 @@ macro_rules! trackers {
                 use $crate::session::tracker::Tracker;
                 let mut inline = cx.facts.trackers;
                 let mut held = false;
-                $(held |= self.$name.settle(&mut inline.$name, cx, emit);)*
+                $($(#[$attr])* {
+                    held |= self.$name.settle(&mut inline.$name, cx, emit);
+                })*
                 cx.facts.trackers = inline;
                 held
             }
@@ -196,3 +205,97 @@ macro_rules! trackers {
     };
 }
 pub(super) use trackers;
+
+#[cfg(test)]
+pub(super) mod tests {
+    //! A tracker that sees every TCP segment, as the TCP analysis does: registered in the list
+    //! of `session/mod.rs` for the unit tests only.
+
+    use super::{Cx, Pass, PerFlow, Segment, Tracker};
+    use crate::session::Session;
+
+    /// Segments each way of each flow, empty ones included.
+    #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+    pub struct Count {
+        up: u32,
+        down: u32,
+    }
+
+    #[derive(Debug, Default)]
+    pub struct SegmentCounter {
+        counts: PerFlow<Count>,
+        /// Each flow's count once it ended, by flow id.
+        settled: Vec<(u32, Count)>,
+    }
+
+    impl Tracker for SegmentCounter {
+        type Inline = ();
+        const EMPTY_SEGMENTS: bool = true;
+
+        fn tcp(&mut self, _: &mut (), cx: &mut Cx<'_>, seg: &Segment<'_>) -> Pass {
+            let c = self.counts.get_or_insert_with(cx.id, Count::default);
+            if seg.up() {
+                c.up += 1;
+            } else {
+                c.down += 1;
+            }
+            Pass::Next
+        }
+
+        /// No reassembly state: `flow_parsers_released` does not count it.
+        fn settle(&mut self, _: &mut (), cx: &mut Cx<'_>, _emit: bool) -> bool {
+            if let Some(c) = self.counts.remove(cx.id) {
+                self.settled.push((cx.id, c));
+            }
+            false
+        }
+    }
+
+    /// A segment of a connection from port 40000 to 443 whose client sends first (`up`); the
+    /// client's first segment is its SYN.
+    fn tcp(up: bool, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let (c, sv) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let b = match up {
+            true => etherparse::PacketBuilder::ipv4(c, sv, 64).tcp(40000, 443, seq, 65535),
+            false => etherparse::PacketBuilder::ipv4(sv, c, 64).tcp(443, 40000, seq, 65535),
+        };
+        let b = match (up, seq) {
+            (true, 100) => b.syn(),
+            (false, 900) => b.syn().ack(101),
+            _ => b.ack(1),
+        };
+        let mut out = Vec::with_capacity(b.size(payload.len()));
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_tracker_sees_every_segment_and_settles_at_the_end() {
+        let packets = [
+            tcp(true, 100, &[]),
+            tcp(false, 900, &[]),
+            tcp(true, 101, &[]),
+            tcp(true, 101, b"hello"),
+            tcp(false, 901, b"world"),
+        ];
+        let mut s = Session::default();
+        for (i, p) in packets.iter().enumerate() {
+            let frame = crate::capture::Frame {
+                number: i as u64 + 1,
+                ts_ns: i as i64 * 1_000_000,
+                link_type: 101,
+                interface: 0,
+                orig_len: p.len() as u32,
+                offset: 0,
+                data: p,
+                comment: None,
+            };
+            s.ingest(&frame);
+        }
+        assert!(s.trackers.segments.settled.is_empty());
+        s.finish();
+        assert_eq!(s.trackers.segments.settled, vec![(0, Count { up: 3, down: 2 })]);
+        assert!(s.trackers.segments.counts.get(0).is_none());
+        assert_eq!(s.stats.flow_parsers_released, 0);
+    }
+}
