@@ -1,7 +1,7 @@
 //! Protocol trackers: the session decodes a frame once, finds its flow, and hands each TCP
-//! segment or UDP datagram to the trackers in the order of [`super::trackers!`]'s list. Each
-//! tracker owns its state (per-flow state, budgets, scratch buffers) and writes what it learns
-//! into the flow's [`FlowFacts`].
+//! segment or UDP datagram to the trackers in the order of the `trackers!` list in
+//! `session/mod.rs`. Each tracker owns its state (per-flow state, budgets, scratch buffers)
+//! and writes what it learns into the flow's [`FlowFacts`].
 //!
 //! # Adding a tracker
 //! 1. A new module `session/NAME.rs` with a `#[derive(Default)] pub(super) struct NameTracker`
@@ -13,12 +13,21 @@
 //!      the tracker: created on the first segment of a flow that needs it, removed when the
 //!      tracker is done with the flow (or in [`Tracker::settle`]).
 //!    - `tcp` / `udp`: one segment or datagram of a flow, with its [`Cx`] (the flow, its facts,
-//!      the counters, the DNS log, the event queue). Return [`Pass::Stop`] only to keep the
-//!      trackers after this one from seeing it.
-//!    - `EMPTY_SEGMENTS = true` to also get TCP segments without payload (handshake, ACKs).
+//!      the counters, the DNS log, the event queue). [`Segment::obs`] holds the decoded
+//!      `TcpSegment` (seq, ack, window, flags; options parsed on demand). Return
+//!      [`Pass::Stop`] only to keep the trackers after this one from seeing the packet.
+//!    - `EMPTY_SEGMENTS = true` to also get TCP segments without payload (handshake, ACKs);
+//!      the other trackers still see only segments with payload.
 //!    - `settle`: the flow gets no more packets (evicted, aged out, capture finished): read
-//!      what is held as far as it goes, drop it, and say whether there was state.
-//! 2. One line in the `trackers!` list of `session/mod.rs`: `name: name::NameTracker,`.
+//!      what is held as far as it goes, drop it, and say whether it was reassembly state (the
+//!      `flow_parsers_released` counter; a tracker of counters says `false`).
+//! 2. `mod NAME;` and one line in the `trackers!` list of `session/mod.rs`:
+//!    `name: NAME::NameTracker,` (its place in the list is its turn for each packet).
+//!
+//! A TCP analysis, for example: `EMPTY_SEGMENTS = true`, per-direction state (next sequence
+//! number, window and scale, counters) in a `PerFlow` created at the flow's first segment and
+//! removed in `settle`, its results written to a field of [`FlowFacts`] when the flow settles.
+//! The test tracker at the end of this file has that shape.
 //!
 //! Dispatch is static (the list expands into plain calls), so a tracker that ignores a
 //! protocol costs nothing on its packets.
