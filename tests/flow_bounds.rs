@@ -30,8 +30,8 @@ fn a_million_flows_through_a_cap_of_ten_thousand() {
     assert_eq!(st.flows, u64::from(FLOWS));
     assert_eq!(s.flows().len(), FLOWS as usize);
     assert!(st.peak_active_flows <= CAP as u64, "peak {}", st.peak_active_flows);
-    assert!(s.table.active_len() <= CAP);
-    assert_eq!(st.flows_evicted + s.table.active_len() as u64, st.flows);
+    assert!(s.flows.active_len() <= CAP);
+    assert_eq!(st.flows_evicted + s.flows.active_len() as u64, st.flows);
     assert_eq!(st.packets, u64::from(FLOWS));
     assert_eq!(st.warning_count(), 0);
 }
@@ -165,7 +165,7 @@ fn closed_flows_are_evicted_before_open_ones() {
     set_client(&mut syn, 16);
     feed(&mut s, &syn, 20);
     assert_eq!(s.stats.flows, 17);
-    assert_eq!(s.table.stats.evicted, 8);
+    assert_eq!(s.flows.stats.evicted, 8);
     // The open flows are still found: another packet of each opens nothing new.
     for i in 0..8u32 {
         set_client(&mut syn, i);

@@ -273,5 +273,5 @@ pub fn pipeline(data: &[u8]) {
     let report = json::build(&session, &analysis, &info);
     let mut out = Vec::new();
     json::write(&mut out, &report, false).expect("JSON report");
-    assert!(session.table.active_len() <= 16);
+    assert!(session.flows.active_len() <= 16);
 }

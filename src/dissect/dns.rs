@@ -9,6 +9,8 @@ use hickory_proto::op::Query;
 use hickory_proto::rr::{RData, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
+use super::held::SeqStream;
+
 /// CNAME hops followed before a chain is cut (resolvers stop well before this).
 const MAX_CHAIN: usize = 16;
 const HEADER_LEN: usize = 12;
@@ -286,32 +288,34 @@ fn follow_chain(origin: Option<&str>, answers: &[AnswerRecord]) -> (Vec<String>,
 }
 
 /// RFC 1035 §4.2.2 messages over TCP: a 2-byte length, then the message, several per
-/// connection, split across segments anyhow.
+/// connection, split across segments anyhow. Held in a [`SeqStream`] under a stricter policy
+/// than the TLS and HTTP readers': bytes are taken strictly in order, a gap drops what is held
+/// (out-of-order DNS over TCP is rare, and guessing message boundaries across a hole misreads),
+/// and reading resumes only at a segment that plausibly starts with a length prefix. Read
+/// messages are consumed, so the cap bounds the bytes held, not the connection's length.
 #[derive(Debug)]
 pub struct DnsTcpReassembler {
-    /// Sequence number of the next byte expected (None until the first segment is seen).
-    next_seq: Option<u32>,
-    buf: Vec<u8>,
-    cap: usize,
+    /// Based at the next unread byte: its sequence number is `next_seq()` minus what is held
+    /// (None until the first segment when the handshake was not seen).
+    stream: SeqStream,
     /// A gap was seen (a segment missing): skip to the next segment that starts a message.
     lost: bool,
 }
 
 impl DnsTcpReassembler {
     pub fn new(isn: Option<u32>, cap: usize) -> Self {
-        DnsTcpReassembler { next_seq: isn, buf: Vec::new(), cap: cap.max(2 + HEADER_LEN), lost: false }
+        DnsTcpReassembler { stream: SeqStream::new(isn, cap.max(2 + HEADER_LEN)), lost: false }
     }
 
     /// Adds one segment (in capture order) and appends every message it completes to `out`.
-    /// Retransmitted bytes are skipped; a segment after a gap drops what was held (out-of-order
-    /// DNS over TCP is rare, and guessing message boundaries across a hole misreads).
+    /// Retransmitted bytes are skipped; a segment after a gap drops what was held.
     pub fn push(&mut self, seq: u32, payload: &[u8], out: &mut Vec<Result<DnsMessage, DnsError>>) {
         if payload.is_empty() {
             return;
         }
         let mut data = payload;
         let mut seq = seq;
-        if let Some(next) = self.next_seq {
+        if let Some(next) = self.stream.next_seq() {
             let ahead = seq.wrapping_sub(next) as i32;
             if ahead < 0 {
                 // Some or all of it was seen already.
@@ -322,36 +326,36 @@ impl DnsTcpReassembler {
                 data = &data[seen..];
                 seq = next;
             } else if ahead > 0 {
-                self.buf.clear();
+                self.stream.restart(seq);
                 self.lost = true;
             }
         }
-        let _ = seq;
-        self.next_seq = Some(seq.wrapping_add(data.len() as u32));
+        let after = seq.wrapping_add(data.len() as u32);
         if self.lost {
             // Resynchronise only on a segment that plausibly begins with a length prefix.
             if data.len() >= 2 + HEADER_LEN && usize::from(u16::from_be_bytes([data[0], data[1]])) >= HEADER_LEN {
                 self.lost = false;
             } else {
-                return;
+                return self.stream.restart(after);
             }
         }
-        if self.buf.len() + data.len() > self.cap {
-            self.buf.clear();
+        let held = self.stream.held();
+        if held.prefix().len() + data.len() > held.cap() {
             self.lost = true;
-            return;
+            return self.stream.restart(after);
         }
-        self.buf.extend_from_slice(data);
+        self.stream.insert(seq, data);
+        let buf = self.stream.held().prefix();
         let mut at = 0;
-        while self.buf.len() - at >= 2 {
-            let len = usize::from(u16::from_be_bytes([self.buf[at], self.buf[at + 1]]));
-            if self.buf.len() - at - 2 < len {
+        while buf.len() - at >= 2 {
+            let len = usize::from(u16::from_be_bytes([buf[at], buf[at + 1]]));
+            if buf.len() - at - 2 < len {
                 break;
             }
-            out.push(parse_message(&self.buf[at + 2..at + 2 + len]));
+            out.push(parse_message(&buf[at + 2..at + 2 + len]));
             at += 2 + len;
         }
-        self.buf.drain(..at);
+        self.stream.consume(at);
     }
 }
 
@@ -596,5 +600,33 @@ mod tests {
         r.push(777, &all[..10], &mut out);
         r.push(787, &all[10..], &mut out);
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn tcp_gap_drops_what_was_held_and_resyncs_on_a_length_prefix() {
+        let a = framed(&acr_chain());
+        assert!(a.len() > 20);
+        let b = framed(&message(2, 0x8180, "b.example", 1, &[rr("b.example", 1, 5, &[5, 6, 7, 8])]));
+        let mut r = DnsTcpReassembler::new(Some(0), 65_538);
+        let mut out = Vec::new();
+        r.push(0, &a[..20], &mut out);
+        // Bytes 20..30 never arrive; what follows the hole does not start with a length prefix
+        // (it is no message's start) and is skipped.
+        r.push(30, &[0; 16], &mut out);
+        assert!(out.is_empty());
+        r.push(46, &b, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].as_ref().unwrap().query.as_deref(), Some("b.example"));
+    }
+
+    #[test]
+    fn tcp_messages_read_are_consumed_so_a_connection_outgrows_the_cap() {
+        let a = framed(&acr_chain());
+        let mut r = DnsTcpReassembler::new(Some(0), a.len());
+        let mut out = Vec::new();
+        for i in 0..5u32 {
+            r.push(i * a.len() as u32, &a, &mut out);
+        }
+        assert_eq!(out.len(), 5);
     }
 }

@@ -1,6 +1,8 @@
 //! Bytes of a stream that arrive in pieces, out of order and overlapping (QUIC CRYPTO frames,
 //! the first TCP segments of a TLS or HTTP exchange), held in one buffer from offset 0 up to a
-//! cap; [`SeqStream`] places TCP segments in it by sequence number.
+//! cap; [`SeqStream`] places TCP segments in it by sequence number. The one TCP reassembler of
+//! the crate: TLS and HTTP read a stream's start from it; DNS over TCP consumes what it read
+//! and keeps a stricter policy over it (see `dns::DnsTcpReassembler`).
 //!
 //! Pure logic: no panics on any input, memory bounded by `cap`.
 
@@ -147,6 +149,32 @@ impl Held {
         self.buf.capacity()
     }
 
+    /// Bytes that fit from offset 0.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Drops the first `n` bytes, read and done with: offsets then start `n` bytes later, and
+    /// the cap bounds what is held rather than how far the stream goes.
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        if n == 0 {
+            return;
+        }
+        self.buf.drain(..n);
+        self.ranges.retain_mut(|r| {
+            r.0 = r.0.saturating_sub(n);
+            r.1 = r.1.saturating_sub(n);
+            r.1 > 0
+        });
+    }
+
+    /// Holds nothing, keeping the allocations for what comes next.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ranges.clear();
+    }
+
     /// Takes the buffer, leaving nothing held.
     pub fn take_buf(&mut self) -> Vec<u8> {
         self.ranges = Vec::new();
@@ -193,6 +221,26 @@ impl SeqStream {
 
     pub fn held(&self) -> &Held {
         &self.held
+    }
+
+    /// The sequence number right after the bytes held without a gap from the base.
+    pub fn next_seq(&self) -> Option<u32> {
+        Some(self.base?.wrapping_add(self.held.prefix().len() as u32))
+    }
+
+    /// Drops the first `n` bytes held (a reader that consumes the stream as it goes): the
+    /// base moves past them.
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.held.prefix().len());
+        self.held.consume(n);
+        self.base = self.base.map(|b| b.wrapping_add(n as u32));
+    }
+
+    /// Drops everything held and starts the stream again at `seq` (a reader that does not
+    /// read across a gap).
+    pub fn restart(&mut self, seq: u32) {
+        self.held.clear();
+        self.base = Some(seq);
     }
 
     pub fn held_mut(&mut self) -> &mut Held {

@@ -4,21 +4,21 @@
 pub mod activity;
 pub mod attribution;
 mod dns_log;
+mod dns_tcp;
 pub mod http;
 pub mod naming;
 pub mod quic;
 pub mod stats;
 mod tls;
+mod tracker;
 
 use std::net::IpAddr;
 
 use crate::capture::Frame;
-use crate::dissect::dns::{self, DnsMessage, DnsTcpReassembler};
-use crate::dissect::tls::TlsReassembler;
+use crate::dissect::dns;
 use crate::flow::{table::Observed, Flow, FlowTable, L4};
 use crate::packet::defrag::{Defragmenter, FragKey};
 use crate::packet::{self, link::linktype, DecodeError, Transport};
-use dns_log::QueryKey;
 pub use dns_log::{DnsAnswer, DnsLog, PendingQuery};
 pub use stats::{Stats, Warning};
 pub use tls::{TlsAlert, TlsFacts, MAX_FLOW_ALERTS};
@@ -53,10 +53,8 @@ pub struct FlowFacts {
     pub tls: TlsFacts,
     /// The flow carries DNS (port 53, mDNS or LLMNR).
     pub dns: bool,
-    parse: Option<Box<FlowParsers>>,
-    /// TLS reading of the client's and of the server's side.
-    tls_up: tls::TlsSide,
-    tls_down: tls::TlsSide,
+    /// The trackers' bytes for this flow (their bigger state is theirs, by flow id).
+    trackers: FlowTrackers,
     /// Bytes over time, kept only when a timeline asked for it. Shared with the timeline's
     /// published pictures rather than copied into them: a flow that has ended is never copied,
     /// one still going is copied at its next packet after a picture took it.
@@ -70,12 +68,15 @@ pub struct FlowFacts {
     pub process: Option<std::sync::Arc<crate::procs::Process>>,
 }
 
-#[derive(Debug, Default)]
-struct FlowParsers {
-    tls_up: Option<TlsReassembler>,
-    tls_down: Option<TlsReassembler>,
-    dns_up: Option<DnsTcpReassembler>,
-    dns_down: Option<DnsTcpReassembler>,
+// The protocol trackers, in the order each packet is handed to them: DNS over TCP keeps port 53
+// to itself, TLS reads before HTTP (a ClientHello rules HTTP out). See `tracker` for how to add one.
+tracker::trackers! {
+    dns_tcp: dns_tcp::DnsTcpTracker,
+    tls: tls::TlsTracker,
+    http: http::HttpTracker,
+    quic: quic::QuicTracker,
+    #[cfg(test)]
+    segments: tracker::tests::SegmentCounter,
 }
 
 /// Things that happened, for live views (ndjson, the timeline).
@@ -98,17 +99,19 @@ pub struct FlowRef<'a> {
     pub facts: &'a FlowFacts,
 }
 
+/// The coordinator: decodes each frame once, counts it in its flow, and hands its payload to
+/// the protocol trackers.
 pub struct Session {
-    pub table: FlowTable,
-    /// Indexed like `table.flows()`; read through [`Session::flow`] and [`Session::flow_refs`].
+    pub flows: FlowTable,
+    /// Indexed like `flows.flows()`; read through [`Session::flow`] and [`Session::flow_refs`].
     facts: Vec<FlowFacts>,
+    trackers: Trackers,
     pub dns: DnsLog,
     pub stats: Stats,
     events: Option<Vec<Event>>,
     /// The flow the frame ingested last was counted in.
     last_flow: Option<u32>,
     keep_activity: bool,
-    reply_buf: Vec<Result<DnsMessage, dns::DnsError>>,
     defrag: Defragmenter,
 }
 
@@ -121,14 +124,14 @@ impl Default for Session {
 impl Session {
     pub fn new(limits: Limits) -> Session {
         Session {
-            table: FlowTable::new(limits.max_active_flows),
+            flows: FlowTable::new(limits.max_active_flows),
             facts: Vec::new(),
+            trackers: Trackers::default(),
             dns: DnsLog::new(limits.max_dns_answers),
             stats: Stats::default(),
             events: None,
             last_flow: None,
             keep_activity: false,
-            reply_buf: Vec::new(),
             defrag: Defragmenter::default(),
         }
     }
@@ -154,17 +157,17 @@ impl Session {
     }
 
     pub fn flows(&self) -> &[Flow] {
-        self.table.flows()
+        self.flows.flows()
     }
 
     /// Flow `id` with its facts; panics on an id the session never gave out.
     pub fn flow(&self, id: u32) -> FlowRef<'_> {
-        FlowRef { flow: &self.table.flows()[id as usize], facts: &self.facts[id as usize] }
+        FlowRef { flow: &self.flows.flows()[id as usize], facts: &self.facts[id as usize] }
     }
 
     /// Flow `id` with its facts, if the session gave that id out.
     pub fn get_flow(&self, id: u32) -> Option<FlowRef<'_>> {
-        Some(FlowRef { flow: self.table.flows().get(id as usize)?, facts: self.facts.get(id as usize)? })
+        Some(FlowRef { flow: self.flows.flows().get(id as usize)?, facts: self.facts.get(id as usize)? })
     }
 
     /// Names the process that holds flow `id`'s socket (tests and tools that attribute flows
@@ -175,7 +178,7 @@ impl Session {
 
     /// Every flow with its facts, in id order.
     pub fn flow_refs(&self) -> impl ExactSizeIterator<Item = FlowRef<'_>> {
-        self.table.flows().iter().zip(&self.facts).map(|(flow, facts)| FlowRef { flow, facts })
+        self.flows.flows().iter().zip(&self.facts).map(|(flow, facts)| FlowRef { flow, facts })
     }
 
     /// The flow (TCP or UDP) the frame ingested last was counted in: `None` for a frame of no
@@ -250,7 +253,7 @@ impl Session {
             // The first fragment carries the ports: it is counted in its flow. The payload is
             // dissected once the datagram is whole (or, if it never is, at the end).
             if fr.offset == 0 {
-                let seen = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex);
+                let seen = self.flows.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex);
                 self.last_flow = seen.as_ref().map(|o| o.flow);
                 if let Some(obs) = seen.filter(|o| o.new) {
                     self.open_flow(obs.flow);
@@ -262,10 +265,10 @@ impl Session {
             }
             return;
         }
-        let Some(obs) = self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex) else {
+        let Some(obs) = self.flows.observe(&pkt, frame.ts_ns, frame.number, frame.interface, meta.ifindex) else {
             if let Transport::IcmpError(e) = pkt.transport {
                 self.stats.icmp_errors += 1;
-                if let Some(id) = self.table.icmp_error(&e, pkt.src, frame.ts_ns) {
+                if let Some(id) = self.flows.icmp_error(&e, pkt.src, frame.ts_ns) {
                     self.emit(Event::Icmp(id));
                 }
                 return;
@@ -309,9 +312,9 @@ impl Session {
             return;
         };
         pkt.truncated = partial;
-        let found = match self.table.find(&pkt) {
+        let found = match self.flows.find(&pkt) {
             Some(f) => Some(f),
-            None => self.table.observe(&pkt, frame.ts_ns, frame.number, frame.interface, None).map(|o| {
+            None => self.flows.observe(&pkt, frame.ts_ns, frame.number, frame.interface, None).map(|o| {
                 if o.new {
                     self.open_flow(o.flow);
                 }
@@ -329,145 +332,44 @@ impl Session {
     }
 
     fn open_flow(&mut self, id: u32) {
-        let flow = &self.table.flows()[id as usize];
+        let flow = &self.flows.flows()[id as usize];
         let dns = is_dns_port(flow.server_port) || (flow.proto == L4::Udp && is_dns_port(flow.client_port));
         debug_assert_eq!(self.facts.len(), id as usize);
         self.facts.push(FlowFacts { dns, ..FlowFacts::default() });
         self.stats.flows += 1;
-        self.stats.flows_evicted = self.table.stats.evicted;
-        self.stats.peak_active_flows = self.table.stats.peak_active;
+        self.stats.flows_evicted = self.flows.stats.evicted;
+        self.stats.peak_active_flows = self.flows.stats.peak_active;
         self.emit(Event::FlowOpen(id));
         // Flows evicted to make room get no more packets: their reassembly buffers (up to
         // TLS_CAP and DNS_TCP_CAP each way) go now, so memory follows the hot table's cap.
-        for gone in self.table.take_evicted() {
+        for gone in self.flows.take_evicted() {
             if self.settle(gone as usize, true) {
                 self.stats.flow_parsers_released += 1;
             }
         }
     }
 
+    /// The flow's facts and the rest of the session a tracker may touch, borrowed apart from
+    /// the trackers themselves.
+    fn split(&mut self, id: u32) -> (&mut Trackers, tracker::Cx<'_>) {
+        let Session { flows, facts, trackers, dns, stats, events, .. } = self;
+        let cx =
+            tracker::Cx { id, flow: &flows.flows()[id as usize], facts: &mut facts[id as usize], stats, dns, events };
+        (trackers, cx)
+    }
+
     fn dissect(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
-        let id = obs.flow as usize;
-        let (proto, server_port) = {
-            let f = &self.table.flows()[id];
-            (f.proto, f.server_port)
-        };
-        if obs.payload.is_empty() {
+        if obs.payload.is_empty() && !Trackers::EMPTY_SEGMENTS {
             return;
         }
-        if self.facts[id].dns {
-            match proto {
-                L4::Udp => {
-                    let r = dns::parse_message(obs.payload);
-                    self.on_dns(r, obs, frame);
-                }
-                L4::Tcp => self.dns_over_tcp(obs, frame),
-            }
-            if proto == L4::Udp || server_port == 53 {
-                return;
-            }
-        }
-        if proto == L4::Tcp {
-            self.tls(obs, frame);
-            self.http(obs, frame);
-        } else {
-            self.quic(obs, frame);
-        }
-    }
-
-    fn dns_over_tcp(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
-        let id = obs.flow as usize;
-        let isn = {
-            let t = &self.table.flows()[id].tcp;
-            if obs.up {
-                t.client_isn()
-            } else {
-                t.server_isn()
-            }
-        }
-        .map(|s| s.wrapping_add(1));
-        let parsers = self.facts[id].parse.get_or_insert_with(Default::default);
-        let r = if obs.up { &mut parsers.dns_up } else { &mut parsers.dns_down };
-        let r = r.get_or_insert_with(|| DnsTcpReassembler::new(isn, DNS_TCP_CAP));
-        let mut out = std::mem::take(&mut self.reply_buf);
-        r.push(obs.seq(), obs.payload, &mut out);
-        for m in out.drain(..) {
-            self.on_dns(m, obs, frame);
-        }
-        self.reply_buf = out;
-    }
-
-    fn on_dns(&mut self, r: Result<DnsMessage, dns::DnsError>, obs: &Observed<'_>, frame: &Frame<'_>) {
-        let msg = match r {
-            Ok(m) => m,
-            Err(e) => {
-                self.warn_with("malformed-dns", Some(frame.number), Some(frame.offset), || {
-                    format!("frame {}: DNS message skipped: {e}", frame.number)
-                });
-                return;
-            }
-        };
-        let f = &self.table.flows()[obs.flow as usize];
-        // The asker is the receiver of a response and the sender of a query.
-        let (client, client_port, server, server_port) = if obs.up != msg.is_response {
-            (f.client, f.client_port, f.server, f.server_port)
-        } else {
-            (f.server, f.server_port, f.client, f.client_port)
-        };
-        let transport = f.proto;
-        let key = QueryKey { client, client_port, server, id: msg.id };
-        if !msg.is_response {
-            self.stats.dns_queries += 1;
-            self.dns.query(
-                key,
-                PendingQuery {
-                    ts_ns: frame_ts(frame),
-                    frame: frame.number,
-                    client,
-                    client_port,
-                    server,
-                    server_port,
-                    transport,
-                    query: msg.query.clone().unwrap_or_default(),
-                    qtype: msg.qtype.clone().unwrap_or_default(),
-                },
-                &mut self.stats,
-            );
-            return;
-        }
-        self.stats.dns_responses += 1;
-        self.dns.answered(&key);
-        if !msg.complete {
-            self.warn_with("truncated-dns", Some(frame.number), Some(frame.offset), || {
-                format!("frame {}: DNS response cut short or unreadable in part; kept whole records", frame.number)
-            });
-        }
-        let answer = DnsAnswer {
-            ts_ns: frame.ts_ns,
-            frame: frame.number,
-            client,
-            client_port,
-            server,
-            server_port,
-            transport,
-            flow: obs.flow,
-            msg,
-        };
-        match self.dns.push(answer) {
-            Ok(idx) => self.emit(Event::Dns(idx)),
-            Err(dns_log::LogFull) => {
-                // Counted, not stored: the report keeps the first answers it listed.
-                self.stats.dns_answers_evicted += 1;
-                if self.stats.dns_answers_evicted == 1 {
-                    let max = self.dns.max_answers();
-                    self.warn_with("dns-answers-capped", Some(frame.number), Some(frame.offset), || {
-                        format!(
-                            "frame {}: more than {max} DNS answers; later ones are counted, not stored",
-                            frame.number
-                        )
-                    });
-                }
-            }
+        let (trackers, mut cx) = self.split(obs.flow);
+        let seg = tracker::Segment { obs, frame };
+        match cx.flow.proto {
+            L4::Tcp => trackers.tcp(&mut cx, &seg),
+            L4::Udp if obs.payload.is_empty() => {}
+            // DNS over UDP is one message a datagram: no state to keep, no tracker.
+            L4::Udp if cx.facts.dns => dns_tcp::read_message(&mut cx, dns::parse_message(obs.payload), &seg),
+            L4::Udp => trackers.udp(&mut cx, &seg),
         }
     }
 
@@ -476,17 +378,17 @@ impl Session {
     pub fn age_out(&mut self, now_ns: i64) -> usize {
         const CLOSED_NS: i64 = 30 * 1_000_000_000;
         const IDLE_NS: i64 = 120 * 1_000_000_000;
-        let n = self.table.age_out(now_ns, CLOSED_NS, IDLE_NS);
-        for gone in self.table.take_evicted() {
+        let n = self.flows.age_out(now_ns, CLOSED_NS, IDLE_NS);
+        for gone in self.flows.take_evicted() {
             if self.settle(gone as usize, true) {
                 self.stats.flow_parsers_released += 1;
             }
-            let f = &self.table.flows()[gone as usize];
+            let f = &self.flows.flows()[gone as usize];
             if !(f.proto == L4::Tcp && f.tcp.closed()) {
                 self.emit(Event::FlowClose(gone));
             }
         }
-        self.stats.flows_aged_out = self.table.stats.aged_out;
+        self.stats.flows_aged_out = self.flows.stats.aged_out;
         n
     }
 
@@ -519,29 +421,21 @@ impl Session {
             self.settle(id, false);
         }
         self.dns.finish(&mut self.stats);
-        self.stats.flows_evicted = self.table.stats.evicted;
-        self.stats.peak_active_flows = self.table.stats.peak_active;
+        self.stats.flows_evicted = self.flows.stats.evicted;
+        self.stats.peak_active_flows = self.flows.stats.peak_active;
     }
 
     /// Drops the reassembly state of flow `id`, reading a ClientHello cut short as far as it
     /// goes first. Whether there was state to drop.
     fn settle(&mut self, id: usize, emit: bool) -> bool {
-        let named = self.settle_quic(id, emit) | self.settle_http(id);
-        let Some(mut p) = self.facts[id].parse.take() else {
-            return named;
-        };
-        self.settle_tls(id, &mut p, emit);
-        true
+        let (trackers, mut cx) = self.split(id as u32);
+        trackers.settle(&mut cx, emit)
     }
 
     /// Answers (indices into `dns`) that held `addr`, in arrival order.
     pub fn answers_for(&self, addr: &IpAddr) -> &[u32] {
         self.dns.answers_for(addr)
     }
-}
-
-fn frame_ts(frame: &Frame<'_>) -> i64 {
-    frame.ts_ns
 }
 
 /// DNS, mDNS and LLMNR.

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use super::{Event, FlowFacts, FlowParsers, Session, TLS_CAP};
+use super::tracker::{Cx, Pass, PerFlow, Segment, Tracker};
+use super::{Event, TLS_CAP};
 use crate::capture::Frame;
 use crate::dissect::cert::CertInfo;
 use crate::dissect::tls::{whole_hello_record, AlertMessage, ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
-use crate::flow::table::Observed;
 
 /// Client segments searched for a ClientHello after a plain-text start.
 const LATE_TLS_SEGMENTS: u8 = 8;
@@ -65,53 +65,121 @@ impl TlsAlert {
     }
 }
 
-impl Session {
-    pub(super) fn tls(&mut self, obs: &Observed<'_>, frame: &Frame<'_>) {
-        let id = obs.flow as usize;
-        let up = obs.up;
-        let facts = &mut self.facts[id];
+/// TLS over TCP: the ClientHello, ServerHello, certificate and alerts of each flow's first
+/// records, read from the segment that carries them or, when split, from a reassembled stream.
+#[derive(Debug, Default)]
+pub(super) struct TlsTracker {
+    streams: PerFlow<Streams>,
+}
+
+/// The reassembly state of a flow's sides; a side's reassembler goes when it is done.
+#[derive(Debug, Default)]
+struct Streams {
+    up: Option<TlsReassembler>,
+    down: Option<TlsReassembler>,
+}
+
+impl Streams {
+    fn side(&mut self, up: bool) -> &mut Option<TlsReassembler> {
+        if up {
+            &mut self.up
+        } else {
+            &mut self.down
+        }
+    }
+}
+
+/// TLS reading of each side of a flow, read on every segment.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct TlsSides {
+    up: TlsSide,
+    down: TlsSide,
+    /// The tracker has held streams for the flow.
+    held: bool,
+}
+
+impl TlsSides {
+    fn side(&mut self, up: bool) -> &mut TlsSide {
+        if up {
+            &mut self.up
+        } else {
+            &mut self.down
+        }
+    }
+}
+
+impl Tracker for TlsTracker {
+    type Inline = TlsSides;
+
+    fn tcp(&mut self, sides: &mut TlsSides, cx: &mut Cx<'_>, seg: &Segment<'_>) -> Pass {
+        let up = seg.up();
         if !up {
-            facts.tls.server_first_payload_ns.get_or_insert(frame.ts_ns);
+            cx.facts.tls.server_first_payload_ns.get_or_insert(seg.frame.ts_ns);
         }
-        if !late_start(facts, up, obs) {
-            return;
+        if self.late_start(sides, cx, seg) {
+            self.read(sides, cx, seg);
         }
-        let isn = {
-            let t = &self.table.flows()[id].tcp;
-            if up {
-                t.client_isn()
-            } else {
-                t.server_isn()
-            }
+        Pass::Next
+    }
+
+    /// A ClientHello cut short is read as far as it goes.
+    fn settle(&mut self, sides: &mut TlsSides, cx: &mut Cx<'_>, emit: bool) -> bool {
+        let streams = self.streams.remove(cx.id);
+        if !std::mem::take(&mut sides.held) {
+            return false;
         }
-        .map(|s| s.wrapping_add(1));
+        if sides.up.done {
+            return true;
+        }
+        let Some(TlsEvent::ClientHello(ch)) = streams.and_then(|s| s.up).and_then(|mut r| r.finish()) else {
+            return true;
+        };
+        let tls = &mut cx.facts.tls;
+        tls.client_hello = Some(Arc::new(ch));
+        tls.client_hello_ns = Some(cx.flow.last_ns);
+        tls.client_hello_frame.get_or_insert(cx.flow.first_frame);
+        sides.up.done = true;
+        cx.stats.tls_client_hellos += 1;
+        if emit {
+            cx.emit(Event::ClientHello(cx.id));
+        }
+        true
+    }
+}
+
+impl TlsTracker {
+    /// Reads one segment of a side that is not done.
+    fn read(&mut self, sides: &mut TlsSides, cx: &mut Cx<'_>, seg: &Segment<'_>) {
+        let (up, frame, payload) = (seg.up(), seg.frame, seg.payload());
+        let isn = cx.stream_start(up);
         // A whole hello in the segment that starts the stream needs no reassembly. What follows
         // it is read only if it is still in clear (a TLS 1.2 flight, an alert): most flows go
         // encrypted right away and never need a reassembler.
-        let fresh = facts.parse.as_ref().is_none_or(|p| if up { p.tls_up.is_none() } else { p.tls_down.is_none() });
-        let hello_read = if up { facts.tls.client_hello.is_some() } else { facts.tls.server_version.is_some() };
+        let fresh =
+            !sides.held || self.streams.get(cx.id).is_none_or(|s| if up { s.up.is_none() } else { s.down.is_none() });
+        let hello_read = if up { cx.facts.tls.client_hello.is_some() } else { cx.facts.tls.server_version.is_some() };
         let mut after_hello = None;
         if fresh && hello_read {
-            after_hello = Some((obs.seq(), obs.payload));
-        } else if fresh && isn.is_none_or(|base| base == obs.seq()) {
-            if let Some((ev, used)) = whole_hello_record(obs.payload) {
+            after_hello = Some((seg.seq(), payload));
+        } else if fresh && isn.is_none_or(|base| base == seg.seq()) {
+            if let Some((ev, used)) = whole_hello_record(payload) {
                 let more = ev.clear_records_follow();
-                self.on_tls_event(id, up, ev, frame);
+                on_event(cx, up, ev, frame);
                 if !more {
-                    return self.tls_end(id, up);
+                    return self.end(sides, cx.id, up);
                 }
-                match obs.payload.get(used..) {
-                    Some(rest) if !rest.is_empty() => after_hello = Some((obs.seq().wrapping_add(used as u32), rest)),
+                match payload.get(used..) {
+                    Some(rest) if !rest.is_empty() => after_hello = Some((seg.seq().wrapping_add(used as u32), rest)),
                     _ => return,
                 }
             }
         }
-        let (seq, payload) = after_hello.unwrap_or((obs.seq(), obs.payload));
+        let (seq, payload) = after_hello.unwrap_or((seg.seq(), payload));
         if after_hello.is_some() && !matches!(payload[0], CONTENT_HANDSHAKE | CONTENT_ALERT) {
-            return self.tls_end(id, up);
+            return self.end(sides, cx.id, up);
         }
-        let parsers = self.facts[id].parse.get_or_insert_with(Default::default);
-        let slot = if up { &mut parsers.tls_up } else { &mut parsers.tls_down };
+        sides.held = true;
+        let slot = self.streams.get_or_insert_with(cx.id, Streams::default).side(up);
         let r = slot.get_or_insert_with(|| match after_hello {
             Some(_) => TlsReassembler::after_hello(seq, TLS_CAP),
             None => TlsReassembler::new(isn, TLS_CAP).follow(),
@@ -121,142 +189,101 @@ impl Session {
         let finished = r.is_finished();
         match progress {
             TlsProgress::NeedMore | TlsProgress::End => {}
-            TlsProgress::NotTls => self.facts[id].tls_side(up).late_budget = LATE_TLS_SEGMENTS,
-            TlsProgress::Done(ev) => self.on_tls_event(id, up, ev, frame),
+            TlsProgress::NotTls => sides.side(up).late_budget = LATE_TLS_SEGMENTS,
+            TlsProgress::Done(ev) => on_event(cx, up, ev, frame),
             TlsProgress::Malformed(why) => {
-                let partial = slot_of(&mut self.facts[id], up).and_then(|r| r.finish());
-                self.warn_with("malformed-tls", Some(frame.number), Some(frame.offset), || {
+                let partial = slot.as_mut().and_then(|r| r.finish());
+                cx.stats.warn_with("malformed-tls", Some(frame.number), Some(frame.offset), || {
                     format!("frame {}: TLS handshake skipped: {why}", frame.number)
                 });
                 if let Some(ev) = partial {
-                    self.on_tls_event(id, up, ev, frame);
+                    on_event(cx, up, ev, frame);
                 }
             }
         }
         for ev in events {
-            self.on_tls_event(id, up, ev, frame);
+            on_event(cx, up, ev, frame);
         }
         if finished {
-            self.tls_end(id, up);
+            self.end(sides, cx.id, up);
         }
     }
 
     /// Nothing more is read in this direction: its reassembly state goes.
-    fn tls_end(&mut self, id: usize, up: bool) {
-        let facts = &mut self.facts[id];
-        facts.tls_side(up).done = true;
-        if let Some(p) = facts.parse.as_mut() {
-            if up {
-                p.tls_up = None;
-            } else {
-                p.tls_down = None;
+    fn end(&mut self, sides: &mut TlsSides, id: u32, up: bool) {
+        sides.side(up).done = true;
+        if let Some(s) = self.streams.get_mut(id) {
+            *s.side(up) = None;
+            if s.up.is_none() && s.down.is_none() {
+                self.streams.remove(id);
             }
         }
     }
 
-    /// Keeps what one message in direction `up` (client to server) told.
-    fn on_tls_event(&mut self, id: usize, up: bool, ev: TlsEvent, frame: &Frame<'_>) {
-        let tls = &mut self.facts[id].tls;
-        match ev {
-            TlsEvent::ClientHello(ch) if up => {
-                tls.client_hello = Some(Arc::new(ch));
-                tls.client_hello_ns = Some(frame.ts_ns);
-                tls.client_hello_frame = Some(frame.number);
-                self.stats.tls_client_hellos += 1;
-                self.emit(Event::ClientHello(id as u32));
-            }
-            TlsEvent::ServerHello(sh) if !up => {
-                tls.server_version = Some(sh.version);
-                tls.server_hello_ns = Some(frame.ts_ns);
-                tls.server_hello_frame = Some(frame.number);
-            }
-            TlsEvent::Certificate(cert) if !up && tls.certificate.is_none() => {
-                tls.certificate = Some(Arc::from(cert));
-                tls.certificate_frame = Some(frame.number);
-            }
-            TlsEvent::Alert(a) if tls.alerts.len() < MAX_FLOW_ALERTS => tls.alerts.push(TlsAlert {
-                frame: frame.number,
-                ts_ns: frame.ts_ns,
-                from_client: up,
-                level: a.level,
-                code: a.description,
-            }),
-            _ => {}
-        }
-    }
-
-    /// The TLS part of [`Session::settle`]: a ClientHello cut short is read as far as it goes
-    /// from the client side's reassembly state `p`, which the caller has taken from the flow.
-    pub(super) fn settle_tls(&mut self, id: usize, p: &mut FlowParsers, emit: bool) {
-        if self.facts[id].tls_up.done {
-            return;
-        }
-        let Some(TlsEvent::ClientHello(ch)) = p.tls_up.take().and_then(|mut r| r.finish()) else {
-            return;
+    /// Whether the segment is to be read as TLS: not when this side is done, unless a side
+    /// that did not start as TLS still has late segments to look at and this one starts a
+    /// hello (the reading starts again there).
+    fn late_start(&mut self, sides: &mut TlsSides, cx: &Cx<'_>, seg: &Segment<'_>) -> bool {
+        let up = seg.up();
+        let (hello_known, looks): (_, fn(&[u8]) -> bool) = if up {
+            (cx.facts.tls.client_hello.is_some(), looks_like_client_hello)
+        } else {
+            (cx.facts.tls.server_version.is_some(), looks_like_server_start)
         };
-        let f = &self.table.flows()[id];
-        let (ts, frame) = (f.last_ns, f.first_frame);
-        let facts = &mut self.facts[id];
-        facts.tls.client_hello = Some(Arc::new(ch));
-        facts.tls.client_hello_ns = Some(ts);
-        facts.tls.client_hello_frame.get_or_insert(frame);
-        facts.tls_up.done = true;
-        self.stats.tls_client_hellos += 1;
-        if emit {
-            self.emit(Event::ClientHello(id as u32));
+        let side = sides.side(up);
+        if side.done && side.late_budget > 0 && !hello_known {
+            side.late_budget -= 1;
+            if looks(seg.payload()) {
+                *side = TlsSide::default();
+                sides.held = true;
+                let slot = self.streams.get_or_insert_with(cx.id, Streams::default).side(up);
+                *slot = Some(TlsReassembler::new(Some(seg.seq()), TLS_CAP).follow());
+            }
         }
+        !sides.side(up).done
+    }
+}
+
+/// Keeps what one message in direction `up` (client to server) told.
+fn on_event(cx: &mut Cx<'_>, up: bool, ev: TlsEvent, frame: &Frame<'_>) {
+    let tls = &mut cx.facts.tls;
+    match ev {
+        TlsEvent::ClientHello(ch) if up => {
+            tls.client_hello = Some(Arc::new(ch));
+            tls.client_hello_ns = Some(frame.ts_ns);
+            tls.client_hello_frame = Some(frame.number);
+            cx.stats.tls_client_hellos += 1;
+            cx.emit(Event::ClientHello(cx.id));
+        }
+        TlsEvent::ServerHello(sh) if !up => {
+            tls.server_version = Some(sh.version);
+            tls.server_hello_ns = Some(frame.ts_ns);
+            tls.server_hello_frame = Some(frame.number);
+        }
+        TlsEvent::Certificate(cert) if !up && tls.certificate.is_none() => {
+            tls.certificate = Some(Arc::from(cert));
+            tls.certificate_frame = Some(frame.number);
+        }
+        TlsEvent::Alert(a) if tls.alerts.len() < MAX_FLOW_ALERTS => tls.alerts.push(TlsAlert {
+            frame: frame.number,
+            ts_ns: frame.ts_ns,
+            from_client: up,
+            level: a.level,
+            code: a.description,
+        }),
+        _ => {}
     }
 }
 
 /// TLS reading of one side of a flow.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct TlsSide {
+struct TlsSide {
     /// Nothing more is read: the hello was read, or the side did not start as TLS.
     done: bool,
     /// Segments still looked at for a hello after a non-TLS start (SOCKS, HTTP CONNECT and
     /// STARTTLS put TLS after a plain-text exchange; a proxy answers `200 Connection
     /// established` before the ServerHello).
     late_budget: u8,
-}
-
-impl FlowFacts {
-    fn tls_side(&mut self, up: bool) -> &mut TlsSide {
-        if up {
-            &mut self.tls_up
-        } else {
-            &mut self.tls_down
-        }
-    }
-}
-
-/// Whether the segment is to be read as TLS: not when this side is done, unless a side that
-/// did not start as TLS still has late segments to look at and this one starts a hello (the
-/// reading starts again there).
-fn late_start(facts: &mut FlowFacts, up: bool, obs: &Observed<'_>) -> bool {
-    let (side, hello_known, looks): (_, _, fn(&[u8]) -> bool) = if up {
-        (&mut facts.tls_up, facts.tls.client_hello.is_some(), looks_like_client_hello)
-    } else {
-        (&mut facts.tls_down, facts.tls.server_version.is_some(), looks_like_server_start)
-    };
-    if side.done && side.late_budget > 0 && !hello_known {
-        side.late_budget -= 1;
-        if looks(obs.payload) {
-            *side = TlsSide::default();
-            let parsers = facts.parse.get_or_insert_with(Default::default);
-            let slot = if up { &mut parsers.tls_up } else { &mut parsers.tls_down };
-            *slot = Some(TlsReassembler::new(Some(obs.seq()), TLS_CAP).follow());
-        }
-    }
-    !side.done
-}
-
-fn slot_of(facts: &mut FlowFacts, up: bool) -> Option<&mut TlsReassembler> {
-    let p = facts.parse.as_mut()?;
-    if up {
-        p.tls_up.as_mut()
-    } else {
-        p.tls_down.as_mut()
-    }
 }
 
 /// A TLS record header carrying the start of a ClientHello.
