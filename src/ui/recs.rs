@@ -135,6 +135,7 @@ pub struct AnswerRec {
 
 /// Brings the flow records up to date with the session's flows.
 pub(super) fn update_recs(recs: &mut Vec<FlowRec>, s: &Session) {
+    recs.reserve(s.flows().len().saturating_sub(recs.len()));
     for (i, f) in s.flows().iter().enumerate() {
         let facts = s.flow(i as u32).facts;
         match recs.get_mut(i) {
