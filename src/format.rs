@@ -20,6 +20,36 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
+/// `2.4 Mbit/s`, `950 kbit/s`: a rate in decimal bit units, two significant digits at least.
+pub fn human_rate(bits_per_s: f64) -> String {
+    const UNITS: [&str; 4] = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s"];
+    let mut v = bits_per_s.max(0.0);
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if v < 10.0 && u > 0 {
+        format!("{v:.1} {}", UNITS[u])
+    } else {
+        format!("{v:.0} {}", UNITS[u])
+    }
+}
+
+/// `85 µs`, `40.6 ms`, `160 ms`, `1.2 s`: a round trip or a wait, to what a reader compares.
+pub fn human_ms(ns: i64) -> String {
+    let ms = ns.max(0) as f64 / 1e6;
+    if ms < 1.0 {
+        format!("{} µs", ns.max(0) / 1000)
+    } else if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
 /// `addr:port`, with brackets for IPv6.
 pub fn sock(ip: IpAddr, port: u16) -> String {
     SocketAddr::new(ip, port).to_string()

@@ -252,7 +252,8 @@ fn a_retransmitted_segment_is_counted() {
         (0.213, seg(n.client, 50000, n.server, 443, 104, ACK | PSH, b" /")),
     ]);
     let f = s.flows().iter().find(|f| f.server_port == 443).unwrap();
-    assert_eq!((f.tcp_data.retransmissions_up(), f.tcp_data.retransmissions_down()), (1, 0));
+    let m = s.flow(f.id).facts.transfer.as_deref().map(|t| t.metrics).unwrap();
+    assert_eq!((m.retransmissions_up, m.retransmissions_down), (1, 0));
 }
 
 /// A CONNECT to a proxy on port 3128, split over two segments, answered with `status`.

@@ -1,13 +1,11 @@
 //! Bidirectional TCP/UDP flows: who is the client, counters each way, TCP state.
 
-pub mod data;
 pub mod key;
 pub mod table;
 pub mod tcp;
 
 use std::net::IpAddr;
 
-pub use data::TcpData;
 pub use key::{Endpoint, FlowKey};
 pub use table::FlowTable;
 pub use tcp::{Close, CloseAt, SynAckSeen, SynSeen, TcpState};
@@ -78,8 +76,6 @@ pub struct Flow {
     pub bytes_down: u64,
     /// The connection: handshake and how each side closed; default for UDP.
     pub tcp: TcpState,
-    /// What the TCP payload did each way; empty for UDP.
-    pub tcp_data: TcpData,
     /// pcapng interface of the first packet.
     pub interface: u32,
     /// Interface index from SLL2 (`-i any`), when known.
@@ -172,7 +168,6 @@ mod tests {
             bytes_up: 0,
             bytes_down: 0,
             tcp,
-            tcp_data: TcpData::default(),
             interface: 0,
             ifindex: None,
             truncated: false,

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 
 use etherparse::IpNumber;
 
-use super::{server_is_first_by_port, ClientBy, Endpoint, Flow, FlowKey, TcpData, TcpState, L4};
+use super::{server_is_first_by_port, ClientBy, Endpoint, Flow, FlowKey, TcpState, L4};
 use crate::packet::{tcp_flags, Packet, TcpSegment, Transport};
 
 /// Flows idle this long (capture time) may be dropped from the hot table when it is full.
@@ -135,7 +135,6 @@ impl FlowTable {
         if let Some(seg) = &tcp {
             let was_closed = flow.tcp.closed();
             flow.tcp.track(up, seg, ts_ns);
-            flow.tcp_data.track(up, seg, ts_ns);
             closed_now = !was_closed && flow.tcp.closed();
         }
         Some(Observed { flow: id, up, new, tcp, payload, closed_now })
@@ -212,7 +211,6 @@ impl FlowTable {
             bytes_up: 0,
             bytes_down: 0,
             tcp: TcpState::default(),
-            tcp_data: TcpData::default(),
             interface,
             ifindex,
             truncated: false,
@@ -303,6 +301,7 @@ mod tests {
                 flags,
                 option_bytes: &[],
                 payload,
+                cut: 0,
             }),
             truncated: false,
             fragment: false,

@@ -1,8 +1,7 @@
 //! The state of one TCP connection as the wire showed it: the handshake, and how each side
 //! closed. Each fact is recorded once; readers ask questions ([`TcpState::closed`],
 //! [`TcpState::state_name`], …) rather than read fields. What the data did is not connection
-//! state: the flow keeps the little the reports read in [`super::data::TcpData`], and the
-//! transfer analysis (windows, gaps) belongs to the session.
+//! state: the transfer analysis (sequence, windows, gaps) belongs to the session.
 
 use crate::packet::{tcp_flags, TcpSegment};
 
@@ -74,14 +73,15 @@ impl SideClose {
     }
 }
 
-/// The client's SYNs: the first and its retransmissions.
+/// The client's SYNs before the server answered: the first and its retransmissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SynSeen {
     /// The sequence number of the first SYN (the client's ISN).
     pub isn: u32,
-    /// SYNs sent, the first included.
+    /// SYNs sent before the SYN-ACK, the first included.
     pub count: u16,
     pub first_ns: i64,
+    /// The last SYN before the SYN-ACK: the one the server answered.
     pub last_ns: i64,
 }
 
@@ -120,9 +120,13 @@ impl TcpState {
 
     fn track_syn(&mut self, up: bool, seq: u32, ack: bool, ts_ns: i64) {
         if !ack && up {
+            let answered = self.syn_ack.is_some();
             let syn = self.syn.get_or_insert(SynSeen { isn: seq, count: 0, first_ns: ts_ns, last_ns: ts_ns });
-            syn.count = syn.count.saturating_add(1);
-            syn.last_ns = ts_ns;
+            // A SYN after the SYN-ACK repeats one the server already answered: not a retry.
+            if !answered {
+                syn.count = syn.count.saturating_add(1);
+                syn.last_ns = ts_ns;
+            }
         } else if !up {
             self.syn_ack.get_or_insert(SynAckSeen { isn: seq, ts_ns });
         }
@@ -166,9 +170,10 @@ impl TcpState {
         self.syn_ack.map(|s| s.isn)
     }
 
-    /// SYN to SYN-ACK, when both were seen.
+    /// The path's round trip at connect: the last SYN before the SYN-ACK to the SYN-ACK (a
+    /// retried connect still shows the round trip; the time lost to retries is the SYNs' span).
     pub fn connect_rtt_ns(&self) -> Option<i64> {
-        Some(self.syn_ack?.ts_ns - self.syn?.first_ns).filter(|d| *d >= 0)
+        Some(self.syn_ack?.ts_ns - self.syn?.last_ns).filter(|d| *d >= 0)
     }
 
     /// How the client closed, if it did.
@@ -227,7 +232,7 @@ mod tests {
     use tcp_flags::{ACK, FIN, RST, SYN};
 
     fn seg(seq: u32, flags: u8, payload: &[u8]) -> TcpSegment<'_> {
-        TcpSegment { sport: 1, dport: 2, seq, ack: 0, window: 0, flags, option_bytes: &[], payload }
+        TcpSegment { sport: 1, dport: 2, seq, ack: 0, window: 0, flags, option_bytes: &[], payload, cut: 0 }
     }
 
     /// The state after `segments`, each (sent by the client, flags), one nanosecond apart.
@@ -282,7 +287,7 @@ mod tests {
         let t = after(&[(true, SYN), (true, SYN), (true, SYN), (false, SYN | ACK)]);
         assert_eq!(t.syns(), 3);
         assert_eq!(t.syn().map(|s| s.span_ns()), Some(2));
-        assert_eq!(t.connect_rtt_ns(), Some(3));
+        assert_eq!(t.connect_rtt_ns(), Some(1), "from the last SYN");
         assert_eq!(t.client_isn(), Some(1));
     }
 }

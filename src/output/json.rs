@@ -9,7 +9,7 @@ pub use crate::format::{rcode_name, tls_version_name, tls_version_text};
 
 use super::time::Rfc3339Us;
 use crate::analysis::{Analysis, FlowView};
-use crate::session::{DnsAnswer, PendingQuery, Session, Stats};
+use crate::session::{DnsAnswer, PendingQuery, Session, Stats, TransferMetrics};
 
 /// The whole document. Its long arrays are [`Each`]: written record by record, so a report
 /// on hundreds of thousands of flows is never held in memory whole.
@@ -221,14 +221,18 @@ pub struct FlowRecord<'a> {
     pub tcp_state: &'static str,
     /// How the flow ended or where it broke (docs/json.md lists the values).
     pub outcome: &'static str,
-    /// SYN to SYN-ACK.
+    /// The last SYN before the SYN-ACK to the SYN-ACK: the path's round trip.
     pub connect_rtt_ms: Option<f64>,
     /// SYNs the client sent (1 + retransmissions), and the seconds from the first to the last.
     pub syns: u16,
     pub syn_span_s: f64,
-    /// Segments that carried only data already sent, client to server and back.
+    /// Segments that carried only data already sent, client to server and back (tshark's
+    /// retransmissions, fast and spurious ones included).
     pub retransmissions_up: u32,
     pub retransmissions_down: u32,
+    /// How the transfer went, as tshark's TCP analysis counts it (docs/json.md); null for UDP.
+    #[serde(flatten)]
+    pub transfer: TransferRecord,
     /// How each side first closed: "fin", "rst" or null.
     pub client_close: Option<&'static str>,
     pub server_close: Option<&'static str>,
@@ -316,6 +320,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
     let f = &s.flows()[v.id as usize];
     let facts = s.flow(v.id).facts;
     let tls = &facts.tls;
+    let transfer = facts.transfer.as_deref().map(|t| &t.metrics);
     let ch = tls.client_hello.as_ref();
     let http = facts.http.as_deref();
     let req = http.and_then(|h| h.request.as_ref());
@@ -381,8 +386,9 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         connect_rtt_ms: f.tcp.connect_rtt_ns().map(crate::analysis::outcome::ms),
         syns: f.tcp.syns(),
         syn_span_s: crate::analysis::outcome::syn_span_ns(f) as f64 / 1e9,
-        retransmissions_up: f.tcp_data.retransmissions_up(),
-        retransmissions_down: f.tcp_data.retransmissions_down(),
+        retransmissions_up: transfer.map_or(0, |t| t.retransmissions_up),
+        retransmissions_down: transfer.map_or(0, |t| t.retransmissions_down),
+        transfer: TransferRecord::of(transfer),
         client_close: f.tcp.client_close().map(|c| c.how.as_str()),
         server_close: f.tcp.server_close().map(|c| c.how.as_str()),
         icmp: f.icmp.map(IcmpRecord::of),
@@ -390,6 +396,43 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         interface: f.interface,
         ifindex: f.ifindex,
         process: facts.process.as_deref(),
+    }
+}
+
+/// The transfer metrics of a TCP flow, all null for UDP; docs/json.md says what each counts.
+#[derive(Debug, Default, Serialize)]
+pub struct TransferRecord {
+    pub lost_segments_down: Option<u32>,
+    pub out_of_order_down: Option<u32>,
+    pub zero_windows_up: Option<u32>,
+    pub zero_windows_down: Option<u32>,
+    pub window_full_down: Option<u32>,
+    pub max_gap_down_s: Option<f64>,
+    pub goodput_down_bps: Option<f64>,
+    pub mss_up: Option<u16>,
+    pub mss_down: Option<u16>,
+    pub max_segment_down: Option<u32>,
+    pub ttfb_ms: Option<f64>,
+}
+
+impl TransferRecord {
+    pub fn of(m: Option<&TransferMetrics>) -> TransferRecord {
+        let Some(m) = m else {
+            return TransferRecord::default();
+        };
+        TransferRecord {
+            lost_segments_down: Some(m.lost_segments_down),
+            out_of_order_down: Some(m.out_of_order_down),
+            zero_windows_up: Some(m.zero_windows_up),
+            zero_windows_down: Some(m.zero_windows_down),
+            window_full_down: Some(m.window_full_down),
+            max_gap_down_s: m.max_gap_down_ns.map(|g| (g / 1_000) as f64 / 1e6),
+            goodput_down_bps: m.goodput_down_bps().map(|b| (b * 10.0).round() / 10.0),
+            mss_up: m.mss_up,
+            mss_down: m.mss_down,
+            max_segment_down: Some(m.max_segment_down),
+            ttfb_ms: m.ttfb_ns().filter(|t| *t >= 0).map(crate::analysis::outcome::ms),
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::format::rcode_name;
 pub use crate::format::{human_bytes, sock};
+use crate::format::{human_ms, human_rate, rcode_name};
 
 use super::json::CaptureInfo;
 use super::time::{rfc3339_us, secs};
@@ -197,10 +197,12 @@ fn flows<'a>(o: &mut String, s: &Session, a: &'a Analysis) -> Vec<&'a FlowView> 
     let t0 = s.stats.first_ns.unwrap_or(0);
     // DNS exchanges are one flow per query: they are summed per server in ENDPOINTS instead.
     order.retain(|v| v.class.role != crate::classify::Role::Dns);
-    let mut flows =
-        Table::new(&["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "OUTCOME"]);
+    let mut flows = Table::new(&[
+        "REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "RTT", "RATE↓", "OUTCOME",
+    ]);
     for v in &order {
         let f = &s.flows()[v.id as usize];
+        let transfer = s.flow(v.id).facts.transfer.as_deref().map(|t| &t.metrics);
         flows
             .cell(v.class.registry.as_deref().unwrap_or("-"))
             .cell(role_label(v.class.role))
@@ -217,6 +219,8 @@ fn flows<'a>(o: &mut String, s: &Session, a: &'a Analysis) -> Vec<&'a FlowView> 
             .cell(format_args!("+{}s", secs(f.first_ns - t0)))
             .cell(format_args!("{}s", secs(f.last_ns - f.first_ns)))
             .cell(format_args!("{}/{}", human_bytes(f.bytes_up), human_bytes(f.bytes_down)))
+            .cell(f.tcp.connect_rtt_ns().map_or_else(|| "-".to_string(), human_ms))
+            .cell(transfer.and_then(|t| t.goodput_down_bps()).map_or_else(|| "-".to_string(), human_rate))
             .cell(v.outcome.as_str());
     }
     flows.render_into(o);

@@ -15,6 +15,7 @@ const GTPU_PORT: u16 = 2152;
 const VXLAN_PORT: u16 = 4789;
 /// A TCP header without options.
 const TCP_FIXED_HEADER: usize = 20;
+const IPV6_HEADER: usize = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport<'a> {
@@ -152,7 +153,7 @@ pub fn decode_ip(data: &[u8], depth: usize) -> Result<Packet<'_>, DecodeError> {
     }
     let bytes = pl.payload;
     match pl.ip_number {
-        IpNumber::TCP => decode_tcp(base, bytes),
+        IpNumber::TCP => decode_tcp(base, bytes, if pl.incomplete { bytes_cut(&ip, data, bytes) } else { 0 }),
         IpNumber::UDP => decode_udp(base, bytes, depth),
         IpNumber::ICMP | IpNumber::IPV6_ICMP => Ok(decode_icmp(base, pl.ip_number == IpNumber::IPV6_ICMP, bytes)),
         IpNumber::IPV4 | IpNumber::IPV6 if depth < MAX_TUNNEL_DEPTH && !pl.fragmented => {
@@ -196,7 +197,7 @@ pub fn decode_datagram<'a>(src: IpAddr, dst: IpAddr, proto: u8, datagram: &'a [u
     let base =
         Packet { src, dst, transport: Transport::Other { proto }, truncated: false, fragment: false, frag: None };
     match IpNumber(proto) {
-        IpNumber::TCP => decode_tcp(base, datagram),
+        IpNumber::TCP => decode_tcp(base, datagram, 0),
         IpNumber::UDP => decode_udp(base, datagram, MAX_TUNNEL_DEPTH),
         _ => Ok(base),
     }
@@ -231,7 +232,19 @@ fn decode_icmp<'a>(base: Packet<'a>, v6: bool, bytes: &[u8]) -> Packet<'a> {
     Packet { transport: Transport::IcmpError(e), ..base }
 }
 
-fn decode_tcp<'a>(base: Packet<'a>, bytes: &'a [u8]) -> Result<Packet<'a>, DecodeError> {
+/// How many bytes of an IP packet's payload the capture lacks: what its header declares
+/// beyond what `payload` (which starts inside `data`) holds.
+fn bytes_cut(ip: &LaxIpSlice<'_>, data: &[u8], payload: &[u8]) -> usize {
+    let declared = match ip {
+        LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),
+        LaxIpSlice::Ipv6(v6) => IPV6_HEADER + usize::from(v6.header().payload_length()),
+    };
+    let start = (payload.as_ptr() as usize).saturating_sub(data.as_ptr() as usize);
+    declared.saturating_sub(start).saturating_sub(payload.len())
+}
+
+/// `missing`: bytes of the segment (header or payload) beyond those captured.
+fn decode_tcp<'a>(base: Packet<'a>, bytes: &'a [u8], missing: usize) -> Result<Packet<'a>, DecodeError> {
     let sport = be16(bytes, 0).ok_or(DecodeError::TruncatedTcp)?;
     let dport = be16(bytes, 2).ok_or(DecodeError::TruncatedTcp)?;
     let seq = be32(bytes, 4).ok_or(DecodeError::TruncatedTcp)?;
@@ -244,13 +257,15 @@ fn decode_tcp<'a>(base: Packet<'a>, bytes: &'a [u8]) -> Result<Packet<'a>, Decod
     // Read after the header length is known good: a header cut before them reads as zero.
     let ack = be32(bytes, 8).unwrap_or(0);
     let window = be16(bytes, 14).unwrap_or(0);
-    let (option_bytes, payload, cut) = match bytes.get(header_len..) {
+    let (option_bytes, payload, header_cut) = match bytes.get(header_len..) {
         Some(p) => (&bytes[TCP_FIXED_HEADER..header_len], p, false),
         // Options cut off by the snaplen: the flags and ports are still good.
         None => (bytes.get(TCP_FIXED_HEADER..).unwrap_or_default(), &bytes[bytes.len()..], true),
     };
-    let seg = TcpSegment { sport, dport, seq, ack, window, flags, option_bytes, payload };
-    Ok(Packet { transport: Transport::Tcp(seg), truncated: base.truncated || cut, ..base })
+    let wire_payload = (bytes.len() + missing).saturating_sub(header_len);
+    let cut = u32::try_from(wire_payload.saturating_sub(payload.len())).unwrap_or(u32::MAX);
+    let seg = TcpSegment { sport, dport, seq, ack, window, flags, option_bytes, payload, cut };
+    Ok(Packet { transport: Transport::Tcp(seg), truncated: base.truncated || header_cut, ..base })
 }
 
 fn decode_udp<'a>(base: Packet<'a>, bytes: &'a [u8], depth: usize) -> Result<Packet<'a>, DecodeError> {
@@ -390,7 +405,8 @@ mod tests {
                 window: 0xffff,
                 flags: tcp_flags::SYN,
                 option_bytes: b"",
-                payload: b""
+                payload: b"",
+                cut: 0,
             })
         );
     }

@@ -24,9 +24,16 @@ pub struct TcpSegment<'a> {
     /// The option bytes between the fixed header and the payload (what the snaplen kept).
     pub option_bytes: &'a [u8],
     pub payload: &'a [u8],
+    /// Payload bytes the IP header declares beyond those captured (cut by the snaplen).
+    pub cut: u32,
 }
 
 impl TcpSegment<'_> {
+    /// The payload's length on the wire (tshark's `tcp.len`), captured or not.
+    pub fn seglen(&self) -> u32 {
+        (self.payload.len() as u32).saturating_add(self.cut)
+    }
+
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }

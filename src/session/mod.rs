@@ -11,6 +11,7 @@ pub mod quic;
 pub mod stats;
 mod tls;
 mod tracker;
+pub mod transfer;
 
 use std::net::IpAddr;
 
@@ -22,6 +23,7 @@ use crate::packet::{self, link::linktype, DecodeError, Transport};
 pub use dns_log::{DnsAnswer, DnsLog, PendingQuery};
 pub use stats::{Stats, Warning};
 pub use tls::{TlsAlert, TlsFacts, MAX_FLOW_ALERTS};
+pub use transfer::TransferMetrics;
 
 /// Bytes a TLS reassembler may hold for one direction of one flow: a full 16 KiB record with
 /// its header, and a ClientHello spread over several records.
@@ -63,14 +65,18 @@ pub struct FlowFacts {
     pub quic: Option<Box<quic::QuicFacts>>,
     /// A TCP flow that started with an HTTP/1.x head (plain HTTP, or a CONNECT to a proxy).
     pub http: Option<Box<http::HttpFacts>>,
+    /// How the TCP transfer went (sequence analysis, windows, timing); TCP flows only.
+    pub transfer: Option<Box<transfer::Transfer>>,
     /// The local process that held the flow's socket at its first packet (live captures), or
     /// the first that a packet comment of a `--write` pcapng names (see `attribution`).
     pub process: Option<std::sync::Arc<crate::procs::Process>>,
 }
 
-// The protocol trackers, in the order each packet is handed to them: DNS over TCP keeps port 53
-// to itself, TLS reads before HTTP (a ClientHello rules HTTP out). See `tracker` for how to add one.
+// The protocol trackers, in the order each packet is handed to them: the transfer analysis sees
+// every TCP segment first, DNS over TCP keeps port 53 to itself, TLS reads before HTTP (a
+// ClientHello rules HTTP out). See `tracker` for how to add one.
 tracker::trackers! {
+    transfer: transfer::TransferTracker,
     dns_tcp: dns_tcp::DnsTcpTracker,
     tls: tls::TlsTracker,
     http: http::HttpTracker,

@@ -15,9 +15,11 @@ use super::rows::{Group, Row};
 use super::text::{duration, rel, tls_version, wrap};
 use super::theme::Theme;
 use crate::analysis::{role_label, FlowView};
-use crate::flow::L4;
+use crate::flow::{Flow, L4};
+use crate::format::{human_ms, human_rate};
 use crate::output::text::{human_bytes, sock};
 use crate::session::naming::NameSource;
+use crate::session::TransferMetrics;
 
 /// Width of the label column.
 const LABEL: usize = 10;
@@ -50,6 +52,7 @@ pub fn lines(r: &Row, model: &Model, width: usize, t: &Theme) -> Vec<Line<'stati
     }
     c.flow(&mut out);
     c.traffic(&mut out);
+    c.transfer(&mut out);
     c.outcome(&mut out);
     c.tls(&mut out);
     for (label, text) in rec.clear_text.iter().flat_map(|l| l.iter()) {
@@ -215,6 +218,54 @@ impl Selected<'_> {
         out.field("time", span, Style::new());
     }
 
+    /// How the TCP transfers of the row went: round trip, goodput, what was resent or lost,
+    /// zero windows, the longest silence and the segment sizes.
+    fn transfer(&self, out: &mut Fields<'_>) {
+        let flows: Vec<(&Flow, &TransferMetrics)> =
+            self.flows().filter_map(|rec| Some((&rec.flow, rec.transfer.as_ref()?))).collect();
+        if flows.is_empty() {
+            return;
+        }
+        let mut parts = Vec::new();
+        let rtts: Vec<i64> = flows.iter().filter_map(|(f, _)| f.tcp.connect_rtt_ns()).collect();
+        match (rtts.iter().min(), rtts.iter().max()) {
+            (Some(&a), Some(&b)) if a == b => parts.push(format!("RTT {}", human_ms(a))),
+            (Some(&a), Some(&b)) => parts.push(format!("RTT {}–{}", human_ms(a), human_ms(b))),
+            _ => {}
+        }
+        let best = flows
+            .iter()
+            .filter_map(|(_, m)| m.goodput_down_bps())
+            .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+        if let Some(bps) = best {
+            let what = if flows.len() > 1 { "best ↓" } else { "↓" };
+            parts.push(format!("{what} {}", human_rate(bps)));
+        }
+        let sum = |get: fn(&TransferMetrics) -> u32| flows.iter().map(|(_, m)| get(m)).sum::<u32>();
+        let counts = [
+            (sum(|m| m.retransmissions_up + m.retransmissions_down), "retransmitted"),
+            (sum(|m| m.lost_segments_down), "lost"),
+            (sum(|m| m.out_of_order_down), "out of order"),
+            (sum(|m| m.zero_windows_up), "client zero windows"),
+            (sum(|m| m.zero_windows_down), "server zero windows"),
+            (sum(|m| m.window_full_down), "window full"),
+        ];
+        parts.extend(counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")));
+        if let Some(gap) = flows.iter().filter_map(|(_, m)| m.max_gap_down_ns).max() {
+            parts.push(format!("longest gap {}", human_ms(gap)));
+        }
+        let (_, m) = flows[0];
+        if flows.len() == 1 {
+            if let Some(t) = m.ttfb_ns().filter(|t| *t >= 0) {
+                parts.push(format!("first byte {}", human_ms(t)));
+            }
+            if let (Some(up), Some(down)) = (m.mss_up, m.mss_down) {
+                parts.push(format!("MSS {up}/{down}, largest ↓ {}", m.max_segment_down));
+            }
+        }
+        out.field("transfer", parts.join(" · "), Style::new());
+    }
+
     /// How the flow (or the row's flows) ended: the failure first, with its evidence.
     fn outcome(&self, out: &mut Fields<'_>) {
         let (r, model) = (self.r, self.model);
@@ -240,10 +291,6 @@ impl Selected<'_> {
             }
             if let Some(rtt) = tcp.connect_rtt_ns() {
                 text.push_str(&format!(" · connect {}", duration(rtt)));
-            }
-            let retransmitted = x.tcp_data.retransmissions_up() + x.tcp_data.retransmissions_down();
-            if retransmitted > 0 {
-                text.push_str(&format!(" · {retransmitted} retransmitted"));
             }
             if let Some(c) = tcp.server_close() {
                 text.push_str(&format!(" · server closed with {}", c.how.as_str().to_ascii_uppercase()));

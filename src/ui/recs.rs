@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::dissect::tls::ClientHelloInfo;
 use crate::flow::Flow;
 use crate::session::activity::Activity;
-use crate::session::{FlowFacts, Session};
+use crate::session::{FlowFacts, Session, TransferMetrics};
 
 /// Pieces a sampled byte count is spread over, between the two times it was seen at.
 const SAMPLE_PIECES: i64 = 16;
@@ -30,6 +30,8 @@ pub struct FlowRec {
     /// The server's leaf certificate when it came in clear, and the alerts seen in clear.
     pub certificate: Option<Arc<crate::dissect::cert::CertInfo>>,
     pub alerts: Vec<crate::session::TlsAlert>,
+    /// How the TCP transfer went; `None` for UDP.
+    pub transfer: Option<TransferMetrics>,
 }
 
 /// Only flows with QUIC or HTTP facts get lines (and an allocation).
@@ -62,6 +64,7 @@ impl FlowRec {
             process: facts.process.clone(),
             certificate: facts.tls.certificate.clone(),
             alerts: facts.tls.alerts.clone(),
+            transfer: facts.transfer.as_deref().map(|t| t.metrics),
         }
     }
 
@@ -83,6 +86,7 @@ impl FlowRec {
                 ),
             }
             self.flow = f.clone();
+            self.transfer = facts.transfer.as_deref().map(|t| t.metrics);
             if facts.http.is_some() || facts.quic.is_some() {
                 self.clear_text = clear_text(facts, f);
             }

@@ -1,0 +1,372 @@
+//! How each TCP transfer went, as Wireshark's TCP analysis (`tcp.analysis.*` of tshark 4.0)
+//! counts it from the capture point: retransmissions, lost and out-of-order segments, zero
+//! and full windows, the longest silence, goodput, MSS and the time to the first byte.
+//!
+//! The classification follows `tcp_analyze_sequence_number` of Wireshark's packet-tcp.c step
+//! by step (same order, same tests), because users compare our counts with what Wireshark
+//! shows them, and a second opinion on "what is a retransmission" would only confuse. It keeps
+//! a few numbers per direction and never a per-segment history, so its memory per flow is
+//! fixed ([`Transfer`] is boxed on the TCP flows only).
+
+use crate::packet::{tcp_flags, TcpSegment};
+
+use super::tracker::{Cx, Pass, Segment, Tracker};
+
+/// Out-of-order threshold when no handshake gave a round trip (Wireshark's 3 ms).
+const DEFAULT_OOO_NS: i64 = 3_000_000;
+/// A resend within this time of the other side's duplicate ACKs is a fast retransmission.
+const FAST_RETRANSMISSION_NS: i64 = 20_000_000;
+/// Largest window scale shift (RFC 7323).
+const MAX_WINDOW_SHIFT: u8 = 14;
+
+/// What the wire told about a direction's window scaling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Scale {
+    /// No SYN seen from this side: the advertised windows cannot be read.
+    #[default]
+    Unknown,
+    /// The handshake set no scaling (a SYN without the option): windows are as sent.
+    Off,
+    /// Windows from this side are shifted left by this much.
+    Shift(u8),
+}
+
+impl Scale {
+    fn shift(self) -> u32 {
+        match self {
+            Scale::Shift(s) => u32::from(s),
+            _ => 0,
+        }
+    }
+}
+
+/// What a segment was found to be (Wireshark's `TCP_A_*` flags, the ones the metrics read or
+/// the classification depends on).
+mod mark {
+    pub const RETRANSMISSION: u16 = 1 << 0;
+    pub const FAST_RETRANSMISSION: u16 = 1 << 1;
+    pub const SPURIOUS_RETRANSMISSION: u16 = 1 << 2;
+    pub const OUT_OF_ORDER: u16 = 1 << 3;
+    pub const LOST_SEGMENT: u16 = 1 << 4;
+    pub const ZERO_WINDOW: u16 = 1 << 5;
+    pub const WINDOW_FULL: u16 = 1 << 6;
+    pub const KEEP_ALIVE: u16 = 1 << 7;
+    pub const ZERO_WINDOW_PROBE: u16 = 1 << 8;
+    pub const DUPLICATE_ACK: u16 = 1 << 9;
+    /// Any of the three that tshark counts as a retransmission.
+    pub const ANY_RETRANSMISSION: u16 = RETRANSMISSION | FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION;
+}
+
+/// One direction's sequence state, as Wireshark keeps it (`tcp_analyze_seq_info`); a zero
+/// `next_seq` means "not known yet", as there.
+#[derive(Debug, Clone, Copy, Default)]
+struct Side {
+    /// The sequence number after the highest byte (or SYN/FIN) sent so far.
+    next_seq: u32,
+    next_seq_ns: i64,
+    /// The last acknowledgement number this side sent, and when.
+    last_ack: u32,
+    last_ack_ns: i64,
+    /// The last window this side advertised, as sent (unscaled).
+    window: u32,
+    scale: Scale,
+    /// Duplicate ACKs this side sent in a row.
+    dup_acks: u32,
+    /// The marks of this side's last segment (a keep-alive or window probe shapes the reply).
+    last_marks: u16,
+}
+
+/// The counts and times of one flow's transfer; what every view reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TransferMetrics {
+    /// Segments carrying only data already seen (tshark: retransmission, fast or spurious).
+    pub retransmissions_up: u32,
+    pub retransmissions_down: u32,
+    /// Server segments that started beyond the highest byte seen: something before them
+    /// never reached the capture point.
+    pub lost_segments_down: u32,
+    /// Server segments filling an earlier gap soon after it opened.
+    pub out_of_order_down: u32,
+    /// Segments advertising a zero window, sent by the client / the server.
+    pub zero_windows_up: u32,
+    pub zero_windows_down: u32,
+    /// Server segments that filled the client's advertised window.
+    pub window_full_down: u32,
+    /// The longest time between two server segments carrying data.
+    pub max_gap_down_ns: Option<i64>,
+    /// Server payload not counted as retransmitted, and the first and last such segment.
+    pub good_bytes_down: u64,
+    pub first_good_down_ns: Option<i64>,
+    pub last_good_down_ns: Option<i64>,
+    /// Server segments with data that were not retransmissions.
+    good_segments_down: u32,
+    /// The MSS options of the client's SYN and of the server's SYN-ACK.
+    pub mss_up: Option<u16>,
+    pub mss_down: Option<u16>,
+    /// The largest server payload (as the IP header declares it).
+    pub max_segment_down: u32,
+    /// The client's first request after the handshake, and the server's first data after it.
+    pub request_ns: Option<i64>,
+    pub response_ns: Option<i64>,
+    /// Capture time of the last server segment carrying data.
+    pub last_data_down_ns: Option<i64>,
+}
+
+impl TransferMetrics {
+    /// Server payload bits per second over the span of the non-retransmitted data.
+    pub fn goodput_down_bps(&self) -> Option<f64> {
+        let (a, b) = (self.first_good_down_ns?, self.last_good_down_ns?);
+        (self.good_segments_down >= 2 && b > a).then(|| self.good_bytes_down as f64 * 8.0 / ((b - a) as f64 / 1e9))
+    }
+
+    /// From the client's request to the server's first data after it.
+    pub fn ttfb_ns(&self) -> Option<i64> {
+        Some(self.response_ns? - self.request_ns?)
+    }
+}
+
+/// The analysis state of one TCP flow and its results.
+#[derive(Debug, Clone, Default)]
+pub struct Transfer {
+    up: Side,
+    down: Side,
+    /// The last SYN without ACK, and the handshake's round trip from it to the first segment
+    /// with ACK and no SYN (Wireshark's `ts_mru_syn` and `ts_first_rtt`, tshark's
+    /// `tcp.analysis.initial_rtt`).
+    last_syn_ns: Option<i64>,
+    first_rtt_ns: Option<i64>,
+    pub metrics: TransferMetrics,
+}
+
+/// Reads every TCP segment (empty ones too) into the flow's [`Transfer`].
+#[derive(Debug, Default)]
+pub(super) struct TransferTracker;
+
+impl Tracker for TransferTracker {
+    type Inline = ();
+    const EMPTY_SEGMENTS: bool = true;
+
+    fn tcp(&mut self, _: &mut (), cx: &mut Cx<'_>, seg: &Segment<'_>) -> Pass {
+        let Some(tcp) = seg.obs.tcp.as_ref() else {
+            return Pass::Next;
+        };
+        let tls = cx.facts.tls.client_hello_ns.is_some();
+        let t = cx.facts.transfer.get_or_insert_with(Box::default);
+        t.track(seg.up(), tcp, seg.frame.ts_ns, tls);
+        Pass::Next
+    }
+}
+
+impl Transfer {
+    /// One segment, sent by the client when `up`, captured at `ts_ns`; `tls` when the flow
+    /// has shown a ClientHello.
+    pub fn track(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64, tls: bool) {
+        self.handshake(up, seg, ts_ns);
+        let marks = self.classify(up, seg, ts_ns);
+        self.count(up, seg, ts_ns, marks, tls);
+    }
+
+    /// Window scaling, MSS, and the round trip the out-of-order test uses.
+    fn handshake(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
+        let syn = seg.has(tcp_flags::SYN);
+        if syn {
+            let o = seg.options();
+            let ack = seg.has(tcp_flags::ACK);
+            if !ack {
+                self.last_syn_ns = Some(ts_ns);
+            }
+            let (fwd, rev) = if up { (&mut self.up, &mut self.down) } else { (&mut self.down, &mut self.up) };
+            if fwd.scale == Scale::Unknown {
+                fwd.scale = o.window_scale.map_or(Scale::Off, |s| Scale::Shift(s.min(MAX_WINDOW_SHIFT)));
+            }
+            // Scaling needs the option both ways: a SYN-ACK without it turns it off for both.
+            if ack && o.window_scale.is_none() {
+                fwd.scale = Scale::Off;
+                rev.scale = Scale::Off;
+            }
+            let m = &mut self.metrics;
+            match (up, ack) {
+                (true, false) => m.mss_up = m.mss_up.or(o.mss),
+                (false, true) => m.mss_down = m.mss_down.or(o.mss),
+                _ => {}
+            }
+        } else if seg.flags & tcp_flags::ACK != 0 && self.first_rtt_ns.is_none() {
+            if let Some(s) = self.last_syn_ns {
+                self.first_rtt_ns = Some(ts_ns - s);
+            }
+        }
+    }
+
+    /// Wireshark's classification of one segment; updates the direction's state.
+    fn classify(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) -> u16 {
+        let ooo_ns = self.first_rtt_ns.filter(|&r| r != 0).unwrap_or(DEFAULT_OOO_NS);
+        let (fwd, rev) = if up { (&mut self.up, &mut self.down) } else { (&mut self.down, &mut self.up) };
+        let s = Seen {
+            seq: seg.seq,
+            ack: seg.ack,
+            len: seg.seglen(),
+            flags: seg.flags,
+            window: u32::from(seg.window),
+            ts_ns,
+        };
+        let mut marks = fwd.marks_forward(rev, &s);
+        if s.ack != fwd.last_ack {
+            fwd.dup_acks = 0;
+        }
+        if s.len > 0 || s.flags & (tcp_flags::SYN | tcp_flags::FIN) != 0 {
+            marks |= retransmission_kind(fwd, rev, &s, ooo_ns, marks);
+        }
+        fwd.advance(&s, marks);
+        fwd.window = s.window;
+        fwd.last_ack = s.ack;
+        fwd.last_ack_ns = ts_ns;
+        fwd.last_marks = marks;
+        marks
+    }
+
+    /// Adds one classified segment to the metrics.
+    fn count(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64, marks: u16, tls: bool) {
+        let m = &mut self.metrics;
+        let len = seg.seglen();
+        let retransmitted = marks & mark::ANY_RETRANSMISSION != 0;
+        let zero_window = u32::from(marks & mark::ZERO_WINDOW != 0);
+        if up {
+            m.retransmissions_up += u32::from(retransmitted);
+            m.zero_windows_up += zero_window;
+            let request = len > 0 && m.request_ns.is_none() && (!tls || starts_application_data(seg.payload));
+            if request {
+                m.request_ns = Some(ts_ns);
+            }
+            return;
+        }
+        m.retransmissions_down += u32::from(retransmitted);
+        m.lost_segments_down += u32::from(marks & mark::LOST_SEGMENT != 0);
+        m.out_of_order_down += u32::from(marks & mark::OUT_OF_ORDER != 0);
+        m.zero_windows_down += zero_window;
+        m.window_full_down += u32::from(marks & mark::WINDOW_FULL != 0);
+        m.max_segment_down = m.max_segment_down.max(len);
+        if len == 0 {
+            return;
+        }
+        if let Some(last) = m.last_data_down_ns {
+            let gap = ts_ns - last;
+            m.max_gap_down_ns = Some(m.max_gap_down_ns.map_or(gap, |g| g.max(gap)));
+        }
+        m.last_data_down_ns = Some(ts_ns);
+        if m.request_ns.is_some() && m.response_ns.is_none() {
+            m.response_ns = Some(ts_ns);
+        }
+        if !retransmitted {
+            m.good_bytes_down += u64::from(len);
+            m.good_segments_down += 1;
+            m.first_good_down_ns.get_or_insert(ts_ns);
+            m.last_good_down_ns = Some(ts_ns);
+        }
+    }
+}
+
+/// A client segment that opens with a TLS application-data record: after the handshake, the
+/// request (TLS 1.2 sends its Finished as a handshake record; TLS 1.3 in compatibility mode
+/// leads its Finished flight with a ChangeCipherSpec record).
+fn starts_application_data(payload: &[u8]) -> bool {
+    payload.first() == Some(&0x17)
+}
+
+/// The numbers of one segment the classification reads.
+struct Seen {
+    seq: u32,
+    ack: u32,
+    /// Payload length as the IP header declares it (the capture may hold less).
+    len: u32,
+    flags: u8,
+    /// As sent (unscaled).
+    window: u32,
+    ts_ns: i64,
+}
+
+/// Signed distance in sequence space (RFC 1982): positive when `a` is after `b`.
+fn seq_diff(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+impl Side {
+    /// The marks that depend on this side's own history and the other side's window and
+    /// acknowledgements: probes, zero windows, lost segments, keep-alives, full windows,
+    /// duplicate ACKs (Wireshark's tests up to `finished_fwd`).
+    fn marks_forward(&mut self, rev: &Side, s: &Seen) -> u16 {
+        let Seen { seq, ack, len, flags, window, .. } = *s;
+        let control = flags & (tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST) != 0;
+        if len == 1 && seq == self.next_seq && rev.window == 0 {
+            return mark::ZERO_WINDOW_PROBE;
+        }
+        let mut marks = 0;
+        if window == 0 && !control {
+            marks |= mark::ZERO_WINDOW;
+        }
+        if self.next_seq != 0 && seq_diff(seq, self.next_seq) > 0 && flags & tcp_flags::RST == 0 {
+            marks |= mark::LOST_SEGMENT;
+        }
+        if len <= 1 && seq == self.next_seq.wrapping_sub(1) && !control {
+            marks |= mark::KEEP_ALIVE;
+        }
+        let rev_edge = rev.last_ack.wrapping_add(rev.window << rev.scale.shift());
+        if len > 0 && rev.scale != Scale::Unknown && seq.wrapping_add(len) == rev_edge && !control {
+            marks |= mark::WINDOW_FULL;
+        }
+        let repeats = len == 0 && window == self.window && seq == self.next_seq && ack == self.last_ack && !control;
+        if repeats && window != 0 && rev.last_marks & mark::KEEP_ALIVE != 0 {
+            return marks;
+        }
+        if repeats && window == 0 && rev.last_marks & mark::ZERO_WINDOW_PROBE != 0 {
+            return marks;
+        }
+        if repeats && window != 0 {
+            self.dup_acks += 1;
+            marks |= mark::DUPLICATE_ACK;
+        }
+        marks
+    }
+
+    /// Moves the highest sequence number seen (a window probe does not).
+    fn advance(&mut self, s: &Seen, marks: u16) {
+        let Seen { seq, len, flags, ts_ns, .. } = *s;
+        let mut next = seq.wrapping_add(len);
+        if flags & (tcp_flags::SYN | tcp_flags::FIN) != 0 {
+            next = next.wrapping_add(1);
+        }
+        if (seq_diff(next, self.next_seq) > 0 || self.next_seq == 0) && marks & mark::ZERO_WINDOW_PROBE == 0 {
+            self.next_seq = next;
+            self.next_seq_ns = ts_ns;
+        }
+    }
+}
+
+/// A segment with data (or a SYN or FIN) that did not advance the sequence: a fast
+/// retransmission, out of order, a spurious or a plain retransmission, in Wireshark's order.
+fn retransmission_kind(fwd: &Side, rev: &Side, s: &Seen, ooo_ns: i64, marks: u16) -> u16 {
+    let Seen { seq, len, ts_ns, .. } = *s;
+    if marks & mark::KEEP_ALIVE != 0 {
+        return 0;
+    }
+    let mut not_advanced = fwd.next_seq != 0 && seq_diff(seq, fwd.next_seq) < 0;
+    // One byte before the highest seen, carrying more: new data after a window probe.
+    if len > 1 && fwd.next_seq.wrapping_sub(1) == seq {
+        not_advanced = false;
+    }
+    if not_advanced && rev.dup_acks >= 2 && rev.last_ack == seq && ts_ns - rev.last_ack_ns < FAST_RETRANSMISSION_NS {
+        return mark::FAST_RETRANSMISSION;
+    }
+    if not_advanced && ts_ns - fwd.next_seq_ns < ooo_ns && fwd.next_seq != seq.wrapping_add(len) {
+        return mark::OUT_OF_ORDER;
+    }
+    if len > 0 && rev.last_ack != 0 && seq_diff(seq.wrapping_add(len), rev.last_ack) <= 0 {
+        return mark::SPURIOUS_RETRANSMISSION;
+    }
+    if not_advanced {
+        return mark::RETRANSMISSION;
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests;
