@@ -148,6 +148,30 @@ fn every_lab_name_resolves_through_its_chain_to_its_address() {
     }
 }
 
+/// The lab starts capturing before the pull asks anything: every answer is timed from a query
+/// seen. Where an expected.json gives tshark's view of each lookup (`latency_ms` and `queries`
+/// of its `dns_responses`, by `../shared/lab/pathlab.py`), the answer of the same frame agrees.
+#[test]
+fn every_lab_answer_is_timed_from_its_first_query() {
+    for (pcap, exp) in lab_captures() {
+        let name = pcap.file_name().unwrap().to_string_lossy().to_string();
+        let exp: Value = serde_json::from_str(&std::fs::read_to_string(&exp).unwrap()).unwrap();
+        let rep = report(&pcap);
+        for d in rep["dns"].as_array().unwrap() {
+            let (frame, ms, queries) = (&d["frame"], d["latency_ms"].as_f64(), d["queries"].as_u64());
+            assert!(queries >= Some(1) && ms.is_some_and(|ms| ms >= 0.0), "{name}: frame {frame}: {d}");
+            let Some(want) = exp["dns_responses"].as_array().unwrap().iter().find(|e| e["frame"] == *frame) else {
+                panic!("{name}: frame {frame} is not an expected DNS response");
+            };
+            if let Some(want_ms) = want["latency_ms"].as_f64() {
+                let ms = ms.unwrap();
+                assert!((ms - want_ms).abs() <= f64::max(1.0, want_ms * 0.05), "{name}: frame {frame}: {ms} ms");
+                assert_eq!(queries, want["queries"].as_u64(), "{name}: frame {frame}: queries");
+            }
+        }
+    }
+}
+
 #[test]
 fn each_setup_gets_the_finding_that_names_it() {
     for (pcap, exp) in lab_captures() {

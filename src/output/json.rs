@@ -296,6 +296,11 @@ pub struct DnsRecord<'a> {
     pub addresses: &'a [IpAddr],
     pub ttl: Option<u32>,
     pub complete: bool,
+    /// From the first query of this lookup (same name and type, since their previous answer)
+    /// to this answer; null when none was seen.
+    pub latency_ms: Option<f64>,
+    /// The queries of this lookup, retries included.
+    pub queries: u32,
     /// Live: the local process that asked (the process of the DNS flow), or null.
     pub process: Option<&'a crate::procs::Process>,
     /// That process is a local resolver or cache (systemd-resolved, dnsmasq, ...): it asked
@@ -458,6 +463,8 @@ pub fn dns_record<'a>(s: &'a Session, a: &'a DnsAnswer) -> DnsRecord<'a> {
         addresses: &a.msg.addresses,
         ttl: a.msg.min_ttl,
         complete: a.msg.complete,
+        latency_ms: a.latency_ns().map(crate::analysis::outcome::ms),
+        queries: a.queries,
     }
 }
 

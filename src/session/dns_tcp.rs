@@ -81,8 +81,10 @@ pub(super) fn read_message(cx: &mut Cx<'_>, r: Result<DnsMessage, DnsError>, seg
     };
     let transport = f.proto;
     let key = QueryKey { client, client_port, server, id: msg.id };
+    let (name, qtype) = (msg.query.as_deref().unwrap_or(""), msg.qtype.as_deref().unwrap_or(""));
     if !msg.is_response {
         cx.stats.dns_queries += 1;
+        cx.dns.asked(name, qtype, frame.ts_ns, cx.stats);
         let query = PendingQuery {
             ts_ns: frame.ts_ns,
             frame: frame.number,
@@ -99,6 +101,7 @@ pub(super) fn read_message(cx: &mut Cx<'_>, r: Result<DnsMessage, DnsError>, seg
     }
     cx.stats.dns_responses += 1;
     cx.dns.answered(&key);
+    let lookup = cx.dns.lookup_answered(name, qtype, frame.ts_ns);
     if !msg.complete {
         cx.stats.warn_with("truncated-dns", Some(frame.number), Some(frame.offset), || {
             format!("frame {}: DNS response cut short or unreadable in part; kept whole records", frame.number)
@@ -113,6 +116,8 @@ pub(super) fn read_message(cx: &mut Cx<'_>, r: Result<DnsMessage, DnsError>, seg
         server_port,
         transport,
         flow: cx.id,
+        latency_ns: lookup.latency_ns,
+        queries: lookup.queries,
         msg,
     };
     match cx.dns.push(answer) {

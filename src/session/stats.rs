@@ -60,6 +60,9 @@ pub struct Stats {
     pub flow_parsers_released: u64,
     /// Pending DNS queries dropped to respect their cap (moved to the unanswered list).
     pub dns_queries_evicted: u64,
+    /// DNS lookups under way (names and types asked, not answered yet) dropped to respect their
+    /// cap: their answers, if they come, show no latency.
+    pub dns_lookups_evicted: u64,
     /// DNS answers beyond `Limits::max_dns_answers`: counted in `dns_responses`, not stored
     /// (not listed, not used for naming).
     pub dns_answers_evicted: u64,
