@@ -3,13 +3,16 @@
 tcp.stream) with the stream's endpoints, its first frame and the transfer metrics tshark 4.0's
 TCP analysis gives, computed as the pull lab's pathlab.py computes them:
 
-  {"stream", "client", "client_port", "server", "server_port", "first_frame",
+  {"stream", "client", "client_port", "server", "server_port", "client_by", "first_frame",
    "connect_rtt_ms", "retransmissions_down", "lost_segments_down", "out_of_order_down",
    "zero_windows_up", "zero_windows_down", "window_full_down", "max_gap_down_s",
-   "goodput_down_bps", "mss_up", "mss_down", "max_segment_down"}
+   "goodput_down_bps", "mss_up", "mss_down", "max_segment_down", "reversed"?}
 
-The client is the sender of the stream's first frame, or its receiver when that frame is a
-SYN-ACK. "down" is server to client, "up" client to server.
+The client is the sender of the stream's first frame ("client_by": "syn" when it is a SYN,
+"first-frame" otherwise), or its receiver when that frame is a SYN-ACK ("syn-ack"). When the
+first frame is neither, which side is the client is a guess: "reversed" then holds the same
+endpoints and metrics with the other side as client. "down" is server to client, "up" client to
+server.
   connect_rtt_ms      last client SYN before the first SYN-ACK -> that SYN-ACK; null without
                       either
   retransmissions_down  down frames flagged retransmission, fast or spurious retransmission
@@ -80,21 +83,28 @@ def addresses(r):
     return r["ip.src"] or r["ipv6.src"], r["ip.dst"] or r["ipv6.dst"]
 
 
-def new_stream(r):
-    src, dst = addresses(r)
-    syn, ack = on(r["tcp.flags.syn"]), on(r["tcp.flags.ack"])
-    if syn and ack:  # the SYN was not captured: the SYN-ACK's receiver is the client
-        client, server = (dst, r["tcp.dstport"]), (src, r["tcp.srcport"])
-    else:
-        client, server = (src, r["tcp.srcport"]), (dst, r["tcp.dstport"])
+def accumulator(r, client, server, client_by):
     a = {"stream": int(r["tcp.stream"]), "client": client[0], "client_port": int(client[1]),
-         "server": server[0], "server_port": int(server[1]),
+         "server": server[0], "server_port": int(server[1]), "client_by": client_by,
          "first_frame": int(r["frame.number"]), "mss_up": None, "mss_down": None,
          "retransmissions_down": 0, "zero_windows_up": 0, "max_segment_down": 0,
          "_client": client, "_syns": [], "_synack": None, "_down_data": []}
     for k in COUNTED_DOWN:
         a[k] = 0
     return a
+
+
+def new_stream(r):
+    """The accumulators of a stream: its client's view, and when its first frame shows neither
+    SYN nor SYN-ACK (the start was not captured), also the other side's."""
+    src, dst = addresses(r)
+    first, second = (src, r["tcp.srcport"]), (dst, r["tcp.dstport"])
+    syn, ack = on(r["tcp.flags.syn"]), on(r["tcp.flags.ack"])
+    if syn and ack:  # the SYN was not captured: the SYN-ACK's receiver is the client
+        return [accumulator(r, second, first, "syn-ack")]
+    if syn:
+        return [accumulator(r, first, second, "syn")]
+    return [accumulator(r, first, second, "first-frame"), accumulator(r, second, first, "first-frame")]
 
 
 def follow(a, r, t):
@@ -125,7 +135,8 @@ def follow(a, r, t):
 
 def finish(a):
     """The public entry of a stream: raw facts turned into the metrics, in a fixed key order."""
-    m = {k: a[k] for k in ("stream", "client", "client_port", "server", "server_port", "first_frame")}
+    m = {k: a[k] for k in ("stream", "client", "client_port", "server", "server_port", "client_by",
+                           "first_frame")}
     if a["_synack"] is not None and a["_syns"]:
         m["connect_rtt_ms"] = round((a["_synack"] - a["_syns"][-1]) * 1000, 3)
     else:
@@ -155,8 +166,16 @@ def tcp_analysis(path, prefs, env):
         s = int(r["tcp.stream"])
         if s not in streams:
             streams[s] = new_stream(r)
-        follow(streams[s], r, t)
-    return [finish(streams[s]) for s in sorted(streams)]
+        for a in streams[s]:
+            follow(a, r, t)
+    out = []
+    for s in sorted(streams):
+        entry = finish(streams[s][0])
+        if len(streams[s]) > 1:
+            entry["reversed"] = {k: v for k, v in finish(streams[s][1]).items()
+                                 if k not in ("stream", "client_by", "first_frame")}
+        out.append(entry)
+    return out
 
 
 def main():
