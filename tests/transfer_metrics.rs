@@ -158,3 +158,44 @@ fn transfer_metrics_agree_with_tshark_on_the_lab_captures() {
         misses[..misses.len().min(SHOWN)].join("\n")
     );
 }
+
+/// The tolerances of slow_compare.py, at their edges: a value just inside passes, one just
+/// outside fails, a null wants null or nothing, and a missing or non-numeric value fails.
+#[test]
+fn each_metric_is_compared_with_the_lab_tolerance() {
+    use serde_json::json;
+    let metric = |name: &str| FLOW_METRICS.iter().chain(&DNS_METRICS).find(|m| m.name == name).unwrap();
+    let agrees = |name: &str, got: Value, want: Value| {
+        let ours = json!({ name: got });
+        check(metric(name), ours.as_object(), &want).is_ok()
+    };
+    let cases = [
+        ("retransmissions_down", json!(1), json!(0), true),
+        ("retransmissions_down", json!(2), json!(0), false),
+        ("lost_segments_down", json!(108), json!(100), true),
+        ("lost_segments_down", json!(111), json!(100), false),
+        ("queries", json!(2), json!(1), true),
+        ("connect_rtt_ms", json!(10.9), json!(10.0), true),
+        ("connect_rtt_ms", json!(11.2), json!(10.0), false),
+        ("connect_rtt_ms", json!(204.0), json!(200.0), true),
+        ("latency_ms", json!(211.0), json!(200.0), false),
+        ("max_gap_down_s", json!(0.0049), json!(0.0), true),
+        ("max_gap_down_s", json!(0.006), json!(0.0), false),
+        ("max_gap_down_s", json!(10.4), json!(10.0), true),
+        ("max_gap_down_s", json!(10.6), json!(10.0), false),
+        ("goodput_down_bps", json!(1_090_000.0), json!(1_000_000.0), true),
+        ("goodput_down_bps", json!(1_110_000.0), json!(1_000_000.0), false),
+        ("mss_up", json!(1460), json!(1460), true),
+        ("mss_down", json!(1459), json!(1460), false),
+        ("max_segment_down", json!(1449), json!(1448), false),
+        ("connect_rtt_ms", Value::Null, Value::Null, true),
+        ("goodput_down_bps", json!(0.0), Value::Null, false),
+        ("zero_windows_up", Value::Null, json!(0), false),
+        ("zero_windows_up", json!(false), json!(0), false),
+    ];
+    for (name, got, want, expected) in cases {
+        assert_eq!(agrees(name, got.clone(), want.clone()), expected, "{name}: got {got} want {want}");
+    }
+    assert!(check(metric("mss_up"), None, &Value::Null).is_ok(), "an expected null accepts an absent field");
+    assert!(check(metric("mss_up"), None, &json!(1460)).is_err(), "an absent field is a miss");
+}
