@@ -1,7 +1,10 @@
 //! Conformance against Wireshark's tshark on real captures from public test suites
 //! (tests/corpus/real, with tshark's output in oracle/; `make-oracle.sh` there remakes it): TLS SNI over TCP, QUIC SNI, plain
-//! HTTP Host and DNS answers. Every difference must be explained, one line each, in
-//! docs/tshark-differences.tsv; the test fails on any other.
+//! HTTP Host and DNS answers, and the transfer metrics of every TCP stream (tshark's
+//! tcp.analysis). Every difference must be explained, one line each, in
+//! docs/tshark-differences.tsv; the tests fail on any other.
+
+mod transfer_check;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,6 +15,12 @@ use acrscope::analysis::Analyzer;
 use acrscope::output::json;
 use acrscope::pipeline;
 use acrscope::session::Limits;
+
+use transfer_check::{check, Tally, FLOW_METRICS};
+
+/// Kinds of docs/tshark-differences.tsv lines about transfer metrics: `tcp-<metric>`, and
+/// `tcp-flow-missing` for a TCP stream of tshark's that no flow of ours matches.
+const TCP_KIND: &str = "tcp-";
 
 /// The real captures and tshark's output for them, in the repository.
 fn fixtures() -> PathBuf {
@@ -136,6 +145,37 @@ fn our_sets(r: &Value) -> Sets {
     Sets { sni, quic, http, dns }
 }
 
+/// One real capture: its path in the corpus, tshark's oracle for it and our JSON report.
+struct Real {
+    rel: String,
+    oracle: Value,
+    report: Value,
+}
+
+/// Reads a capture as `acrscope report --format json` would. Damaged files: the error names
+/// where, and every frame tshark read was read.
+fn read_real(root: &Path, path: &Path) -> Real {
+    let rel = path.strip_prefix(root).unwrap().to_string_lossy().to_string();
+    let oracle: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("oracle").join(format!("{rel}.json"))).unwrap())
+            .unwrap();
+    let (session, info) = pipeline::read_file(path, Limits::default(), |_| {})
+        .unwrap_or_else(|e| panic!("{rel}: could not be read: {e}"));
+    if oracle["tshark_exit_status"].as_i64() != Some(0) {
+        let err = info.error.clone().unwrap_or_default();
+        assert!(err.contains("offset") || err.contains("frame"), "{rel}: error lacks a location: {err:?}");
+    }
+    assert!(
+        session.stats.packets >= oracle["frames_read"].as_u64().unwrap(),
+        "{rel}: read {} frames, tshark {}",
+        session.stats.packets,
+        oracle["frames_read"]
+    );
+    let analysis = Analyzer::default().analyze(&session);
+    let report = serde_json::to_value(json::build(&session, &analysis, &info)).unwrap();
+    Real { rel, oracle, report }
+}
+
 /// (file, kind, item) → verdict, from docs/tshark-differences.tsv.
 fn explained() -> BTreeMap<(String, String, String), String> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/tshark-differences.tsv");
@@ -169,25 +209,7 @@ fn agreement_with_tshark_on_real_captures() {
     let files = captures(&root);
     assert!(files.len() >= 50, "expected the 53 real captures, found {}", files.len());
     for path in files {
-        let rel = path.strip_prefix(&root).unwrap().to_string_lossy().to_string();
-        let oracle: Value =
-            serde_json::from_str(&std::fs::read_to_string(root.join("oracle").join(format!("{rel}.json"))).unwrap())
-                .unwrap();
-        let (session, info) = pipeline::read_file(&path, Limits::default(), |_| {})
-            .unwrap_or_else(|e| panic!("{rel}: could not be read: {e}"));
-        // Damaged files: the error names where, and every frame tshark read was read.
-        if oracle["tshark_exit_status"].as_i64() != Some(0) {
-            let err = info.error.clone().unwrap_or_default();
-            assert!(err.contains("offset") || err.contains("frame"), "{rel}: error lacks a location: {err:?}");
-        }
-        assert!(
-            session.stats.packets >= oracle["frames_read"].as_u64().unwrap(),
-            "{rel}: read {} frames, tshark {}",
-            session.stats.packets,
-            oracle["frames_read"]
-        );
-        let analysis = Analyzer::default().analyze(&session);
-        let report = serde_json::to_value(json::build(&session, &analysis, &info)).unwrap();
+        let Real { rel, oracle, report } = read_real(&root, &path);
         let (o, r) = (oracle_sets(&oracle), our_sets(&report));
         sni_total += o.sni.len();
         sni_hit += o.sni.intersection(&r.sni).count();
@@ -233,11 +255,107 @@ fn agreement_with_tshark_on_real_captures() {
         "differences from tshark not in docs/tshark-differences.tsv:\n{}",
         unexplained.join("\n")
     );
-    let stale: Vec<_> = explained.keys().filter(|k| !used.contains(*k)).collect();
+    // The transfer metrics' entries (kind tcp-*) are checked by their own test.
+    let stale: Vec<_> = explained.keys().filter(|k| !k.1.starts_with(TCP_KIND) && !used.contains(*k)).collect();
     assert!(stale.is_empty(), "docs/tshark-differences.tsv lists differences that no longer occur: {stale:?}");
     assert!(sni_hit * 100 >= sni_total * 99, "TLS SNI recall below 99%");
     assert!(dns_hit * 100 >= dns_total * 99, "DNS recall below 99%");
     assert!(quic_total >= 100, "the oracle lost its QUIC SNIs: {quic_total}");
     assert!(quic_hit * 100 >= quic_total * 95, "QUIC SNI recall below 95%");
     assert!(http_hit * 100 >= http_total * 99, "HTTP Host recall below 99%");
+}
+
+/// One TCP stream of tshark's whose metric differs from ours: the kind and item of its
+/// docs/tshark-differences.tsv line, and both values.
+struct TransferDifference {
+    kind: String,
+    item: String,
+    detail: String,
+}
+
+/// Compares every TCP stream of the oracle with our flow of the same endpoints and first frame;
+/// a stream without such a flow misses every metric. A stream whose start was not captured has
+/// its metrics for either side as client (`reversed`): those of the side we took are compared.
+fn transfer_differences(real: &Real, tally: &mut Tally) -> Vec<TransferDifference> {
+    let lower = |v: &Value| v.as_str().unwrap_or_default().to_lowercase();
+    let key = |f: &Value, first_frame: &Value| {
+        let port = |p: &Value| p.as_u64().unwrap_or(u64::MAX);
+        (lower(&f["client"]), port(&f["client_port"]), lower(&f["server"]), port(&f["server_port"]), port(first_frame))
+    };
+    let ours: BTreeMap<_, &Value> = real.report["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["proto"] == "tcp")
+        .map(|f| (key(f, &f["first_frame"]), f))
+        .collect();
+    let mut out = Vec::new();
+    for stream in real.oracle["tcp_analysis"].as_array().into_iter().flatten() {
+        let frame = &stream["first_frame"];
+        let item = format!("{} -> {} frame {frame}", endpoint(stream, "client"), endpoint(stream, "server"));
+        let sides = std::iter::once(stream).chain(stream.get("reversed"));
+        let Some((flow, want)) = sides.filter_map(|w| Some((*ours.get(&key(w, frame))?, w))).next() else {
+            FLOW_METRICS.iter().for_each(|m| tally.record(m.name, false));
+            let detail = "no TCP flow of ours with these endpoints and first frame".to_string();
+            out.push(TransferDifference { kind: format!("{TCP_KIND}flow-missing"), item, detail });
+            continue;
+        };
+        for m in &FLOW_METRICS {
+            let result = check(m, flow.as_object(), &want[m.name]);
+            tally.record(m.name, result.is_ok());
+            if let Err(miss) = result {
+                let detail = format!("ours {}, tshark {}", miss.got, miss.want);
+                out.push(TransferDifference { kind: format!("{TCP_KIND}{}", m.name), item: item.clone(), detail });
+            }
+        }
+    }
+    out
+}
+
+/// `addr:port` of one side of an oracle stream, `[addr]:port` for IPv6.
+fn endpoint(stream: &Value, side: &str) -> String {
+    let addr = stream[side].as_str().unwrap_or_default().to_lowercase();
+    let port = &stream[format!("{side}_port")];
+    if addr.contains(':') {
+        format!("[{addr}]:{port}")
+    } else {
+        format!("{addr}:{port}")
+    }
+}
+
+#[test]
+fn transfer_metrics_agree_with_tshark_on_real_captures() {
+    let root = fixtures();
+    let explained = explained();
+    let (mut unexplained, mut used) = (Vec::new(), BTreeSet::new());
+    let (mut tally, mut streams) = (Tally::default(), 0);
+    for path in captures(&root) {
+        let real = read_real(&root, &path);
+        streams += real.oracle["tcp_analysis"].as_array().map_or(0, Vec::len);
+        for d in transfer_differences(&real, &mut tally) {
+            let key = (real.rel.clone(), d.kind, d.item);
+            if explained.contains_key(&key) {
+                used.insert(key);
+            } else {
+                unexplained.push(format!("{}\t{}\t{}\t({})", key.0, key.1, key.2, d.detail));
+            }
+        }
+    }
+    eprintln!(
+        "tshark agreement, transfer metrics of {streams} TCP streams: {}/{} (per metric: {})",
+        tally.agreeing(),
+        tally.total(),
+        tally.per_metric()
+    );
+    assert!(streams >= 300, "the oracle lost its TCP streams: {streams} (make-oracle.sh remakes them)");
+    assert!(
+        unexplained.is_empty(),
+        "{} transfer-metric differences from tshark not in docs/tshark-differences.tsv (file, kind, item, values):\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
+    );
+    let stale: Vec<_> = explained.keys().filter(|k| k.1.starts_with(TCP_KIND) && !used.contains(*k)).collect();
+    assert!(stale.is_empty(), "docs/tshark-differences.tsv lists differences that no longer occur: {stale:?}");
+    let below = tally.below(99);
+    assert!(below.is_empty(), "transfer metrics agreeing with tshark on under 99% of the TCP streams: {below:?}");
 }
