@@ -167,11 +167,14 @@ impl FlowTable {
         Some(id)
     }
 
-    /// A new SYN on a known 5-tuple is a new connection when the old one ended or the ISN
-    /// differs (clients reuse ports; a retransmitted SYN keeps its ISN).
+    /// A new SYN on a known 5-tuple is a new connection when the ISN differs (clients reuse
+    /// ports; a retransmitted SYN keeps its ISN), or the old connection carried data or ended
+    /// after it was answered. A client that resets a stray ACK and sends its SYN again, same
+    /// ISN, is still making the same attempt (tshark keeps it in one stream too).
     fn is_port_reuse(&self, id: u32, seq: u32) -> bool {
         let f = &self.flows[id as usize];
-        f.tcp.closed() || f.tcp.client_isn().is_some_and(|isn| isn != seq) || f.bytes_up > 0
+        let ended = f.tcp.closed() && (f.tcp.saw_syn_ack() || f.tcp.client_isn().is_none());
+        ended || f.tcp.client_isn().is_some_and(|isn| isn != seq) || f.bytes_up > 0
     }
 
     fn open(

@@ -134,9 +134,12 @@ pub fn by_ethertype(mut ethertype: u16, mut data: &[u8]) -> Result<LinkPayload<'
                 data = &data[4..];
             }
             ETHERTYPE_PPPOE_SESSION => {
-                // 6-byte PPPoE header, then the 2-byte PPP protocol.
+                // 6-byte PPPoE header, then the 2-byte PPP protocol. The header's length
+                // (protocol included) ends the packet: what follows is the frame's padding.
                 let ppp = be16(data, 6).ok_or(LinkError::Truncated)?;
-                let rest = &data[8..];
+                let len = usize::from(be16(data, 4).ok_or(LinkError::Truncated)?);
+                let end = (6 + len).clamp(8, data.len());
+                let rest = &data[8..end];
                 return Ok(match ppp {
                     0x0021 | 0x0057 => LinkPayload::Ip(rest),
                     _ => LinkPayload::NotIp,

@@ -147,12 +147,16 @@ impl Tracker for TransferTracker {
     const EMPTY_SEGMENTS: bool = true;
 
     fn tcp(&mut self, _: &mut (), cx: &mut Cx<'_>, seg: &Segment<'_>) -> Pass {
-        let Some(tcp) = seg.obs.tcp.as_ref() else {
+        let Some(&(mut tcp)) = seg.obs.tcp.as_ref() else {
             return Pass::Next;
         };
+        // Bytes the IP header declares beyond the frame's own length were never on this wire
+        // (a bad length field): only what the snaplen cut off counts, as tshark counts it.
+        let snapped = (seg.frame.orig_len as usize).saturating_sub(seg.frame.data.len());
+        tcp.cut = tcp.cut.min(u32::try_from(snapped).unwrap_or(u32::MAX));
         let tls = cx.facts.tls.client_hello_ns.is_some();
         let t = cx.facts.transfer.get_or_insert_with(Box::default);
-        t.track(seg.up(), tcp, seg.frame.ts_ns, tls);
+        t.track(seg.up(), &tcp, seg.frame.ts_ns, tls);
         Pass::Next
     }
 }
@@ -356,11 +360,13 @@ fn retransmission_kind(fwd: &Side, rev: &Side, s: &Seen, ooo_ns: i64, marks: u16
     if not_advanced && rev.dup_acks >= 2 && rev.last_ack == seq && ts_ns - rev.last_ack_ns < FAST_RETRANSMISSION_NS {
         return mark::FAST_RETRANSMISSION;
     }
-    if not_advanced && ts_ns - fwd.next_seq_ns < ooo_ns && fwd.next_seq != seq.wrapping_add(len) {
-        return mark::OUT_OF_ORDER;
-    }
+    // Data the other side had already acknowledged is a spurious retransmission, however soon
+    // it came (tshark 4.0 tests this before out-of-order).
     if len > 0 && rev.last_ack != 0 && seq_diff(seq.wrapping_add(len), rev.last_ack) <= 0 {
         return mark::SPURIOUS_RETRANSMISSION;
+    }
+    if not_advanced && ts_ns - fwd.next_seq_ns < ooo_ns && fwd.next_seq != seq.wrapping_add(len) {
+        return mark::OUT_OF_ORDER;
     }
     if not_advanced {
         return mark::RETRANSMISSION;

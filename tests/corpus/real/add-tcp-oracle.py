@@ -27,6 +27,11 @@ server.
   mss_up / mss_down   MSS option of the client's first SYN carrying one / the first SYN-ACK
   max_segment_down    largest tcp.len of a down frame (0 if none)
 
+A client that reuses its port for a new connection stays in one tcp.stream for tshark, which
+marks the reuse (tcp.analysis.reused_ports): the stream is then split into one entry per
+connection, each from its SYN (as acrscope opens a new flow there), with tshark's flags as they
+are.
+
 A TCP header quoted inside an ICMP error has no tcp.stream and is skipped. Addresses are those of
 the innermost IP header (tunnels), as in make-oracle.sh.
 
@@ -47,7 +52,7 @@ FIELDS = ["tcp.stream", "frame.number", "frame.time_relative", "frame.protocols"
           "tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
           "tcp.analysis.spurious_retransmission", "tcp.analysis.lost_segment",
           "tcp.analysis.out_of_order", "tcp.analysis.zero_window", "tcp.analysis.window_full",
-          "tcp.options.mss_val"]
+          "tcp.options.mss_val", "tcp.analysis.reused_ports", "tcp.seq_raw"]
 COUNTED_DOWN = {"lost_segments_down": "tcp.analysis.lost_segment",
                 "out_of_order_down": "tcp.analysis.out_of_order",
                 "window_full_down": "tcp.analysis.window_full",
@@ -157,24 +162,47 @@ def finish(a):
     return m
 
 
+def reuse_starts(frames):
+    """Frame numbers where a stream's rows begin a new connection: tshark keeps one tcp.stream
+    when a client reuses its port, but marks the reuse (tcp.analysis.reused_ports, often on the
+    SYN-ACK); the new connection starts at the last SYN without ACK before that mark, when that
+    SYN's sequence number differs from the connection's first (a SYN sent again with the same
+    number is a retry of the same connection)."""
+    starts = set()
+    last_syn = None
+    isn = None
+    for k, r in enumerate(frames):
+        if on(r["tcp.flags.syn"]) and not on(r["tcp.flags.ack"]):
+            last_syn = k
+            isn = r["tcp.seq_raw"] if isn is None else isn
+        if on(r["tcp.analysis.reused_ports"]) and last_syn and frames[last_syn]["tcp.seq_raw"] != isn:
+            starts.add(frames[last_syn]["frame.number"])
+            isn = frames[last_syn]["tcp.seq_raw"]
+    return starts
+
+
 def tcp_analysis(path, prefs, env):
-    streams = {}
+    by_stream = {}
     for r in rows(path, prefs, env):
         if not r["tcp.stream"] or not r["tcp.srcport"]:
             continue  # a TCP header quoted inside ICMP: not a segment of a stream
-        t = float(r["frame.time_relative"])
-        s = int(r["tcp.stream"])
-        if s not in streams:
-            streams[s] = new_stream(r)
-        for a in streams[s]:
-            follow(a, r, t)
+        by_stream.setdefault(int(r["tcp.stream"]), []).append(r)
     out = []
-    for s in sorted(streams):
-        entry = finish(streams[s][0])
-        if len(streams[s]) > 1:
-            entry["reversed"] = {k: v for k, v in finish(streams[s][1]).items()
-                                 if k not in ("stream", "client_by", "first_frame")}
-        out.append(entry)
+    for s in sorted(by_stream):
+        frames = by_stream[s]
+        starts = reuse_starts(frames)
+        parts = []
+        for r in frames:
+            if not parts or r["frame.number"] in starts:
+                parts.append(new_stream(r))
+            for a in parts[-1]:
+                follow(a, r, float(r["frame.time_relative"]))
+        for accs in parts:
+            entry = finish(accs[0])
+            if len(accs) > 1:
+                entry["reversed"] = {k: v for k, v in finish(accs[1]).items()
+                                     if k not in ("stream", "client_by", "first_frame")}
+            out.append(entry)
     return out
 
 
