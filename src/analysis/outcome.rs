@@ -113,7 +113,7 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
         return Outcome::TlsAlert;
     }
     if let Some(ch_ns) = tls.client_hello_ns {
-        let answered = facts.transfer.as_ref().and_then(|t| t.metrics.last_data_down_ns).is_some_and(|p| p > ch_ns);
+        let answered = facts.transfer.as_ref().and_then(|t| t.metrics.last_data_down_ns()).is_some_and(|p| p > ch_ns);
         if tls.server_version.is_none() && !answered {
             if let Some(close) = server_close {
                 if close.ts_ns >= ch_ns {

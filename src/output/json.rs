@@ -431,10 +431,10 @@ impl TransferRecord {
             zero_windows_up: Some(m.zero_windows_up),
             zero_windows_down: Some(m.zero_windows_down),
             window_full_down: Some(m.window_full_down),
-            max_gap_down_s: m.max_gap_down_ns.map(|g| (g / 1_000) as f64 / 1e6),
+            max_gap_down_s: m.max_gap_down_ns().map(|g| (g / 1_000) as f64 / 1e6),
             goodput_down_bps: m.goodput_down_bps().map(|b| (b * 10.0).round() / 10.0),
-            mss_up: m.mss_up,
-            mss_down: m.mss_down,
+            mss_up: m.mss_up(),
+            mss_down: m.mss_down(),
             max_segment_down: Some(m.max_segment_down),
             ttfb_ms: m.ttfb_ns().filter(|t| *t >= 0).map(crate::analysis::outcome::ms),
         }

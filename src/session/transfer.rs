@@ -57,23 +57,47 @@ mod mark {
     pub const ANY_RETRANSMISSION: u16 = RETRANSMISSION | FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION;
 }
 
+/// A time or duration in nanoseconds that may be unknown, in 8 bytes rather than an
+/// `Option<i64>`'s 16: every
+/// TCP flow holds several, and a busy capture holds hundreds of thousands of flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ns(i64);
+
+impl Ns {
+    const NONE: Ns = Ns(i64::MIN);
+
+    fn at(ns: i64) -> Ns {
+        Ns(ns.max(i64::MIN + 1))
+    }
+
+    pub fn get(self) -> Option<i64> {
+        (self != Ns::NONE).then_some(self.0)
+    }
+}
+
+impl Default for Ns {
+    fn default() -> Self {
+        Ns::NONE
+    }
+}
+
 /// One direction's sequence state, as Wireshark keeps it (`tcp_analyze_seq_info`); a zero
 /// `next_seq` means "not known yet", as there.
 #[derive(Debug, Clone, Copy, Default)]
 struct Side {
     /// The sequence number after the highest byte (or SYN/FIN) sent so far.
     next_seq: u32,
-    next_seq_ns: i64,
-    /// The last acknowledgement number this side sent, and when.
+    /// The last acknowledgement number this side sent.
     last_ack: u32,
+    next_seq_ns: i64,
     last_ack_ns: i64,
     /// The last window this side advertised, as sent (unscaled).
-    window: u32,
-    scale: Scale,
-    /// Duplicate ACKs this side sent in a row.
-    dup_acks: u32,
+    window: u16,
+    /// Duplicate ACKs this side sent in a row (only "two or more" matters).
+    dup_acks: u16,
     /// The marks of this side's last segment (a keep-alive or window probe shapes the reply).
     last_marks: u16,
+    scale: Scale,
 }
 
 /// The counts and times of one flow's transfer; what every view reads.
@@ -92,36 +116,55 @@ pub struct TransferMetrics {
     pub zero_windows_down: u32,
     /// Server segments that filled the client's advertised window.
     pub window_full_down: u32,
-    /// The longest time between two server segments carrying data.
-    pub max_gap_down_ns: Option<i64>,
-    /// Server payload not counted as retransmitted, and the first and last such segment.
-    pub good_bytes_down: u64,
-    pub first_good_down_ns: Option<i64>,
-    pub last_good_down_ns: Option<i64>,
-    /// Server segments with data that were not retransmissions.
-    good_segments_down: u32,
-    /// The MSS options of the client's SYN and of the server's SYN-ACK.
-    pub mss_up: Option<u16>,
-    pub mss_down: Option<u16>,
     /// The largest server payload (as the IP header declares it).
     pub max_segment_down: u32,
+    /// Server payload not counted as retransmitted, and the first and last such segment.
+    pub good_bytes_down: u64,
+    first_good_down: Ns,
+    last_good_down: Ns,
+    /// The longest time between two server segments carrying data.
+    max_gap_down: Ns,
     /// The client's first request after the handshake, and the server's first data after it.
-    pub request_ns: Option<i64>,
-    pub response_ns: Option<i64>,
+    request: Ns,
+    response: Ns,
     /// Capture time of the last server segment carrying data.
-    pub last_data_down_ns: Option<i64>,
+    last_data_down: Ns,
+    /// The MSS options of the client's SYN and of the server's SYN-ACK (0: none).
+    mss_up: u16,
+    mss_down: u16,
 }
 
 impl TransferMetrics {
-    /// Server payload bits per second over the span of the non-retransmitted data.
+    /// Server payload bits per second over the span of the non-retransmitted data: null with
+    /// fewer than two such segments (then the span is zero).
     pub fn goodput_down_bps(&self) -> Option<f64> {
-        let (a, b) = (self.first_good_down_ns?, self.last_good_down_ns?);
-        (self.good_segments_down >= 2 && b > a).then(|| self.good_bytes_down as f64 * 8.0 / ((b - a) as f64 / 1e9))
+        let (a, b) = (self.first_good_down.get()?, self.last_good_down.get()?);
+        (b > a).then(|| self.good_bytes_down as f64 * 8.0 / ((b - a) as f64 / 1e9))
     }
 
     /// From the client's request to the server's first data after it.
     pub fn ttfb_ns(&self) -> Option<i64> {
-        Some(self.response_ns? - self.request_ns?)
+        Some(self.response.get()? - self.request.get()?)
+    }
+
+    /// The longest time between two server segments carrying data.
+    pub fn max_gap_down_ns(&self) -> Option<i64> {
+        self.max_gap_down.get()
+    }
+
+    /// Capture time of the last server segment carrying data.
+    pub fn last_data_down_ns(&self) -> Option<i64> {
+        self.last_data_down.get()
+    }
+
+    /// The MSS option of the client's SYN.
+    pub fn mss_up(&self) -> Option<u16> {
+        Some(self.mss_up).filter(|m| *m != 0)
+    }
+
+    /// The MSS option of the server's SYN-ACK.
+    pub fn mss_down(&self) -> Option<u16> {
+        Some(self.mss_down).filter(|m| *m != 0)
     }
 }
 
@@ -133,8 +176,8 @@ pub struct Transfer {
     /// The last SYN without ACK, and the handshake's round trip from it to the first segment
     /// with ACK and no SYN (Wireshark's `ts_mru_syn` and `ts_first_rtt`, tshark's
     /// `tcp.analysis.initial_rtt`).
-    last_syn_ns: Option<i64>,
-    first_rtt_ns: Option<i64>,
+    last_syn: Ns,
+    first_rtt: Ns,
     pub metrics: TransferMetrics,
 }
 
@@ -177,7 +220,7 @@ impl Transfer {
             let o = seg.options();
             let ack = seg.has(tcp_flags::ACK);
             if !ack {
-                self.last_syn_ns = Some(ts_ns);
+                self.last_syn = Ns::at(ts_ns);
             }
             let (fwd, rev) = if up { (&mut self.up, &mut self.down) } else { (&mut self.down, &mut self.up) };
             if fwd.scale == Scale::Unknown {
@@ -189,30 +232,24 @@ impl Transfer {
                 rev.scale = Scale::Off;
             }
             let m = &mut self.metrics;
+            let mss = o.mss.unwrap_or(0);
             match (up, ack) {
-                (true, false) => m.mss_up = m.mss_up.or(o.mss),
-                (false, true) => m.mss_down = m.mss_down.or(o.mss),
+                (true, false) if m.mss_up == 0 => m.mss_up = mss,
+                (false, true) if m.mss_down == 0 => m.mss_down = mss,
                 _ => {}
             }
-        } else if seg.flags & tcp_flags::ACK != 0 && self.first_rtt_ns.is_none() {
-            if let Some(s) = self.last_syn_ns {
-                self.first_rtt_ns = Some(ts_ns - s);
+        } else if seg.flags & tcp_flags::ACK != 0 && self.first_rtt.get().is_none() {
+            if let Some(s) = self.last_syn.get() {
+                self.first_rtt = Ns::at(ts_ns - s);
             }
         }
     }
 
     /// Wireshark's classification of one segment; updates the direction's state.
     fn classify(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) -> u16 {
-        let ooo_ns = self.first_rtt_ns.filter(|&r| r != 0).unwrap_or(DEFAULT_OOO_NS);
+        let ooo_ns = self.first_rtt.get().filter(|&r| r != 0).unwrap_or(DEFAULT_OOO_NS);
         let (fwd, rev) = if up { (&mut self.up, &mut self.down) } else { (&mut self.down, &mut self.up) };
-        let s = Seen {
-            seq: seg.seq,
-            ack: seg.ack,
-            len: seg.seglen(),
-            flags: seg.flags,
-            window: u32::from(seg.window),
-            ts_ns,
-        };
+        let s = Seen { seq: seg.seq, ack: seg.ack, len: seg.seglen(), flags: seg.flags, window: seg.window, ts_ns };
         let mut marks = fwd.marks_forward(rev, &s);
         if s.ack != fwd.last_ack {
             fwd.dup_acks = 0;
@@ -237,9 +274,9 @@ impl Transfer {
         if up {
             m.retransmissions_up += u32::from(retransmitted);
             m.zero_windows_up += zero_window;
-            let request = len > 0 && m.request_ns.is_none() && (!tls || starts_application_data(seg.payload));
+            let request = len > 0 && m.request.get().is_none() && (!tls || starts_application_data(seg.payload));
             if request {
-                m.request_ns = Some(ts_ns);
+                m.request = Ns::at(ts_ns);
             }
             return;
         }
@@ -252,19 +289,20 @@ impl Transfer {
         if len == 0 {
             return;
         }
-        if let Some(last) = m.last_data_down_ns {
+        if let Some(last) = m.last_data_down.get() {
             let gap = ts_ns - last;
-            m.max_gap_down_ns = Some(m.max_gap_down_ns.map_or(gap, |g| g.max(gap)));
+            m.max_gap_down = Ns::at(m.max_gap_down.get().map_or(gap, |g| g.max(gap)));
         }
-        m.last_data_down_ns = Some(ts_ns);
-        if m.request_ns.is_some() && m.response_ns.is_none() {
-            m.response_ns = Some(ts_ns);
+        m.last_data_down = Ns::at(ts_ns);
+        if m.request.get().is_some() && m.response.get().is_none() {
+            m.response = Ns::at(ts_ns);
         }
         if !retransmitted {
             m.good_bytes_down += u64::from(len);
-            m.good_segments_down += 1;
-            m.first_good_down_ns.get_or_insert(ts_ns);
-            m.last_good_down_ns = Some(ts_ns);
+            if m.first_good_down.get().is_none() {
+                m.first_good_down = Ns::at(ts_ns);
+            }
+            m.last_good_down = Ns::at(ts_ns);
         }
     }
 }
@@ -284,7 +322,7 @@ struct Seen {
     len: u32,
     flags: u8,
     /// As sent (unscaled).
-    window: u32,
+    window: u16,
     ts_ns: i64,
 }
 
@@ -313,7 +351,7 @@ impl Side {
         if len <= 1 && seq == self.next_seq.wrapping_sub(1) && !control {
             marks |= mark::KEEP_ALIVE;
         }
-        let rev_edge = rev.last_ack.wrapping_add(rev.window << rev.scale.shift());
+        let rev_edge = rev.last_ack.wrapping_add(u32::from(rev.window) << rev.scale.shift());
         if len > 0 && rev.scale != Scale::Unknown && seq.wrapping_add(len) == rev_edge && !control {
             marks |= mark::WINDOW_FULL;
         }
@@ -325,7 +363,7 @@ impl Side {
             return marks;
         }
         if repeats && window != 0 {
-            self.dup_acks += 1;
+            self.dup_acks = self.dup_acks.saturating_add(1);
             marks |= mark::DUPLICATE_ACK;
         }
         marks

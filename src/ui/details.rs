@@ -251,7 +251,7 @@ impl Selected<'_> {
             (sum(|m| m.window_full_down), "window full"),
         ];
         parts.extend(counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")));
-        if let Some(gap) = flows.iter().filter_map(|(_, m)| m.max_gap_down_ns).max() {
+        if let Some(gap) = flows.iter().filter_map(|(_, m)| m.max_gap_down_ns()).max() {
             parts.push(format!("longest gap {}", human_ms(gap)));
         }
         let (_, m) = flows[0];
@@ -259,7 +259,7 @@ impl Selected<'_> {
             if let Some(t) = m.ttfb_ns().filter(|t| *t >= 0) {
                 parts.push(format!("first byte {}", human_ms(t)));
             }
-            if let (Some(up), Some(down)) = (m.mss_up, m.mss_down) {
+            if let (Some(up), Some(down)) = (m.mss_up(), m.mss_down()) {
                 parts.push(format!("MSS {up}/{down}, largest ↓ {}", m.max_segment_down));
             }
         }

@@ -95,7 +95,7 @@ fn download(blocks: &[(i64, u32)]) -> Vec<(i64, Seg)> {
 #[test]
 fn syn_options_give_the_mss_and_the_handshake_the_round_trip() {
     let m = run(&download(&[(90, 0)]));
-    assert_eq!((m.mss_up, m.mss_down), (Some(1460), Some(1400)));
+    assert_eq!((m.mss_up(), m.mss_down()), (Some(1460), Some(1400)));
     assert_eq!(m.max_segment_down, 1000);
     assert_eq!(m.ttfb_ns(), Some(49 * MS));
     assert_eq!(m.goodput_down_bps(), None, "one data segment gives no rate");
@@ -185,8 +185,8 @@ fn the_longest_gap_is_between_data_segments_only() {
     v.push((3100, down(s + 2001, c + 101, 1000)));
     v.push((3105, down(s + 3001, c + 101, 0).flags(FIN | ACK)));
     let m = run(&v);
-    assert_eq!(m.max_gap_down_ns, Some(3000 * MS));
-    assert_eq!(m.last_data_down_ns, Some(3100 * MS));
+    assert_eq!(m.max_gap_down_ns(), Some(3000 * MS));
+    assert_eq!(m.last_data_down_ns(), Some(3100 * MS));
 }
 
 #[test]
@@ -212,7 +212,14 @@ fn a_retried_syn_does_not_count_as_data_and_the_mss_comes_from_the_first() {
     v[2].0 = 1040;
     v[3].0 = 1040;
     let m = run(&v);
-    assert_eq!(m.mss_up, Some(1460));
+    assert_eq!(m.mss_up(), Some(1460));
     assert_eq!(m.retransmissions_up, 1, "tshark marks a repeated SYN a retransmission");
     assert_eq!(m.retransmissions_down, 0);
+}
+
+/// Every TCP flow carries one: growing it is a decision this test makes visible (a capture of
+/// 200,000 flows pays 200,000 times).
+#[test]
+fn a_transfer_stays_within_its_size() {
+    assert!(std::mem::size_of::<Transfer>() <= 176, "Transfer: {} bytes", std::mem::size_of::<Transfer>());
 }
