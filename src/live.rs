@@ -475,7 +475,7 @@ impl Announcer {
             return Ok(false);
         }
         let mut found = Vec::new();
-        crate::analysis::failures::flow_failures(s, std::slice::from_ref(&v), &mut found);
+        crate::analysis::failures::flow_failures(s, std::slice::from_ref(&v), &Default::default(), &mut found);
         self.findings(found, out)?;
         Ok(true)
     }

@@ -21,7 +21,7 @@ use crate::session::{DnsAnswer, PendingQuery, Session};
 const SHOWN: usize = 8;
 
 /// A registry's login, data or token role: what a pull talks to.
-fn is_registry_role(role: Role) -> bool {
+pub(super) fn is_registry_role(role: Role) -> bool {
     matches!(
         role,
         Role::AcrLogin
@@ -61,7 +61,7 @@ impl Failure {
             Outcome::TlsAlert => Failure::TlsAlert,
             Outcome::TlsIntercepted => Failure::TlsIntercepted,
             Outcome::ProxyRefused => Failure::ProxyRefused,
-            Outcome::Ok | Outcome::Open | Outcome::Reset => return None,
+            Outcome::Ok | Outcome::Open | Outcome::Reset | Outcome::HandshakeTimeout | Outcome::Stalled => return None,
         })
     }
 
@@ -237,10 +237,11 @@ struct FailureKey {
     host: String,
 }
 
-/// Failed flows, grouped into findings.
-pub fn flow_failures(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+/// Failed flows, grouped into findings; `explained` are left out (an `ipv6-fallback` says why
+/// they failed).
+pub fn flow_failures(s: &Session, flows: &[FlowView], explained: &FxHashSet<u32>, out: &mut Vec<Finding>) {
     let mut groups: BTreeMap<FailureKey, FailedFlows> = BTreeMap::new();
-    for v in flows {
+    for v in flows.iter().filter(|v| !explained.contains(&v.id)) {
         let Some(failure) = Failure::of(v.outcome) else { continue };
         let f = &s.flows()[v.id as usize];
         let key = if is_registry_traffic(v) {
@@ -669,7 +670,7 @@ pub fn privatelink_zone(name: &str) -> &str {
     name.split_once('.').map_or(name, |(_, rest)| rest)
 }
 
-fn list(items: &[String]) -> String {
+pub(super) fn list(items: &[String]) -> String {
     match items.len() {
         0 => String::new(),
         1 => items[0].clone(),
@@ -678,7 +679,7 @@ fn list(items: &[String]) -> String {
     }
 }
 
-fn plural(n: u64, what: &str) -> String {
+pub(super) fn plural(n: u64, what: &str) -> String {
     match (n, what) {
         (1, _) => format!("1 {what}"),
         (_, "query") => format!("{n} queries"),
@@ -686,7 +687,7 @@ fn plural(n: u64, what: &str) -> String {
     }
 }
 
-fn round1(ns: i64) -> f64 {
+pub(super) fn round1(ns: i64) -> f64 {
     (ns as f64 / 1e8).round() / 10.0
 }
 

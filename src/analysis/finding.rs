@@ -75,6 +75,22 @@ kinds! {
     ViaProxy = "via-proxy";
     TlsIntercepted = "tls-intercepted";
     PlainHttpRegistry = "plain-http-registry";
+    /// A registry transfer stopped while the client waited, until the flow or capture ended.
+    Stall = "stall";
+    /// Full-size server segments never arrived, small ones did, no ICMP said why.
+    MtuBlackHole = "mtu-black-hole";
+    /// A ClientHello neither answered nor refused until the client gave up.
+    TlsHandshakeTimeout = "tls-handshake-timeout";
+    /// Layer data that took seconds, and what held it back.
+    SlowDownload = "slow-download";
+    /// A registry's hosts many milliseconds away.
+    FarRegistry = "far-registry";
+    /// Connections that connected only after retrying their SYN.
+    ConnectRetries = "connect-retries";
+    /// Connections over one address family unanswered, then the other family used.
+    Ipv6Fallback = "ipv6-fallback";
+    /// A registry name answered late, or only after the client asked again.
+    DnsSlow = "dns-slow";
 }
 
 impl Serialize for FindingKind {
@@ -337,6 +353,95 @@ pub struct PrivateLinkRecordMissing {
     pub privatelink_name: String,
     pub zone: String,
     pub record: String,
+}
+
+// The kinds of a slow or hanging pull: each carries the evidence its message quotes.
+
+/// The longest-stalled flow of a host: how long it was silent, what it had received, what ended
+/// it, and what the client was waiting for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stall {
+    pub port: u16,
+    pub stalled_s: f64,
+    pub bytes_before: u64,
+    /// `client-fin`, `client-rst`, `server-fin`, `server-rst` or `capture-end`.
+    pub ended_by: &'static str,
+    /// `rest-of-body` (the server stopped inside a response) or `response` (a request went
+    /// unanswered).
+    pub waiting_for: &'static str,
+    pub client_port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MtuBlackHole {
+    pub port: u16,
+    /// The client's MSS option, the largest server segment that arrived, the segments missing
+    /// before what did, and an MSS every path carries.
+    pub mss_up: Option<u16>,
+    pub max_segment_down: u32,
+    pub lost_segments_down: u64,
+    pub suggested_mss: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsHandshakeTimeout {
+    pub port: u16,
+    /// Whether the server acknowledged the ClientHello (null without the client's SYN).
+    pub hello_acked: Option<bool>,
+    /// The longest a ClientHello waited, until the client closed or the capture ended.
+    pub waited_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlowDownload {
+    /// `loss`, `receiver`, `latency` or `bandwidth`.
+    pub limited_by: &'static str,
+    /// The largest slow transfer: its data's span and goodput.
+    pub seconds: f64,
+    pub goodput_bps: f64,
+    /// The evidence, summed over the host's slow transfers; the connect round trip's median.
+    pub retransmissions_down: u64,
+    pub lost_segments_down: u64,
+    pub zero_windows_up: u64,
+    pub window_full_down: u64,
+    pub rtt_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FarRegistry {
+    /// The median connect round trip of the host's flows, and the registry's region.
+    pub rtt_ms: f64,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectRetries {
+    pub port: u16,
+    /// Of `flows_total` connections to the host, `flows` (the finding's) retried; their SYNs,
+    /// and the seconds the retries cost them together.
+    pub flows_total: u64,
+    pub syns: u64,
+    pub delay_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ipv6Fallback {
+    pub port: u16,
+    /// `ipv6` or `ipv4`: the family whose connections went unanswered (the finding's
+    /// `addresses`), and the address of the other family the client then used.
+    pub broken_family: &'static str,
+    pub fallback_to: IpAddr,
+    /// The seconds the failed attempts cost, together.
+    pub delay_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DnsSlow {
+    /// The slowest lookup of the name: its time, its queries, its type, who answered.
+    pub latency_ms: f64,
+    pub queries: u32,
+    pub qtype: Option<String>,
+    pub dns_server: IpAddr,
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ use crate::session::Session;
 /// view shows them in this order.
 pub fn build(s: &Session, flows: &[FlowView], endpoints: &[Endpoint], rules: &Rules) -> Vec<Finding> {
     let mut out = Vec::new();
-    super::failures::flow_failures(s, flows, &mut out);
+    let fallback = super::slow::fallback_flows(s, flows);
+    super::failures::flow_failures(s, flows, &fallback, &mut out);
     super::failures::dns_failures(s, flows, rules, &mut out);
     super::failures::via_proxy(s, flows, &mut out);
     registry_findings(flows, endpoints, &mut out);
@@ -25,6 +26,7 @@ pub fn build(s: &Session, flows: &[FlowView], endpoints: &[Endpoint], rules: &Ru
     unnamed(s, flows, &mut out);
     unused_answers(s, &mut out);
     plain_http_registry(s, flows, &mut out);
+    super::slow::build(s, flows, rules, &fallback, &mut out);
     out.sort_by_key(|f| f.severity);
     out
 }

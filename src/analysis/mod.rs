@@ -6,6 +6,7 @@ pub mod failures;
 pub mod finding;
 pub mod findings;
 pub mod outcome;
+pub mod slow;
 
 use std::net::IpAddr;
 

@@ -8,6 +8,12 @@ use crate::session::FlowFacts;
 /// A client that got no SYN-ACK is still "connecting" until it has retransmitted its SYN (the
 /// first retransmission comes after 1 s on Linux, Windows and macOS) or this long has passed.
 const CONNECT_PATIENCE_NS: i64 = 3_000_000_000;
+/// A transfer silent this long while the client was owed data has stalled (README, "When a
+/// pull is slow or hangs").
+pub const STALL_NS: i64 = 5_000_000_000;
+/// A ClientHello unanswered this long: the client's handshake timeout is near (Go's and so
+/// Docker's and containerd's is 10 s).
+pub const HANDSHAKE_PATIENCE_NS: i64 = 5_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
@@ -30,12 +36,18 @@ pub enum Outcome {
     ProxyRefused,
     /// The server side reset the connection after data had flowed.
     Reset,
+    /// ClientHello sent, no ServerHello, no refusal: the client gave up waiting (or has waited
+    /// [`HANDSHAKE_PATIENCE_NS`] when the capture ended).
+    HandshakeTimeout,
+    /// The server's data stopped while the client was owed more, for at least [`STALL_NS`],
+    /// and then the flow or the capture ended.
+    Stalled,
     /// Still open (or still connecting) when the capture ended.
     Open,
 }
 
 impl Outcome {
-    /// Its name: a failure is named as the finding kind it is reported as.
+    /// Its name: a failure reported as a finding of its own kind is named as that kind.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -47,6 +59,8 @@ impl Outcome {
             Outcome::TlsIntercepted => FindingKind::TlsIntercepted.as_str(),
             Outcome::ProxyRefused => FindingKind::ProxyRefused.as_str(),
             Outcome::Reset => "reset",
+            Outcome::HandshakeTimeout => "handshake-timeout",
+            Outcome::Stalled => "stalled",
             Outcome::Open => "open",
         }
     }
@@ -68,6 +82,8 @@ impl Outcome {
             Outcome::TlsIntercepted => "intercepted",
             Outcome::ProxyRefused => "proxy refused",
             Outcome::Reset => "reset",
+            Outcome::HandshakeTimeout => "hello timeout",
+            Outcome::Stalled => "stalled",
             Outcome::Open => "open",
         }
     }
@@ -122,6 +138,12 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
             }
         }
     }
+    if handshake_timed_out(flow, facts, now_ns) {
+        return Outcome::HandshakeTimeout;
+    }
+    if stalled(flow, facts, now_ns).is_some() {
+        return Outcome::Stalled;
+    }
     let both = flow.bytes_up > 0 && flow.bytes_down > 0;
     // The server aborting after data flowed. A client that closed too (before, or with its own
     // FIN or RST already in flight: after a RST arrives its socket sends nothing more) was
@@ -134,6 +156,86 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
     } else {
         Outcome::Open
     }
+}
+
+/// A ClientHello neither answered with a ServerHello nor refused, and no request after it (a
+/// client cannot send one before the handshake ends), until the client closed or the capture
+/// ended at least [`HANDSHAKE_PATIENCE_NS`] after it.
+fn handshake_timed_out(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> bool {
+    let tls = &facts.tls;
+    let Some(ch_ns) = tls.client_hello_ns else { return false };
+    if tls.server_version.is_some() || flow.tcp.server_close().is_some() || facts.quic.is_some() {
+        return false;
+    }
+    if facts.transfer.as_ref().is_some_and(|t| t.metrics.request_ns().is_some()) {
+        return false;
+    }
+    let end = flow.tcp.client_close().map_or(now_ns, |c| c.ts_ns);
+    end - ch_ns >= HANDSHAKE_PATIENCE_NS
+}
+
+/// A stall: how it looked, for the outcome and the finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    /// The server's last data, and when the flow (or the capture) ended after it.
+    pub last_data_ns: i64,
+    pub end_ns: i64,
+    pub ended_by: StallEnd,
+    /// The client was owed the rest of a body (else the answer to a request).
+    pub mid_body: bool,
+}
+
+/// What ended a stalled flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StallEnd {
+    ClientFin,
+    ClientRst,
+    ServerFin,
+    ServerRst,
+    /// Still silent when the capture ended.
+    CaptureEnd,
+}
+
+impl StallEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StallEnd::ClientFin => "client-fin",
+            StallEnd::ClientRst => "client-rst",
+            StallEnd::ServerFin => "server-fin",
+            StallEnd::ServerRst => "server-rst",
+            StallEnd::CaptureEnd => "capture-end",
+        }
+    }
+}
+
+/// The stall of a TCP flow whose server data stopped while the client was owed more (see
+/// [`crate::session::transfer::Owed`]) and nothing came for [`STALL_NS`] before the flow
+/// ended, or before `now_ns` while it is still open.
+pub fn stalled(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Option<Stall> {
+    use crate::session::transfer::Owed;
+    let t = facts.transfer.as_deref()?;
+    let last = t.metrics.last_data_down_ns()?;
+    let (since, mid_body) = match t.owed() {
+        Owed::RestOfBody => (last, true),
+        Owed::Answer(asked) => (asked, false),
+        Owed::Nothing => return None,
+    };
+    // A side that closed before the silence began had ended the exchange: a client that had
+    // left was not waiting, and one whose server had closed was told so.
+    if [flow.tcp.client_close(), flow.tcp.server_close()].iter().flatten().any(|c| c.ts_ns < since) {
+        return None;
+    }
+    let closes = [(flow.tcp.client_close(), true), (flow.tcp.server_close(), false)];
+    let first_close = closes
+        .iter()
+        .filter_map(|&(c, client)| c.filter(|c| c.ts_ns >= since).map(|c| (c, client)))
+        .min_by_key(|(c, _)| c.ts_ns);
+    let (end_ns, ended_by) = match first_close {
+        Some((c, true)) => (c.ts_ns, if c.how == Close::Rst { StallEnd::ClientRst } else { StallEnd::ClientFin }),
+        Some((c, false)) => (c.ts_ns, if c.how == Close::Rst { StallEnd::ServerRst } else { StallEnd::ServerFin }),
+        None => (now_ns, StallEnd::CaptureEnd),
+    };
+    (end_ns - since >= STALL_NS).then_some(Stall { last_data_ns: last, end_ns, ended_by, mid_body })
 }
 
 /// Whether the TLS handshake got as far as both hellos and the server's data after them (in

@@ -12,6 +12,8 @@ use crate::packet::{tcp_flags, TcpSegment};
 
 use super::tracker::{Cx, Pass, Segment, Tracker};
 
+mod records;
+
 /// Out-of-order threshold when no handshake gave a round trip (Wireshark's 3 ms).
 const DEFAULT_OOO_NS: i64 = 3_000_000;
 /// A resend within this time of the other side's duplicate ACKs is a fast retransmission.
@@ -127,8 +129,10 @@ pub struct TransferMetrics {
     /// The client's first request after the handshake, and the server's first data after it.
     request: Ns,
     response: Ns,
-    /// Capture time of the last server segment carrying data.
+    /// Capture time of the last server segment carrying data, and of the client's first new
+    /// data since then (a request still unanswered, or what the client sent as it closed).
     last_data_down: Ns,
+    asked: Ns,
     /// The MSS options of the client's SYN and of the server's SYN-ACK (0: none).
     mss_up: u16,
     mss_down: u16,
@@ -142,9 +146,19 @@ impl TransferMetrics {
         (b > a).then(|| self.good_bytes_down as f64 * 8.0 / ((b - a) as f64 / 1e9))
     }
 
+    /// From the first to the last server data segment not counted as retransmitted.
+    pub fn data_span_ns(&self) -> Option<i64> {
+        Some(self.last_good_down.get()? - self.first_good_down.get()?)
+    }
+
     /// From the client's request to the server's first data after it.
     pub fn ttfb_ns(&self) -> Option<i64> {
         Some(self.response.get()? - self.request.get()?)
+    }
+
+    /// The client's first request after the handshake.
+    pub fn request_ns(&self) -> Option<i64> {
+        self.request.get()
     }
 
     /// The longest time between two server segments carrying data.
@@ -178,7 +192,26 @@ pub struct Transfer {
     /// `tcp.analysis.initial_rtt`).
     last_syn: Ns,
     first_rtt: Ns,
+    /// The server's TLS record boundaries (followed on TLS flows only).
+    records: records::Records,
+    /// The client's SYN's sequence number, and the highest acknowledgement the client sent
+    /// (both 0 until seen).
+    syn_seq_up: u32,
+    acked_by_client: u32,
     pub metrics: TransferMetrics,
+}
+
+/// What the client was still owed when the server's data stopped: what makes a silence a
+/// stall rather than the quiet of a finished exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owed {
+    /// The server's last data stopped inside a TLS record, or left a hole the client's
+    /// acknowledgements still wait to have filled.
+    RestOfBody,
+    /// The client sent data (a request) after the server's last, at this capture time.
+    Answer(i64),
+    /// Nothing the capture shows: the exchange may have finished.
+    Nothing,
 }
 
 /// Reads every TCP segment (empty ones too) into the flow's [`Transfer`].
@@ -221,6 +254,12 @@ impl Transfer {
             let ack = seg.has(tcp_flags::ACK);
             if !ack {
                 self.last_syn = Ns::at(ts_ns);
+            }
+            if up && !ack {
+                self.syn_seq_up = seg.seq;
+            }
+            if !up && ack {
+                self.records.start(seg.seq);
             }
             let (fwd, rev) = if up { (&mut self.up, &mut self.down) } else { (&mut self.down, &mut self.up) };
             if fwd.scale == Scale::Unknown {
@@ -267,14 +306,23 @@ impl Transfer {
 
     /// Adds one classified segment to the metrics.
     fn count(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64, marks: u16, tls: bool) {
-        let m = &mut self.metrics;
         let len = seg.seglen();
         let retransmitted = marks & mark::ANY_RETRANSMISSION != 0;
+        if up && seg.has(tcp_flags::ACK) && (self.acked_by_client == 0 || seq_diff(seg.ack, self.acked_by_client) > 0) {
+            self.acked_by_client = seg.ack;
+        }
+        if !up && tls && len > 0 {
+            self.records.feed(seg.seq, len, seg.payload);
+        }
+        let m = &mut self.metrics;
         let zero_window = u32::from(marks & mark::ZERO_WINDOW != 0);
         if up {
+            if len > 0 && !retransmitted && m.asked.get().is_none() {
+                m.asked = Ns::at(ts_ns);
+            }
             m.retransmissions_up += u32::from(retransmitted);
             m.zero_windows_up += zero_window;
-            let request = len > 0 && m.request.get().is_none() && (!tls || starts_application_data(seg.payload));
+            let request = len > 0 && m.request.get().is_none() && !starts_tls_handshake(seg.payload, tls);
             if request {
                 m.request = Ns::at(ts_ns);
             }
@@ -294,6 +342,7 @@ impl Transfer {
             m.max_gap_down = Ns::at(m.max_gap_down.get().map_or(gap, |g| g.max(gap)));
         }
         m.last_data_down = Ns::at(ts_ns);
+        m.asked = Ns::NONE;
         if m.request.get().is_some() && m.response.get().is_none() {
             m.response = Ns::at(ts_ns);
         }
@@ -307,11 +356,42 @@ impl Transfer {
     }
 }
 
-/// A client segment that opens with a TLS application-data record: after the handshake, the
-/// request (TLS 1.2 sends its Finished as a handshake record; TLS 1.3 in compatibility mode
-/// leads its Finished flight with a ChangeCipherSpec record).
-fn starts_application_data(payload: &[u8]) -> bool {
-    payload.first() == Some(&0x17)
+impl Transfer {
+    /// What the client was still owed at the server's last data (see [`Owed`]).
+    pub fn owed(&self) -> Owed {
+        let hole = self.acked_by_client != 0
+            && self.down.next_seq != 0
+            && seq_diff(self.down.next_seq, self.acked_by_client) > 1;
+        if self.metrics.last_data_down.get().is_some() && (hole || self.records.at_boundary() == Some(false)) {
+            return Owed::RestOfBody;
+        }
+        // Only what came after the request counts: before it, the client's data is its side of
+        // the handshake.
+        match (self.metrics.asked.get(), self.metrics.request.get()) {
+            (Some(asked), Some(request)) if asked >= request => Owed::Answer(asked),
+            _ => Owed::Nothing,
+        }
+    }
+
+    /// Whether the server acknowledged any of the client's data (a ClientHello dropped on the
+    /// way never is); `None` without the client's SYN.
+    pub fn client_data_acked(&self) -> Option<bool> {
+        (self.up.scale != Scale::Unknown)
+            .then(|| self.down.last_ack != 0 && seq_diff(self.down.last_ack, self.syn_seq_up.wrapping_add(1)) > 0)
+    }
+}
+
+/// A client segment of the TLS handshake rather than a request: on a TLS flow anything but an
+/// application-data record (TLS 1.2 sends its Finished as a handshake record; TLS 1.3 in
+/// compatibility mode leads its Finished flight with a ChangeCipherSpec record), and before
+/// the ClientHello is known (this analysis sees a segment before the TLS tracker does) a
+/// segment that opens with a handshake record.
+fn starts_tls_handshake(payload: &[u8], tls: bool) -> bool {
+    match payload.first() {
+        Some(&0x17) => false,
+        Some(&b) => tls || b == 0x16,
+        None => tls,
+    }
 }
 
 /// The numbers of one segment the classification reads.
