@@ -6,6 +6,8 @@ pub mod failures;
 pub mod finding;
 pub mod findings;
 pub mod outcome;
+pub mod phases;
+pub mod pulls;
 pub mod slow;
 
 use std::net::IpAddr;
@@ -68,6 +70,8 @@ pub struct Analysis {
     pub flows: Vec<FlowView>,
     pub endpoints: Vec<Endpoint>,
     pub findings: Vec<Finding>,
+    /// Where the time went, per registry.
+    pub pulls: Vec<pulls::Pull>,
 }
 
 /// The rules and reference data that turn names and addresses into roles.
@@ -180,7 +184,8 @@ impl Analyzer {
         infer(s, &mut flows);
         let endpoints = endpoints::build(s, &flows);
         let findings = findings::build(s, &flows, &endpoints, &self.rules);
-        Analysis { flows, endpoints, findings }
+        let pulls = pulls::build(s, &flows);
+        Analysis { flows, endpoints, findings, pulls }
     }
 }
 

@@ -146,17 +146,19 @@ fn stalls(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
             _ => "then the server closed it".to_string(),
         };
         let waiting = if st.mid_body { "in the middle of a response" } else { "with a request unanswered" };
+        let others = match h.views.len() {
+            1 => String::new(),
+            n => format!(" ({n} flows to this host stalled; this is the longest)"),
+        };
         let message = format!(
-            "A transfer from {} stalled {waiting}: after {} it received nothing for {} s ({} flow{}), and {how}. The \
+            "A transfer from {} stalled {waiting}: after {} it received nothing for {} s{others}, and {how}. The \
              client reports this as \"context deadline exceeded\", \"unexpected EOF\" or containerd's \"no progress\" \
              after its deadline. Nothing came back at all, not even a retransmission: the path lost the flow (a \
              firewall, NAT or load balancer that dropped its state, or an idle timeout) more likely than a busy \
              server. Retry the pull; if it recurs, look at the devices on the path to {} and their idle timeouts.",
             h.named(),
             human_bytes(f.bytes_down),
-            fields.stalled_s,
-            h.views.len(),
-            if h.views.len() == 1 { "" } else { "s stalled" },
+            round1(silent),
             h.host,
         );
         out.push(Finding::new(fields, Severity::Error, h.about(s, &h.views), message));

@@ -21,7 +21,58 @@ pub struct Report<'a> {
     pub unanswered_queries: Each<'a, PendingQuery, QueryRecord<'a>>,
     pub endpoints: &'a [crate::analysis::Endpoint],
     pub findings: &'a [crate::analysis::Finding],
+    pub pulls: Vec<PullRecord<'a>>,
     pub stats: &'a Stats,
+}
+
+/// Where the time of one registry's pull went (docs/json.md, `pulls[]`).
+#[derive(Serialize)]
+pub struct PullRecord<'a> {
+    pub registry: &'a str,
+    pub start_ts: Rfc3339Us,
+    pub end_ts: Rfc3339Us,
+    pub duration_s: f64,
+    pub resolving_s: f64,
+    pub connecting_s: f64,
+    pub tls_handshake_s: f64,
+    pub waiting_s: f64,
+    pub receiving_s: f64,
+    pub stalled_s: f64,
+    pub idle_s: f64,
+    pub flows: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub throughput_bps: Option<f64>,
+    pub best_flow_bps: Option<f64>,
+    pub best_flow: Option<u32>,
+    pub layer_downloads: u64,
+    pub concurrent_downloads: u64,
+}
+
+pub fn pull_record(p: &crate::analysis::pulls::Pull) -> PullRecord<'_> {
+    use crate::analysis::phases::Phase;
+    let s = |ns: i64| (ns as f64 / 1e6).round() / 1e3;
+    PullRecord {
+        registry: &p.registry,
+        start_ts: Rfc3339Us(p.start_ns),
+        end_ts: Rfc3339Us(p.end_ns),
+        duration_s: s(p.duration_ns()),
+        resolving_s: s(p.time.of(Phase::Resolving)),
+        connecting_s: s(p.time.of(Phase::Connecting)),
+        tls_handshake_s: s(p.time.of(Phase::Handshake)),
+        waiting_s: s(p.time.of(Phase::Waiting)),
+        receiving_s: s(p.time.of(Phase::Receiving)),
+        stalled_s: s(p.time.of(Phase::Stalled)),
+        idle_s: s(p.time.idle_ns),
+        flows: p.flows,
+        bytes_up: p.bytes_up,
+        bytes_down: p.bytes_down,
+        throughput_bps: p.throughput_bps().map(f64::round),
+        best_flow_bps: p.best_flow_bps.map(f64::round),
+        best_flow: p.best_flow,
+        layer_downloads: p.layer_downloads,
+        concurrent_downloads: p.concurrent_downloads,
+    }
 }
 
 /// A JSON array of one record per item, each made only when it is written.
@@ -490,6 +541,7 @@ pub fn build<'a>(s: &'a Session, a: &'a Analysis, info: &'a CaptureInfo) -> Repo
         unanswered_queries: Each::new(s.dns.unanswered(), query_record),
         endpoints: &a.endpoints,
         findings: &a.findings,
+        pulls: a.pulls.iter().map(pull_record).collect(),
         stats: &s.stats,
     }
 }
@@ -523,6 +575,7 @@ fn write_compact(out: &mut impl std::io::Write, r: &Report<'_>, par: Par) -> std
     r.unanswered_queries.write_compact(out, par)?;
     value(out, "endpoints", &r.endpoints)?;
     value(out, "findings", &r.findings)?;
+    value(out, "pulls", &r.pulls)?;
     value(out, "stats", &r.stats)?;
     out.write_all(b"}")
 }

@@ -131,6 +131,7 @@ pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
     let mut o = String::new();
     header(&mut o, s, info);
     findings(&mut o, a);
+    pulls(&mut o, a);
     let _ = writeln!(o, "\nENDPOINTS (what a firewall must allow)");
     o.push_str(&allowlist(&a.endpoints));
     let order = flows(&mut o, s, a);
@@ -176,6 +177,51 @@ fn findings(o: &mut String, a: &Analysis) {
                 writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind().as_str(), f.message);
         }
     }
+}
+
+/// Where the time of each registry's pull went.
+fn pulls(o: &mut String, a: &Analysis) {
+    use crate::analysis::phases::Phase;
+    if a.pulls.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nWHERE THE TIME WENT (per registry, first DNS query to last byte; each moment counted once, for the \
+         furthest step any flow had reached)"
+    );
+    let mut t = Table::new(&[
+        "REGISTRY",
+        "TOTAL",
+        "RESOLVING",
+        "CONNECTING",
+        "TLS",
+        "WAITING",
+        "RECEIVING",
+        "STALLED",
+        "IDLE",
+        "RECEIVED",
+        "OVERALL",
+        "BEST FLOW",
+        "DOWNLOADS",
+    ]);
+    for p in &a.pulls {
+        let total = p.duration_ns();
+        let share = |ns: i64| {
+            let pct = if total > 0 { (ns as f64 * 100.0 / total as f64).round() } else { 0.0 };
+            format!("{}s {pct:.0}%", secs(ns))
+        };
+        t.cell(&p.registry).cell(format!("{}s", secs(total)));
+        for ph in [Phase::Resolving, Phase::Connecting, Phase::Handshake, Phase::Waiting, Phase::Receiving, Phase::Stalled]
+        {
+            t.cell(share(p.time.of(ph)));
+        }
+        t.cell(share(p.time.idle_ns)).cell(human_bytes(p.bytes_down));
+        t.cell(p.throughput_bps().map_or_else(|| "-".to_string(), human_rate));
+        t.cell(p.best_flow_bps.map_or_else(|| "-".to_string(), human_rate));
+        t.cell(format!("{} ({} at once)", p.layer_downloads, p.concurrent_downloads));
+    }
+    o.push_str(&t.render());
 }
 
 /// The flows table; returns its flows in the order shown.

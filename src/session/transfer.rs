@@ -161,6 +161,11 @@ impl TransferMetrics {
         self.request.get()
     }
 
+    /// The server's first data after the client's request.
+    pub fn response_ns(&self) -> Option<i64> {
+        self.response.get()
+    }
+
     /// The longest time between two server segments carrying data.
     pub fn max_gap_down_ns(&self) -> Option<i64> {
         self.max_gap_down.get()

@@ -218,8 +218,9 @@ fn a_retried_syn_does_not_count_as_data_and_the_mss_comes_from_the_first() {
 }
 
 /// Every TCP flow carries one: growing it is a decision this test makes visible (a capture of
-/// 200,000 flows pays 200,000 times).
+/// 200,000 flows pays 200,000 times). The stall check's record boundaries, request time and
+/// acknowledgement took it from 176 to 208 bytes.
 #[test]
 fn a_transfer_stays_within_its_size() {
-    assert!(std::mem::size_of::<Transfer>() <= 176, "Transfer: {} bytes", std::mem::size_of::<Transfer>());
+    assert!(std::mem::size_of::<Transfer>() <= 208, "Transfer: {} bytes", std::mem::size_of::<Transfer>());
 }

@@ -1,0 +1,162 @@
+//! Where the time of a pull went, per registry: from its first DNS query to its last byte, the
+//! time spent resolving, connecting, in TLS handshakes, waiting for first bytes, receiving,
+//! stalled and idle (each instant counted once, see [`phases::breakdown`]), with the bytes, the
+//! throughput overall and of the best flow, and how many layer downloads ran at once.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
+
+use super::phases::{self, Breakdown, Phase, Span};
+use super::FlowView;
+use crate::classify::rules::Role;
+use crate::session::naming::normalize;
+use crate::session::Session;
+
+/// One registry's pull (all its flows in the capture).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pull {
+    pub registry: String,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub time: Breakdown,
+    pub flows: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    /// The data flows that carried data, and the most that carried it at the same time.
+    pub layer_downloads: u64,
+    pub concurrent_downloads: u64,
+    /// The best goodput of one data flow (of any flow, without data flows), and that flow.
+    pub best_flow_bps: Option<f64>,
+    pub best_flow: Option<u32>,
+}
+
+impl Pull {
+    pub fn duration_ns(&self) -> i64 {
+        self.end_ns - self.start_ns
+    }
+
+    /// Server bytes per second over the whole pull, in bits.
+    pub fn throughput_bps(&self) -> Option<f64> {
+        let d = self.duration_ns();
+        (d > 0 && self.bytes_down > 0).then(|| self.bytes_down as f64 * 8.0 / (d as f64 / 1e9))
+    }
+}
+
+fn is_data(role: Role) -> bool {
+    matches!(role, Role::AcrDataBlob | Role::AcrDataDedicated | Role::RegistryData)
+}
+
+/// The pulls of every registry the flows name, in order of their first flow.
+pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Pull> {
+    let mut by_registry: BTreeMap<&str, Vec<&FlowView>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for v in flows {
+        if let Some(r) = v.class.registry.as_deref() {
+            by_registry.entry(r).or_insert_with(|| {
+                order.push(r);
+                Vec::new()
+            });
+            by_registry.get_mut(r).map(|l| l.push(v));
+        }
+    }
+    let now = s.stats.last_ns.unwrap_or(0);
+    order.into_iter().filter_map(|r| pull(s, r, &by_registry[r], now)).collect()
+}
+
+fn pull(s: &Session, registry: &str, views: &[&FlowView], now: i64) -> Option<Pull> {
+    let mut spans: Vec<Span> = lookups(s, views);
+    let mut downloads: Vec<Span> = Vec::new();
+    let mut p = Pull {
+        registry: registry.to_string(),
+        start_ns: i64::MAX,
+        end_ns: i64::MIN,
+        time: Breakdown::default(),
+        flows: 0,
+        bytes_up: 0,
+        bytes_down: 0,
+        layer_downloads: 0,
+        concurrent_downloads: 0,
+        best_flow_bps: None,
+        best_flow: None,
+    };
+    for v in views {
+        let f = &s.flows()[v.id as usize];
+        let facts = s.flow(v.id).facts;
+        let own = phases::phases(f, facts, v.outcome, now);
+        if is_data(v.class.role) {
+            downloads.extend(own.iter().filter(|sp| sp.phase == Phase::Receiving));
+        }
+        spans.extend(own);
+        p.start_ns = p.start_ns.min(f.first_ns);
+        p.end_ns = p.end_ns.max(f.last_ns);
+        p.flows += 1;
+        p.bytes_up += f.bytes_up;
+        p.bytes_down += f.bytes_down;
+        // The best of the layer downloads: a login flow's few kilobytes in a burst say nothing
+        // of what the path carries.
+        let goodput = facts.transfer.as_deref().and_then(|t| t.metrics.goodput_down_bps());
+        let counts = is_data(v.class.role) || !views.iter().any(|v| is_data(v.class.role));
+        if counts && goodput.is_some_and(|g| p.best_flow_bps.is_none_or(|b| g > b)) {
+            p.best_flow_bps = goodput;
+            p.best_flow = Some(v.id);
+        }
+    }
+    if p.flows == 0 {
+        return None;
+    }
+    p.start_ns = spans.iter().map(|sp| sp.start_ns).fold(p.start_ns, i64::min);
+    p.time = phases::breakdown(&spans, p.start_ns, p.end_ns);
+    p.layer_downloads = downloads.len() as u64;
+    p.concurrent_downloads = most_at_once(&downloads);
+    Some(p)
+}
+
+/// The DNS lookups of the registry's names (those its flows were named by, and the other
+/// lookups of the same names: the AAAA beside the A, a retry): from each lookup's first query to
+/// its answer.
+fn lookups(s: &Session, views: &[&FlowView]) -> Vec<Span> {
+    let mut names: FxHashSet<String> = FxHashSet::default();
+    for v in views {
+        if let Some(a) = v.naming.answer.and_then(|i| s.dns.get(i as usize)) {
+            names.insert(normalize(a.query()));
+        }
+        if let Some(h) = &v.naming.hostname {
+            names.insert(normalize(h));
+        }
+    }
+    s.dns
+        .iter()
+        .filter(|a| names.contains(&normalize(a.query())))
+        .filter_map(|a| {
+            let lat = a.latency_ns()?;
+            Some(Span { phase: Phase::Resolving, start_ns: a.ts_ns - lat, end_ns: a.ts_ns })
+        })
+        .collect()
+}
+
+/// The most spans open at one instant.
+fn most_at_once(spans: &[Span]) -> u64 {
+    let mut edges: Vec<(i64, i8)> = spans.iter().flat_map(|s| [(s.start_ns, 1), (s.end_ns, -1)]).collect();
+    // At one instant, ends before starts: back-to-back transfers did not overlap.
+    edges.sort_unstable();
+    let (mut now, mut most) = (0i64, 0i64);
+    for (_, d) in edges {
+        now += i64::from(d);
+        most = most.max(now);
+    }
+    most as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_to_back_transfers_are_not_concurrent() {
+        let s = |a, b| Span { phase: Phase::Receiving, start_ns: a, end_ns: b };
+        assert_eq!(most_at_once(&[s(0, 10), s(10, 20)]), 1);
+        assert_eq!(most_at_once(&[s(0, 10), s(5, 20), s(6, 7)]), 3);
+        assert_eq!(most_at_once(&[]), 0);
+    }
+}
