@@ -360,6 +360,8 @@ struct Announcer {
     state: Vec<Stage>,
     /// TCP flows that sent a SYN and have had no answer yet: looked at until they connect or fail.
     connecting: Vec<u32>,
+    /// TCP flows still open: looked at until they close or stall.
+    open_tcp: Vec<u32>,
     /// Failures already announced as `finding` events (kind, registry, hosts).
     announced: std::collections::HashSet<(FindingKind, Option<String>, Vec<String>)>,
     /// `--process`: the process names whose flows are announced; empty for all.
@@ -413,6 +415,9 @@ impl Announcer {
                     if f.proto == L4::Tcp && f.tcp.syn_unanswered() {
                         self.connecting.push(id);
                     }
+                    if f.proto == L4::Tcp {
+                        self.open_tcp.push(id);
+                    }
                     // A QUIC ClientHello may span several datagrams: wait for it as for TCP.
                     let facts = s.flow(id).facts;
                     let quic_pending = facts.quic.is_some() && facts.tls.client_hello.is_none();
@@ -444,6 +449,7 @@ impl Announcer {
             }
         }
         self.connecting = still;
+        wrote |= self.stalls(s, a, out)?;
         let due = Instant::now().checked_sub(ANNOUNCE_AFTER);
         let mut still = Vec::new();
         for (id, at) in std::mem::take(&mut self.waiting) {
@@ -464,6 +470,27 @@ impl Announcer {
         Ok(wrote)
     }
 
+    /// A transfer stalls without a packet saying so: each open TCP flow is looked at on every
+    /// call, and a stall is announced while it lasts (the flow still open). Whether one was.
+    fn stalls(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write) -> std::io::Result<bool> {
+        let now = s.now_ns().unwrap_or(0);
+        let mut wrote = false;
+        let mut still = Vec::new();
+        for id in std::mem::take(&mut self.open_tcp) {
+            let f = &s.flows()[id as usize];
+            if f.tcp.closed() {
+                continue;
+            }
+            if crate::analysis::outcome::stalled(f, s.flow(id).facts, now).is_none() {
+                still.push(id);
+                continue;
+            }
+            wrote |= self.failure(s, a, out, id)?;
+        }
+        self.open_tcp = still;
+        Ok(wrote)
+    }
+
     /// Writes a `finding` event when flow `id` failed and its failure was not announced yet.
     /// Whether the flow failed.
     fn failure(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, id: u32) -> std::io::Result<bool> {
@@ -475,7 +502,9 @@ impl Announcer {
             return Ok(false);
         }
         let mut found = Vec::new();
-        crate::analysis::failures::flow_failures(s, std::slice::from_ref(&v), &Default::default(), &mut found);
+        let one = std::slice::from_ref(&v);
+        crate::analysis::failures::flow_failures(s, one, &Default::default(), &mut found);
+        crate::analysis::slow::flow_findings(s, one, &mut found);
         self.findings(found, out)?;
         Ok(true)
     }

@@ -156,7 +156,7 @@ impl Analyzer {
     pub fn outcome(&self, s: &Session, id: u32, class: &Classification) -> outcome::Outcome {
         let flow = &s.flows()[id as usize];
         let facts = s.flow(id).facts;
-        let seen = outcome::outcome(flow, facts, s.stats.last_ns.unwrap_or(flow.last_ns));
+        let seen = outcome::outcome(flow, facts, s.now_ns().unwrap_or(flow.last_ns));
         // A certificate from an issuer the rules do not expect for the provider is a gateway
         // reading the traffic, whether or not the client went on to trust it.
         if let (Some(provider), Some(cert)) = (class.provider.as_deref(), facts.tls.certificate.as_deref()) {

@@ -177,8 +177,9 @@ fn handshake_timed_out(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> bool {
 /// A stall: how it looked, for the outcome and the finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stall {
-    /// The server's last data, and when the flow (or the capture) ended after it.
-    pub last_data_ns: i64,
+    /// When the silence began (the server's last data, or the request that got no answer),
+    /// and when the flow (or the capture) ended after it.
+    pub since_ns: i64,
     pub end_ns: i64,
     pub ended_by: StallEnd,
     /// The client was owed the rest of a body (else the answer to a request).
@@ -235,7 +236,7 @@ pub fn stalled(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Option<Stall> {
         Some((c, false)) => (c.ts_ns, if c.how == Close::Rst { StallEnd::ServerRst } else { StallEnd::ServerFin }),
         None => (now_ns, StallEnd::CaptureEnd),
     };
-    (end_ns - since >= STALL_NS).then_some(Stall { last_data_ns: last, end_ns, ended_by, mid_body })
+    (end_ns - since >= STALL_NS).then_some(Stall { since_ns: since, end_ns, ended_by, mid_body })
 }
 
 /// Whether the TLS handshake got as far as both hellos and the server's data after them (in

@@ -2,9 +2,9 @@
 //! byte, receiving, stalled. Computed here once from the flow's own times; the pull summary
 //! (where the time went) and the timeline's bars both read it.
 
-use super::outcome::{stalled, Outcome};
+use super::outcome::{stalled, Stall};
 use crate::flow::{Flow, L4};
-use crate::session::FlowFacts;
+use crate::session::{FlowFacts, TransferMetrics};
 
 /// A flow's phases, most advanced last: where two overlap, the later one is what the flow was
 /// doing.
@@ -43,17 +43,45 @@ pub struct Span {
     pub end_ns: i64,
 }
 
-/// The phases of a TCP flow in time order (none for UDP), as of capture time `now_ns`:
-/// connecting from the first SYN to the SYN-ACK (or on, unanswered); the TLS handshake from the
-/// ClientHello to the request (or the ServerHello, if no request followed); waiting from the
-/// request to the server's first data after it; receiving from then to the server's last data;
-/// stalled from there to the end, when the flow stalled.
-pub fn phases(flow: &Flow, facts: &FlowFacts, outcome: Outcome, now_ns: i64) -> Vec<Span> {
+/// What a flow's phases are read from: its own times, as the session or a view's copy of it
+/// holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct Times<'a> {
+    pub flow: &'a Flow,
+    pub client_hello_ns: Option<i64>,
+    pub server_hello_ns: Option<i64>,
+    pub metrics: Option<&'a TransferMetrics>,
+    /// The flow's stall, when it stalled.
+    pub stall: Option<Stall>,
+    /// Capture time now (the end of a flow still open).
+    pub now_ns: i64,
+}
+
+impl<'a> Times<'a> {
+    pub fn of(flow: &'a Flow, facts: &'a FlowFacts, now_ns: i64) -> Times<'a> {
+        Times {
+            flow,
+            client_hello_ns: facts.tls.client_hello_ns,
+            server_hello_ns: facts.tls.server_hello_ns,
+            metrics: facts.transfer.as_deref().map(|t| &t.metrics),
+            stall: stalled(flow, facts, now_ns),
+            now_ns,
+        }
+    }
+}
+
+/// The phases of a TCP flow in time order (none for UDP): connecting from the first SYN to the
+/// SYN-ACK (or on, unanswered); the TLS handshake from the ClientHello to the request (or to the
+/// ServerHello if no request followed, or on, unanswered); waiting from the request to the
+/// server's first data after it; receiving from then to the server's last data; stalled from
+/// there to the end, when the flow stalled.
+pub fn phases(t: &Times<'_>) -> Vec<Span> {
     let mut out = Vec::new();
+    let flow = t.flow;
     if flow.proto != L4::Tcp {
         return out;
     }
-    let end = flow.tcp.close_ns().unwrap_or(now_ns).max(flow.last_ns);
+    let end = flow.tcp.close_ns().unwrap_or(t.now_ns).max(flow.last_ns);
     let mut push = |phase, start_ns: i64, end_ns: i64| {
         if end_ns >= start_ns {
             out.push(Span { phase, start_ns, end_ns });
@@ -63,24 +91,20 @@ pub fn phases(flow: &Flow, facts: &FlowFacts, outcome: Outcome, now_ns: i64) -> 
         let answered = flow.tcp.syn_ack().map(|a| a.ts_ns);
         push(Phase::Connecting, syn.first_ns, answered.unwrap_or(end));
     }
-    let m = facts.transfer.as_deref().map(|t| t.metrics);
-    let request = m.and_then(|m| m.request_ns());
-    let response = m.and_then(|m| m.response_ns());
-    if let Some(ch) = facts.tls.client_hello_ns {
-        let until = request.or(facts.tls.server_hello_ns).unwrap_or(end);
-        push(Phase::Handshake, ch, until.max(ch));
+    let request = t.metrics.and_then(|m| m.request_ns());
+    let response = t.metrics.and_then(|m| m.response_ns());
+    if let Some(ch) = t.client_hello_ns {
+        push(Phase::Handshake, ch, request.or(t.server_hello_ns).unwrap_or(end).max(ch));
     }
     if let Some(req) = request {
         push(Phase::Waiting, req, response.unwrap_or(end));
     }
-    let last = m.and_then(|m| m.last_data_down_ns());
+    let last = t.metrics.and_then(|m| m.last_data_down_ns());
     if let (Some(first), Some(last)) = (response, last) {
         push(Phase::Receiving, first, last);
     }
-    if outcome == Outcome::Stalled {
-        if let Some(st) = stalled(flow, facts, now_ns) {
-            push(Phase::Stalled, st.last_data_ns, st.end_ns);
-        }
+    if let Some(st) = t.stall {
+        push(Phase::Stalled, st.since_ns, st.end_ns);
     }
     out
 }

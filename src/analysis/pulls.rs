@@ -60,7 +60,7 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Pull> {
             by_registry.get_mut(r).map(|l| l.push(v));
         }
     }
-    let now = s.stats.last_ns.unwrap_or(0);
+    let now = s.now_ns().unwrap_or(0);
     order.into_iter().filter_map(|r| pull(s, r, &by_registry[r], now)).collect()
 }
 
@@ -83,7 +83,7 @@ fn pull(s: &Session, registry: &str, views: &[&FlowView], now: i64) -> Option<Pu
     for v in views {
         let f = &s.flows()[v.id as usize];
         let facts = s.flow(v.id).facts;
-        let own = phases::phases(f, facts, v.outcome, now);
+        let own = phases::phases(&phases::Times::of(f, facts, now));
         if is_data(v.class.role) {
             downloads.extend(own.iter().filter(|sp| sp.phase == Phase::Receiving));
         }

@@ -39,8 +39,7 @@ const SAFE_MSS_V6: u32 = 1220;
 /// Every slow-pull finding. `fallback` are the flows [`ipv6_fallbacks`] explained, which the
 /// connect failures leave out.
 pub fn build(s: &Session, flows: &[FlowView], rules: &Rules, fallback: &FxHashSet<u32>, out: &mut Vec<Finding>) {
-    stalls(s, flows, out);
-    handshake_timeouts(s, flows, out);
+    flow_findings(s, flows, out);
     slow_downloads(s, flows, out);
     far_registries(s, flows, out);
     connect_retries(s, flows, out);
@@ -121,17 +120,24 @@ fn seconds(ns: i64) -> f64 {
     (ns as f64 / 1e6).round() / 1e3
 }
 
+/// The findings of single flows that went wrong slowly: a stall, a handshake timeout (or the
+/// MTU black hole behind it). Live captures announce them flow by flow.
+pub fn flow_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+    stalls(s, flows, out);
+    handshake_timeouts(s, flows, out);
+}
+
 fn stalls(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    let now = s.stats.last_ns.unwrap_or(0);
+    let now = s.now_ns().unwrap_or(0);
     for h in hosts(s, flows, |v, _| v.outcome == Outcome::Stalled) {
         let worst = h
             .views
             .iter()
             .filter_map(|v| Some((*v, stalled(flow(s, v), s.flow(v.id).facts, now)?)))
-            .max_by_key(|(_, st)| st.end_ns - st.last_data_ns);
+            .max_by_key(|(_, st)| st.end_ns - st.since_ns);
         let Some((v, st)) = worst else { continue };
         let f = flow(s, v);
-        let silent = st.end_ns - st.last_data_ns;
+        let silent = st.end_ns - st.since_ns;
         let fields = kind::Stall {
             port: f.server_port,
             stalled_s: seconds(silent),
@@ -223,7 +229,7 @@ fn mtu_finding(s: &Session, h: &Host<'_>, views: &[&FlowView]) -> Finding {
 }
 
 fn handshake_timeout_finding(s: &Session, h: &Host<'_>, views: &[&FlowView]) -> Finding {
-    let now = s.stats.last_ns.unwrap_or(0);
+    let now = s.now_ns().unwrap_or(0);
     let mut acked = None;
     let mut waited = 0;
     for v in views {

@@ -37,6 +37,7 @@ fn tick<F: Front>(l: &mut Loop<'_, F>, live: &mut LiveStream) -> anyhow::Result<
     // One aging clock: the later of the wall clock and the last packet, so idle flows age out
     // even when nothing arrives.
     let session = &mut l.shared.session;
+    session.stats.clock_ns = Some(now);
     session.age_out(session.stats.last_ns.map_or(now, |last| last.max(now)));
     l.sink.flush(&mut l.shared);
     l.tell(Why::Tick)

@@ -212,7 +212,8 @@ fn pulls(o: &mut String, a: &Analysis) {
             format!("{}s {pct:.0}%", secs(ns))
         };
         t.cell(&p.registry).cell(format!("{}s", secs(total)));
-        for ph in [Phase::Resolving, Phase::Connecting, Phase::Handshake, Phase::Waiting, Phase::Receiving, Phase::Stalled]
+        for ph in
+            [Phase::Resolving, Phase::Connecting, Phase::Handshake, Phase::Waiting, Phase::Receiving, Phase::Stalled]
         {
             t.cell(share(p.time.of(ph)));
         }

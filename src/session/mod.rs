@@ -128,6 +128,14 @@ impl Default for Session {
 }
 
 impl Session {
+    /// What "now" is for the flows: the last packet, or a live capture's clock when later.
+    pub fn now_ns(&self) -> Option<i64> {
+        match (self.stats.last_ns, self.stats.clock_ns) {
+            (Some(l), Some(c)) => Some(l.max(c)),
+            (l, c) => l.or(c),
+        }
+    }
+
     pub fn new(limits: Limits) -> Session {
         Session {
             flows: FlowTable::new(limits.max_active_flows),

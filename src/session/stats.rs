@@ -76,6 +76,10 @@ pub struct Stats {
     pub first_ns: Option<i64>,
     #[serde(skip)]
     pub last_ns: Option<i64>,
+    /// A live capture's clock at its last tick (wall time, as its packets are stamped): time
+    /// passes for a stalled flow even when no packet comes. Not part of the JSON.
+    #[serde(skip)]
+    pub clock_ns: Option<i64>,
 }
 
 impl Stats {

@@ -1,6 +1,8 @@
 //! The `?` overlay: keys, and the legend of badges, colours and marks (the same styles the
 //! timeline uses, so the legend is the key to the colours).
 
+use crate::analysis::phases::Phase;
+use crate::ui::timeline::bars::phase_glyph;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -59,6 +61,18 @@ fn legend(t: &Theme) -> Vec<Line<'static>> {
         Span::raw(" TLS ClientHello (SNI)"),
     ]));
     out.push(Line::from(Span::raw("  │ closed (FIN)   ✕ reset (RST)   ─ open, no bytes in that time")));
+    let mut phases = vec![Span::raw("  ")];
+    for (p, what) in [
+        (Phase::Connecting, "connecting "),
+        (Phase::Handshake, "TLS handshake "),
+        (Phase::Waiting, "waiting for the first byte "),
+        (Phase::Stalled, "stalled"),
+    ] {
+        let (ch, style) = phase_glyph(p, t.bold(), t);
+        phases.push(Span::styled(ch.to_string(), style));
+        phases.push(Span::raw(format!(" {what}")));
+    }
+    out.push(Line::from(phases));
     out.push(Line::from(Span::raw("  ▁▂▃▄▅▆▇█ bytes per time cell, log scale; █ the busiest cell on screen")));
     out.push(Line::from(Span::raw("  ▼ ┊ now, while replaying or live")));
     out

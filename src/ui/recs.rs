@@ -32,6 +32,23 @@ pub struct FlowRec {
     pub alerts: Vec<crate::session::TlsAlert>,
     /// How the TCP transfer went; `None` for UDP.
     pub transfer: Option<TransferMetrics>,
+    pub server_hello_ns: Option<i64>,
+    /// Its stall as of the build's clock, when it stalled.
+    pub stall: Option<crate::analysis::outcome::Stall>,
+}
+
+impl FlowRec {
+    /// What its phases are read from, as of capture time `now_ns`.
+    pub fn times(&self, now_ns: i64) -> crate::analysis::phases::Times<'_> {
+        crate::analysis::phases::Times {
+            flow: &self.flow,
+            client_hello_ns: self.hello_ns,
+            server_hello_ns: self.server_hello_ns,
+            metrics: self.transfer.as_ref(),
+            stall: self.stall,
+            now_ns,
+        }
+    }
 }
 
 /// Only flows with QUIC or HTTP facts get lines (and an allocation).
@@ -65,6 +82,8 @@ impl FlowRec {
             certificate: facts.tls.certificate.clone(),
             alerts: facts.tls.alerts.clone(),
             transfer: facts.transfer.as_deref().map(|t| t.metrics),
+            server_hello_ns: facts.tls.server_hello_ns,
+            stall: None,
         }
     }
 
@@ -96,6 +115,7 @@ impl FlowRec {
             self.hello_ns = facts.tls.client_hello_ns;
         }
         self.server_version = facts.tls.server_version;
+        self.server_hello_ns = facts.tls.server_hello_ns;
         if self.process.is_none() {
             self.process.clone_from(&facts.process);
         }
@@ -140,12 +160,21 @@ pub struct AnswerRec {
 /// Brings the flow records up to date with the session's flows.
 pub(super) fn update_recs(recs: &mut Vec<FlowRec>, s: &Session) {
     recs.reserve(s.flows().len().saturating_sub(recs.len()));
+    let now = s.now_ns().unwrap_or(0);
     for (i, f) in s.flows().iter().enumerate() {
         let facts = s.flow(i as u32).facts;
-        match recs.get_mut(i) {
-            Some(r) => r.update(f, facts),
-            None => recs.push(FlowRec::new(f, facts)),
-        }
+        let r = match recs.get_mut(i) {
+            Some(r) => {
+                r.update(f, facts);
+                r
+            }
+            None => {
+                recs.push(FlowRec::new(f, facts));
+                &mut recs[i]
+            }
+        };
+        // A stall grows with the clock, packet or not.
+        r.stall = crate::analysis::outcome::stalled(f, facts, now);
     }
 }
 

@@ -4,6 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
+use crate::analysis::phases::{phases, Phase};
 use crate::session::activity::Activity;
 use crate::ui::axis::Window;
 use crate::ui::model::{FlowRec, Model};
@@ -42,6 +43,18 @@ impl Mark {
     }
 }
 
+/// How a cell with no bytes and no mark shows what its flows were doing: the legend (help)
+/// draws the same glyphs. A receiving flow's cells with bytes are shaded instead.
+pub(crate) fn phase_glyph(p: Phase, role: Style, t: &Theme) -> (char, Style) {
+    match p {
+        Phase::Resolving | Phase::Connecting => ('·', t.warn()),
+        Phase::Handshake => ('╌', role),
+        Phase::Waiting => ('┈', t.warn()),
+        Phase::Receiving => ('─', role.patch(t.dim())),
+        Phase::Stalled => ('░', t.error()),
+    }
+}
+
 /// The time cells of the rows on screen, `width` per row: made for every row first, since
 /// the shades are relative to the busiest cell on screen.
 pub(super) struct Strips {
@@ -51,6 +64,8 @@ pub(super) struct Strips {
     marks: Vec<Mark>,
     /// Cells within some flow's lifetime.
     spans: Vec<bool>,
+    /// The furthest phase any of the row's flows was in, per cell.
+    phases: Vec<Option<Phase>>,
     /// The cell of the capture clock, while it runs.
     now: Option<u16>,
 }
@@ -63,6 +78,7 @@ impl Strips {
             bytes: vec![0.0; width * rows],
             marks: vec![Mark::None; width * rows],
             spans: vec![false; width * rows],
+            phases: vec![None; width * rows],
             now,
         }
     }
@@ -74,6 +90,7 @@ impl Strips {
     /// Bytes, marks and lifetime of row `r`'s flows over the window's cells, as line `k`.
     pub(super) fn fill(&mut self, k: usize, r: &Row, model: &Model, w: &Window) {
         let s = self.cells(k);
+        fill_phases(&mut self.phases[s.clone()], r, model, w);
         let (bytes, marks, spans) = (&mut self.bytes[s.clone()], &mut self.marks[s.clone()], &mut self.spans[s]);
         let mut mark = |x: u16, m: Mark| {
             if let Some(slot) = marks.get_mut(usize::from(x)) {
@@ -126,19 +143,35 @@ impl Strips {
     pub(super) fn draw(&self, buf: &mut Buffer, k: usize, (x0, y): (u16, u16), r: &Row, max: f64, t: &Theme) {
         let role = t.group(r.group, r.private_link);
         let s = self.cells(k);
-        let (bytes, marks, spans) = (&self.bytes[s.clone()], &self.marks[s.clone()], &self.spans[s]);
+        let (bytes, marks, spans) = (&self.bytes[s.clone()], &self.marks[s.clone()], &self.spans[s.clone()]);
+        let phases = &self.phases[s];
         for x in 0..self.width as u16 {
             let i = usize::from(x);
             let (ch, style) = match marks[i].glyph(role, t) {
                 Some(g) => g,
                 None => match shade(bytes[i], max) {
                     Some(b) => (b, role),
+                    None if phases[i].is_some() => phase_glyph(phases[i].unwrap_or(Phase::Receiving), role, t),
                     None if spans[i] => ('─', role.patch(t.dim())),
                     None if self.now == Some(x) => ('┊', t.dim()),
                     None => continue,
                 },
             };
             buf[(x0 + x, y)].set_char(ch).set_style(style);
+        }
+    }
+}
+
+/// The furthest phase of row `r`'s flows in each cell (a stall shows over the rest).
+fn fill_phases(cells: &mut [Option<Phase>], r: &Row, model: &Model, w: &Window) {
+    let now = model.now_ns().unwrap_or(0);
+    for &id in &r.flows {
+        let Some(rec) = model.flows.get(id as usize) else { continue };
+        for sp in phases(&rec.times(now)) {
+            let Some((a, b)) = w.cells_between(sp.start_ns, sp.end_ns) else { continue };
+            for c in &mut cells[usize::from(a)..=usize::from(b)] {
+                *c = (*c).max(Some(sp.phase));
+            }
         }
     }
 }

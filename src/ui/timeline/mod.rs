@@ -4,7 +4,7 @@
 //! Only the lines on screen are laid out, so the cost of a frame does not grow with the flows.
 //! The columns are data (`columns`); the time cells of the rows are `bars`.
 
-mod bars;
+pub(crate) mod bars;
 mod columns;
 
 use ratatui::buffer::Buffer;
