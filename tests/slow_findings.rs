@@ -82,8 +82,7 @@ fn each_path_scenario_is_named_and_no_other_pull_raises_a_slow_finding() {
 #[test]
 fn a_stalled_layer_download_is_stalled_not_ok_and_its_time_is_counted() {
     let got = report(&root().join("assets/captures/scenario-m-stall-mid-layer.pcap"));
-    let stalled: Vec<&Value> =
-        got["flows"].as_array().unwrap().iter().filter(|f| f["outcome"] == "stalled").collect();
+    let stalled: Vec<&Value> = got["flows"].as_array().unwrap().iter().filter(|f| f["outcome"] == "stalled").collect();
     assert_eq!(stalled.len(), 1, "one flow stalled");
     assert_eq!(stalled[0]["client_port"], 34340);
     let stall = got["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "stall").unwrap();

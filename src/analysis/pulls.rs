@@ -53,11 +53,11 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Pull> {
     let mut order: Vec<&str> = Vec::new();
     for v in flows {
         if let Some(r) = v.class.registry.as_deref() {
-            by_registry.entry(r).or_insert_with(|| {
+            let list = by_registry.entry(r).or_insert_with(|| {
                 order.push(r);
                 Vec::new()
             });
-            by_registry.get_mut(r).map(|l| l.push(v));
+            list.push(v);
         }
     }
     let now = s.now_ns().unwrap_or(0);
