@@ -441,12 +441,13 @@ fn golden_text_screen_of_the_dedicated_endpoint_capture() {
     assert_eq!(std::fs::read_to_string(&p).unwrap(), fresh);
 }
 
-const SCENARIOS: [&str; 5] = [
+const SCENARIOS: [&str; 6] = [
     "scenario-a-blob",
     "scenario-b-dedicated",
     "scenario-c-privatelink",
     "scenario-d-both-public",
     "scenario-e-blob-blocked",
+    "scenario-m-stall-mid-layer",
 ];
 
 /// The README's pictures are what the code draws now: each SVG byte for byte, each PNG by
