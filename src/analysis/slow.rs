@@ -509,7 +509,7 @@ fn dns_slow(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Vec<Findin
             named.entry(i).or_insert(v);
         }
     }
-    // The slowest lookup per name.
+    // The slowest lookup per name, with its registry (a registry's name may not say which).
     let mut worst: BTreeMap<String, (usize, i64, Option<String>)> = BTreeMap::new();
     for (i, a) in s.dns.iter().enumerate() {
         let Some(lat) = a.latency_ns() else { continue };
@@ -517,22 +517,23 @@ fn dns_slow(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Vec<Findin
             continue;
         }
         let name = crate::session::naming::normalize(a.query());
-        let registry = match named.get(&(i as u32)) {
-            Some(v) if is_registry_traffic(v) => v.class.registry.clone().or_else(|| Some(String::new())),
+        // Outer `None`: not a registry's name at all.
+        let registry: Option<Option<String>> = match named.get(&(i as u32)) {
+            Some(v) if is_registry_traffic(v) => Some(v.class.registry.clone()),
             _ => {
                 let c = rules.classify(&name);
-                (c.registry.is_some() || is_registry_role(c.role)).then(|| c.registry.unwrap_or_default())
+                (c.registry.is_some() || is_registry_role(c.role)).then_some(c.registry)
             }
         };
         let Some(registry) = registry else { continue };
-        let e = worst.entry(name).or_insert((i, lat, Some(registry)));
+        let e = worst.entry(name).or_insert((i, lat, registry));
         if lat > e.1 {
             e.0 = i;
             e.1 = lat;
         }
     }
     let mut found: Vec<(usize, String, i64, Option<String>)> =
-        worst.into_iter().map(|(n, (i, lat, r))| (i, n, lat, r.filter(|r| !r.is_empty()))).collect();
+        worst.into_iter().map(|(n, (i, lat, r))| (i, n, lat, r)).collect();
     found.sort_by_key(|f| f.0);
     for (i, name, lat, registry) in found {
         let Some(a) = s.dns.get(i) else { continue };
