@@ -1108,7 +1108,7 @@ fn live_json_prints_one_report_document() {
     let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{out}"));
     assert_eq!(
         keys(&r),
-        ["capture", "dns", "endpoints", "findings", "flows", "stats", "unanswered_queries"],
+        ["capture", "dns", "endpoints", "findings", "flows", "pulls", "stats", "unanswered_queries"],
         "the report's top-level fields"
     );
     assert!(r.get("event").is_none());
