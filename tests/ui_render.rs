@@ -439,3 +439,13 @@ fn process_filter_shows_those_flows_and_the_answers_they_used() {
     assert!(!text.contains("hidden by --process"), "{text}");
     assert_eq!(rows(&text, "LOGIN", "curl:4242").len(), 11, "{text}");
 }
+
+#[test]
+fn a_stalled_pull_says_where_the_time_went_after_the_error() {
+    let s = shared("scenario-m-stall-mid-layer.pcap");
+    let t = screen(&s, &opts(120, 40));
+    let error = t.find(" ✖ A transfer from the dedicated data endpoint").expect(&t);
+    let time = t.find(" ◷ fabrikamreg took 20.2s: stalled 19.9s (98%)").expect(&t);
+    let answer = t.find(" ✔ Layer data of registry fabrikamreg").expect(&t);
+    assert!(error < time && time < answer, "the headline, where the time went, then the rest:\n{t}");
+}

@@ -33,6 +33,15 @@ impl Phase {
             Phase::Stalled => "stalled",
         }
     }
+
+    /// In words, for the screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Handshake => "TLS handshake",
+            Phase::Waiting => "waiting for the first byte",
+            p => p.as_str(),
+        }
+    }
 }
 
 /// One phase of one flow, from `start_ns` to `end_ns`.

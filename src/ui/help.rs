@@ -62,15 +62,11 @@ fn legend(t: &Theme) -> Vec<Line<'static>> {
     ]));
     out.push(Line::from(Span::raw("  │ closed (FIN)   ✕ reset (RST)   ─ open, no bytes in that time")));
     let mut phases = vec![Span::raw("  ")];
-    for (p, what) in [
-        (Phase::Connecting, "connecting "),
-        (Phase::Handshake, "TLS handshake "),
-        (Phase::Waiting, "waiting for the first byte "),
-        (Phase::Stalled, "stalled"),
-    ] {
+    for p in [Phase::Connecting, Phase::Handshake, Phase::Waiting, Phase::Stalled] {
         let (ch, style) = phase_glyph(p, t.bold(), t);
         phases.push(Span::styled(ch.to_string(), style));
-        phases.push(Span::raw(format!(" {what}")));
+        let gap = if p == Phase::Stalled { "" } else { " " };
+        phases.push(Span::raw(format!(" {}{gap}", p.label())));
     }
     out.push(Line::from(phases));
     out.push(Line::from(Span::raw("  ▁▂▃▄▅▆▇█ bytes per time cell, log scale; █ the busiest cell on screen")));

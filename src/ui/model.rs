@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::analysis::pulls::{self, Pull};
 use crate::analysis::{endpoints, findings, infer, Analyzer, Endpoint, Finding, FlowView, Inferred};
 use crate::engine::{Shared, SourceStatus};
 use crate::session::Session;
@@ -58,6 +59,8 @@ pub struct Built {
     /// One per host and role, as `report` lists them; the findings are made from them.
     pub endpoints: Vec<Endpoint>,
     pub findings: Vec<Finding>,
+    /// Where each registry's pull spent its time.
+    pub pulls: Vec<Pull>,
     /// Live capture: the names of the interfaces the flows came in on, by ifindex, looked up
     /// once each (a lookup scans /sys/class/net; drawing must not).
     pub interface_names: HashMap<u32, Option<String>>,
@@ -228,7 +231,8 @@ impl Builder {
     pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
         let parallel = s.flows().len() >= PARALLEL_FROM && self.threads.unwrap_or_else(|| crate::par::threads(2)) > 1;
-        let Built { flows, views, findings, endpoints: eps, answers, dns, dns_order, state, .. } = model;
+        let Built { flows, views, findings, pulls: pull_times, endpoints: eps, answers, dns, dns_order, state, .. } =
+            model;
         let BuildState { sig, inferred, dns_index, .. } = state;
         std::mem::take(inferred).undo(views);
         update_views(sig, views, s, analyzer);
@@ -237,6 +241,7 @@ impl Builder {
         let mut conclude = |views: &[FlowView]| {
             *eps = endpoints::build(s, views);
             *findings = findings::build(s, views, eps, &analyzer.rules);
+            *pull_times = pulls::build(s, views);
         };
         let (flow_rows, host_rows, hidden) = if parallel {
             let (to_hosts, records_in) = std::sync::mpsc::sync_channel::<Records<'_>>(1);
