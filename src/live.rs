@@ -30,6 +30,8 @@ use dns_names::DnsNames;
 const STATS_EVERY: Duration = Duration::from_secs(1);
 /// A TCP flow without a ClientHello is announced (named by DNS, or unnamed) after this long.
 const ANNOUNCE_AFTER: Duration = Duration::from_secs(1);
+/// The longest a FIN-closed flow's `flow_close` waits for the last ACK.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -332,7 +334,7 @@ fn write_stats(out: &mut impl Write, shared: &engine::Shared, ev: &Announcer) ->
         packets: s.stats.packets,
         bytes: s.stats.bytes,
         flows: s.stats.flows,
-        active_flows: s.flows.active_len(),
+        active_flows: s.flows.open_len(),
         flows_evicted: s.flows.stats.evicted,
         flows_aged_out: s.flows.stats.aged_out,
         dns_responses: s.stats.dns_responses,
@@ -362,6 +364,9 @@ struct Announcer {
     connecting: Vec<u32>,
     /// TCP flows still open: looked at until they close or stall.
     open_tcp: Vec<u32>,
+    /// TCP flows closed with FINs whose last ACK has not come yet, with when they closed: their
+    /// `flow_close` waits for it (the final counts), at most [`CLOSE_GRACE`].
+    closing: Vec<(u32, Instant)>,
     /// Failures already announced as `finding` events (kind, registry, hosts).
     announced: std::collections::HashSet<(FindingKind, Option<String>, Vec<String>)>,
     /// `--process`: the process names whose flows are announced; empty for all.
@@ -429,7 +434,12 @@ impl Announcer {
                 }
                 Event::ClientHello(id) => self.open(s, a, out, id)?,
                 Event::FlowClose(id) => {
-                    self.close(s, a, out, id)?;
+                    let f = &s.flows()[id as usize];
+                    if f.proto == L4::Tcp && f.tcp.closed() && !f.tcp.settled() && !end {
+                        self.closing.push((id, Instant::now()));
+                    } else {
+                        self.close(s, a, out, id)?;
+                    }
                     self.failure(s, a, out, id)?;
                 }
                 Event::Icmp(id) => {
@@ -461,12 +471,30 @@ impl Announcer {
             }
         }
         self.waiting = still;
+        wrote |= self.settle(s, a, out, end)?;
         if end {
             // Flows still open when the capture stopped get their totals too.
             for id in 0..self.state.len() as u32 {
                 self.close(s, a, out, id)?;
             }
         }
+        Ok(wrote)
+    }
+
+    /// The `flow_close` of flows whose close is over (or has waited long enough).
+    fn settle(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write, end: bool) -> std::io::Result<bool> {
+        let due = Instant::now().checked_sub(CLOSE_GRACE);
+        let mut wrote = false;
+        let mut still = Vec::new();
+        for (id, at) in std::mem::take(&mut self.closing) {
+            if end || s.flows()[id as usize].tcp.settled() || due.is_some_and(|d| at <= d) {
+                self.close(s, a, out, id)?;
+                wrote = true;
+            } else {
+                still.push((id, at));
+            }
+        }
+        self.closing = still;
         Ok(wrote)
     }
 

@@ -519,3 +519,23 @@ fn a_registry_lookup_is_slow_from_one_second_or_a_quarter_when_retried() {
     let (_, a) = analyze(lookup("www.example.org", 1, 3.0));
     assert!(found(&a, FindingKind::DnsSlow).is_empty(), "{:?}", a.findings);
 }
+
+#[test]
+fn segments_missing_while_the_capture_dropped_packets_are_not_the_paths_loss() {
+    let mut packets = Download { lost: 3, ..STEADY }.packets();
+    packets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut s = common::session_of(&packets);
+    // The capture's own counter, read at each tick: 3 packets dropped during the transfer.
+    for (tick, total) in [(0.0, 0), (0.5, 0), (1.0, 3), (1.5, 3)] {
+        s.capture_drops.read((tick * 1e9) as i64, total);
+    }
+    let a = Analyzer::default().analyze(&s);
+    let Fields::SlowDownload(d) = the(&a, FindingKind::SlowDownload) else { unreachable!() };
+    assert_eq!((d.limited_by, d.lost_segments_down, d.capture_drops), ("bandwidth", 3, Some(3)), "{d:?}");
+    let f = a.findings.iter().find(|f| f.kind() == FindingKind::SlowDownload).unwrap();
+    assert!(f.message.contains("The capture itself dropped 3 packets during these transfers"), "{}", f.message);
+    // From a file nothing is known of the capture's drops: the missing segments are loss.
+    let (_, a) = analyze(Download { lost: 3, ..STEADY }.packets());
+    let Fields::SlowDownload(d) = the(&a, FindingKind::SlowDownload) else { unreachable!() };
+    assert_eq!((d.limited_by, d.capture_drops), ("loss", None), "from a file: {d:?}");
+}

@@ -405,6 +405,9 @@ pub struct SlowDownload {
     pub zero_windows_up: u64,
     pub window_full_down: u64,
     pub rtt_ms: Option<f64>,
+    /// Live: packets the capture itself dropped while these transfers lasted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_drops: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

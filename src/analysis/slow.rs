@@ -266,10 +266,13 @@ fn handshake_timeout_finding(s: &Session, h: &Host<'_>, views: &[&FlowView]) -> 
     Finding::new(fields, Severity::Error, h.about(s, views), message)
 }
 
-/// What held one data transfer back, from its own evidence.
-fn limited_by(f: &Flow, m: &crate::session::transfer::TransferMetrics) -> &'static str {
+/// What held one data transfer back, from its own evidence. Segments missing while the capture
+/// itself dropped packets (`capture_drops`) may be the capture's: only the retransmissions, which
+/// the sender made, count as the path's loss then.
+fn limited_by(f: &Flow, m: &crate::session::transfer::TransferMetrics, capture_drops: u64) -> &'static str {
     let segments = m.good_bytes_down / u64::from(m.max_segment_down.max(1)) + u64::from(m.retransmissions_down);
-    let lost = u64::from(m.lost_segments_down) + u64::from(m.retransmissions_down);
+    let missing = if capture_drops > 0 { 0 } else { u64::from(m.lost_segments_down) };
+    let lost = missing + u64::from(m.retransmissions_down);
     if m.zero_windows_up > 0 {
         "receiver"
     } else if lost >= 3 && lost as f64 >= LOSS_SHARE * segments as f64 {
@@ -290,7 +293,7 @@ fn slow_transfer(s: &Session, v: &FlowView) -> Option<(i64, f64, &'static str)> 
     let m = s.flow(v.id).facts.transfer.as_deref()?.metrics;
     let span = m.data_span_ns().filter(|&d| d >= SLOW_SECONDS_NS)?;
     let goodput = m.goodput_down_bps()?;
-    let cause = limited_by(f, &m);
+    let cause = limited_by(f, &m, s.capture_drops_of(v.id).unwrap_or(0));
     (goodput < SLOW_RATE_BPS || matches!(cause, "loss" | "receiver")).then_some((span, goodput, cause))
 }
 
@@ -310,6 +313,7 @@ fn slow_downloads(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
         }
         let rtts: Vec<i64> = h.views.iter().filter_map(|v| flow(s, v).tcp.connect_rtt_ns()).collect();
         let rtt = median(rtts).map(ms);
+        let drops = h.views.iter().filter_map(|v| s.capture_drops_of(v.id)).reduce(|a, b| a + b);
         let fields = kind::SlowDownload {
             limited_by: cause,
             seconds: seconds(span),
@@ -319,6 +323,7 @@ fn slow_downloads(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
             zero_windows_up: sum[2],
             window_full_down: sum[3],
             rtt_ms: rtt,
+            capture_drops: drops,
         };
         let message = slow_message(&h, &fields, flow(s, big).bytes_down);
         out.push(Finding::new(fields, Severity::Warning, h.about(s, &h.views), message));
@@ -349,8 +354,16 @@ fn slow_message(h: &Host<'_>, f: &kind::SlowDownload, bytes: u64) -> String {
               on the path, or pull during quieter hours."
             .to_string(),
     };
+    let capture = match f.capture_drops.filter(|&n| n > 0) {
+        Some(n) => format!(
+            " The capture itself dropped {} during these transfers (its buffer was full): their missing \
+             segments are not counted as the path's loss. Raise --buffer-size or narrow --filter.",
+            plural(n, "packet")
+        ),
+        None => String::new(),
+    };
     format!(
-        "Layers from {} came slowly: the largest transfer moved {} in {} s ({}), limited by {}: {why}",
+        "Layers from {} came slowly: the largest transfer moved {} in {} s ({}), limited by {}: {why}{capture}",
         h.named(),
         human_bytes(bytes),
         f.seconds,

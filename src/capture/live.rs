@@ -12,10 +12,14 @@ use super::savefile::{SaveFormat, Savefile};
 use super::Frame;
 use crate::packet::link::linktype;
 
-/// Whole packets: a ClientHello with post-quantum key shares spans several full segments.
+/// Whole packets: a ClientHello with post-quantum key shares spans several full segments. The
+/// ring (TPACKET_V3) packs packets at their captured size, so a large snaplen costs no room.
 const SNAPLEN: i32 = 262_144;
-/// Kernel batching delay; immediate mode makes packets available at once anyway.
-const READ_TIMEOUT_MS: i32 = 100;
+/// How long the kernel holds a block of the ring before handing it over part-filled: the most
+/// a packet waits to be read on a quiet link. libpcap's immediate mode would hand each packet
+/// over at once, but through TPACKET_V2's fixed slots, one snaplen each, so a 32 MiB buffer
+/// holds about 128 packets and a burst overruns it (docs/live-throughput.md).
+const BLOCK_TIMEOUT_MS: i32 = 10;
 
 /// What opening the capture needs to know.
 #[derive(Debug, Clone)]
@@ -151,9 +155,9 @@ impl LiveSource {
         let inactive = Capture::from_device(name.as_str())
             .map_err(|e| LiveError::Other(format!("{name}: {e}")))?
             .snaplen(SNAPLEN)
-            .immediate_mode(true)
+            .immediate_mode(false)
             .buffer_size(opts.buffer_size)
-            .timeout(READ_TIMEOUT_MS);
+            .timeout(BLOCK_TIMEOUT_MS);
         let mut cap = inactive.open().map_err(|e| open_error(&name, e))?;
         // Non-blocking: libpcap's read timeout does not end a read on Linux's TPACKET_V3 (it
         // polls again), so a quiet interface would never let the caller check for a stop.

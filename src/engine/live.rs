@@ -8,6 +8,10 @@ use super::{Front, Why, BATCH};
 /// Captures until a stop command, `--duration`, `--count` or a capture error.
 pub(super) async fn run<F: Front>(l: &mut Loop<'_, F>, src: LiveSource) -> anyhow::Result<()> {
     let mut live = src.into_stream()?;
+    if let Some(d) = live.drops() {
+        // The base the drops of every flow are counted from.
+        l.shared.session.capture_drops.read(crate::output::time::now_ns(), d.kernel);
+    }
     let mut ended = false;
     while !l.cmd.stop && !ended {
         tokio::select! {
@@ -20,6 +24,8 @@ pub(super) async fn run<F: Front>(l: &mut Loop<'_, F>, src: LiveSource) -> anyho
     }
     if let Some(d) = live.drops() {
         l.shared.status.set_drops(d);
+        let now = crate::output::time::now_ns();
+        l.shared.session.capture_drops.read(now, d.kernel);
     }
     l.sink.flush(&mut l.shared);
     Ok(())
@@ -31,12 +37,16 @@ fn tick<F: Front>(l: &mut Loop<'_, F>, live: &mut LiveStream) -> anyhow::Result<
     let status = &mut l.shared.status;
     status.clock_ns = Some(now);
     status.start_ns.get_or_insert(now);
-    if let Some(d) = live.drops() {
+    let drops = live.drops();
+    if let Some(d) = drops {
         status.set_drops(d);
     }
     // One aging clock: the later of the wall clock and the last packet, so idle flows age out
     // even when nothing arrives.
     let session = &mut l.shared.session;
+    if let Some(d) = drops {
+        session.capture_drops.read(now, d.kernel);
+    }
     session.stats.clock_ns = Some(now);
     session.age_out(session.stats.last_ns.map_or(now, |last| last.max(now)));
     l.sink.flush(&mut l.shared);

@@ -83,6 +83,11 @@ impl FlowTable {
         self.flows.get_mut(id as usize)
     }
 
+    /// Flows in the hot table that have not closed (closed ones stay a while, for late packets).
+    pub fn open_len(&self) -> usize {
+        self.active.values().filter(|&&id| !self.flows[id as usize].tcp.closed()).count()
+    }
+
     pub fn active_len(&self) -> usize {
         self.active.len()
     }

@@ -106,6 +106,8 @@ pub struct TcpState {
     syn_ack: Option<SynAckSeen>,
     client: SideClose,
     server: SideClose,
+    /// Segments seen after the connection closed (saturating): the last ACK of a FIN close.
+    after_close: u8,
 }
 
 impl TcpState {
@@ -113,6 +115,9 @@ impl TcpState {
     pub fn track(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
         if seg.has(tcp_flags::SYN) {
             self.track_syn(up, seg.seq, seg.has(tcp_flags::ACK), ts_ns);
+        }
+        if self.closed() {
+            self.after_close = self.after_close.saturating_add(1);
         }
         let side = if up { &mut self.client } else { &mut self.server };
         side.record(seg.flags, ts_ns);
@@ -196,6 +201,12 @@ impl TcpState {
         self.reset() || (self.client.sent_fin() && self.server.sent_fin())
     }
 
+    /// The close is over, the counts final: a RST (nothing follows it), or a segment (the last
+    /// ACK) after a FIN each way.
+    pub fn settled(&self) -> bool {
+        self.reset() || (self.closed() && self.after_close > 0)
+    }
+
     /// Capture time of the first FIN or RST of either side.
     pub fn close_ns(&self) -> Option<i64> {
         let at = |side: &SideClose| side.first().map(|c| c.ts_ns);
@@ -242,6 +253,17 @@ mod tests {
             t.track(up, &seg(1, flags, b""), i as i64);
         }
         t
+    }
+
+    #[test]
+    fn a_fin_close_is_settled_by_the_last_ack_a_reset_at_once() {
+        let fins = [(true, SYN), (false, SYN | ACK), (true, FIN | ACK), (false, FIN | ACK)];
+        assert!(after(&fins).closed() && !after(&fins).settled(), "the last ACK is still to come");
+        let mut acked = fins.to_vec();
+        acked.push((true, ACK));
+        assert!(after(&acked).settled());
+        assert!(after(&[(true, SYN), (false, RST | ACK)]).settled());
+        assert!(!after(&fins[..3]).settled(), "half-closed");
     }
 
     #[test]

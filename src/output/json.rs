@@ -290,6 +290,9 @@ pub struct FlowRecord<'a> {
     /// An ICMP destination unreachable that quoted this flow.
     pub icmp: Option<IcmpRecord>,
     pub truncated: bool,
+    /// Live: packets the capture itself dropped (its ring was full) while the flow lasted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_drops: Option<u64>,
     pub interface: u32,
     pub ifindex: Option<u32>,
     /// The local process that held the socket when the first packet was seen (live only).
@@ -448,6 +451,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         client_close: f.tcp.client_close().map(|c| c.how.as_str()),
         server_close: f.tcp.server_close().map(|c| c.how.as_str()),
         icmp: f.icmp.map(IcmpRecord::of),
+        capture_drops: s.capture_drops_of(v.id),
         truncated: f.truncated,
         interface: f.interface,
         ifindex: f.ifindex,

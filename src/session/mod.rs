@@ -5,6 +5,7 @@ pub mod activity;
 pub mod attribution;
 mod dns_log;
 mod dns_tcp;
+pub mod drops;
 pub mod http;
 pub mod naming;
 pub mod quic;
@@ -114,6 +115,8 @@ pub struct Session {
     trackers: Trackers,
     pub dns: DnsLog,
     pub stats: Stats,
+    /// What the capture itself lost, and when (live only).
+    pub capture_drops: drops::CaptureDrops,
     events: Option<Vec<Event>>,
     /// The flow the frame ingested last was counted in.
     last_flow: Option<u32>,
@@ -136,6 +139,13 @@ impl Session {
         }
     }
 
+    /// Packets the capture dropped during flow `id`'s life (see [`drops::CaptureDrops::during`]);
+    /// `None` from a file.
+    pub fn capture_drops_of(&self, id: u32) -> Option<u64> {
+        let f = &self.flows()[id as usize];
+        self.capture_drops.during(f.first_ns, f.last_ns)
+    }
+
     pub fn new(limits: Limits) -> Session {
         Session {
             flows: FlowTable::new(limits.max_active_flows),
@@ -143,6 +153,7 @@ impl Session {
             trackers: Trackers::default(),
             dns: DnsLog::new(limits.max_dns_answers),
             stats: Stats::default(),
+            capture_drops: drops::CaptureDrops::default(),
             events: None,
             last_flow: None,
             keep_activity: false,
