@@ -19,7 +19,7 @@ const SNAPLEN: i32 = 262_144;
 /// a packet waits to be read on a quiet link. libpcap's immediate mode would hand each packet
 /// over at once, but through TPACKET_V2's fixed slots, one snaplen each, so a 32 MiB buffer
 /// holds about 128 packets and a burst overruns it (docs/live-throughput.md).
-const BLOCK_TIMEOUT_MS: i32 = 10;
+const BLOCK_TIMEOUT_MS: i32 = 2;
 
 /// What opening the capture needs to know.
 #[derive(Debug, Clone)]
