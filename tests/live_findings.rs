@@ -1,9 +1,9 @@
 //! Live ndjson announces a failure as soon as it is known, so a script can stop at the first:
 //! a connection refused on loopback gives a `finding` event before the capture ends.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 mod common;
 
@@ -15,11 +15,9 @@ fn closed_port(ip: Ipv4Addr) -> u16 {
     l.local_addr().unwrap().port()
 }
 
-#[test]
-#[ignore = "needs root"]
-fn a_refused_connection_is_announced_as_a_finding_while_the_capture_runs() {
-    let ip = Ipv4Addr::new(127, 0, 0, 83);
-    let port = closed_port(ip);
+/// `acrscope live` in ndjson on `lo` for one TCP port, and its event lines once the capture
+/// is open (its `start` read).
+fn capture(ip: Ipv4Addr, port: u16) -> (Child, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new(BIN)
         .args(["live", "-i", "lo", "--format", "ndjson", "--duration", "60", "--filter"])
         .arg(format!("host {ip} and tcp port {port}"))
@@ -30,6 +28,15 @@ fn a_refused_connection_is_announced_as_a_finding_while_the_capture_runs() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let start: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(start["event"], "start", "{start}");
+    (child, lines)
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_refused_connection_is_announced_as_a_finding_while_the_capture_runs() {
+    let ip = Ipv4Addr::new(127, 0, 0, 83);
+    let port = closed_port(ip);
+    let (mut child, mut lines) = capture(ip, port);
     // The capture is open once `start` is written: the SYN and its RST are seen.
     let err = TcpStream::connect(SocketAddrV4::new(ip, port)).expect_err("nothing listens there");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -83,16 +90,7 @@ fn a_layer_download_that_stops_mid_body_is_announced_as_a_stall_while_it_lasts()
     let ip = Ipv4Addr::new(127, 0, 0, 84);
     let server = TcpListener::bind(SocketAddrV4::new(ip, 0)).unwrap();
     let port = server.local_addr().unwrap().port();
-    let mut child = Command::new(BIN)
-        .args(["live", "-i", "lo", "--format", "ndjson", "--duration", "60", "--filter"])
-        .arg(format!("host {ip} and tcp port {port}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting acrscope live (needs root)");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let start: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(start["event"], "start", "{start}");
+    let (mut child, mut lines) = capture(ip, port);
     // The registry answers the handshake and the request, sends a tenth of a 16 KB record,
     // then nothing, its socket kept open until the client has gone.
     let (done, until_done) = std::sync::mpsc::channel::<()>();
