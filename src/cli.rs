@@ -26,6 +26,9 @@ pub enum Command {
     Live(LiveArgs),
     /// List capture interfaces with their addresses and state.
     Interfaces,
+    /// Check from this host every endpoint a pull from a registry needs: DNS, TCP, TLS (who
+    /// issued the certificate), the registry's answer, the proxy. No capture, no root.
+    Probe(ProbeArgs),
     /// Render the timeline screen of a capture to an image or text file, headless.
     Snapshot(SnapshotArgs),
     /// Print a shell completion script (e.g. `acrscope completions bash > /etc/bash_completion.d/acrscope`).
@@ -77,6 +80,53 @@ pub enum FailOn {
     Error,
     /// An error, or something that may break a pull or weakens it (e.g. private link bypassed).
     Warning,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    /// The registry: `fabrikamreg`, `fabrikamreg.azurecr.io`, or any registry host[:port].
+    pub name: String,
+    /// Also fetch this image's manifest (anonymously, with --username, or with the credentials
+    /// of ~/.docker/config.json), follow its first layer's redirect and download a bounded range.
+    #[arg(long, value_name = "REPO:TAG")]
+    pub image: Option<String>,
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
+    pub format: ProbeFormat,
+    /// Exit with status 3 when a finding of this severity (or worse) exists.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// The most the whole probe takes, in seconds: a check still waiting then is named as timed out.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Only IPv4 addresses (A records).
+    #[arg(long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Only IPv6 addresses (AAAA records).
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Also trust the CA certificates of this PEM file (a private registry's CA). Repeatable.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+    /// Ask this DNS server instead of /etc/resolv.conf's (e.g. the VNet's resolver). Repeatable.
+    #[arg(long, value_name = "ADDRESS[:PORT]")]
+    pub resolver: Vec<String>,
+    /// The registry user for --image (a token name, or a service principal's ID).
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the password for --username from standard input (never from the command line).
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Endpoint rules (TOML) replacing the bundled assets/endpoints.toml.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeFormat {
+    /// Readable: a verdict per endpoint, what each check saw, the findings.
+    Text,
+    /// One JSON document (schema: docs/json.md, "acrscope probe").
+    Json,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! acrscope: which hosts and addresses a container pull really talks to, from DNS answers and
 //! TLS ClientHello SNI seen on the wire.
-#![forbid(unsafe_code)]
+// Denied, not forbidden: `probe::tcpinfo` reads TCP_INFO, which no safe crate of ours exposes.
+#![deny(unsafe_code)]
 
 /// `0.2.0 (a1b2c3d 2026-12-05)`: the crate's version and the commit it was built from, which
 /// build.rs reads from git; a build outside a git checkout says so instead of guessing.
@@ -21,6 +22,7 @@ pub mod output;
 pub mod packet;
 pub mod par;
 pub mod pipeline;
+pub mod probe;
 pub mod procs;
 pub mod session;
 pub mod signals;

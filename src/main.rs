@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot(args),
         Command::Live(args) => live(args),
         Command::Interfaces => interfaces(),
+        Command::Probe(args) => probe(args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     };
@@ -382,25 +383,101 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     if let Some(e) = &info.error {
         eprintln!("acrscope: warning: {e}");
     }
-    if let Some(fail_on) = args.fail_on {
-        use acrscope::analysis::findings::Severity;
-        let worst = match fail_on {
-            cli::FailOn::Error => Severity::Error,
-            cli::FailOn::Warning => Severity::Warning,
-        };
-        let hits: Vec<&str> =
-            analysis.findings.iter().filter(|f| f.severity <= worst).map(|f| f.kind().as_str()).collect();
-        if !hits.is_empty() {
-            let mut kinds = hits.clone();
-            kinds.dedup();
-            return Err(FindingsFailed { count: hits.len(), severity: worst.as_str(), kinds: kinds.join(", ") }.into());
-        }
-    }
+    fail_on(args.fail_on, &analysis.findings)?;
     // The process ends here: freeing hundreds of thousands of flows one by one would only
     // delay the exit.
     std::mem::forget(analysis);
     std::mem::forget(session);
     Ok(())
+}
+
+/// `--fail-on`: an error (exit 3) when `findings` hold one of that severity or worse.
+fn fail_on(fail_on: Option<cli::FailOn>, findings: &[acrscope::analysis::Finding]) -> anyhow::Result<()> {
+    use acrscope::analysis::findings::Severity;
+    let Some(fail_on) = fail_on else { return Ok(()) };
+    let worst = match fail_on {
+        cli::FailOn::Error => Severity::Error,
+        cli::FailOn::Warning => Severity::Warning,
+    };
+    let hits: Vec<&str> = findings.iter().filter(|f| f.severity <= worst).map(|f| f.kind().as_str()).collect();
+    if hits.is_empty() {
+        return Ok(());
+    }
+    let mut kinds = hits.clone();
+    kinds.dedup();
+    Err(FindingsFailed { count: hits.len(), severity: worst.as_str(), kinds: kinds.join(", ") }.into())
+}
+
+/// `acrscope probe`: the checks, a progress line per check on a terminal, the report.
+fn probe(args: cli::ProbeArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let rules = match &args.rules {
+        Some(p) => Rules::from_file(p).map_err(|e| InputError(e.to_string()))?,
+        None => Rules::builtin(),
+    };
+    if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
+        return Err(InputError(format!("--timeout {}: give seconds between 0 and 3600", args.timeout)).into());
+    }
+    let resolvers = args
+        .resolver
+        .iter()
+        .map(|r| acrscope::probe::dns::parse_server(r).map_err(InputError))
+        .collect::<Result<Vec<_>, _>>()?;
+    let target = acrscope::probe::login_target(&args.name).map_err(InputError)?;
+    let credentials = match (&args.username, args.password_stdin) {
+        (Some(u), true) => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            Some((u.clone(), password.trim_end_matches(['\r', '\n']).to_string()))
+        }
+        _ => args.image.as_ref().and_then(|_| acrscope::probe::image::docker_credentials(&target.host)),
+    };
+    let opts = acrscope::probe::Options {
+        name: args.name.clone(),
+        image: args.image.clone(),
+        timeout: std::time::Duration::from_secs_f64(args.timeout),
+        family: if args.ipv4 { Some(4) } else if args.ipv6 { Some(6) } else { None },
+        ca_files: args.ca_file.clone(),
+        resolvers,
+        credentials,
+    };
+    let progress = ProgressLine::new(std::io::stderr().is_terminal());
+    let report = acrscope::probe::run(&opts, &rules, &|line| progress.show(line)).map_err(InputError);
+    progress.clear();
+    let report = report?;
+    let out = match args.format {
+        cli::ProbeFormat::Text => acrscope::probe::text::report(&report),
+        cli::ProbeFormat::Json if stdout_is_terminal() => serde_json::to_string_pretty(&report)? + "\n",
+        cli::ProbeFormat::Json => serde_json::to_string(&report)? + "\n",
+    };
+    print!("{out}");
+    fail_on(args.fail_on, &report.findings)
+}
+
+/// One line on standard error, rewritten as each check ends; nothing when it is no terminal.
+struct ProgressLine {
+    on: bool,
+    lock: std::sync::Mutex<()>,
+}
+
+impl ProgressLine {
+    fn new(on: bool) -> ProgressLine {
+        ProgressLine { on, lock: std::sync::Mutex::new(()) }
+    }
+
+    fn show(&self, line: &str) {
+        if self.on {
+            let _guard = self.lock.lock();
+            let line: String = line.chars().take(110).collect();
+            eprint!("\r\x1b[2K{line}");
+        }
+    }
+
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }
 
 /// Indent JSON for a person at a terminal; a pipe or a file gets it on one line.

@@ -91,6 +91,9 @@ kinds! {
     Ipv6Fallback = "ipv6-fallback";
     /// A registry name answered late, or only after the client asked again.
     DnsSlow = "dns-slow";
+    /// A registry request answered with what no registry answers (a proxy's or firewall's
+    /// page, a 403, a 404): `acrscope probe`.
+    UnexpectedAnswer = "unexpected-answer";
 }
 
 impl Serialize for FindingKind {
@@ -445,6 +448,19 @@ pub struct DnsSlow {
     pub queries: u32,
     pub qtype: Option<String>,
     pub dns_server: IpAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnexpectedAnswer {
+    pub port: u16,
+    /// `GET /v2/`.
+    pub request: String,
+    pub status: Option<u16>,
+    pub status_line: Option<String>,
+    /// The answer's `Server` header: often names the middlebox that answered.
+    pub server: Option<String>,
+    /// What a registry answers there.
+    pub expected: &'static str,
 }
 
 #[cfg(test)]

@@ -206,7 +206,7 @@ pub fn infer_regions(s: &Session, flows: &mut [FlowView]) {
 }
 
 /// `d0223jpe.japaneast.cloudapp.azure.com` → `japaneast`.
-fn cloudapp_region(name: &str) -> Option<String> {
+pub fn cloudapp_region(name: &str) -> Option<String> {
     let rest = name.strip_suffix(".cloudapp.azure.com")?;
     let region = rest.rsplit('.').next()?;
     (rest.contains('.') && !region.is_empty() && region.bytes().all(|b| b.is_ascii_alphanumeric()))

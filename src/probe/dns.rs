@@ -1,0 +1,167 @@
+//! Asks the resolver the way a container runtime's resolver does (A and AAAA, recursion
+//! desired, TCP when the answer is truncated) and keeps the whole answer.
+//!
+//! Queries are built and read with hickory-proto rather than sent through hickory's resolver:
+//! the resolver's API drops the CNAME chain of an NXDOMAIN answer, and that chain is what names
+//! a private DNS zone missing its record. The servers come from the system's resolv.conf
+//! (the `resolv-conf` crate hickory's resolver reads it with), or from `--resolver`.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::result::DnsAnswer;
+
+/// The servers asked, in order: the next is tried when one does not answer.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    pub servers: Vec<SocketAddr>,
+}
+
+/// Where an answer came from when none did: the user reads it in the report.
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+impl Resolver {
+    /// The system's servers, as resolv.conf lists them.
+    pub fn system() -> Result<Resolver, String> {
+        let text = std::fs::read(RESOLV_CONF).map_err(|e| format!("cannot read {RESOLV_CONF}: {e}"))?;
+        let conf = resolv_conf::Config::parse(&text).map_err(|e| format!("{RESOLV_CONF}: {e}"))?;
+        let servers: Vec<SocketAddr> =
+            conf.nameservers.iter().map(|n| SocketAddr::new(IpAddr::from(n.clone()), 53)).collect();
+        if servers.is_empty() {
+            return Err(format!("{RESOLV_CONF} lists no nameserver; give one with --resolver ADDRESS"));
+        }
+        Ok(Resolver { servers })
+    }
+
+    /// Asks for `name`'s records of `qtype`; every server in turn until one answers or the
+    /// deadline passes.
+    pub fn lookup(&self, name: &str, qtype: RecordType, deadline: Instant) -> DnsAnswer {
+        let started = Instant::now();
+        let mut answer = DnsAnswer::new(name, qtype.to_string());
+        let Ok(qname) = Name::from_ascii(format!("{}.", name.trim_end_matches('.'))) else {
+            answer.error = Some(format!("{name} is not a host name"));
+            return answer;
+        };
+        let mut errors = Vec::new();
+        // Each server gets an equal share of the time left, as resolv.conf's `attempts` would.
+        for (i, server) in self.servers.iter().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let share = left / (self.servers.len() - i) as u32;
+            if share.is_zero() {
+                break;
+            }
+            match ask(*server, &qname, qtype, Instant::now() + share) {
+                Ok(msg) => {
+                    answer.fill(&msg, *server);
+                    answer.ms = started.elapsed().as_secs_f64() * 1e3;
+                    return answer;
+                }
+                Err(e) => errors.push(format!("{server}: {e}")),
+            }
+        }
+        answer.ms = started.elapsed().as_secs_f64() * 1e3;
+        answer.error = Some(if errors.is_empty() { "no time left to ask".into() } else { errors.join("; ") });
+        answer
+    }
+}
+
+impl DnsAnswer {
+    fn fill(&mut self, msg: &Message, server: SocketAddr) {
+        self.server = Some(server.ip());
+        self.rcode = Some(crate::format::rcode_name(u16::from(msg.metadata.response_code)));
+        // The chain, in the order the answer follows it from the name asked.
+        let mut at = self.name.to_ascii_lowercase();
+        self.chain.push(at.clone());
+        for _ in 0..msg.answers.len() {
+            let next = msg.answers.iter().find_map(|r| match &r.data {
+                RData::CNAME(c) if text(&r.name) == at => Some(text(&c.0)),
+                _ => None,
+            });
+            match next {
+                Some(n) if !self.chain.contains(&n) => {
+                    self.chain.push(n.clone());
+                    at = n;
+                }
+                _ => break,
+            }
+        }
+        for r in &msg.answers {
+            match &r.data {
+                RData::A(a) => self.addresses.push(IpAddr::V4(a.0)),
+                RData::AAAA(a) => self.addresses.push(IpAddr::V6(a.0)),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn text(n: &Name) -> String {
+    let mut s = n.to_ascii();
+    if s.ends_with('.') {
+        s.pop();
+    }
+    s.make_ascii_lowercase();
+    s
+}
+
+/// One question to one server: UDP, then TCP if the answer was truncated.
+fn ask(server: SocketAddr, name: &Name, qtype: RecordType, deadline: Instant) -> std::io::Result<Message> {
+    let mut query = Message::query();
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(name.clone(), qtype));
+    let wire = query.to_vec().map_err(std::io::Error::other)?;
+    let local: SocketAddr = if server.is_ipv4() { "0.0.0.0:0".parse() } else { "[::]:0".parse() }.unwrap();
+    let sock = UdpSocket::bind(local)?;
+    sock.connect(server)?;
+    sock.send(&wire)?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer"));
+        }
+        sock.set_read_timeout(Some(left))?;
+        let n = match sock.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer"))
+            }
+            Err(e) => return Err(e),
+        };
+        // A stray datagram (an old answer, a spoofed one) is not ours: keep waiting.
+        let Ok(msg) = Message::from_vec(&buf[..n]) else { continue };
+        if msg.metadata.id != query.metadata.id {
+            continue;
+        }
+        if msg.metadata.truncation {
+            return ask_tcp(server, &wire, deadline);
+        }
+        return Ok(msg);
+    }
+}
+
+fn ask_tcp(server: SocketAddr, wire: &[u8], deadline: Instant) -> std::io::Result<Message> {
+    let left = |d: Instant| d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let mut s = TcpStream::connect_timeout(&server, left(deadline))?;
+    s.set_read_timeout(Some(left(deadline)))?;
+    s.set_write_timeout(Some(left(deadline)))?;
+    let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(wire);
+    s.write_all(&framed)?;
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len)?;
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf)?;
+    Message::from_vec(&buf).map_err(std::io::Error::other)
+}
+
+/// `--resolver 10.0.0.4`, `10.0.0.4:5353`, `[fd00::53]:53`.
+pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
+    s.parse::<SocketAddr>()
+        .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("--resolver {s}: give an address, with :port if not 53"))
+}
