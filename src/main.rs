@@ -436,7 +436,13 @@ fn probe(args: cli::ProbeArgs) -> anyhow::Result<()> {
         name: args.name.clone(),
         image: args.image.clone(),
         timeout: std::time::Duration::from_secs_f64(args.timeout),
-        family: if args.ipv4 { Some(4) } else if args.ipv6 { Some(6) } else { None },
+        family: if args.ipv4 {
+            Some(4)
+        } else if args.ipv6 {
+            Some(6)
+        } else {
+            None
+        },
         ca_files: args.ca_file.clone(),
         resolvers,
         credentials,

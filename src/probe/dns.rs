@@ -64,7 +64,8 @@ impl Resolver {
             }
         }
         answer.ms = started.elapsed().as_secs_f64() * 1e3;
-        answer.error = Some(if errors.is_empty() { "no time left to ask".into() } else { errors.join("; ") });
+        answer.not_run = errors.is_empty();
+        answer.error = (!errors.is_empty()).then(|| format!("no server answered ({})", errors.join("; ")));
         answer
     }
 }

@@ -10,7 +10,7 @@ use super::http;
 use super::proxy::{Proxy, ProxyConfig};
 use super::result::{AddressCheck, Connect, EndpointCheck, Http, Outcome};
 use super::tcpinfo;
-use super::tls::{self, Trust, TlsStream};
+use super::tls::{self, TlsStream, Trust};
 use crate::classify::rules::Rules;
 
 /// A registry's answer bodies are small; the probe reads no more of them than this.
@@ -36,6 +36,14 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// Resolves `t` and checks each of its addresses; `path` is asked on each.
     pub fn endpoint(&self, t: &Target, why: &'static str, path: Option<&str>) -> EndpointCheck {
+        let mut e = self.resolve(t, why);
+        self.check_addresses(&mut e, t, path);
+        e
+    }
+
+    /// The endpoint's names resolved (A and AAAA at once); through a proxy, nothing: the
+    /// runtime leaves DNS to the proxy.
+    pub fn resolve(&self, t: &Target, why: &'static str) -> EndpointCheck {
         let class = self.rules.classify(&t.host);
         let mut e = EndpointCheck {
             host: t.host.clone(),
@@ -48,8 +56,7 @@ impl Context<'_> {
             verdict: String::new(),
             ok: false,
         };
-        if let Some(p) = self.proxies.for_host(&t.host, t.port) {
-            e.addresses.push(self.via_proxy(p, t, path));
+        if self.proxies.for_host(&t.host, t.port).is_some() {
             return e;
         }
         e.dns = std::thread::scope(|s| {
@@ -65,13 +72,21 @@ impl Context<'_> {
         if e.region.is_none() {
             e.region = e.chain().iter().find_map(|n| crate::analysis::cloudapp_region(n));
         }
+        e
+    }
+
+    /// Every address of `e` (or the proxy) checked at once.
+    pub fn check_addresses(&self, e: &mut EndpointCheck, t: &Target, path: Option<&str>) {
+        if let Some(p) = self.proxies.for_host(&t.host, t.port) {
+            e.addresses.push(self.via_proxy(p, t, path));
+            return;
+        }
         let mut addrs: Vec<IpAddr> = e.dns.iter().flat_map(|d| d.addresses.iter().copied()).collect();
         addrs.dedup();
         e.addresses = std::thread::scope(|s| {
             let jobs: Vec<_> = addrs.iter().map(|a| s.spawn(move || self.address(t, *a, path))).collect();
             jobs.into_iter().filter_map(|j| j.join().ok()).collect()
         });
-        e
     }
 
     /// Connect, TLS and `path` on one address.
@@ -117,7 +132,12 @@ impl Context<'_> {
         let Some(mut stream) = stream else { return };
         if let Some(path) = path {
             let h = get(&mut stream, &t.host, path, &[]);
-            (self.progress)(&format!("{} {} GET {path}: {}", t.host, check.address, h.status_line.as_deref().unwrap_or("no answer")));
+            (self.progress)(&format!(
+                "{} {} GET {path}: {}",
+                t.host,
+                check.address,
+                h.status_line.as_deref().unwrap_or("no answer")
+            ));
             check.http = Some(h);
         }
         // Read last, so that the round trip is sampled over the whole exchange.
@@ -128,7 +148,8 @@ impl Context<'_> {
 
     /// A fresh TLS connection to the first address of `e` a runtime could use.
     pub fn reconnect(&self, e: &EndpointCheck, t: &Target) -> Result<TlsStream, String> {
-        let usable = e.addresses.iter().find(|a| a.usable()).ok_or_else(|| format!("no usable address for {}", t.host))?;
+        let usable =
+            e.addresses.iter().find(|a| a.usable()).ok_or_else(|| format!("no usable address for {}", t.host))?;
         let s = match &usable.tunnel {
             Some(_) => {
                 let p = self.proxies.for_host(&t.host, t.port).ok_or("the proxy went away")?;

@@ -179,12 +179,14 @@ mod tests {
 
     #[test]
     fn bodies_by_length_by_chunks_and_by_close() {
-        let (h, b) = exchange(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\nWww-Authenticate: x\r\n\r\nabcdEXTRA", 99)
-            .unwrap();
+        let (h, b) =
+            exchange(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\nWww-Authenticate: x\r\n\r\nabcdEXTRA", 99)
+                .unwrap();
         assert_eq!((h.status, h.line.as_str(), b.as_slice()), (401, "401 Unauthorized", &b"abcd"[..]));
         assert_eq!(h.header("www-authenticate"), Some("x"));
-        let (_, b) = exchange(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 99)
-            .unwrap();
+        let (_, b) =
+            exchange(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 99)
+                .unwrap();
         assert_eq!(b, b"abcde");
         let (_, b) = exchange(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", 5).unwrap();
         assert_eq!(b, b"until");

@@ -15,7 +15,8 @@ use super::tcpinfo;
 /// Enough of a layer to measure the path's throughput, little enough to be polite.
 pub const DOWNLOAD_LIMIT: u64 = 16 << 20;
 
-const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, \
+const ACCEPT: &str =
+    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, \
                       application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// Follows `reference` to its first layer; the endpoint the layer's 307 named, checked.
@@ -64,7 +65,8 @@ fn steps(
     check.manifest = Some(h.clone());
     let mut manifest = ok_json(&h, &manifest, "the manifest")?;
     if let Some(digest) = platform_manifest(&manifest) {
-        let (h, m) = request(cx, login_ep, login, &format!("/v2/{repo}/manifests/{digest}"), &headers(&[("Accept", ACCEPT)]))?;
+        let (h, m) =
+            request(cx, login_ep, login, &format!("/v2/{repo}/manifests/{digest}"), &headers(&[("Accept", ACCEPT)]))?;
         manifest = ok_json(&h, &m, "the platform's manifest")?;
     }
     let digest = manifest["layers"][0]["digest"].as_str().ok_or("the manifest lists no layer")?.to_string();

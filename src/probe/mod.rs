@@ -77,16 +77,26 @@ pub fn run(opts: &Options, rules: &Rules, progress: &(dyn Fn(&str) + Sync)) -> R
         proxies: &proxies,
         trust: &trust,
         family: opts.family,
-        deadline: started + opts.timeout,
+        // A little before the limit, so that the report is out by then.
+        deadline: started + opts.timeout.saturating_sub(Duration::from_millis(50)),
         progress,
     };
-    let login_check = cx.endpoint(&login, "login server", Some("/v2/"));
-    let (mut endpoints, mut image) = (vec![login_check], None);
-    let more: Vec<(Target, &'static str)> = derived(&cx, &endpoints[0], login.port);
-    endpoints.extend(std::thread::scope(|s| {
-        let jobs: Vec<_> = more.iter().map(|(t, why)| s.spawn(|| cx.endpoint(t, why, None))).collect();
-        jobs.into_iter().filter_map(|j| j.join().ok()).collect::<Vec<_>>()
-    }));
+    let mut login_check = cx.resolve(&login, "login server");
+    // The data endpoint's name comes from the login server's CNAME chain, not from its
+    // answers: checked while the login server's addresses are, so that one address that
+    // does not answer leaves the other endpoints their time.
+    let data = data_endpoint(&cx, &login_check, login.port);
+    let data_check = std::thread::scope(|s| {
+        let job = data.as_ref().map(|t| s.spawn(|| cx.endpoint(t, "dedicated data endpoint", None)));
+        cx.check_addresses(&mut login_check, &login, Some("/v2/"));
+        job.and_then(|j| j.join().ok())
+    });
+    let mut endpoints = vec![login_check];
+    endpoints.extend(data_check);
+    if let Some(realm) = realm(&endpoints[0]) {
+        endpoints.push(cx.endpoint(&realm, "token realm", None));
+    }
+    let mut image = None;
     if let Some(reference) = &opts.image {
         let (checked, redirect) = image::follow(&cx, &endpoints, &login, reference, opts.credentials.as_ref());
         if let Some(ep) = redirect {
@@ -97,6 +107,7 @@ pub fn run(opts: &Options, rules: &Rules, progress: &(dyn Fn(&str) + Sync)) -> R
         image = Some(checked);
     }
     let findings = verdict::judge(&mut endpoints, image.as_ref(), rules);
+    let notes = notes(&endpoints, data.is_some(), &proxies, &login);
     Ok(ProbeReport {
         registry: endpoints[0].registry.clone().unwrap_or_else(|| login.host.clone()),
         login_server: login.host.clone(),
@@ -105,28 +116,45 @@ pub fn run(opts: &Options, rules: &Rules, progress: &(dyn Fn(&str) + Sync)) -> R
         timeout_s: opts.timeout.as_secs_f64(),
         elapsed_s: started.elapsed().as_secs_f64(),
         findings,
+        notes,
         endpoints,
         image,
     })
 }
 
-/// The hosts the login server's answers point to: the dedicated data endpoint of the region
-/// its CNAME chain names, and the token realm's host when it is another.
-fn derived(cx: &Context, login: &EndpointCheck, port: u16) -> Vec<(Target, &'static str)> {
-    let mut out = Vec::new();
+/// The dedicated data endpoint of the region the login server's CNAME chain names.
+fn data_endpoint(cx: &Context, login: &EndpointCheck, port: u16) -> Option<Target> {
     let class = cx.rules.classify(&login.host);
-    if let (Some(reg), Some(region), Some(suffix)) =
-        (&login.registry, &login.region, login.host.split_once(".azurecr.").map(|(_, s)| s))
-    {
-        if class.provider.as_deref() == Some("acr") {
-            let host = format!("{reg}.{region}.data.azurecr.{suffix}");
-            out.push((Target { host, port }, "dedicated data endpoint"));
-        }
+    let suffix = login.host.split_once(".azurecr.").map(|(_, s)| s)?;
+    let (reg, region) = (login.registry.as_ref()?, login.region.as_ref()?);
+    (class.provider.as_deref() == Some("acr"))
+        .then(|| Target { host: format!("{reg}.{region}.data.azurecr.{suffix}"), port })
+}
+
+/// The token realm's host, when it is not the login server.
+fn realm(login: &EndpointCheck) -> Option<Target> {
+    let challenge = login.addresses.iter().find_map(|a| a.http.as_ref()?.www_authenticate.as_deref())?;
+    endpoint::realm_target(challenge).filter(|t| t.host != login.host)
+}
+
+/// What was not checked, and why, in words a user can act on.
+fn notes(endpoints: &[EndpointCheck], data: bool, proxies: &proxy::ProxyConfig, login: &Target) -> Vec<String> {
+    let mut out = Vec::new();
+    let login_check = &endpoints[0];
+    let acr = login_check.role == crate::classify::rules::Role::AcrLogin;
+    if acr && !data {
+        let why = if proxies.for_host(&login.host, login.port).is_some() {
+            "the proxy resolves the login server, so its CNAME chain (which names the region) is not seen here"
+        } else {
+            "the login server's CNAME chain names no region"
+        };
+        out.push(format!(
+            "The dedicated data endpoint was not checked: {why}. Give --image REPO:TAG to follow a layer to where it \
+             comes from."
+        ));
     }
-    if let Some(realm) = login.addresses.iter().find_map(|a| a.http.as_ref()?.www_authenticate.as_deref()) {
-        if let Some(t) = endpoint::realm_target(realm).filter(|t| t.host != login.host) {
-            out.push((t, "token realm"));
-        }
+    for e in endpoints.iter().filter(|e| e.not_run()) {
+        out.push(format!("{} was not checked: the time (--timeout) ran out first.", e.host));
     }
     out
 }

@@ -23,6 +23,9 @@ pub struct DnsAnswer {
     pub server: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Not asked: the time (`--timeout`) ran out before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_run: bool,
 }
 
 impl DnsAnswer {
@@ -36,6 +39,7 @@ impl DnsAnswer {
             ms: 0.0,
             server: None,
             error: None,
+            not_run: false,
         }
     }
 }
@@ -185,6 +189,11 @@ pub struct EndpointCheck {
 }
 
 impl EndpointCheck {
+    /// Whether the time ran out before any of its checks began.
+    pub fn not_run(&self) -> bool {
+        self.dns.iter().all(|d| d.not_run) && self.addresses.iter().all(|a| a.connect.outcome == Outcome::NotRun)
+    }
+
     /// The CNAME chain of the first answer that has one (A, then AAAA).
     pub fn chain(&self) -> &[String] {
         self.dns.iter().map(|d| d.chain.as_slice()).find(|c| c.len() > 1).unwrap_or(&[])
@@ -229,6 +238,8 @@ pub struct ProbeReport {
     pub timeout_s: f64,
     pub elapsed_s: f64,
     pub findings: Vec<Finding>,
+    /// What the probe could not check, and why.
+    pub notes: Vec<String>,
     pub endpoints: Vec<EndpointCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageCheck>,

@@ -25,10 +25,17 @@ pub fn report(r: &ProbeReport) -> String {
     if let Some(i) = &r.image {
         image(&mut o, i);
     }
+    if !r.notes.is_empty() {
+        let _ = writeln!(o, "\nNOT CHECKED");
+        for n in &r.notes {
+            let _ = writeln!(o, "- {n}");
+        }
+    }
     if !r.findings.is_empty() {
         let _ = writeln!(o, "\nFINDINGS");
         for f in &r.findings {
-            let _ = writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind().as_str(), f.message);
+            let _ =
+                writeln!(o, "- {:<7} [{}] {}", f.severity.as_str().to_ascii_uppercase(), f.kind().as_str(), f.message);
         }
     }
     let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
@@ -39,19 +46,32 @@ pub fn report(r: &ProbeReport) -> String {
         match (errors, warnings) {
             (0, 0) => format!("VERDICT: this host can reach every endpoint a pull from {} needs.", r.registry),
             (0, w) => format!("VERDICT: {} is reachable, with {w} warning(s) above.", r.registry),
-            (e, w) => format!("VERDICT: a pull from {} fails from this host: {e} error(s), {w} warning(s) above.", r.registry),
+            (e, w) =>
+                format!("VERDICT: a pull from {} fails from this host: {e} error(s), {w} warning(s) above.", r.registry),
         }
     );
     o
 }
 
 fn endpoint(o: &mut String, e: &EndpointCheck) {
-    let mark = if e.verdict == "ok" { "ok" } else if e.ok { "WARN" } else { "FAIL" };
-    let _ = writeln!(o, "  {mark:<4}  {} ({}){}", e.host, e.why, if e.verdict == "ok" { String::new() } else { format!(": {}", e.verdict) });
+    let mark = match (e.verdict.as_str(), e.ok) {
+        ("ok", _) => "ok",
+        (_, false) => "FAIL",
+        _ if e.not_run() => "--",
+        _ => "WARN",
+    };
+    let _ = writeln!(
+        o,
+        "  {mark:<4}  {} ({}){}",
+        e.host,
+        e.why,
+        if e.verdict == "ok" { String::new() } else { format!(": {}", e.verdict) }
+    );
     for d in &e.dns {
         let chain = if d.chain.len() > 1 { format!("  {}", d.chain.join(" → ")) } else { String::new() };
         let addrs: Vec<String> = d.addresses.iter().map(|a| a.to_string()).collect();
-        let answer = d.rcode.map_or_else(|| format!("no answer ({})", d.error.as_deref().unwrap_or("")), str::to_string);
+        let answer =
+            d.rcode.map_or_else(|| format!("no answer ({})", d.error.as_deref().unwrap_or("")), str::to_string);
         let _ = writeln!(
             o,
             "        DNS {:<4} {answer} {:.1} ms{chain}{}",
@@ -73,7 +93,11 @@ fn address(a: &AddressCheck) -> String {
         o => format!("connect {} after {:.1} ms", word(o), a.connect.ms),
     });
     if let Some(t) = &a.tunnel {
-        parts.push(format!("CONNECT via {}: {}", t.proxy, t.status_line.clone().unwrap_or_else(|| word(t.outcome).into())));
+        parts.push(format!(
+            "CONNECT via {}: {}",
+            t.proxy,
+            t.status_line.clone().unwrap_or_else(|| word(t.outcome).into())
+        ));
     }
     if let Some(t) = &a.tls {
         let head = match t.outcome {
@@ -93,7 +117,8 @@ fn address(a: &AddressCheck) -> String {
     }
     if let Some(h) = &a.http {
         let got = h.status_line.clone().unwrap_or_else(|| h.error.clone().unwrap_or_default());
-        let bearer = h.www_authenticate.as_deref().filter(|w| w.to_ascii_lowercase().starts_with("bearer")).map(|_| " Bearer");
+        let bearer =
+            h.www_authenticate.as_deref().filter(|w| w.to_ascii_lowercase().starts_with("bearer")).map(|_| " Bearer");
         parts.push(format!("{} {got}{} {:.1} ms", h.request, bearer.unwrap_or(""), h.ms));
     }
     if let Some(t) = a.connect.tcp {

@@ -183,9 +183,8 @@ fn fail(tls: &mut Tls, e: std::io::Error) {
 fn describe(der: &CertificateDer<'_>, rules: &Rules, host: &str) -> Option<Cert> {
     let c = crate::dissect::cert::parse_certificate(der.as_ref())?;
     let provider = rules.classify(host).provider;
-    let issuer_expected = provider
-        .as_deref()
-        .and_then(|p| rules.issuer_expected(p, c.issuer_cn.as_deref(), c.issuer_org.as_deref()));
+    let issuer_expected =
+        provider.as_deref().and_then(|p| rules.issuer_expected(p, c.issuer_cn.as_deref(), c.issuer_org.as_deref()));
     Some(Cert {
         subject_cn: c.subject_cn,
         issuer: c.issuer,

@@ -15,6 +15,10 @@ use super::result::{AddressCheck, EndpointCheck, ImageCheck, Outcome};
 pub fn judge(endpoints: &mut [EndpointCheck], image: Option<&ImageCheck>, rules: &Rules) -> Vec<Finding> {
     let mut all = Vec::new();
     for e in endpoints.iter_mut() {
+        if e.not_run() {
+            (e.ok, e.verdict) = (true, "not checked: the time (--timeout) ran out first".to_string());
+            continue;
+        }
         let found = endpoint(e, rules);
         let worst = found.iter().filter(|f| f.severity != Severity::Info).min_by_key(|f| f.severity);
         e.ok = worst.is_none_or(|f| f.severity != Severity::Error);
@@ -136,7 +140,7 @@ fn record_missing(e: &EndpointCheck, d: &super::result::DnsAnswer, alias: &str) 
 }
 
 fn dns_failure(e: &EndpointCheck, d: &super::result::DnsAnswer) -> Finding {
-    let server = d.server.map_or_else(|| "no DNS server".into(), |s| s.to_string());
+    let server = d.server.map_or_else(|| "the DNS server".into(), |s| s.to_string());
     let (rcode, advice) = match d.rcode {
         Some("NXDOMAIN") => ("NXDOMAIN", "the name does not exist: check the registry's name".to_string()),
         Some("NOERROR") => ("NOERROR", "the name exists but has no address of the family asked".to_string()),
@@ -145,11 +149,15 @@ fn dns_failure(e: &EndpointCheck, d: &super::result::DnsAnswer) -> Finding {
         Some(r) => (r, "check the resolver".to_string()),
         None => (
             "no answer",
-            format!("{}: allow UDP and TCP port 53 to the resolver, or check that it runs", d.error.clone().unwrap_or_default()),
+            format!(
+                "{}: allow UDP and TCP port 53 to the resolver, or check that it runs",
+                d.error.clone().unwrap_or_default()
+            ),
         ),
     };
     let via = if d.chain.len() > 1 { format!(" (via {})", d.chain[1..].join(" → ")) } else { String::new() };
-    let message = format!("{} did not resolve{via}: {rcode} from {server}; {advice}.", e.host);
+    let from = if d.server.is_some() { format!(" from {server}") } else { String::new() };
+    let message = format!("{} did not resolve{via}: {rcode}{from}; {advice}.", e.host);
     let fields = kind::DnsFailure {
         rcode: Some(rcode),
         dns_server: d.server,
@@ -162,7 +170,8 @@ fn dns_failure(e: &EndpointCheck, d: &super::result::DnsAnswer) -> Finding {
 /// Addresses that did not connect: all of them (an error), one family while the other
 /// connects (`ipv6-fallback`), or some of one family (a warning: a runtime trying one first waits).
 fn connect(e: &EndpointCheck, out: &mut Vec<Finding>) {
-    let failed: Vec<&AddressCheck> = e.addresses.iter().filter(|a| !matches!(a.connect.outcome, Outcome::Ok | Outcome::NotRun)).collect();
+    let failed: Vec<&AddressCheck> =
+        e.addresses.iter().filter(|a| !matches!(a.connect.outcome, Outcome::Ok | Outcome::NotRun)).collect();
     if failed.is_empty() {
         return;
     }
@@ -182,18 +191,19 @@ fn fallback(e: &EndpointCheck, failed: &[&AddressCheck], used: &AddressCheck) ->
     let family = if failed[0].address.is_ipv6() { "ipv6" } else { "ipv4" };
     let delay = failed.iter().map(|a| a.connect.ms).fold(0.0, f64::max) / 1e3;
     let addrs: Vec<String> = failed.iter().map(|a| a.address.to_string()).collect();
+    let (name, record) = if family == "ipv6" { ("IPv6", "AAAA") } else { ("IPv4", "A") };
+    let how = match failed[0].connect.outcome {
+        Outcome::Timeout => "no answer",
+        Outcome::Refused => "refused",
+        _ => "unreachable",
+    };
     let message = format!(
-        "{} has {} addresses that do not connect ({}: {:?} after {delay:.1} s) while {} does: a runtime that tries \
-         {} first waits before it falls back. Fix the {} route or firewall, or have the host prefer the other family \
-         (gai.conf) or the resolver not answer {} for it.",
+        "{} has {name} addresses that do not connect ({}: {how} after {delay:.1} s) while {} does: a runtime that \
+         tries {name} first waits before it falls back. Fix the {name} route or firewall, or have the host prefer the \
+         other family (gai.conf) or the resolver not answer {record} for it.",
         e.host,
-        if family == "ipv6" { "IPv6" } else { "IPv4" },
         addrs.join(", "),
-        failed[0].connect.outcome,
         used.address,
-        if family == "ipv6" { "IPv6" } else { "IPv4" },
-        if family == "ipv6" { "IPv6" } else { "IPv4" },
-        if family == "ipv6" { "AAAA" } else { "A" },
     );
     let fields =
         kind::Ipv6Fallback { port: failed[0].port, broken_family: family, fallback_to: used.address, delay_s: delay };
@@ -281,9 +291,14 @@ fn tunnel(e: &EndpointCheck, out: &mut Vec<Finding>) {
 fn tls(e: &EndpointCheck, out: &mut Vec<Finding>) {
     let with: Vec<&AddressCheck> = e.addresses.iter().filter(|a| a.tls.is_some()).collect();
     let addrs = |f: &dyn Fn(&AddressCheck) -> bool| with.iter().filter(|a| f(a)).map(|a| a.address).collect::<Vec<_>>();
-    let intercepted = with.iter().find(|a| tls_of(a).certificate.as_ref().is_some_and(|c| c.issuer_expected == Some(false)));
+    let intercepted =
+        with.iter().find(|a| tls_of(a).certificate.as_ref().is_some_and(|c| c.issuer_expected == Some(false)));
     if let Some(a) = intercepted {
-        out.push(intercepted_finding(e, a, addrs(&|a| tls_of(a).certificate.as_ref().is_some_and(|c| c.issuer_expected == Some(false)))));
+        out.push(intercepted_finding(
+            e,
+            a,
+            addrs(&|a| tls_of(a).certificate.as_ref().is_some_and(|c| c.issuer_expected == Some(false))),
+        ));
     }
     let failed = with.iter().find(|a| !matches!(tls_of(a).outcome, Outcome::Ok | Outcome::Untrusted));
     if let Some(a) = failed {
@@ -382,7 +397,8 @@ fn untrusted(e: &EndpointCheck, a: &AddressCheck, addrs: Vec<IpAddr>) -> Finding
          host's trust store (for Docker: /etc/docker/certs.d/{}/ca.crt), or fix the server's certificate.",
         e.host, e.host
     );
-    let fields = kind::TlsAlert { port: Some(a.port), icmp: None, alert: Some(alert.into()), alert_from: Some("client") };
+    let fields =
+        kind::TlsAlert { port: Some(a.port), icmp: None, alert: Some(alert.into()), alert_from: Some("client") };
     Finding::new(fields, Severity::Error, about(e, addrs), message)
 }
 
@@ -433,7 +449,12 @@ fn path(e: &EndpointCheck, out: &mut Vec<Finding>) {
             e.host
         );
         let fields = kind::FarRegistry { rtt_ms: median, region: e.region.clone() };
-        out.push(Finding::new(fields, Severity::Warning, about(e, direct.iter().map(|a| a.address).collect()), message));
+        out.push(Finding::new(
+            fields,
+            Severity::Warning,
+            about(e, direct.iter().map(|a| a.address).collect()),
+            message,
+        ));
     }
     let retried: Vec<&&AddressCheck> = direct.iter().filter(|a| a.connect.ms >= 900.0).collect();
     if let Some(a) = retried.first() {
@@ -444,13 +465,14 @@ fn path(e: &EndpointCheck, out: &mut Vec<Finding>) {
             e.host,
             a.connect.ms / 1e3
         );
-        let fields = kind::ConnectRetries {
-            port: a.port,
-            flows_total: direct.len() as u64,
-            syns,
-            delay_s: a.connect.ms / 1e3,
-        };
-        out.push(Finding::new(fields, Severity::Warning, about(e, retried.iter().map(|a| a.address).collect()), message));
+        let fields =
+            kind::ConnectRetries { port: a.port, flows_total: direct.len() as u64, syns, delay_s: a.connect.ms / 1e3 };
+        out.push(Finding::new(
+            fields,
+            Severity::Warning,
+            about(e, retried.iter().map(|a| a.address).collect()),
+            message,
+        ));
     }
 }
 
@@ -514,7 +536,8 @@ fn slow(d: &super::result::Download, bps: f64, a: About) -> Finding {
 
 /// One `via-proxy` for the hosts reached through the proxy.
 fn via_proxy(endpoints: &[EndpointCheck]) -> Option<Finding> {
-    let through: Vec<&EndpointCheck> = endpoints.iter().filter(|e| e.addresses.iter().any(|a| a.tunnel.is_some())).collect();
+    let through: Vec<&EndpointCheck> =
+        endpoints.iter().filter(|e| e.addresses.iter().any(|a| a.tunnel.is_some())).collect();
     let first = through.first()?.addresses.iter().find_map(|a| a.tunnel.as_ref())?;
     let hosts: Vec<String> = through.iter().map(|e| e.host.clone()).collect();
     let message = format!("{} reached through the proxy {} (HTTPS_PROXY).", hosts.join(", "), first.proxy);
