@@ -126,6 +126,9 @@ pub fn read_body<S: Read>(
             Err(e) => return Err(e),
         }
     }
+    if let Some(w) = want {
+        raw.truncate(usize::try_from(w).unwrap_or(usize::MAX));
+    }
     let mut body = if head.chunked() { dechunk(&raw) } else { raw };
     body.truncate(limit);
     Ok(body)

@@ -29,86 +29,93 @@ pub fn follow(
 ) -> (ImageCheck, Option<EndpointCheck>) {
     let mut check = ImageCheck { reference: reference.to_string(), ..ImageCheck::default() };
     let (repo, tag) = split_reference(reference);
+    let pull = Pull { cx, endpoints, login, repo, tag, credentials };
     let mut redirect = None;
-    if let Err(e) = steps(cx, endpoints, login, &repo, &tag, credentials, &mut check, &mut redirect) {
+    if let Err(e) = pull.steps(&mut check, &mut redirect) {
         check.error = Some(e);
     }
     (check, redirect)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn steps(
-    cx: &Context,
-    endpoints: &[EndpointCheck],
-    login: &Target,
-    repo: &str,
-    tag: &str,
-    credentials: Option<&(String, String)>,
-    check: &mut ImageCheck,
-    redirect: &mut Option<EndpointCheck>,
-) -> Result<(), String> {
-    let login_ep = &endpoints[0];
-    let challenge = login_ep.addresses.iter().find_map(|a| a.http.as_ref()?.www_authenticate.clone());
-    let auth = match challenge.filter(|c| c.to_ascii_lowercase().starts_with("bearer")) {
-        Some(c) => Some(format!("Bearer {}", token(cx, endpoints, &c, repo, credentials, check)?)),
-        None => credentials.map(|(u, p)| format!("Basic {}", b64(&format!("{u}:{p}")))),
-    };
-    let headers = |extra: &'static [(&'static str, &'static str)]| {
-        let mut h: Vec<(&str, &str)> = extra.to_vec();
-        if let Some(a) = &auth {
-            h.push(("Authorization", a.as_str()));
-        }
-        h
-    };
-    let body = request(cx, login_ep, login, &format!("/v2/{repo}/manifests/{tag}"), &headers(&[("Accept", ACCEPT)]));
-    let (h, manifest) = body?;
-    check.manifest = Some(h.clone());
-    let mut manifest = ok_json(&h, &manifest, "the manifest")?;
-    if let Some(digest) = platform_manifest(&manifest) {
-        let (h, m) =
-            request(cx, login_ep, login, &format!("/v2/{repo}/manifests/{digest}"), &headers(&[("Accept", ACCEPT)]))?;
-        manifest = ok_json(&h, &m, "the platform's manifest")?;
-    }
-    let digest = manifest["layers"][0]["digest"].as_str().ok_or("the manifest lists no layer")?.to_string();
-    check.layer_digest = Some(digest.clone());
-    let (blob, _) = request(cx, login_ep, login, &format!("/v2/{repo}/blobs/{digest}"), &headers(&[]))?;
-    check.blob = Some(blob.clone());
-    let location = blob.location.clone().filter(|_| matches!(blob.status, Some(301..=308)));
-    let Some(location) = location else {
-        return Err(format!("the layer was not redirected: {}", blob.status_line.unwrap_or_default()));
-    };
-    let target = url_target(&location).ok_or_else(|| format!("the layer's redirect is not https: {location}"))?;
-    check.redirect_host = Some(target.host.clone());
-    let known = endpoints.iter().find(|e| e.host == target.host).cloned();
-    let ep = known.unwrap_or_else(|| cx.endpoint(&target, "layer redirect", None));
-    check.download = Some(download(cx, &ep, &target, &location));
-    *redirect = Some(ep);
-    Ok(())
+/// What the steps of one image's pull share.
+struct Pull<'a> {
+    cx: &'a Context<'a>,
+    endpoints: &'a [EndpointCheck],
+    login: &'a Target,
+    repo: String,
+    tag: String,
+    credentials: Option<&'a (String, String)>,
 }
 
-/// The token the realm gives for pulling `repo` (anonymously, or with the credentials).
-fn token(
-    cx: &Context,
-    endpoints: &[EndpointCheck],
-    challenge: &str,
-    repo: &str,
-    credentials: Option<&(String, String)>,
-    check: &mut ImageCheck,
-) -> Result<String, String> {
-    let realm = endpoint::param(challenge, "realm").ok_or("the challenge names no realm")?;
-    let target = url_target(&realm).ok_or_else(|| format!("the realm is not an https URL: {realm}"))?;
-    let service = endpoint::param(challenge, "service").unwrap_or_default();
-    let path_of = |u: &str| u.strip_prefix("https://").and_then(|r| r.find('/').map(|i| r[i..].to_string()));
-    let sep = if realm.contains('?') { '&' } else { '?' };
-    let path = format!("{}{sep}service={service}&scope=repository:{repo}:pull", path_of(&realm).unwrap_or("/".into()));
-    let basic = credentials.map(|(u, p)| format!("Basic {}", b64(&format!("{u}:{p}"))));
-    let headers: Vec<(&str, &str)> = basic.as_deref().map(|b| vec![("Authorization", b)]).unwrap_or_default();
-    let ep = endpoints.iter().find(|e| e.host == target.host).ok_or("the realm's host was not checked")?;
-    let (h, body) = request(cx, ep, &target, &path, &headers)?;
-    check.token = Some(h.clone());
-    let json = ok_json(&h, &body, "the token")?;
-    let token = json["token"].as_str().or(json["access_token"].as_str()).ok_or("the token answer holds no token")?;
-    Ok(token.to_string())
+impl Pull<'_> {
+    fn steps(&self, check: &mut ImageCheck, redirect: &mut Option<EndpointCheck>) -> Result<(), String> {
+        let Pull { cx, endpoints, login, repo, tag, credentials } = self;
+        let (cx, endpoints, login, credentials) = (*cx, *endpoints, *login, *credentials);
+        let login_ep = &endpoints[0];
+        let challenge = login_ep.addresses.iter().find_map(|a| a.http.as_ref()?.www_authenticate.clone());
+        let auth = match challenge.filter(|c| c.to_ascii_lowercase().starts_with("bearer")) {
+            Some(c) => Some(format!("Bearer {}", self.token(&c, check)?)),
+            None => credentials.map(|(u, p)| format!("Basic {}", b64(&format!("{u}:{p}")))),
+        };
+        let headers = |extra: &'static [(&'static str, &'static str)]| {
+            let mut h: Vec<(&str, &str)> = extra.to_vec();
+            if let Some(a) = &auth {
+                h.push(("Authorization", a.as_str()));
+            }
+            h
+        };
+        let body =
+            request(cx, login_ep, login, &format!("/v2/{repo}/manifests/{tag}"), &headers(&[("Accept", ACCEPT)]));
+        let (h, manifest) = body?;
+        check.manifest = Some(h.clone());
+        let mut manifest = ok_json(&h, &manifest, "the manifest")?;
+        if let Some(digest) = platform_manifest(&manifest) {
+            let (h, m) = request(
+                cx,
+                login_ep,
+                login,
+                &format!("/v2/{repo}/manifests/{digest}"),
+                &headers(&[("Accept", ACCEPT)]),
+            )?;
+            manifest = ok_json(&h, &m, "the platform's manifest")?;
+        }
+        let digest = manifest["layers"][0]["digest"].as_str().ok_or("the manifest lists no layer")?.to_string();
+        check.layer_digest = Some(digest.clone());
+        let (blob, _) = request(cx, login_ep, login, &format!("/v2/{repo}/blobs/{digest}"), &headers(&[]))?;
+        check.blob = Some(blob.clone());
+        let location = blob.location.clone().filter(|_| matches!(blob.status, Some(301..=308)));
+        let Some(location) = location else {
+            return Err(format!("the layer was not redirected: {}", blob.status_line.unwrap_or_default()));
+        };
+        let target = url_target(&location).ok_or_else(|| format!("the layer's redirect is not https: {location}"))?;
+        check.redirect_host = Some(target.host.clone());
+        let known = endpoints.iter().find(|e| e.host == target.host).cloned();
+        let ep = known.unwrap_or_else(|| cx.endpoint(&target, "layer redirect", None));
+        check.download = Some(download(cx, &ep, &target, &location));
+        *redirect = Some(ep);
+        Ok(())
+    }
+
+    /// The token the realm gives for pulling `repo` (anonymously, or with the credentials).
+    fn token(&self, challenge: &str, check: &mut ImageCheck) -> Result<String, String> {
+        let (cx, endpoints, repo, credentials) = (self.cx, self.endpoints, &self.repo, self.credentials);
+        let realm = endpoint::param(challenge, "realm").ok_or("the challenge names no realm")?;
+        let target = url_target(&realm).ok_or_else(|| format!("the realm is not an https URL: {realm}"))?;
+        let service = endpoint::param(challenge, "service").unwrap_or_default();
+        let path_of = |u: &str| u.strip_prefix("https://").and_then(|r| r.find('/').map(|i| r[i..].to_string()));
+        let sep = if realm.contains('?') { '&' } else { '?' };
+        let path =
+            format!("{}{sep}service={service}&scope=repository:{repo}:pull", path_of(&realm).unwrap_or("/".into()));
+        let basic = credentials.map(|(u, p)| format!("Basic {}", b64(&format!("{u}:{p}"))));
+        let headers: Vec<(&str, &str)> = basic.as_deref().map(|b| vec![("Authorization", b)]).unwrap_or_default();
+        let ep = endpoints.iter().find(|e| e.host == target.host).ok_or("the realm's host was not checked")?;
+        let (h, body) = request(cx, ep, &target, &path, &headers)?;
+        check.token = Some(h.clone());
+        let json = ok_json(&h, &body, "the token")?;
+        let token =
+            json["token"].as_str().or(json["access_token"].as_str()).ok_or("the token answer holds no token")?;
+        Ok(token.to_string())
+    }
 }
 
 /// One request on a fresh connection to `ep`; its answer and body.
@@ -182,6 +189,20 @@ fn download(cx: &Context, ep: &EndpointCheck, t: &Target, location: &str) -> Dow
     d
 }
 
+/// The credentials `docker login` stored for `host` in $DOCKER_CONFIG/config.json (or
+/// ~/.docker/config.json); a credential helper's are not read.
+pub fn docker_credentials(host: &str) -> Option<(String, String)> {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")))?;
+    let text = std::fs::read(dir.join("config.json")).ok()?;
+    let config: Value = serde_json::from_slice(&text).ok()?;
+    let auth = config["auths"][host]["auth"].as_str()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(auth).ok()?;
+    let (user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,18 +218,4 @@ mod tests {
         assert_eq!(platform_manifest(&index).as_deref(), Some("sha256:amd"));
         assert_eq!(platform_manifest(&serde_json::json!({"layers": []})), None);
     }
-}
-
-/// The credentials `docker login` stored for `host` in $DOCKER_CONFIG/config.json (or
-/// ~/.docker/config.json); a credential helper's are not read.
-pub fn docker_credentials(host: &str) -> Option<(String, String)> {
-    let dir = std::env::var_os("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")))?;
-    let text = std::fs::read(dir.join("config.json")).ok()?;
-    let config: Value = serde_json::from_slice(&text).ok()?;
-    let auth = config["auths"][host]["auth"].as_str()?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(auth).ok()?;
-    let (user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
-    Some((user.to_string(), password.to_string()))
 }
