@@ -116,7 +116,7 @@ impl Context<'_> {
         (self.progress)(&format!("proxy {} connect: {}", p.authority, step(&check.connect)));
         let Some(mut s) = stream else { return check };
         let tunnel = conn::tunnel(&mut s, p, &t.host, t.port);
-        (self.progress)(&format!("proxy {} CONNECT {}:{}: {:?}", p.authority, t.host, t.port, tunnel.outcome));
+        (self.progress)(&format!("proxy {} CONNECT {}:{}: {}", p.authority, t.host, t.port, tunnel.outcome.word()));
         let through = tunnel.outcome == Outcome::Ok;
         check.tunnel = Some(tunnel);
         if through {
@@ -127,7 +127,7 @@ impl Context<'_> {
 
     fn over_tcp(&self, check: &mut AddressCheck, t: &Target, s: TcpStream, path: Option<&str>) {
         let (tls, stream) = tls::handshake(self.trust, self.rules, &t.host, s);
-        (self.progress)(&format!("{} {} TLS: {:?} in {:.1} ms", t.host, check.address, tls.outcome, tls.ms));
+        (self.progress)(&format!("{} {} TLS: {} in {:.1} ms", t.host, check.address, tls.outcome.word(), tls.ms));
         check.tls = Some(tls);
         let Some(mut stream) = stream else { return };
         if let Some(path) = path {
@@ -154,21 +154,21 @@ impl Context<'_> {
             Some(_) => {
                 let p = self.proxies.for_host(&t.host, t.port).ok_or("the proxy went away")?;
                 let (c, s) = conn::connect(SocketAddr::new(usable.address, usable.port), self.deadline);
-                let mut s = s.ok_or_else(|| format!("proxy connect: {:?}", c.outcome))?;
+                let mut s = s.ok_or_else(|| format!("the proxy's connection {}", c.outcome.word()))?;
                 let tunnel = conn::tunnel(&mut s, p, &t.host, t.port);
                 if tunnel.outcome != Outcome::Ok {
-                    return Err(format!("proxy CONNECT: {:?}", tunnel.outcome));
+                    return Err(format!("the proxy's CONNECT {}", tunnel.outcome.word()));
                 }
                 s
             }
             None => {
                 let (c, s) = conn::connect(SocketAddr::new(usable.address, t.port), self.deadline);
-                s.ok_or_else(|| format!("connect: {:?}", c.outcome))?
+                s.ok_or_else(|| format!("the connection to {} {}", usable.address, c.outcome.word()))?
             }
         };
         let _ = s.set_read_timeout(Some(left(self.deadline)));
         let (tls, stream) = tls::handshake(self.trust, self.rules, &t.host, s);
-        stream.filter(|_| tls.verified).ok_or_else(|| format!("TLS: {:?}", tls.outcome))
+        stream.filter(|_| tls.verified).ok_or_else(|| format!("TLS with {} {}", t.host, tls.outcome.word()))
     }
 }
 
@@ -218,7 +218,7 @@ pub fn url_target(url: &str) -> Option<Target> {
 fn step(c: &Connect) -> String {
     match c.outcome {
         Outcome::Ok => format!("ok in {:.1} ms", c.ms),
-        o => format!("{o:?} after {:.1} ms", c.ms),
+        o => format!("{} after {:.1} ms", o.word(), c.ms),
     }
 }
 

@@ -12,7 +12,7 @@ pub struct Head {
     pub status: u16,
     pub line: String,
     pub headers: Vec<(String, String)>,
-    /// From the request's last byte written to the response's first byte read.
+    /// From the request's first byte written to the response's first byte read.
     pub ttfb_ms: f64,
 }
 
@@ -45,9 +45,10 @@ pub fn get_head<S: Read + Write>(
         req.push_str(&format!("{n}: {v}\r\n"));
     }
     req.push_str("\r\n");
+    // From before the write: over TLS, the flush may already read the answer.
+    let sent = Instant::now();
     s.write_all(req.as_bytes())?;
     s.flush()?;
-    let sent = Instant::now();
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let mut first = None;

@@ -86,26 +86,27 @@ pub fn run(opts: &Options, rules: &Rules, progress: &(dyn Fn(&str) + Sync)) -> R
     // answers: checked while the login server's addresses are, so that one address that
     // does not answer leaves the other endpoints their time.
     let data = data_endpoint(&cx, &login_check, login.port);
-    let data_check = std::thread::scope(|s| {
+    let (data_check, realm_check, image) = std::thread::scope(|s| {
         let job = data.as_ref().map(|t| s.spawn(|| cx.endpoint(t, "dedicated data endpoint", None)));
         cx.check_addresses(&mut login_check, &login, Some("/v2/"));
-        job.and_then(|j| j.join().ok())
+        // The realm and the image need only the login server: they go on while the data
+        // endpoint is still being waited for.
+        let realm_check = realm(&login_check).map(|t| cx.endpoint(&t, "token realm", None));
+        let known: Vec<EndpointCheck> = std::iter::once(login_check.clone()).chain(realm_check.clone()).collect();
+        let image = opts
+            .image
+            .as_ref()
+            .map(|reference| image::follow(&cx, &known, &login, reference, opts.credentials.as_ref()));
+        (job.and_then(|j| j.join().ok()), realm_check, image)
     });
     let mut endpoints = vec![login_check];
     endpoints.extend(data_check);
-    if let Some(realm) = realm(&endpoints[0]) {
-        endpoints.push(cx.endpoint(&realm, "token realm", None));
-    }
-    let mut image = None;
-    if let Some(reference) = &opts.image {
-        let (checked, redirect) = image::follow(&cx, &endpoints, &login, reference, opts.credentials.as_ref());
-        if let Some(ep) = redirect {
-            if !endpoints.iter().any(|e| e.host == ep.host) {
-                endpoints.push(ep);
-            }
-        }
-        image = Some(checked);
-    }
+    endpoints.extend(realm_check);
+    let image = image.map(|(checked, redirect)| {
+        // A redirect to the data endpoint already checked is that endpoint.
+        endpoints.extend(redirect.filter(|ep| !endpoints.iter().any(|e| e.host == ep.host)));
+        checked
+    });
     let findings = verdict::judge(&mut endpoints, image.as_ref(), rules);
     let notes = notes(&endpoints, data.is_some(), &proxies, &login);
     Ok(ProbeReport {

@@ -65,6 +65,24 @@ pub enum Outcome {
     Error,
 }
 
+impl Outcome {
+    /// In words: `timed out`, `refused`, …
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Timeout => "timed out",
+            Outcome::Refused => "refused",
+            Outcome::Unreachable => "unreachable",
+            Outcome::Reset => "reset",
+            Outcome::Closed => "closed",
+            Outcome::Alert => "alert",
+            Outcome::Untrusted => "untrusted",
+            Outcome::NotRun => "not run (the time ran out)",
+            Outcome::Error => "failed",
+        }
+    }
+}
+
 /// TCP connect to one address (or to the proxy).
 #[derive(Debug, Clone, Serialize)]
 pub struct Connect {

@@ -77,7 +77,11 @@ fn endpoint(o: &mut String, e: &EndpointCheck) {
             "        DNS {:<4} {answer} {:.1} ms{chain}{}",
             d.qtype,
             d.ms,
-            if addrs.is_empty() { String::new() } else { format!(" → {}", addrs.join(", ")) }
+            match (addrs.is_empty(), d.rcode) {
+                (false, _) => format!(" → {}", addrs.join(", ")),
+                (true, Some("NOERROR")) => " → no address".to_string(),
+                _ => String::new(),
+            }
         );
     }
     for a in &e.addresses {
@@ -85,61 +89,44 @@ fn endpoint(o: &mut String, e: &EndpointCheck) {
     }
 }
 
-/// One address's checks on one line: connect, tunnel, TLS, HTTP, round trip.
+/// One address's checks: the connection on one line, TLS and the answer on the next ones.
 fn address(a: &AddressCheck) -> String {
-    let mut parts = vec![crate::format::sock(a.address, a.port)];
-    parts.push(match a.connect.outcome {
+    let mut first = vec![crate::format::sock(a.address, a.port)];
+    first.push(match a.connect.outcome {
         Outcome::Ok => format!("connect {:.1} ms", a.connect.ms),
-        o => format!("connect {} after {:.1} ms", word(o), a.connect.ms),
+        o => format!("connect {} after {:.1} ms", o.word(), a.connect.ms),
     });
-    if let Some(t) = &a.tunnel {
-        parts.push(format!(
-            "CONNECT via {}: {}",
-            t.proxy,
-            t.status_line.clone().unwrap_or_else(|| word(t.outcome).into())
-        ));
+    if let Some(t) = a.connect.tcp {
+        first.push(format!("rtt {:.1} ms, {} retransmitted", t.rtt_ms, t.retransmits));
     }
+    if let Some(t) = &a.tunnel {
+        let answer = t.status_line.clone().unwrap_or_else(|| t.outcome.word().into());
+        first.push(format!("CONNECT via {}: {answer}", t.proxy));
+    }
+    let mut lines = vec![first.join("  ")];
     if let Some(t) = &a.tls {
-        let head = match t.outcome {
+        let mut line = match t.outcome {
             Outcome::Ok | Outcome::Untrusted => format!(
                 "{} {:.1} ms{}",
                 t.version.as_deref().unwrap_or("TLS"),
                 t.ms,
-                t.alpn.as_deref().map(|p| format!(" {p}")).unwrap_or_default()
+                t.alpn.as_deref().map(|p| format!(" ALPN {p}")).unwrap_or_default()
             ),
-            o => format!("TLS {} after {:.1} ms", word(o), t.ms),
+            o => format!("TLS {} after {:.1} ms", o.word(), t.ms),
         };
-        parts.push(head);
         if let Some(c) = &t.certificate {
             let trust = if t.verified { "verified" } else { "NOT verified" };
-            parts.push(format!("issuer \"{}\" ({trust})", c.issuer_cn.as_deref().unwrap_or(&c.issuer)));
+            line.push_str(&format!("  issuer \"{}\" ({trust})", c.issuer_cn.as_deref().unwrap_or(&c.issuer)));
         }
+        lines.push(format!("  {line}"));
     }
     if let Some(h) = &a.http {
         let got = h.status_line.clone().unwrap_or_else(|| h.error.clone().unwrap_or_default());
         let bearer =
             h.www_authenticate.as_deref().filter(|w| w.to_ascii_lowercase().starts_with("bearer")).map(|_| " Bearer");
-        parts.push(format!("{} {got}{} {:.1} ms", h.request, bearer.unwrap_or(""), h.ms));
+        lines.push(format!("  {} {got}{} {:.1} ms", h.request, bearer.unwrap_or(""), h.ms));
     }
-    if let Some(t) = a.connect.tcp {
-        parts.push(format!("rtt {:.1} ms, {} retransmitted", t.rtt_ms, t.retransmits));
-    }
-    parts.join("  ")
-}
-
-fn word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::Timeout => "timed out",
-        Outcome::Refused => "refused",
-        Outcome::Unreachable => "unreachable",
-        Outcome::Reset => "reset",
-        Outcome::Closed => "closed",
-        Outcome::Alert => "alert",
-        Outcome::Untrusted => "untrusted",
-        Outcome::NotRun => "not run (time ran out)",
-        Outcome::Error => "failed",
-    }
+    lines.join("\n        ")
 }
 
 fn image(o: &mut String, i: &ImageCheck) {
@@ -153,7 +140,9 @@ fn image(o: &mut String, i: &ImageCheck) {
     if let Some(host) = &i.redirect_host {
         let _ = writeln!(o, "        redirect to {host}");
     }
-    if let Some(d) = &i.download {
+    if let Some(d) = i.download.as_ref().filter(|d| d.bytes == 0 && d.error.is_some()) {
+        let _ = writeln!(o, "        download failed: {}", d.error.as_deref().unwrap_or(""));
+    } else if let Some(d) = &i.download {
         let _ = writeln!(
             o,
             "        download {} in {:.2} s ({:.1} Mbit/s, first byte {:.1} ms){}",

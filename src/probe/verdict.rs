@@ -263,7 +263,7 @@ fn tunnel(e: &EndpointCheck, out: &mut Vec<Finding>) {
     if t.outcome == Outcome::Ok {
         return;
     }
-    let answer = t.status_line.clone().unwrap_or_else(|| format!("{:?}", t.outcome).to_lowercase());
+    let answer = t.status_line.clone().unwrap_or_else(|| t.outcome.word().to_string());
     let advice = match t.status {
         Some(407) => "it wants credentials: give them in the runtime's proxy setting \
                       (HTTPS_PROXY=http://user:password@proxy:port)"
