@@ -69,8 +69,13 @@ impl Context<'_> {
         for d in &e.dns {
             (self.progress)(&dns_line(d));
         }
+        // The region a name of the chain carries (a geo-replica's, a private link's), else the
+        // front end's `*.<region>.cloudapp.azure.com`.
         if e.region.is_none() {
-            e.region = e.chain().iter().find_map(|n| crate::analysis::cloudapp_region(n));
+            let chain = e.chain();
+            let named = chain.iter().skip(1).find_map(|n| self.rules.classify(n).region);
+            let region = named.or_else(|| chain.iter().find_map(|n| crate::analysis::cloudapp_region(n)));
+            e.region = region;
         }
         e
     }

@@ -195,8 +195,11 @@ pub fn docker_credentials(host: &str) -> Option<(String, String)> {
     let dir = std::env::var_os("DOCKER_CONFIG")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")))?;
-    let text = std::fs::read(dir.join("config.json")).ok()?;
-    let config: Value = serde_json::from_slice(&text).ok()?;
+    credentials_in(&std::fs::read(dir.join("config.json")).ok()?, host)
+}
+
+fn credentials_in(config: &[u8], host: &str) -> Option<(String, String)> {
+    let config: Value = serde_json::from_slice(config).ok()?;
     let auth = config["auths"][host]["auth"].as_str()?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(auth).ok()?;
     let (user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
@@ -217,5 +220,16 @@ mod tests {
             {"digest": "sha256:amd", "platform": {"os": "linux", "architecture": "amd64"}}]});
         assert_eq!(platform_manifest(&index).as_deref(), Some("sha256:amd"));
         assert_eq!(platform_manifest(&serde_json::json!({"layers": []})), None);
+    }
+
+    #[test]
+    fn credentials_docker_login_left() {
+        let config = br#"{"auths": {"fabrikamreg.azurecr.io": {"auth": "MDAwMDAwMDAtMDAwMDpwYTpzcw=="}},
+                          "credsStore": "desktop"}"#;
+        let got = credentials_in(config, "fabrikamreg.azurecr.io");
+        assert_eq!(got, Some(("00000000-0000".into(), "pa:ss".into())));
+        assert_eq!(credentials_in(config, "other.azurecr.io"), None);
+        assert_eq!(credentials_in(b"not json", "fabrikamreg.azurecr.io"), None);
+        assert_eq!(credentials_in(br#"{"auths": {"h": {"auth": "!!"}}}"#, "h"), None);
     }
 }

@@ -56,7 +56,12 @@ pub fn login_target(name: &str) -> Result<Target, String> {
     if !valid {
         return Err(format!("`{name}` is not a registry name: give `fabrikamreg` or `fabrikamreg.azurecr.io`"));
     }
-    let host = if host.contains('.') { host } else { format!("{host}.azurecr.io") };
+    let host = match host.as_str() {
+        // Docker Hub's names for itself; its API is served by another host, as the runtime knows.
+        "docker.io" | "index.docker.io" => "registry-1.docker.io".to_string(),
+        h if h.contains('.') => host,
+        _ => format!("{host}.azurecr.io"),
+    };
     Ok(Target { host, port })
 }
 
@@ -180,6 +185,7 @@ mod tests {
         assert_eq!(t("FabrikamReg.azurecr.io.").unwrap(), "fabrikamreg.azurecr.io:443");
         assert_eq!(t("https://fabrikamreg.azurecr.io/v2/").unwrap(), "fabrikamreg.azurecr.io:443");
         assert_eq!(t("registry.example:5000").unwrap(), "registry.example:5000");
+        assert_eq!(t("docker.io").unwrap(), "registry-1.docker.io:443");
         assert!(t("fab rikam").unwrap_err().contains("not a registry name"));
         assert!(t("").is_err());
         assert!(t("r.example:http").unwrap_err().contains("port"));

@@ -545,3 +545,102 @@ fn via_proxy(endpoints: &[EndpointCheck]) -> Option<Finding> {
     let a = About { registry: endpoints[0].registry.clone(), hosts, ..About::default() };
     Some(Finding::new(fields, Severity::Info, a, message))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::result::{Connect, DnsAnswer, Http, Tls};
+
+    fn answer(addrs: &[&str]) -> DnsAnswer {
+        let mut d = DnsAnswer::new("fabrikamreg.azurecr.io", "A".into());
+        d.rcode = Some("NOERROR");
+        d.chain = vec!["fabrikamreg.azurecr.io".into()];
+        d.addresses = addrs.iter().map(|a| a.parse().unwrap()).collect();
+        d
+    }
+
+    fn reached(addr: &str, outcome: Outcome, status: Option<u16>) -> AddressCheck {
+        let ok = outcome == Outcome::Ok;
+        AddressCheck {
+            address: addr.parse().unwrap(),
+            port: 443,
+            connect: Connect { outcome, ms: if ok { 1.0 } else { 3000.0 }, error: None, tcp: None },
+            tunnel: None,
+            tls: ok.then(|| Tls {
+                outcome: Outcome::Ok,
+                ms: 2.0,
+                version: Some("TLS 1.3".into()),
+                alpn: None,
+                verified: true,
+                verify_error: None,
+                certificate: None,
+                alert: None,
+                error: None,
+            }),
+            http: status.map(|s| Http {
+                request: "GET /v2/".into(),
+                status: Some(s),
+                status_line: Some(format!("{s} X")),
+                server: Some("fw".into()),
+                ..Http::default()
+            }),
+        }
+    }
+
+    fn login(addresses: Vec<AddressCheck>) -> EndpointCheck {
+        EndpointCheck {
+            host: "fabrikamreg.azurecr.io".into(),
+            role: Role::AcrLogin,
+            why: "login server",
+            registry: Some("fabrikamreg".into()),
+            region: None,
+            dns: vec![answer(
+                &addresses
+                    .iter()
+                    .map(|a| a.address.to_string())
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            )],
+            addresses,
+            verdict: String::new(),
+            ok: false,
+        }
+    }
+
+    fn kinds(endpoints: &mut [EndpointCheck]) -> Vec<String> {
+        judge(endpoints, None, &Rules::builtin())
+            .iter()
+            .map(|f| format!("{} {}", f.kind().as_str(), f.severity.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn one_address_of_two_not_answering_is_a_warning_and_all_an_error() {
+        let mut e =
+            [login(vec![reached("10.0.0.1", Outcome::Ok, Some(401)), reached("10.0.0.2", Outcome::Timeout, None)])];
+        e[0].addresses[0].http.as_mut().unwrap().www_authenticate = Some("Bearer realm=\"x\"".into());
+        assert_eq!(kinds(&mut e), ["connect-timeout warning"]);
+        assert!(e[0].ok);
+        let mut e = [login(vec![reached("10.0.0.2", Outcome::Refused, None)])];
+        assert_eq!(kinds(&mut e), ["connect-refused error"]);
+        assert_eq!((e[0].ok, e[0].verdict.as_str()), (false, "error connect-refused"));
+    }
+
+    #[test]
+    fn a_firewall_answering_v2_is_an_unexpected_answer() {
+        let mut e = [login(vec![reached("10.0.0.1", Outcome::Ok, Some(403))])];
+        assert_eq!(kinds(&mut e), ["unexpected-answer error"]);
+        let mut e = [login(vec![reached("10.0.0.1", Outcome::Ok, Some(200))])];
+        assert_eq!(kinds(&mut e), Vec::<String>::new(), "an anonymous registry answers 200");
+    }
+
+    #[test]
+    fn what_the_time_did_not_reach_is_not_judged() {
+        let mut e = [login(Vec::new())];
+        e[0].dns[0] = DnsAnswer { not_run: true, ..DnsAnswer::new("fabrikamreg.azurecr.io", "A".into()) };
+        assert_eq!(kinds(&mut e), Vec::<String>::new());
+        assert!(e[0].verdict.starts_with("not checked"));
+    }
+}
