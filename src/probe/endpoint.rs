@@ -153,8 +153,9 @@ impl Context<'_> {
 
     /// A fresh TLS connection to the first address of `e` a runtime could use.
     pub fn reconnect(&self, e: &EndpointCheck, t: &Target) -> Result<TlsStream, String> {
-        let usable =
-            e.addresses.iter().find(|a| a.usable()).ok_or_else(|| format!("no usable address for {}", t.host))?;
+        let usable = e.addresses.iter().find(|a| a.usable()).ok_or_else(|| {
+            format!("no address of {} gave a connection a runtime would use (its findings say why)", t.host)
+        })?;
         let s = match &usable.tunnel {
             Some(_) => {
                 let p = self.proxies.for_host(&t.host, t.port).ok_or("the proxy went away")?;
