@@ -19,7 +19,11 @@ use super::result::DnsAnswer;
 #[derive(Debug, Clone)]
 pub struct Resolver {
     pub servers: Vec<SocketAddr>,
+    /// Names the runtime would take from /etc/hosts before asking DNS (not with `--resolver`).
+    pub hosts: Vec<(IpAddr, Vec<String>)>,
 }
+
+const HOSTS: &str = "/etc/hosts";
 
 /// Where an answer came from when none did: the user reads it in the report.
 const RESOLV_CONF: &str = "/etc/resolv.conf";
@@ -34,7 +38,20 @@ impl Resolver {
         if servers.is_empty() {
             return Err(format!("{RESOLV_CONF} lists no nameserver; give one with --resolver ADDRESS"));
         }
-        Ok(Resolver { servers })
+        let hosts = std::fs::read_to_string(HOSTS).map(|t| parse_hosts(&t)).unwrap_or_default();
+        Ok(Resolver { servers, hosts })
+    }
+
+    /// The addresses /etc/hosts gives `name` for `qtype`'s family, as a runtime's resolver
+    /// (nsswitch `files` first) would take them.
+    fn from_hosts(&self, name: &str, qtype: RecordType) -> Option<Vec<IpAddr>> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let listed: Vec<IpAddr> =
+            self.hosts.iter().filter(|(_, names)| names.contains(&name)).map(|(a, _)| *a).collect();
+        if listed.is_empty() {
+            return None;
+        }
+        Some(listed.into_iter().filter(|a| a.is_ipv4() == (qtype == RecordType::A)).collect())
     }
 
     /// Asks for `name`'s records of `qtype`; every server in turn until one answers or the
@@ -42,6 +59,13 @@ impl Resolver {
     pub fn lookup(&self, name: &str, qtype: RecordType, deadline: Instant) -> DnsAnswer {
         let started = Instant::now();
         let mut answer = DnsAnswer::new(name, qtype.to_string());
+        if let Some(addresses) = self.from_hosts(name, qtype) {
+            answer.source = HOSTS;
+            answer.rcode = Some("NOERROR");
+            answer.chain = vec![answer.name.clone()];
+            answer.addresses = addresses;
+            return answer;
+        }
         let Ok(qname) = Name::from_ascii(format!("{}.", name.trim_end_matches('.'))) else {
             answer.error = Some(format!("{name} is not a host name"));
             return answer;
@@ -160,9 +184,39 @@ fn ask_tcp(server: SocketAddr, wire: &[u8], deadline: Instant) -> std::io::Resul
     Message::from_vec(&buf).map_err(std::io::Error::other)
 }
 
+/// /etc/hosts: an address, then its names; `#` starts a comment.
+fn parse_hosts(text: &str) -> Vec<(IpAddr, Vec<String>)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split('#').next()?.split_whitespace();
+            let addr = words.next()?.parse().ok()?;
+            Some((addr, words.map(|w| w.trim_end_matches('.').to_ascii_lowercase()).collect()))
+        })
+        .collect()
+}
+
 /// `--resolver 10.0.0.4`, `10.0.0.4:5353`, `[fd00::53]:53`.
 pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
     s.parse::<SocketAddr>()
         .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
         .map_err(|_| format!("--resolver {s}: give an address, with :port if not 53"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_file_entries_come_before_dns() {
+        let hosts = parse_hosts("127.0.0.1 localhost\n10.1.2.5  FabrikamReg.azurecr.io. # private endpoint\nfd00::5 fabrikamreg.azurecr.io\nbad line\n");
+        let r = Resolver { servers: vec!["127.0.0.1:9".parse().unwrap()], hosts };
+        let far = Instant::now() + Duration::from_secs(1);
+        let a = r.lookup("fabrikamreg.azurecr.io", RecordType::A, far);
+        assert_eq!((a.source, a.addresses.as_slice()), (HOSTS, &["10.1.2.5".parse::<IpAddr>().unwrap()][..]));
+        let aaaa = r.lookup("fabrikamreg.azurecr.io", RecordType::AAAA, far);
+        assert_eq!(aaaa.addresses, ["fd00::5".parse::<IpAddr>().unwrap()]);
+        assert_eq!(r.lookup("other.azurecr.io", RecordType::A, far).source, "dns");
+        assert_eq!(parse_server("10.0.0.4").unwrap().port(), 53);
+        assert_eq!(parse_server("[fd00::53]:5353").unwrap().port(), 5353);
+    }
 }

@@ -72,7 +72,7 @@ pub fn run(opts: &Options, rules: &Rules, progress: &(dyn Fn(&str) + Sync)) -> R
     let resolver = if opts.resolvers.is_empty() {
         dns::Resolver::system()?
     } else {
-        dns::Resolver { servers: opts.resolvers.clone() }
+        dns::Resolver { servers: opts.resolvers.clone(), hosts: Vec::new() }
     };
     let proxies = proxy::ProxyConfig::from_env()?;
     let trust = tls::Trust::load(&opts.ca_files)?;

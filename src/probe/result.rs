@@ -14,6 +14,8 @@ pub struct DnsAnswer {
     /// The name asked, as given.
     pub name: String,
     pub qtype: String,
+    /// `dns`, or `/etc/hosts` when the name is listed there (the runtime asks no server then).
+    pub source: &'static str,
     /// `NOERROR`, `NXDOMAIN`…; absent when no server answered.
     pub rcode: Option<&'static str>,
     /// The name asked, then each CNAME target in turn.
@@ -33,6 +35,7 @@ impl DnsAnswer {
         DnsAnswer {
             name: name.trim_end_matches('.').to_ascii_lowercase(),
             qtype,
+            source: "dns",
             rcode: None,
             chain: Vec::new(),
             addresses: Vec::new(),
