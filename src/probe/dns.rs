@@ -44,7 +44,7 @@ impl Resolver {
 
     /// The addresses /etc/hosts gives `name` for `qtype`'s family, as a runtime's resolver
     /// (nsswitch `files` first) would take them.
-    fn from_hosts(&self, name: &str, qtype: RecordType) -> Option<Vec<IpAddr>> {
+    fn hosts_entry(&self, name: &str, qtype: RecordType) -> Option<Vec<IpAddr>> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         let listed: Vec<IpAddr> =
             self.hosts.iter().filter(|(_, names)| names.contains(&name)).map(|(a, _)| *a).collect();
@@ -59,7 +59,7 @@ impl Resolver {
     pub fn lookup(&self, name: &str, qtype: RecordType, deadline: Instant) -> DnsAnswer {
         let started = Instant::now();
         let mut answer = DnsAnswer::new(name, qtype.to_string());
-        if let Some(addresses) = self.from_hosts(name, qtype) {
+        if let Some(addresses) = self.hosts_entry(name, qtype) {
             answer.source = HOSTS;
             answer.rcode = Some("NOERROR");
             answer.chain = vec![answer.name.clone()];
