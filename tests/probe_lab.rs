@@ -177,6 +177,8 @@ fn an_inspection_ca_is_named_by_issuer_trusted_or_not() {
     assert_eq!(findings(&r), [format!("tls-intercepted {LOGIN} error")]);
     let f = finding(&r, "tls-intercepted");
     assert_eq!(f["issuer_cn"], "Fabrikam Corp TLS Inspection CA");
+    let chain = &endpoint(&r, LOGIN)["addresses"][0]["tls"]["chain"];
+    assert!(chain[0]["issuer"].as_str().unwrap().contains("CN=Fabrikam Corp TLS Inspection CA"), "{chain}");
     assert_eq!(endpoint(&r, LOGIN)["addresses"][0]["tls"]["verified"], false);
     // Trusted (its CA installed on the host) it still is interception: a warning.
     let inspection = lab.work.join("inspection-ca.pem");

@@ -136,6 +136,13 @@ pub struct Cert {
     pub issuer_expected: Option<bool>,
 }
 
+/// One certificate of the chain: who it is and who signed it (distinguished names).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainCert {
+    pub subject: String,
+    pub issuer: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Tls {
     pub outcome: Outcome,
@@ -147,6 +154,8 @@ pub struct Tls {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_error: Option<String>,
     pub certificate: Option<Cert>,
+    /// Every certificate the server sent, leaf first, as it sent them (verified or not).
+    pub chain: Vec<ChainCert>,
     /// A fatal alert, by its name, and who sent it (`server` or `probe`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<String>,

@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme, StreamOwned};
 
 use super::conn::{ms_since, outcome_of};
-use super::result::{Cert, Outcome, Tls};
+use super::result::{Cert, ChainCert, Outcome, Tls};
 use crate::classify::rules::Rules;
 use crate::dissect::tls::alert::AlertMessage;
 
@@ -67,8 +67,11 @@ impl Trust {
 #[derive(Debug)]
 struct Recorder {
     inner: Arc<WebPkiServerVerifier>,
-    seen: Mutex<Option<(CertificateDer<'static>, Result<(), String>)>>,
+    /// The chain as sent (leaf first) and whether it verified.
+    seen: Mutex<Option<Seen>>,
 }
+
+type Seen = (Vec<CertificateDer<'static>>, Result<(), String>);
 
 impl ServerCertVerifier for Recorder {
     fn verify_server_cert(
@@ -85,7 +88,8 @@ impl ServerCertVerifier for Recorder {
             .map(|_| ())
             .map_err(|e| e.to_string());
         if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some((end_entity.clone().into_owned(), verdict));
+            let chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
+            *seen = Some((chain, verdict));
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -124,6 +128,7 @@ pub fn handshake(trust: &Trust, rules: &Rules, host: &str, mut tcp: TcpStream) -
         verified: false,
         verify_error: None,
         certificate: None,
+        chain: Vec::new(),
         alert: None,
         error: None,
     };
@@ -140,8 +145,13 @@ pub fn handshake(trust: &Trust, rules: &Rules, host: &str, mut tcp: TcpStream) -
     };
     let done = drive(&mut conn, &mut tcp);
     tls.ms = ms_since(started);
-    if let Some((leaf, verdict)) = recorder.seen.lock().ok().and_then(|mut s| s.take()) {
-        tls.certificate = describe(&leaf, rules, host);
+    if let Some((chain, verdict)) = recorder.seen.lock().ok().and_then(|mut s| s.take()) {
+        tls.certificate = chain.first().and_then(|leaf| describe(leaf, rules, host));
+        tls.chain = chain
+            .iter()
+            .filter_map(|c| crate::dissect::cert::parse_certificate(c.as_ref()))
+            .map(|c| ChainCert { subject: c.subject, issuer: c.issuer })
+            .collect();
         tls.verified = verdict.is_ok();
         tls.verify_error = verdict.err();
     }

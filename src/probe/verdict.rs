@@ -574,6 +574,7 @@ mod tests {
                 verified: true,
                 verify_error: None,
                 certificate: None,
+                chain: Vec::new(),
                 alert: None,
                 error: None,
             }),
