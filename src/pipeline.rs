@@ -89,6 +89,7 @@ pub fn read_all_with(
     progress(reader.progress_bytes());
     info.error = apply_outcome(&mut session, &reader.into_outcome());
     session.finish();
+    session.close_to_packets();
     info.first_ts = session.stats.first_ns.map(rfc3339_us);
     info.last_ts = session.stats.last_ns.map(rfc3339_us);
     (session, info)

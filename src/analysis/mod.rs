@@ -175,7 +175,13 @@ impl Analyzer {
             let mut memo = Memo::default();
             part.iter().map(|&id| self.view_memo(s, id, &mut memo)).collect::<Vec<_>>()
         });
-        parts.into_iter().flatten().collect()
+        // Moved part by part into a vector of the right size: each part goes as soon as it is
+        // moved, so the views are never held twice, nor in a vector grown by doubling.
+        let mut views = Vec::with_capacity(ids.len());
+        for part in parts {
+            views.extend(part);
+        }
+        views
     }
 
     pub fn analyze(&self, s: &Session) -> Analysis {

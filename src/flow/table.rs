@@ -88,6 +88,13 @@ impl FlowTable {
         self.active.values().filter(|&&id| !self.flows[id as usize].tcp.closed()).count()
     }
 
+    /// A capture read to its end takes no more packets: the hot table goes, and the flows
+    /// keep no spare room (a vector grown by doubling holds up to twice what it needs).
+    pub fn close_to_packets(&mut self) {
+        self.active = FxHashMap::default();
+        self.flows.shrink_to_fit();
+    }
+
     pub fn active_len(&self) -> usize {
         self.active.len()
     }

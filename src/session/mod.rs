@@ -450,6 +450,13 @@ impl Session {
         self.stats.peak_active_flows = self.flows.stats.peak_active;
     }
 
+    /// After [`Session::finish`] on a capture read to its end: what only took packets in goes,
+    /// so that the analysis after it has the room. No packet may be ingested after it.
+    pub fn close_to_packets(&mut self) {
+        self.flows.close_to_packets();
+        self.facts.shrink_to_fit();
+    }
+
     /// Drops the reassembly state of flow `id`, reading a ClientHello cut short as far as it
     /// goes first. Whether there was state to drop.
     fn settle(&mut self, id: usize, emit: bool) -> bool {
