@@ -54,9 +54,9 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
                 hostname: v.naming.hostname.clone(),
                 well_known: v.well_known,
                 role: v.class.role.as_str(),
-                provider: v.class.provider.clone(),
-                registry: v.class.registry.clone(),
-                region: v.class.region.clone(),
+                provider: v.class.provider.as_deref().map(str::to_string),
+                registry: v.class.registry.as_deref().map(str::to_string),
+                region: v.class.region.as_deref().map(str::to_string),
                 proto: Vec::new(),
                 ports: Vec::new(),
                 addresses: Vec::new(),
@@ -91,7 +91,7 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
             e.dns_chain = v.chain(s).to_vec();
         }
         if e.registry.is_none() {
-            e.registry.clone_from(&v.class.registry);
+            e.registry = v.class.registry.as_deref().map(str::to_string);
         }
         e.flows += 1;
         e.packets += f.packets();

@@ -180,10 +180,10 @@ impl FailedFlows {
             self.ports.push(f.server_port);
         }
         if self.registry.is_none() {
-            self.registry = v.class.registry.clone();
+            self.registry = v.class.registry.as_deref().map(str::to_string);
         }
         if self.region.is_none() {
-            self.region = v.class.region.clone();
+            self.region = v.class.region.as_deref().map(str::to_string);
         }
         if self.role == Role::Other {
             self.role = v.class.role;
@@ -246,7 +246,12 @@ pub fn flow_failures(s: &Session, flows: &[FlowView], explained: &FxHashSet<u32>
         let f = &s.flows()[v.id as usize];
         let key = if is_registry_traffic(v) {
             let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
-            FailureKey { failure, registry_traffic: true, registry: v.class.registry.clone(), host }
+            FailureKey {
+                failure,
+                registry_traffic: true,
+                registry: v.class.registry.as_deref().map(str::to_string),
+                host,
+            }
         } else {
             FailureKey { failure, registry_traffic: false, registry: None, host: String::new() }
         };
@@ -460,7 +465,7 @@ pub fn via_proxy(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
         }
         let f = &s.flows()[v.id as usize];
         let proxy = sock(f.server, f.server_port);
-        groups.entry((v.class.registry.clone(), proxy)).or_default().add(v, f, facts);
+        groups.entry((v.class.registry.as_deref().map(str::to_string), proxy)).or_default().add(v, f, facts);
     }
     for ((registry, proxy), g) in groups {
         let what = registry.as_deref().map_or_else(|| "Traffic".to_string(), |r| format!("Registry {r}"));
@@ -586,8 +591,10 @@ pub fn dns_failures_of<'a>(
         };
         let alias = n.chain.iter().rev().find(|c| rules.is_privatelink_alias(c));
         out.push(match (n.rcode, alias) {
-            (Some(3), Some(alias)) => private_link_record_missing(key, n, alias, class.registry.clone()),
-            _ => dns_failure(key, n, class.registry.clone()),
+            (Some(3), Some(alias)) => {
+                private_link_record_missing(key, n, alias, class.registry.as_deref().map(str::to_string))
+            }
+            _ => dns_failure(key, n, class.registry.as_deref().map(str::to_string)),
         });
     }
     if !other.is_empty() {

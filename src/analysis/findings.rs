@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -48,8 +49,8 @@ fn plain_http_registry(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) 
             continue;
         }
         let host = v.naming.hostname.clone().unwrap_or_else(|| s.flows()[v.id as usize].server.to_string());
-        let key = v.class.registry.clone().unwrap_or_else(|| host.clone());
-        let t = tallies.entry(key).or_insert_with(|| Tally::of(v.class.registry.clone()));
+        let key = v.class.registry.as_deref().map(str::to_string).unwrap_or_else(|| host.clone());
+        let t = tallies.entry(key).or_insert_with(|| Tally::of(v.class.registry.as_deref().map(str::to_string)));
         t.add_host(host);
         t.add(&s.flows()[v.id as usize]);
     }
@@ -128,8 +129,8 @@ fn registry_findings(flows: &[FlowView], endpoints: &[Endpoint], out: &mut Vec<F
 fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
     // Per registry: names that went through private link, and names whose privatelink alias
     // resolved to a public address.
-    let mut private: BTreeMap<Option<String>, Tally> = BTreeMap::new();
-    let mut public: BTreeMap<Option<String>, Tally> = BTreeMap::new();
+    let mut private: BTreeMap<Option<Arc<str>>, Tally> = BTreeMap::new();
+    let mut public: BTreeMap<Option<Arc<str>>, Tally> = BTreeMap::new();
     for v in flows.iter().filter(|v| v.privatelink_alias) {
         let f = &s.flows()[v.id as usize];
         let target = if v.via_private_link {
@@ -139,11 +140,9 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
         } else {
             continue;
         };
-        // Looked up before it is cloned: most flows join a registry already there.
-        let t = match target.get_mut(&v.class.registry) {
-            Some(t) => t,
-            None => target.entry(v.class.registry.clone()).or_insert_with(|| Tally::of(v.class.registry.clone())),
-        };
+        let t = target
+            .entry(v.class.registry.clone())
+            .or_insert_with(|| Tally::of(v.class.registry.as_deref().map(str::to_string)));
         if let Some(h) = &v.naming.hostname {
             t.add_host(h.clone());
         }

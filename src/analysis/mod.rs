@@ -11,6 +11,7 @@ pub mod pulls;
 pub mod slow;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::classify::rules::{Classification, Role, Rules};
 use crate::classify::scope::{scope, Scope};
@@ -199,14 +200,14 @@ impl Analyzer {
 /// (`*.<region>.cloudapp.azure.com`, the registry's front end), and a dedicated data endpoint
 /// of the same registry names its region outright: fill ACR flows from those, in that order.
 pub fn infer_regions(s: &Session, flows: &mut [FlowView]) {
-    let mut by_registry: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut by_registry: std::collections::HashMap<Arc<str>, Arc<str>> = std::collections::HashMap::new();
     for v in flows.iter().filter(|v| v.class.role == Role::AcrDataDedicated) {
         if let (Some(r), Some(g)) = (&v.class.registry, &v.class.region) {
             by_registry.entry(r.clone()).or_insert_with(|| g.clone());
         }
     }
     for v in flows.iter_mut().filter(|v| v.class.provider.as_deref() == Some("acr") && v.class.region.is_none()) {
-        let from_chain = v.chain(s).iter().find_map(|n| cloudapp_region(n));
+        let from_chain = v.chain(s).iter().find_map(|n| cloudapp_region(n)).map(Arc::from);
         v.class.region = from_chain.or_else(|| v.class.registry.as_ref().and_then(|r| by_registry.get(r).cloned()));
     }
 }
@@ -226,8 +227,8 @@ pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
     /// A login flow: when it began, and the registry and region it named.
     struct Login {
         first_ns: i64,
-        registry: String,
-        region: Option<String>,
+        registry: Arc<str>,
+        region: Option<Arc<str>>,
     }
     // Each client's logins by start time (a stable sort: of logins that began at the same
     // time, the later flow comes last and wins).

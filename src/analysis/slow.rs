@@ -107,8 +107,8 @@ fn hosts<'a>(s: &Session, flows: &'a [FlowView], keep: impl Fn(&FlowView, &Flow)
             continue;
         }
         let host = host_of(s, v);
-        let i = *order.entry((v.class.registry.clone(), host.clone())).or_insert_with(|| {
-            out.push(Host { registry: v.class.registry.clone(), host, views: Vec::new() });
+        let i = *order.entry((v.class.registry.as_deref().map(str::to_string), host.clone())).or_insert_with(|| {
+            out.push(Host { registry: v.class.registry.as_deref().map(str::to_string), host, views: Vec::new() });
             out.len() - 1
         });
         out[i].views.push(v);
@@ -386,7 +386,7 @@ fn far_registries(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
     for h in hosts(s, flows, |_, f| f.tcp.connect_rtt_ns().is_some()) {
         let rtts: Vec<i64> = h.views.iter().filter_map(|v| flow(s, v).tcp.connect_rtt_ns()).collect();
         let Some(rtt) = median(rtts).filter(|&r| r >= FAR_RTT_NS) else { continue };
-        let region = h.views.iter().find_map(|v| v.class.region.clone());
+        let region = h.views.iter().find_map(|v| v.class.region.as_deref().map(str::to_string));
         let fields = kind::FarRegistry { rtt_ms: (ms(rtt) * 10.0).round() / 10.0, region };
         let in_region = fields.region.as_deref().map(|r| format!(" (in {r})")).unwrap_or_default();
         let message = format!(
@@ -532,10 +532,10 @@ fn dns_slow(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Vec<Findin
         let name = crate::session::naming::normalize(a.query());
         // Outer `None`: not a registry's name at all.
         let registry: Option<Option<String>> = match named.get(&(i as u32)) {
-            Some(v) if is_registry_traffic(v) => Some(v.class.registry.clone()),
+            Some(v) if is_registry_traffic(v) => Some(v.class.registry.as_deref().map(str::to_string)),
             _ => {
                 let c = rules.classify(&name);
-                (c.registry.is_some() || is_registry_role(c.role)).then_some(c.registry)
+                (c.registry.is_some() || is_registry_role(c.role)).then(|| c.registry.as_deref().map(str::to_string))
             }
         };
         let Some(registry) = registry else { continue };

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
@@ -78,13 +79,13 @@ impl fmt::Display for Role {
 /// What the rules say about one host name. `Default` is "no rule matched".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Classification {
-    pub provider: Option<String>,
+    pub provider: Option<Arc<str>>,
     pub role: Role,
-    pub registry: Option<String>,
-    pub region: Option<String>,
-    pub account: Option<String>,
+    pub registry: Option<Arc<str>>,
+    pub region: Option<Arc<str>>,
+    pub account: Option<Arc<str>>,
     /// The name of the rule that matched.
-    pub rule: Option<String>,
+    pub rule: Option<Arc<str>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,8 +154,9 @@ struct RuleDef {
 
 #[derive(Debug, Clone)]
 struct Rule {
-    name: String,
-    provider: String,
+    /// Shared with every classification the rule makes, rather than copied into each.
+    name: Arc<str>,
+    provider: Arc<str>,
     role: Role,
     pattern: String,
     privatelink: bool,
@@ -217,7 +219,7 @@ impl Rules {
             if rule_name.trim().is_empty() {
                 return Err(invalid("the rule has no name".into()));
             }
-            if let Some(first) = rules.iter().find(|r| r.name == rule_name) {
+            if let Some(first) = rules.iter().find(|r| *r.name == *rule_name) {
                 return Err(invalid(format!("the name is already used (rule `{}` before it)", first.name)));
             }
             let pattern = def.pattern.get_ref().clone();
@@ -243,8 +245,8 @@ impl Rules {
                 });
             }
             rules.push(Rule {
-                name: rule_name,
-                provider: def.provider,
+                name: Arc::from(rule_name),
+                provider: Arc::from(def.provider),
                 role: def.role,
                 pattern,
                 privatelink: def.privatelink,
@@ -294,7 +296,10 @@ impl Rules {
         };
         let caps = rule.regex.captures(&host);
         let get = |group: &str| {
-            caps.as_ref().and_then(|c| c.name(group)).map(|m| m.as_str().to_string()).filter(|s| !s.is_empty())
+            caps.as_ref()
+                .and_then(|c| c.name(group))
+                .map(|m| Arc::from(m.as_str()))
+                .filter(|s: &Arc<str>| !s.is_empty())
         };
         Classification {
             provider: Some(rule.provider.clone()),
@@ -314,7 +319,7 @@ impl Rules {
 
     /// Rule names, in file order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.name.as_str())
+        self.rules.iter().map(|r| &*r.name)
     }
 
     pub fn len(&self) -> usize {
@@ -341,7 +346,7 @@ fn issuer_rules(defs: Vec<IssuerDef>, rules: &[Rule], text: &str, file: &str) ->
         let label = format!("issuer for {provider}");
         let invalid =
             |message: String| RulesError::Invalid { file: file.to_string(), line, rule: label.clone(), message };
-        if !rules.iter().any(|r| r.provider == provider) {
+        if !rules.iter().any(|r| *r.provider == *provider) {
             return Err(invalid(format!(
                 "no rule has provider `{provider}`; an [[issuer]] names a provider of the rules"
             )));
@@ -635,12 +640,12 @@ mod tests {
         for c in matches() {
             let got = rules.classify(c.host);
             let want = Classification {
-                provider: Some(c.provider.to_string()),
+                provider: Some(c.provider.into()),
                 role: c.role,
-                registry: c.registry.map(str::to_string),
-                region: c.region.map(str::to_string),
-                account: c.account.map(str::to_string),
-                rule: Some(c.rule.to_string()),
+                registry: c.registry.map(Arc::from),
+                region: c.region.map(Arc::from),
+                account: c.account.map(Arc::from),
+                rule: Some(c.rule.into()),
             };
             assert_eq!(got, want, "{}", c.host);
             assert_eq!(rules.is_privatelink_alias(c.host), c.privatelink, "{}", c.host);

@@ -49,8 +49,8 @@ impl Context<'_> {
             host: t.host.clone(),
             role: class.role,
             why,
-            registry: class.registry.clone(),
-            region: class.region.clone(),
+            registry: class.registry.as_deref().map(str::to_string),
+            region: class.region.as_deref().map(str::to_string),
             dns: Vec::new(),
             addresses: Vec::new(),
             verdict: String::new(),
@@ -74,7 +74,8 @@ impl Context<'_> {
         if e.region.is_none() {
             let chain = e.chain();
             let named = chain.iter().skip(1).find_map(|n| self.rules.classify(n).region);
-            let region = named.or_else(|| chain.iter().find_map(|n| crate::analysis::cloudapp_region(n)));
+            let region =
+                named.map(|r| r.to_string()).or_else(|| chain.iter().find_map(|n| crate::analysis::cloudapp_region(n)));
             e.region = region;
         }
         e

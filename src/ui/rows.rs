@@ -560,7 +560,8 @@ fn with_headings(keys: Vec<SortKey>, mut slots: Vec<Option<Row>>, views: &[FlowV
 fn registry_meta(views: &[FlowView], row: &Row) -> Option<String> {
     let v = row.flows.iter().filter_map(|&id| views.get(id as usize)).find(|v| v.class.provider.is_some())?;
     let provider = v.class.provider.as_deref().map(|p| p.to_ascii_uppercase())?;
-    let region = row.flows.iter().filter_map(|&id| views.get(id as usize)?.class.region.clone()).next();
+    let region =
+        row.flows.iter().filter_map(|&id| views.get(id as usize)?.class.region.as_deref().map(str::to_string)).next();
     Some(match region {
         Some(r) => format!("{provider} {r}"),
         None => provider,
