@@ -6,6 +6,7 @@ pub mod attribution;
 mod dns_log;
 mod dns_tcp;
 pub mod drops;
+mod hellos;
 pub mod http;
 pub mod naming;
 pub mod quic;
@@ -113,6 +114,8 @@ pub struct Session {
     /// Indexed like `flows.flows()`; read through [`Session::flow`] and [`Session::flow_refs`].
     facts: Vec<FlowFacts>,
     trackers: Trackers,
+    /// One shared copy per distinct ClientHello.
+    hellos: hellos::Hellos,
     pub dns: DnsLog,
     pub stats: Stats,
     /// What the capture itself lost, and when (live only).
@@ -151,6 +154,7 @@ impl Session {
             flows: FlowTable::new(limits.max_active_flows),
             facts: Vec::new(),
             trackers: Trackers::default(),
+            hellos: hellos::Hellos::default(),
             dns: DnsLog::new(limits.max_dns_answers),
             stats: Stats::default(),
             capture_drops: drops::CaptureDrops::default(),
@@ -377,9 +381,9 @@ impl Session {
     /// The flow's facts and the rest of the session a tracker may touch, borrowed apart from
     /// the trackers themselves.
     fn split(&mut self, id: u32) -> (&mut Trackers, tracker::Cx<'_>) {
-        let Session { flows, facts, trackers, dns, stats, events, .. } = self;
-        let cx =
-            tracker::Cx { id, flow: &flows.flows()[id as usize], facts: &mut facts[id as usize], stats, dns, events };
+        let Session { flows, facts, trackers, dns, stats, events, hellos, .. } = self;
+        let flow = &flows.flows()[id as usize];
+        let cx = tracker::Cx { id, flow, facts: &mut facts[id as usize], stats, dns, events, hellos };
         (trackers, cx)
     }
 

@@ -1,8 +1,6 @@
 //! QUIC flows: the client's Initial packets read for its ClientHello, which then names the flow
 //! as a TLS ClientHello does (`name_source` `quic-sni`).
 
-use std::sync::Arc;
-
 use super::tracker::{Cx, Pass, PerFlow, Segment, Tracker};
 use super::Event;
 use crate::dissect::quic::{starts_with_initial, QuicProgress, QuicReader};
@@ -99,8 +97,9 @@ impl Tracker for QuicTracker {
 }
 
 fn hello_read(cx: &mut Cx<'_>, ch: ClientHelloInfo, ts_ns: i64, frame: Option<u64>, emit: bool) {
+    let shared = cx.hellos.share(ch);
     let tls = &mut cx.facts.tls;
-    tls.client_hello = Some(Arc::new(ch));
+    tls.client_hello = Some(shared);
     tls.client_hello_ns = Some(ts_ns);
     tls.client_hello_frame = frame.or(tls.client_hello_frame);
     cx.stats.quic_client_hellos += 1;

@@ -134,8 +134,9 @@ impl Tracker for TlsTracker {
         let Some(TlsEvent::ClientHello(ch)) = streams.and_then(|s| s.up).and_then(|mut r| r.finish()) else {
             return true;
         };
+        let shared = cx.hellos.share(ch);
         let tls = &mut cx.facts.tls;
-        tls.client_hello = Some(Arc::new(ch));
+        tls.client_hello = Some(shared);
         tls.client_hello_ns = Some(cx.flow.last_ns);
         tls.client_hello_frame.get_or_insert(cx.flow.first_frame);
         sides.up.done = true;
@@ -249,7 +250,7 @@ fn on_event(cx: &mut Cx<'_>, up: bool, ev: TlsEvent, frame: &Frame<'_>) {
     let tls = &mut cx.facts.tls;
     match ev {
         TlsEvent::ClientHello(ch) if up => {
-            tls.client_hello = Some(Arc::new(ch));
+            tls.client_hello = Some(cx.hellos.share(ch));
             tls.client_hello_ns = Some(frame.ts_ns);
             tls.client_hello_frame = Some(frame.number);
             cx.stats.tls_client_hellos += 1;

@@ -56,6 +56,7 @@ pub(super) struct Cx<'a> {
     pub stats: &'a mut Stats,
     pub dns: &'a mut DnsLog,
     pub(super) events: &'a mut Option<Vec<Event>>,
+    pub(super) hellos: &'a mut super::hellos::Hellos,
 }
 
 impl Cx<'_> {

@@ -10,7 +10,7 @@ use tls_parser::{
 use super::*;
 
 /// What a ClientHello tells about where the client wants to go.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ClientHelloInfo {
     /// First host_name of server_name, as sent but without a trailing dot; `None` when absent
     /// or unusable (empty, not UTF-8, control characters).
