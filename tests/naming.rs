@@ -26,7 +26,7 @@ fn hostname(packets: &[(f64, Vec<u8>)], flow_port: u16) -> (Option<String>, Name
     let id = s.flows().iter().find(|f| f.client_port == flow_port).unwrap().id;
     let a = Analyzer::default();
     let v = a.view(&s, id);
-    (v.naming.hostname.clone(), v.naming.source, v.chain(&s).to_vec())
+    (v.naming.hostname.as_deref().map(str::to_string), v.naming.source, v.chain(&s).to_vec())
 }
 
 #[test]

@@ -51,7 +51,7 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
         let key = (v.host_key(f.server), v.class.role);
         let i = *index.entry(key).or_insert_with(|| {
             out.push(Endpoint {
-                hostname: v.naming.hostname.clone(),
+                hostname: v.naming.hostname.as_deref().map(str::to_string),
                 well_known: v.well_known,
                 role: v.class.role.as_str(),
                 provider: v.class.provider.as_deref().map(str::to_string),

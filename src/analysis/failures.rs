@@ -169,7 +169,7 @@ impl FailedFlows {
                 self.proxy_authenticate = r.proxy_authenticate.clone();
             }
         }
-        let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
+        let host = v.naming.hostname.as_deref().map(str::to_string).unwrap_or_else(|| f.server.to_string());
         if self.seen.insert(host.clone()) {
             self.hosts.push(host);
         }
@@ -245,7 +245,7 @@ pub fn flow_failures(s: &Session, flows: &[FlowView], explained: &FxHashSet<u32>
         let Some(failure) = Failure::of(v.outcome) else { continue };
         let f = &s.flows()[v.id as usize];
         let key = if is_registry_traffic(v) {
-            let host = v.naming.hostname.clone().unwrap_or_else(|| f.server.to_string());
+            let host = v.naming.hostname.as_deref().map(str::to_string).unwrap_or_else(|| f.server.to_string());
             FailureKey {
                 failure,
                 registry_traffic: true,
@@ -572,7 +572,8 @@ pub fn dns_failures_of<'a>(
     let names = NamesAsked::gather(answers, unanswered);
     // Names flows were opened for resolve by definition; a name the client resolved at all
     // (any query type) is not a failure, nor is one whose host a flow reached anyway.
-    let reached: FxHashSet<String> = flows.iter().filter_map(|v| v.naming.hostname.clone()).collect();
+    let reached: FxHashSet<String> =
+        flows.iter().filter_map(|v| v.naming.hostname.as_deref().map(str::to_string)).collect();
     let mut other: Vec<String> = Vec::new();
     let mut other_queries = 0u64;
     for key in names.order {

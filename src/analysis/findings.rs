@@ -48,7 +48,12 @@ fn plain_http_registry(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) 
         if !registry_role && !api {
             continue;
         }
-        let host = v.naming.hostname.clone().unwrap_or_else(|| s.flows()[v.id as usize].server.to_string());
+        let host = v
+            .naming
+            .hostname
+            .as_deref()
+            .map(str::to_string)
+            .unwrap_or_else(|| s.flows()[v.id as usize].server.to_string());
         let key = v.class.registry.as_deref().map(str::to_string).unwrap_or_else(|| host.clone());
         let t = tallies.entry(key).or_insert_with(|| Tally::of(v.class.registry.as_deref().map(str::to_string)));
         t.add_host(host);
@@ -79,7 +84,7 @@ fn registry_findings(flows: &[FlowView], endpoints: &[Endpoint], out: &mut Vec<F
     let mut served: FxHashSet<&str> = FxHashSet::default();
     for v in flows.iter().filter(|v| !v.outcome.failed()) {
         if let Some(h) = &v.naming.hostname {
-            served.insert(h.as_str());
+            served.insert(&**h);
         }
     }
     for e in endpoints {
@@ -144,7 +149,7 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
             .entry(v.class.registry.clone())
             .or_insert_with(|| Tally::of(v.class.registry.as_deref().map(str::to_string)));
         if let Some(h) = &v.naming.hostname {
-            t.add_host(h.clone());
+            t.add_host(h.to_string());
         }
         t.add(f);
     }

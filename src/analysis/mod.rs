@@ -90,13 +90,23 @@ impl Default for Analyzer {
 
 /// What the rules said about names already seen during one `analyze`: a capture of many flows
 /// names the same few hosts over and over, and each answer costs a regex scan.
+/// It also hands out one shared copy of each host name, rather than one per flow.
 #[derive(Default)]
 struct Memo<'s> {
     classes: std::collections::HashMap<String, Classification>,
     aliases: rustc_hash::FxHashMap<&'s str, bool>,
+    names: rustc_hash::FxHashSet<Arc<str>>,
 }
 
 impl<'s> Memo<'s> {
+    fn share(&mut self, name: Arc<str>) -> Arc<str> {
+        if let Some(shared) = self.names.get(&name) {
+            return shared.clone();
+        }
+        self.names.insert(name.clone());
+        name
+    }
+
     fn classify(&mut self, rules: &Rules, host: &str) -> Classification {
         if let Some(c) = self.classes.get(host) {
             return c.clone();
@@ -118,7 +128,8 @@ impl Analyzer {
 
     fn view_memo<'s>(&self, s: &'s Session, id: u32, memo: &mut Memo<'s>) -> FlowView {
         let flow = &s.flows()[id as usize];
-        let naming = s.name_flow(id);
+        let mut naming = s.name_flow(id);
+        naming.hostname = naming.hostname.take().map(|h| memo.share(h));
         let mut class = match (&naming.hostname, s.flow(id).facts.dns) {
             (_, true) => Classification { role: Role::Dns, ..Classification::default() },
             (Some(h), false) => memo.classify(&self.rules, h),

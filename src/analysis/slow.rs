@@ -94,7 +94,7 @@ fn flow<'s>(s: &'s Session, v: &FlowView) -> &'s Flow {
 }
 
 fn host_of(s: &Session, v: &FlowView) -> String {
-    v.naming.hostname.clone().unwrap_or_else(|| flow(s, v).server.to_string())
+    v.naming.hostname.as_deref().map(str::to_string).unwrap_or_else(|| flow(s, v).server.to_string())
 }
 
 /// The registry TCP flows that `keep` accepts, per registry and host.

@@ -287,7 +287,12 @@ fn in_clear(o: &mut String, s: &Session, order: &[&FlowView]) {
             let facts = s.flow(v.id).facts;
             let flow = format!("{}:{} → {}", f.client, f.client_port, sock(f.server, f.server_port));
             clear_text_lines(facts, f).into_iter().filter(|(k, _)| *k != "quic").map(move |(k, t)| {
-                vec![v.naming.hostname.clone().unwrap_or_else(|| "-".into()), flow.clone(), k.to_string(), t]
+                vec![
+                    v.naming.hostname.as_deref().map(str::to_string).unwrap_or_else(|| "-".into()),
+                    flow.clone(),
+                    k.to_string(),
+                    t,
+                ]
             })
         })
         .collect();

@@ -2,6 +2,8 @@
 //! when the ClientHello (over TCP or QUIC) had one; else the Host of a plain HTTP request; else
 //! the DNS name whose answer held the server address most recently before the flow began.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::{DnsAnswer, Session};
@@ -37,7 +39,7 @@ impl NameSource {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Naming {
-    pub hostname: Option<String>,
+    pub hostname: Option<Arc<str>>,
     pub source: NameSource,
     /// The DNS answer (index into `Session::dns`) whose chain led to the server address.
     pub answer: Option<u32>,
@@ -52,7 +54,7 @@ impl Session {
         let facts = &self.facts[id as usize];
         // Behind a proxy the client resolves nothing: the proxy's address explains no name.
         if let Some((target, _)) = facts.http.as_ref().and_then(|h| h.connect()) {
-            return Naming { hostname: Some(normalize(target)), source: NameSource::HttpConnect, answer: None };
+            return Naming { hostname: Some(normalize(target).into()), source: NameSource::HttpConnect, answer: None };
         }
         let sni = facts.tls.client_hello.as_ref().and_then(|ch| ch.sni.as_deref()).map(normalize);
         let (named, source) = match sni {
@@ -68,13 +70,13 @@ impl Session {
             // Only a chain that starts from (or passes through) the name explains this address.
             let ids = self.dns.answers_for_asker(flow.client, flow.server, Some(&name));
             let answer = self.pick_answer(flow, ids, |a| a.msg.chain.iter().any(|n| n.eq_ignore_ascii_case(&name)));
-            return Naming { hostname: Some(name), source, answer };
+            return Naming { hostname: Some(name.into()), source, answer };
         }
         match self
             .pick_answer(flow, self.dns.answers_for_asker(flow.client, flow.server, None), |a| !a.query().is_empty())
         {
             Some(i) => Naming {
-                hostname: Some(normalize(self.dns[i as usize].query())),
+                hostname: Some(normalize(self.dns[i as usize].query()).into()),
                 source: NameSource::Dns,
                 answer: Some(i),
             },
