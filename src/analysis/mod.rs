@@ -197,12 +197,22 @@ impl Analyzer {
     }
 
     pub fn analyze(&self, s: &Session) -> Analysis {
+        /// Below this many flows a second thread costs more than it saves.
+        const PARALLEL_FROM: usize = 8192;
         let ids: Vec<u32> = (0..s.flows().len() as u32).collect();
         let mut flows = self.views(s, &ids);
         infer(s, &mut flows);
-        let endpoints = endpoints::build(s, &flows);
-        let findings = findings::build(s, &flows, &endpoints, &self.rules);
-        let pulls = pulls::build(s, &flows);
+        // The pulls and the findings read the same views and nothing of each other's.
+        let parallel = flows.len() >= PARALLEL_FROM && crate::par::threads(2) > 1;
+        let (pulls, (endpoints, findings)) = crate::par::join(
+            parallel,
+            || pulls::build(s, &flows),
+            || {
+                let endpoints = endpoints::build(s, &flows);
+                let findings = findings::build(s, &flows, &endpoints, &self.rules);
+                (endpoints, findings)
+            },
+        );
         Analysis { flows, endpoints, findings, pulls }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::phases::{self, Breakdown, Phase, Span};
 use super::FlowView;
@@ -61,11 +61,12 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Pull> {
         }
     }
     let now = s.now_ns().unwrap_or(0);
-    order.into_iter().filter_map(|r| pull(s, r, &by_registry[r], now)).collect()
+    let by_name = lookups_by_name(s);
+    order.into_iter().filter_map(|r| pull(s, r, &by_registry[r], &by_name, now)).collect()
 }
 
-fn pull(s: &Session, registry: &str, views: &[&FlowView], now: i64) -> Option<Pull> {
-    let mut spans: Vec<Span> = lookups(s, views);
+fn pull(s: &Session, registry: &str, views: &[&FlowView], by_name: &LookupsByName, now: i64) -> Option<Pull> {
+    let mut spans: Vec<Span> = lookups(s, views, by_name);
     let mut downloads: Vec<Span> = Vec::new();
     let mut p = Pull {
         registry: registry.to_string(),
@@ -80,6 +81,7 @@ fn pull(s: &Session, registry: &str, views: &[&FlowView], now: i64) -> Option<Pu
         best_flow_bps: None,
         best_flow: None,
     };
+    let has_data = views.iter().any(|v| is_data(v.class.role));
     for v in views {
         let f = &s.flows()[v.id as usize];
         let facts = s.flow(v.id).facts;
@@ -96,7 +98,7 @@ fn pull(s: &Session, registry: &str, views: &[&FlowView], now: i64) -> Option<Pu
         // The best of the layer downloads: a login flow's few kilobytes in a burst say nothing
         // of what the path carries.
         let goodput = facts.transfer.as_deref().and_then(|t| t.metrics.goodput_down_bps());
-        let counts = is_data(v.class.role) || !views.iter().any(|v| is_data(v.class.role));
+        let counts = is_data(v.class.role) || !has_data;
         if counts && goodput.is_some_and(|g| p.best_flow_bps.is_none_or(|b| g > b)) {
             p.best_flow_bps = goodput;
             p.best_flow = Some(v.id);
@@ -112,10 +114,25 @@ fn pull(s: &Session, registry: &str, views: &[&FlowView], now: i64) -> Option<Pu
     Some(p)
 }
 
+/// Each timed DNS lookup, as its answer's index and span, under the name it was for. Built once
+/// for all registries: a busy capture has thousands of registries and of answers.
+type LookupsByName = FxHashMap<String, Vec<(usize, Span)>>;
+
+fn lookups_by_name(s: &Session) -> LookupsByName {
+    let mut by_name = LookupsByName::default();
+    for (i, a) in s.dns.iter().enumerate() {
+        if let Some(lat) = a.latency_ns() {
+            let span = Span { phase: Phase::Resolving, start_ns: a.ts_ns - lat, end_ns: a.ts_ns };
+            by_name.entry(normalize(a.query())).or_default().push((i, span));
+        }
+    }
+    by_name
+}
+
 /// The DNS lookups of the registry's names (those its flows were named by, and the other
 /// lookups of the same names: the AAAA beside the A, a retry): from each lookup's first query to
-/// its answer.
-fn lookups(s: &Session, views: &[&FlowView]) -> Vec<Span> {
+/// its answer, in the order of the answers.
+fn lookups(s: &Session, views: &[&FlowView], by_name: &LookupsByName) -> Vec<Span> {
     let mut names: FxHashSet<String> = FxHashSet::default();
     for v in views {
         if let Some(a) = v.naming.answer.and_then(|i| s.dns.get(i as usize)) {
@@ -125,14 +142,9 @@ fn lookups(s: &Session, views: &[&FlowView]) -> Vec<Span> {
             names.insert(normalize(h));
         }
     }
-    s.dns
-        .iter()
-        .filter(|a| names.contains(&normalize(a.query())))
-        .filter_map(|a| {
-            let lat = a.latency_ns()?;
-            Some(Span { phase: Phase::Resolving, start_ns: a.ts_ns - lat, end_ns: a.ts_ns })
-        })
-        .collect()
+    let mut found: Vec<(usize, Span)> = names.iter().filter_map(|n| by_name.get(n)).flatten().copied().collect();
+    found.sort_unstable_by_key(|&(i, _)| i);
+    found.into_iter().map(|(_, span)| span).collect()
 }
 
 /// The most spans open at one instant.

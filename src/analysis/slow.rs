@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use rustc_hash::FxHashSet;
+use std::borrow::Cow;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::failures::{is_registry_role, is_registry_traffic, list, plural, round1};
 use super::finding::{self as kind, About, Finding, Severity};
@@ -93,22 +95,26 @@ fn flow<'s>(s: &'s Session, v: &FlowView) -> &'s Flow {
     &s.flows()[v.id as usize]
 }
 
-fn host_of(s: &Session, v: &FlowView) -> String {
-    v.naming.hostname.as_deref().map(str::to_string).unwrap_or_else(|| flow(s, v).server.to_string())
+fn host_of<'a>(s: &Session, v: &'a FlowView) -> Cow<'a, str> {
+    match v.naming.hostname.as_deref() {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(flow(s, v).server.to_string()),
+    }
 }
 
-/// The registry TCP flows that `keep` accepts, per registry and host.
+/// The registry TCP flows that `keep` accepts, per registry and host, in order of first flow.
 fn hosts<'a>(s: &Session, flows: &'a [FlowView], keep: impl Fn(&FlowView, &Flow) -> bool) -> Vec<Host<'a>> {
-    let mut order: BTreeMap<(Option<String>, String), usize> = BTreeMap::new();
+    // Borrowed keys: this runs over every flow, several times per report.
+    let mut order: FxHashMap<(Option<&'a str>, Cow<'a, str>), usize> = FxHashMap::default();
     let mut out: Vec<Host<'a>> = Vec::new();
     for v in flows.iter().filter(|v| is_registry_traffic(v)) {
         let f = flow(s, v);
         if f.proto != L4::Tcp || !keep(v, f) {
             continue;
         }
-        let host = host_of(s, v);
-        let i = *order.entry((v.class.registry.as_deref().map(str::to_string), host.clone())).or_insert_with(|| {
-            out.push(Host { registry: v.class.registry.as_deref().map(str::to_string), host, views: Vec::new() });
+        let registry = v.class.registry.as_deref();
+        let i = *order.entry((registry, host_of(s, v))).or_insert_with_key(|(registry, host)| {
+            out.push(Host { registry: registry.map(str::to_string), host: host.to_string(), views: Vec::new() });
             out.len() - 1
         });
         out[i].views.push(v);
@@ -448,7 +454,7 @@ struct Fallback<'a> {
 /// family that connected.
 fn fallbacks<'a>(s: &Session, flows: &'a [FlowView]) -> Vec<Fallback<'a>> {
     // By host alone: a dual-stack client has an address per family.
-    let mut connected: BTreeMap<&str, Vec<(i64, IpAddr)>> = BTreeMap::new();
+    let mut connected: FxHashMap<&str, Vec<(i64, IpAddr)>> = FxHashMap::default();
     for v in flows.iter().filter(|v| is_registry_traffic(v)) {
         let (f, Some(h)) = (flow(s, v), v.naming.hostname.as_deref()) else { continue };
         if f.tcp.saw_syn_ack() {

@@ -36,6 +36,21 @@ impl Table {
         t
     }
 
+    /// A table without a head row, for rows made apart and then [`Table::append`]ed.
+    pub fn headless(columns: usize) -> Table {
+        Table { width: vec![0; columns], text: String::new(), ends: Vec::new() }
+    }
+
+    /// `other`'s rows after this table's; the two have the same columns.
+    pub fn append(&mut self, other: Table) {
+        let base = self.text.len();
+        for (w, o) in self.width.iter_mut().zip(&other.width) {
+            *w = (*w).max(*o);
+        }
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
+
     /// The next cell, left to right, then on the next row.
     pub fn cell(&mut self, c: impl std::fmt::Display) -> &mut Table {
         let start = self.text.len();
@@ -244,34 +259,39 @@ fn flows<'a>(o: &mut String, s: &Session, a: &'a Analysis) -> Vec<&'a FlowView> 
     let t0 = s.stats.first_ns.unwrap_or(0);
     // DNS exchanges are one flow per query: they are summed per server in ENDPOINTS instead.
     order.retain(|v| v.class.role != crate::classify::Role::Dns);
-    let mut flows = Table::new(&[
-        "REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "RTT", "RATE↓", "OUTCOME",
-    ]);
-    for v in &order {
-        let f = &s.flows()[v.id as usize];
-        let transfer = s.flow(v.id).facts.transfer.as_deref().map(|t| &t.metrics);
-        flows
-            .cell(v.class.registry.as_deref().unwrap_or("-"))
-            .cell(role_label(v.class.role))
-            .cell(v.naming.hostname.as_deref().unwrap_or("-"))
-            .cell(v.naming.source.as_str())
-            .cell(format_args!(
-                "{} {}:{} → {}",
-                f.proto.as_str(),
-                f.client,
-                f.client_port,
-                sock(f.server, f.server_port)
-            ))
-            .cell(format_args!("{}{}", v.scope.as_str(), if v.via_private_link { "+pl" } else { "" }))
-            .cell(format_args!("+{}s", secs(f.first_ns - t0)))
-            .cell(format_args!("{}s", secs(f.last_ns - f.first_ns)))
-            .cell(format_args!("{}/{}", human_bytes(f.bytes_up), human_bytes(f.bytes_down)))
-            .cell(f.tcp.connect_rtt_ns().map_or_else(|| "-".to_string(), human_ms))
-            .cell(transfer.and_then(|t| t.goodput_down_bps()).map_or_else(|| "-".to_string(), human_rate))
-            .cell(v.outcome.as_str());
+    const HEAD: [&str; 12] =
+        ["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "RTT", "RATE↓", "OUTCOME"];
+    let mut flows = Table::new(&HEAD);
+    // Rows made on every core: a busy capture has hundreds of thousands.
+    let parts = crate::par::map_chunks(&order, crate::par::threads(8), 8192, |part| {
+        let mut t = Table::headless(HEAD.len());
+        for v in part {
+            flow_row(&mut t, s, v, t0);
+        }
+        t
+    });
+    for part in parts {
+        flows.append(part);
     }
     flows.render_into(o);
     order
+}
+
+fn flow_row(t: &mut Table, s: &Session, v: &FlowView, t0: i64) {
+    let f = &s.flows()[v.id as usize];
+    let transfer = s.flow(v.id).facts.transfer.as_deref().map(|t| &t.metrics);
+    t.cell(v.class.registry.as_deref().unwrap_or("-"))
+        .cell(role_label(v.class.role))
+        .cell(v.naming.hostname.as_deref().unwrap_or("-"))
+        .cell(v.naming.source.as_str())
+        .cell(format_args!("{} {}:{} → {}", f.proto.as_str(), f.client, f.client_port, sock(f.server, f.server_port)))
+        .cell(format_args!("{}{}", v.scope.as_str(), if v.via_private_link { "+pl" } else { "" }))
+        .cell(format_args!("+{}s", secs(f.first_ns - t0)))
+        .cell(format_args!("{}s", secs(f.last_ns - f.first_ns)))
+        .cell(format_args!("{}/{}", human_bytes(f.bytes_up), human_bytes(f.bytes_down)))
+        .cell(f.tcp.connect_rtt_ns().map_or_else(|| "-".to_string(), human_ms))
+        .cell(transfer.and_then(|t| t.goodput_down_bps()).map_or_else(|| "-".to_string(), human_rate))
+        .cell(v.outcome.as_str());
 }
 
 /// Plain HTTP and proxy CONNECTs of the flows shown, in their order.
