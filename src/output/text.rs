@@ -428,6 +428,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rows_made_apart_and_appended_make_the_same_table() {
+        let rows = [["a", "wide cell", "1"], ["longer one", "b", "22"], ["c", "d", "333"]];
+        let mut whole = Table::new(&["X", "Y", "Z"]);
+        rows.iter().for_each(|r| whole.row(r));
+        let mut joined = Table::new(&["X", "Y", "Z"]);
+        for part in rows.chunks(2) {
+            let mut t = Table::headless(3);
+            part.iter().for_each(|r| t.row(r));
+            joined.append(t);
+        }
+        assert_eq!(joined.render(), whole.render());
+        assert!(whole.render().contains("longer one  b          22\n"), "{}", whole.render());
+    }
+
+    #[test]
     fn tables_pad_by_chars_trim_line_ends_and_keep_rows_apart() {
         let rows = vec![
             vec!["a→b".to_string(), "x".into(), "".into()],
