@@ -9,6 +9,13 @@ pub fn threads(max: usize) -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get).clamp(1, max.max(1))
 }
 
+/// The slice length that spreads `len` items over up to `threads` threads with at least
+/// `min_chunk` items per slice; `None` when one slice (on the calling thread) is all it takes.
+fn split(len: usize, threads: usize, min_chunk: usize) -> Option<usize> {
+    let n = threads.clamp(1, len.div_ceil(min_chunk.max(1)).max(1));
+    (n > 1).then(|| len.div_ceil(n))
+}
+
 /// `f` applied to consecutive slices of `items` on up to `threads` threads (this one included);
 /// the results in the order of the slices. A slice holds at least `min_chunk` items.
 pub fn map_chunks<'t, T: Sync, R: Send>(
@@ -17,22 +24,49 @@ pub fn map_chunks<'t, T: Sync, R: Send>(
     min_chunk: usize,
     f: impl Fn(&'t [T]) -> R + Sync,
 ) -> Vec<R> {
-    let n = threads.clamp(1, items.len().div_ceil(min_chunk.max(1)).max(1));
-    if n == 1 {
+    let Some(chunk) = split(items.len(), threads, min_chunk) else {
         return vec![f(items)];
-    }
-    let chunk = items.len().div_ceil(n);
+    };
     let f = &f;
     std::thread::scope(|scope| {
         let mut parts = items.chunks(chunk);
         let first = parts.next().unwrap_or(&[]);
         let others: Vec<_> = parts.map(|part| scope.spawn(move || f(part))).collect();
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::with_capacity(others.len() + 1);
         out.push(f(first));
         // A panic in a helper thread is a bug: carry it on as this thread's.
         out.extend(others.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
         out
     })
+}
+
+/// `f` applied to consecutive slices of `items` on up to `threads` threads (this one included),
+/// each writing the results of its slice to the same places of `out` (as long as `items`).
+/// The results land where they stay: a vector of hundreds of thousands of results is never
+/// held twice, as parts and then joined. A slice holds at least `min_chunk` items.
+pub fn fill_chunks<T: Sync, R: Send>(
+    items: &[T],
+    out: &mut [R],
+    threads: usize,
+    min_chunk: usize,
+    f: impl Fn(&[T], &mut [R]) + Sync,
+) {
+    assert_eq!(items.len(), out.len(), "fill_chunks: one result per item");
+    let Some(chunk) = split(items.len(), threads, min_chunk) else {
+        return f(items, out);
+    };
+    let f = &f;
+    std::thread::scope(|scope| {
+        let mut parts = items.chunks(chunk).zip(out.chunks_mut(chunk));
+        let first = parts.next();
+        let others: Vec<_> = parts.map(|(part, into)| scope.spawn(move || f(part, into))).collect();
+        if let Some((part, into)) = first {
+            f(part, into);
+        }
+        for h in others {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+    });
 }
 
 /// `a()` and `b()`, on two threads when `parallel` (`a` on a new one), else one after the
@@ -64,6 +98,22 @@ mod tests {
         }
         let empty: [u32; 0] = [];
         assert_eq!(map_chunks(&empty, 4, 10, |c| c.len()), vec![0]);
+    }
+
+    #[test]
+    fn fill_chunks_writes_every_result_in_its_place() {
+        let items: Vec<u32> = (0..10_007).collect();
+        for (threads, min) in [(1, 1), (2, 1), (3, 100), (4, 5_000), (16, 1)] {
+            let mut out = vec![0u64; items.len()];
+            fill_chunks(&items, &mut out, threads, min, |part, into| {
+                for (i, o) in part.iter().zip(into) {
+                    *o = u64::from(*i) * 3;
+                }
+            });
+            assert!(out.iter().enumerate().all(|(i, &o)| o == i as u64 * 3), "threads {threads}, min {min}");
+        }
+        let mut none: [u8; 0] = [];
+        fill_chunks(&[] as &[u8], &mut none, 4, 10, |p, o| assert!(p.is_empty() && o.is_empty()));
     }
 
     #[test]

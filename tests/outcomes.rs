@@ -183,7 +183,7 @@ fn an_icmp_unreachable_quoting_the_syn_names_the_flow_and_its_code() {
         let (s, a) = run(&with_name(n, vec![(0.01, syn.clone()), (0.02, unreachable(n.router, n.client, code, &syn))]));
         assert_eq!(tcp_outcome(&a, &s), Outcome::Unreachable);
         let f = s.flows().iter().find(|f| f.server_port == 443).unwrap();
-        let icmp = f.icmp.expect("the ICMP error is on the flow");
+        let icmp = f.icmp().expect("the ICMP error is on the flow");
         assert_eq!(icmp.from, n.router);
         assert_eq!(icmp.error.code, code);
         assert_eq!(icmp.error.describe(), "administratively prohibited");

@@ -198,7 +198,7 @@ impl FailedFlows {
             None => {}
         }
         if self.icmp.is_none() {
-            self.icmp = f.icmp;
+            self.icmp = f.icmp();
         }
     }
 

@@ -27,7 +27,9 @@ pub use findings::Finding;
 pub struct FlowView {
     pub id: u32,
     pub naming: Naming,
-    pub class: Classification,
+    /// Shared by the views of flows classified alike (a busy capture names the same few hosts
+    /// over and over); changed through [`Reclassify`].
+    pub class: Arc<Classification>,
     /// The registry was inferred from the login flow that preceded this storage flow.
     pub registry_inferred: bool,
     pub via_private_link: bool,
@@ -43,6 +45,23 @@ pub struct FlowView {
 }
 
 impl FlowView {
+    /// A view of no flow, to be overwritten: what a vector of views is made of before the
+    /// views are written into it in place.
+    fn blank() -> FlowView {
+        FlowView {
+            id: u32::MAX,
+            naming: Naming { hostname: None, source: crate::session::naming::NameSource::None, answer: None },
+            class: Arc::default(),
+            registry_inferred: false,
+            via_private_link: false,
+            privatelink_alias: false,
+            scope: Scope::Public,
+            well_known: None,
+            tags: Vec::new(),
+            outcome: outcome::Outcome::Ok,
+        }
+    }
+
     /// What flows are grouped by when shown per host (the report's endpoints, the UI's host
     /// view): the name, else the server address, so that each unnamed server stays visible.
     /// A DNS server is its address, whatever name it has.
@@ -91,14 +110,28 @@ impl Default for Analyzer {
 /// What the rules said about names already seen during one `analyze`: a capture of many flows
 /// names the same few hosts over and over, and each answer costs a regex scan.
 /// It also hands out one shared copy of each host name, rather than one per flow.
-#[derive(Default)]
 struct Memo<'s> {
-    classes: std::collections::HashMap<String, Classification>,
+    classes: std::collections::HashMap<String, Arc<Classification>>,
     aliases: rustc_hash::FxHashMap<&'s str, bool>,
     names: rustc_hash::FxHashSet<Arc<str>>,
+    /// The classes of DNS flows and of flows without a name.
+    dns: Arc<Classification>,
+    unnamed: Arc<Classification>,
+    reclassify: Reclassify,
 }
 
 impl<'s> Memo<'s> {
+    fn new() -> Self {
+        Memo {
+            classes: Default::default(),
+            aliases: Default::default(),
+            names: Default::default(),
+            dns: Arc::new(Classification { role: Role::Dns, ..Classification::default() }),
+            unnamed: Default::default(),
+            reclassify: Default::default(),
+        }
+    }
+
     fn share(&mut self, name: Arc<str>) -> Arc<str> {
         if let Some(shared) = self.names.get(&name) {
             return shared.clone();
@@ -107,11 +140,11 @@ impl<'s> Memo<'s> {
         name
     }
 
-    fn classify(&mut self, rules: &Rules, host: &str) -> Classification {
+    fn classify(&mut self, rules: &Rules, host: &str) -> Arc<Classification> {
         if let Some(c) = self.classes.get(host) {
             return c.clone();
         }
-        let c = rules.classify(host);
+        let c = Arc::new(rules.classify(host));
         self.classes.insert(host.to_string(), c.clone());
         c
     }
@@ -121,9 +154,35 @@ impl<'s> Memo<'s> {
     }
 }
 
+/// Changes views' shared classifications: views that shared one and get the same registry and
+/// region share the result, so that filling in a registry does not give each flow a copy.
+#[derive(Default)]
+struct Reclassify {
+    /// By the address of the class changed (kept alive here, so that the address is not
+    /// reused while the map lives) and the new registry and region.
+    done: ChangedClasses,
+}
+
+type ChangedClasses =
+    rustc_hash::FxHashMap<(usize, Option<Arc<str>>, Option<Arc<str>>), (Arc<Classification>, Arc<Classification>)>;
+
+impl Reclassify {
+    fn set(&mut self, class: &mut Arc<Classification>, registry: Option<Arc<str>>, region: Option<Arc<str>>) {
+        if class.registry == registry && class.region == region {
+            return;
+        }
+        let key = (Arc::as_ptr(class) as usize, registry.clone(), region.clone());
+        let (_, changed) = self.done.entry(key).or_insert_with(|| {
+            let changed = Classification { registry, region, ..Classification::clone(class) };
+            (class.clone(), Arc::new(changed))
+        });
+        *class = changed.clone();
+    }
+}
+
 impl Analyzer {
     pub fn view(&self, s: &Session, id: u32) -> FlowView {
-        self.view_memo(s, id, &mut Memo::default())
+        self.view_memo(s, id, &mut Memo::new())
     }
 
     fn view_memo<'s>(&self, s: &'s Session, id: u32, memo: &mut Memo<'s>) -> FlowView {
@@ -131,9 +190,9 @@ impl Analyzer {
         let mut naming = s.name_flow(id);
         naming.hostname = naming.hostname.take().map(|h| memo.share(h));
         let mut class = match (&naming.hostname, s.flow(id).facts.dns) {
-            (_, true) => Classification { role: Role::Dns, ..Classification::default() },
+            (_, true) => memo.dns.clone(),
             (Some(h), false) => memo.classify(&self.rules, h),
-            (None, false) => Classification::default(),
+            (None, false) => memo.unnamed.clone(),
         };
         let scope = scope(flow.server);
         let chain = naming.answer.and_then(|i| s.dns.get(i as usize)).map_or(&[][..], |a| a.msg.chain.as_slice());
@@ -144,8 +203,8 @@ impl Analyzer {
             // A client asking for the public name gets the registry from the alias.
             if let Some(alias) = alias {
                 let c = memo.classify(&self.rules, alias);
-                class.registry = c.registry;
-                class.region = class.region.or(c.region);
+                let region = class.region.clone().or_else(|| c.region.clone());
+                memo.reclassify.set(&mut class, c.registry.clone(), region);
             }
         }
         let tags = self.tags.as_ref().map(|t| t.lookup(flow.server)).unwrap_or_default();
@@ -183,16 +242,13 @@ impl Analyzer {
     /// The views of flows `ids`, in that order. Each flow is named and classified on its own,
     /// so they are spread over the cores.
     pub fn views(&self, s: &Session, ids: &[u32]) -> Vec<FlowView> {
-        let parts = crate::par::map_chunks(ids, crate::par::threads(8), 8192, |part| {
-            let mut memo = Memo::default();
-            part.iter().map(|&id| self.view_memo(s, id, &mut memo)).collect::<Vec<_>>()
+        let mut views = vec![FlowView::blank(); ids.len()];
+        crate::par::fill_chunks(ids, &mut views, crate::par::threads(8), 8192, |part, into| {
+            let mut memo = Memo::new();
+            for (&id, v) in part.iter().zip(into) {
+                *v = self.view_memo(s, id, &mut memo);
+            }
         });
-        // Moved part by part into a vector of the right size: each part goes as soon as it is
-        // moved, so the views are never held twice, nor in a vector grown by doubling.
-        let mut views = Vec::with_capacity(ids.len());
-        for part in parts {
-            views.extend(part);
-        }
         views
     }
 
@@ -227,9 +283,12 @@ pub fn infer_regions(s: &Session, flows: &mut [FlowView]) {
             by_registry.entry(r.clone()).or_insert_with(|| g.clone());
         }
     }
+    let mut reclassify = Reclassify::default();
     for v in flows.iter_mut().filter(|v| v.class.provider.as_deref() == Some("acr") && v.class.region.is_none()) {
         let from_chain = v.chain(s).iter().find_map(|n| cloudapp_region(n)).map(Arc::from);
-        v.class.region = from_chain.or_else(|| v.class.registry.as_ref().and_then(|r| by_registry.get(r).cloned()));
+        let region = from_chain.or_else(|| v.class.registry.as_ref().and_then(|r| by_registry.get(r).cloned()));
+        let registry = v.class.registry.clone();
+        reclassify.set(&mut v.class, registry, region);
     }
 }
 
@@ -264,12 +323,13 @@ pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
     for l in logins.values_mut() {
         l.sort_by_key(|l| l.first_ns);
     }
+    let mut reclassify = Reclassify::default();
     for v in flows.iter_mut().filter(|v| v.class.role == Role::AcrDataBlob && v.class.registry.is_none()) {
         let f = &s.flows()[v.id as usize];
         let best = logins.get(&f.client).and_then(|l| l[..l.partition_point(|l| l.first_ns <= f.first_ns)].last());
         if let Some(login) = best {
-            v.class.registry = Some(login.registry.clone());
-            v.class.region = v.class.region.clone().or(login.region.clone());
+            let region = v.class.region.clone().or(login.region.clone());
+            reclassify.set(&mut v.class, Some(login.registry.clone()), region);
             v.registry_inferred = true;
         }
     }
@@ -314,14 +374,12 @@ pub fn infer(s: &Session, flows: &mut [FlowView]) -> Inferred {
 impl Inferred {
     /// Puts `flows` back as they were before [`infer`].
     pub fn undo(self, flows: &mut [FlowView]) {
+        let mut reclassify = Reclassify::default();
         for e in self.filled {
             let Some(v) = flows.get_mut(e.index as usize) else { continue };
-            if e.region {
-                v.class.region = None;
-            }
-            if e.registry {
-                v.class.registry = None;
-            }
+            let region = if e.region { None } else { v.class.region.clone() };
+            let registry = if e.registry { None } else { v.class.registry.clone() };
+            reclassify.set(&mut v.class, registry, region);
             v.registry_inferred = e.registry_inferred;
         }
     }

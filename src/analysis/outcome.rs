@@ -92,7 +92,7 @@ impl Outcome {
 /// The outcome of `flow` as of capture time `now_ns` (the last packet seen), from what the wire
 /// showed. [`Outcome::TlsIntercepted`] needs the rules, so the caller decides it.
 pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
-    let icmp = flow.icmp.is_some();
+    let icmp = flow.icmp().is_some();
     if flow.proto == L4::Udp {
         return if icmp && flow.packets_down == 0 {
             Outcome::Unreachable

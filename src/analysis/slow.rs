@@ -188,7 +188,7 @@ fn mtu_black_hole(s: &Session, v: &FlowView) -> bool {
         (Some(a), None) | (None, Some(a)) => u32::from(a),
         (None, None) => return false,
     };
-    let frag_needed = f.icmp.is_some_and(|i| !i.error.v6 && i.error.icmp_type == 3 && i.error.code == 4);
+    let frag_needed = f.icmp().is_some_and(|i| !i.error.v6 && i.error.icmp_type == 3 && i.error.code == 4);
     m.lost_segments_down > 0 && m.max_segment_down + 64 < mss && !frag_needed
 }
 
@@ -453,20 +453,31 @@ struct Fallback<'a> {
 /// [`FALLBACK_WINDOW_NS`] by a connection from the same client to the same host over the other
 /// family that connected.
 fn fallbacks<'a>(s: &Session, flows: &'a [FlowView]) -> Vec<Fallback<'a>> {
+    // The connect failures first: few captures have any, and only their hosts' connections
+    // need remembering.
+    let failed: Vec<(&FlowView, &str)> = flows
+        .iter()
+        .filter(|v| is_registry_traffic(v))
+        .filter_map(|v| Some((v, v.naming.hostname.as_deref()?)))
+        .filter(|(v, _)| {
+            let f = flow(s, v);
+            f.proto == L4::Tcp && f.tcp.syn_unanswered() && f.icmp().is_none()
+        })
+        .collect();
+    if failed.is_empty() {
+        return Vec::new();
+    }
     // By host alone: a dual-stack client has an address per family.
-    let mut connected: FxHashMap<&str, Vec<(i64, IpAddr)>> = FxHashMap::default();
+    let mut connected: FxHashMap<&str, Vec<(i64, IpAddr)>> = failed.iter().map(|&(_, h)| (h, Vec::new())).collect();
     for v in flows.iter().filter(|v| is_registry_traffic(v)) {
         let (f, Some(h)) = (flow(s, v), v.naming.hostname.as_deref()) else { continue };
-        if f.tcp.saw_syn_ack() {
-            connected.entry(h).or_default().push((f.first_ns, f.server));
+        if let (true, Some(list)) = (f.tcp.saw_syn_ack(), connected.get_mut(h)) {
+            list.push((f.first_ns, f.server));
         }
     }
     let mut out = Vec::new();
-    for v in flows.iter().filter(|v| is_registry_traffic(v)) {
-        let (f, Some(h)) = (flow(s, v), v.naming.hostname.as_deref()) else { continue };
-        if f.proto != L4::Tcp || !f.tcp.syn_unanswered() || f.icmp.is_some() {
-            continue;
-        }
+    for (v, h) in failed {
+        let f = flow(s, v);
         let Some(list) = connected.get(h) else { continue };
         let next = list.iter().find(|(t, a)| {
             a.is_ipv6() != f.server.is_ipv6() && *t >= f.first_ns && *t - f.first_ns <= FALLBACK_WINDOW_NS

@@ -82,8 +82,9 @@ pub struct Flow {
     pub ifindex: Option<u32>,
     /// Some payload of this flow was cut by the snaplen.
     pub truncated: bool,
-    /// The first ICMP destination unreachable that quoted one of its packets.
-    pub icmp: Option<IcmpSeen>,
+    /// The first ICMP destination unreachable that quoted one of its packets (read through
+    /// [`Flow::icmp`]). Boxed: few flows have one, and every flow would pay for it inline.
+    icmp: Option<Box<IcmpSeen>>,
 }
 
 impl Flow {
@@ -95,6 +96,11 @@ impl Flow {
             L4::Udp => "udp",
             L4::Tcp => self.tcp.state_name(),
         }
+    }
+
+    /// The first ICMP destination unreachable that quoted one of its packets.
+    pub fn icmp(&self) -> Option<IcmpSeen> {
+        self.icmp.as_deref().copied()
     }
 
     pub fn packets(&self) -> u64 {

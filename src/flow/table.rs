@@ -173,7 +173,7 @@ impl FlowTable {
         let f = &mut self.flows[id as usize];
         match &mut f.icmp {
             Some(seen) => seen.count = seen.count.saturating_add(1),
-            None => f.icmp = Some(super::IcmpSeen { error: *e, from, ts_ns, count: 1 }),
+            None => f.icmp = Some(Box::new(super::IcmpSeen { error: *e, from, ts_ns, count: 1 })),
         }
         f.last_ns = f.last_ns.max(ts_ns);
         Some(id)

@@ -450,7 +450,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         transfer: TransferRecord::of(transfer),
         client_close: f.tcp.client_close().map(|c| c.how.as_str()),
         server_close: f.tcp.server_close().map(|c| c.how.as_str()),
-        icmp: f.icmp.map(IcmpRecord::of),
+        icmp: f.icmp().map(IcmpRecord::of),
         capture_drops: s.capture_drops_of(v.id),
         truncated: f.truncated,
         interface: f.interface,

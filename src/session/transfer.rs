@@ -187,9 +187,25 @@ impl TransferMetrics {
     }
 }
 
-/// The analysis state of one TCP flow and its results.
+/// One TCP flow's transfer: its metrics, and the sequence state that makes them while the
+/// flow takes packets. That state goes when the flow settles (see [`Transfer::settle`]),
+/// leaving what the views read of it: every flow of a busy capture is held until the report,
+/// and most of them ended long before.
 #[derive(Debug, Clone, Default)]
 pub struct Transfer {
+    pub metrics: TransferMetrics,
+    live: Option<Box<Sequence>>,
+    /// What [`Transfer::owed`] and [`Transfer::client_data_acked`] said when the state went.
+    owed: Owed,
+    client_data_acked: Option<bool>,
+    /// Set by [`Transfer::settle`]: segments after it are not counted, since the state that
+    /// would read them against the earlier ones is gone.
+    settled: bool,
+}
+
+/// The sequence analysis of one TCP flow in progress.
+#[derive(Debug, Clone, Default)]
+struct Sequence {
     up: Side,
     down: Side,
     /// The last SYN without ACK, and the handshake's round trip from it to the first segment
@@ -203,12 +219,11 @@ pub struct Transfer {
     /// (both 0 until seen).
     syn_seq_up: u32,
     acked_by_client: u32,
-    pub metrics: TransferMetrics,
 }
 
 /// What the client was still owed when the server's data stopped: what makes a silence a
 /// stall rather than the quiet of a finished exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Owed {
     /// The server's last data stopped inside a TLS record, or left a hole the client's
     /// acknowledgements still wait to have filled.
@@ -216,6 +231,7 @@ pub enum Owed {
     /// The client sent data (a request) after the server's last, at this capture time.
     Answer(i64),
     /// Nothing the capture shows: the exchange may have finished.
+    #[default]
     Nothing,
 }
 
@@ -240,19 +256,53 @@ impl Tracker for TransferTracker {
         t.track(seg.up(), &tcp, seg.frame.ts_ns, tls);
         Pass::Next
     }
+
+    /// Counters only, not reassembly: `flow_parsers_released` does not count them.
+    fn settle(&mut self, _: &mut (), cx: &mut Cx<'_>, _emit: bool) -> bool {
+        if let Some(t) = cx.facts.transfer.as_deref_mut() {
+            t.settle();
+        }
+        false
+    }
 }
 
 impl Transfer {
     /// One segment, sent by the client when `up`, captured at `ts_ns`; `tls` when the flow
     /// has shown a ClientHello.
     pub fn track(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64, tls: bool) {
-        self.handshake(up, seg, ts_ns);
-        let marks = self.classify(up, seg, ts_ns);
-        self.count(up, seg, ts_ns, marks, tls);
+        if self.settled {
+            return;
+        }
+        let q = self.live.get_or_insert_with(Box::default);
+        q.handshake(&mut self.metrics, up, seg, ts_ns);
+        let marks = q.classify(up, seg, ts_ns);
+        q.count(&mut self.metrics, up, seg, ts_ns, marks, tls);
     }
 
+    /// The flow takes no more packets: keeps what is read of the sequence state, drops it.
+    pub fn settle(&mut self) {
+        self.settled = true;
+        if let Some(q) = self.live.take() {
+            self.owed = q.owed(&self.metrics);
+            self.client_data_acked = q.client_data_acked();
+        }
+    }
+
+    /// What the client was still owed at the server's last data (see [`Owed`]).
+    pub fn owed(&self) -> Owed {
+        self.live.as_ref().map_or(self.owed, |q| q.owed(&self.metrics))
+    }
+
+    /// Whether the server acknowledged any of the client's data (a ClientHello dropped on the
+    /// way never is); `None` without the client's SYN.
+    pub fn client_data_acked(&self) -> Option<bool> {
+        self.live.as_ref().map_or(self.client_data_acked, |q| q.client_data_acked())
+    }
+}
+
+impl Sequence {
     /// Window scaling, MSS, and the round trip the out-of-order test uses.
-    fn handshake(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
+    fn handshake(&mut self, m: &mut TransferMetrics, up: bool, seg: &TcpSegment<'_>, ts_ns: i64) {
         let syn = seg.has(tcp_flags::SYN);
         if syn {
             let o = seg.options();
@@ -275,7 +325,6 @@ impl Transfer {
                 fwd.scale = Scale::Off;
                 rev.scale = Scale::Off;
             }
-            let m = &mut self.metrics;
             let mss = o.mss.unwrap_or(0);
             match (up, ack) {
                 (true, false) if m.mss_up == 0 => m.mss_up = mss,
@@ -310,7 +359,7 @@ impl Transfer {
     }
 
     /// Adds one classified segment to the metrics.
-    fn count(&mut self, up: bool, seg: &TcpSegment<'_>, ts_ns: i64, marks: u16, tls: bool) {
+    fn count(&mut self, m: &mut TransferMetrics, up: bool, seg: &TcpSegment<'_>, ts_ns: i64, marks: u16, tls: bool) {
         let len = seg.seglen();
         let retransmitted = marks & mark::ANY_RETRANSMISSION != 0;
         if up && seg.has(tcp_flags::ACK) && (self.acked_by_client == 0 || seq_diff(seg.ack, self.acked_by_client) > 0) {
@@ -319,7 +368,6 @@ impl Transfer {
         if !up && tls && len > 0 {
             self.records.feed(seg.seq, len, seg.payload);
         }
-        let m = &mut self.metrics;
         let zero_window = u32::from(marks & mark::ZERO_WINDOW != 0);
         if up {
             if len > 0 && !retransmitted && m.asked.get().is_none() {
@@ -361,26 +409,23 @@ impl Transfer {
     }
 }
 
-impl Transfer {
-    /// What the client was still owed at the server's last data (see [`Owed`]).
-    pub fn owed(&self) -> Owed {
+impl Sequence {
+    fn owed(&self, metrics: &TransferMetrics) -> Owed {
         let hole = self.acked_by_client != 0
             && self.down.next_seq != 0
             && seq_diff(self.down.next_seq, self.acked_by_client) > 1;
-        if self.metrics.last_data_down.get().is_some() && (hole || self.records.at_boundary() == Some(false)) {
+        if metrics.last_data_down.get().is_some() && (hole || self.records.at_boundary() == Some(false)) {
             return Owed::RestOfBody;
         }
         // Only what came after the request counts: before it, the client's data is its side of
         // the handshake.
-        match (self.metrics.asked.get(), self.metrics.request.get()) {
+        match (metrics.asked.get(), metrics.request.get()) {
             (Some(asked), Some(request)) if asked >= request => Owed::Answer(asked),
             _ => Owed::Nothing,
         }
     }
 
-    /// Whether the server acknowledged any of the client's data (a ClientHello dropped on the
-    /// way never is); `None` without the client's SYN.
-    pub fn client_data_acked(&self) -> Option<bool> {
+    fn client_data_acked(&self) -> Option<bool> {
         (self.up.scale != Scale::Unknown)
             .then(|| self.down.last_ack != 0 && seq_diff(self.down.last_ack, self.syn_seq_up.wrapping_add(1)) > 0)
     }

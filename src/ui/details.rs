@@ -296,7 +296,7 @@ impl Selected<'_> {
                 text.push_str(&format!(" · server closed with {}", c.how.as_str().to_ascii_uppercase()));
             }
         }
-        if let Some(i) = x.icmp {
+        if let Some(i) = x.icmp() {
             text.push_str(&format!(" · ICMP from {}: {}", i.from, i.error.describe()));
         }
         let style = if worst.failed() { self.t.error() } else { Style::new() };

@@ -61,8 +61,13 @@ fn handshake(c: u32, s: u32) -> Vec<(i64, Seg)> {
 }
 
 fn run(segments: &[(i64, Seg)]) -> TransferMetrics {
-    let payload = vec![0u8; 4096];
     let mut t = Transfer::default();
+    feed(&mut t, segments);
+    t.metrics
+}
+
+fn feed(t: &mut Transfer, segments: &[(i64, Seg)]) {
+    let payload = vec![0u8; 4096];
     for &(ms, s) in segments {
         let seg = TcpSegment {
             sport: 1,
@@ -77,7 +82,6 @@ fn run(segments: &[(i64, Seg)]) -> TransferMetrics {
         };
         t.track(s.up, &seg, ms * MS, false);
     }
-    t.metrics
 }
 
 /// A handshake, a request of 100 bytes at 41 ms, then the server's segments of 1000 bytes
@@ -218,9 +222,25 @@ fn a_retried_syn_does_not_count_as_data_and_the_mss_comes_from_the_first() {
 }
 
 /// Every TCP flow carries one: growing it is a decision this test makes visible (a capture of
-/// 200,000 flows pays 200,000 times). The stall check's record boundaries, request time and
-/// acknowledgement took it from 176 to 208 bytes.
+/// 200,000 flows pays 200,000 times).
 #[test]
 fn a_transfer_stays_within_its_size() {
     assert!(std::mem::size_of::<Transfer>() <= 208, "Transfer: {} bytes", std::mem::size_of::<Transfer>());
+}
+
+#[test]
+fn settling_keeps_what_the_views_read_and_counts_nothing_after() {
+    let mut t = Transfer::default();
+    // The server's second block never comes: the client's acknowledgements wait on a hole.
+    let mut segs = download(&[(50, 0), (52, 2)]);
+    segs.push((53, up(1101, 5001 + 1000, 0)));
+    feed(&mut t, &segs);
+    let (owed, acked) = (t.owed(), t.client_data_acked());
+    assert_eq!(owed, Owed::RestOfBody);
+    assert_eq!(acked, Some(true));
+    t.settle();
+    assert_eq!((t.owed(), t.client_data_acked()), (owed, acked), "settle keeps the answers");
+    let before = t.metrics;
+    feed(&mut t, &download(&[(60, 3)])[3..]);
+    assert_eq!(format!("{:?}", t.metrics), format!("{before:?}"), "a settled flow counts no more segments");
 }
