@@ -13,6 +13,7 @@ pub const VERSION: &str = match option_env!("ACRSCOPE_VERSION") {
 pub mod analysis;
 pub mod capture;
 pub mod classify;
+pub mod compact;
 pub mod dissect;
 pub mod engine;
 pub mod flow;

@@ -139,13 +139,13 @@ fn certificate_over_three_segments_in_a_session() {
     let s = session_of(&packets);
     let tls = only_flow(&s);
     assert_eq!(tls.server_version, Some(0x0303));
-    assert_eq!(tls.server_hello_frame, Some(2));
-    assert_eq!(tls.server_hello_ns, Some(10_000_000));
-    assert_eq!(tls.server_first_payload_ns, Some(10_000_000));
+    assert_eq!(tls.server_hello_frame.get(), Some(2));
+    assert_eq!(tls.server_hello_ns.get(), Some(10_000_000));
+    assert_eq!(tls.server_first_payload_ns.get(), Some(10_000_000));
     let cert = tls.certificate.as_ref().unwrap();
     assert_eq!(cert.issuer_cn.as_deref(), Some("Fabrikam Corp TLS Inspection CA"));
     // The leaf ends at byte 596 of the flight: in the third server segment, frame 4.
-    assert_eq!(tls.certificate_frame, Some(4));
+    assert_eq!(tls.certificate_frame.get(), Some(4));
     assert_eq!(tls.alerts.len(), 1);
     let a = tls.alerts[0];
     assert!(a.from_client);

@@ -128,7 +128,7 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
     if tls.alerts.iter().any(|a| a.level == 2) && !handshake_done(facts) {
         return Outcome::TlsAlert;
     }
-    if let Some(ch_ns) = tls.client_hello_ns {
+    if let Some(ch_ns) = tls.client_hello_ns.get() {
         let answered = facts.transfer.as_ref().and_then(|t| t.metrics.last_data_down_ns()).is_some_and(|p| p > ch_ns);
         if tls.server_version.is_none() && !answered {
             if let Some(close) = server_close {
@@ -163,7 +163,7 @@ pub fn outcome(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Outcome {
 /// ended at least [`HANDSHAKE_PATIENCE_NS`] after it.
 fn handshake_timed_out(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> bool {
     let tls = &facts.tls;
-    let Some(ch_ns) = tls.client_hello_ns else { return false };
+    let Some(ch_ns) = tls.client_hello_ns.get() else { return false };
     if tls.server_version.is_some() || flow.tcp.server_close().is_some() || facts.quic.is_some() {
         return false;
     }

@@ -70,8 +70,8 @@ impl<'a> Times<'a> {
     pub fn of(flow: &'a Flow, facts: &'a FlowFacts, now_ns: i64) -> Times<'a> {
         Times {
             flow,
-            client_hello_ns: facts.tls.client_hello_ns,
-            server_hello_ns: facts.tls.server_hello_ns,
+            client_hello_ns: facts.tls.client_hello_ns.get(),
+            server_hello_ns: facts.tls.server_hello_ns.get(),
             metrics: facts.transfer.as_deref().map(|t| &t.metrics),
             stall: stalled(flow, facts, now_ns),
             now_ns,

@@ -244,7 +244,7 @@ fn handshake_timeout_finding(s: &Session, h: &Host<'_>, views: &[&FlowView]) -> 
         if let Some(a) = facts.transfer.as_deref().and_then(|t| t.client_data_acked()) {
             acked = Some(acked.unwrap_or(false) || a);
         }
-        if let Some(ch) = facts.tls.client_hello_ns {
+        if let Some(ch) = facts.tls.client_hello_ns.get() {
             waited = waited.max(f.tcp.client_close().map_or(now, |c| c.ts_ns) - ch);
         }
     }

@@ -192,6 +192,6 @@ mod tests {
     #[test]
     fn a_flow_stays_within_its_size() {
         let sizes = (std::mem::size_of::<Flow>(), std::mem::size_of::<TcpState>());
-        assert!(sizes.0 <= 336 && sizes.1 <= 112, "Flow and TcpState: {sizes:?}");
+        assert!(sizes.0 <= 208 && sizes.1 <= 80, "Flow and TcpState: {sizes:?}");
     }
 }

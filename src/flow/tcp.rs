@@ -3,6 +3,7 @@
 //! [`TcpState::state_name`], …) rather than read fields. What the data did is not connection
 //! state: the transfer analysis (sequence, windows, gaps) belongs to the session.
 
+use crate::compact::Ns;
 use crate::packet::{tcp_flags, TcpSegment};
 
 /// How one side of a TCP connection ended.
@@ -45,15 +46,18 @@ pub struct CloseAt {
 /// with a FIN, yet reset the connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct SideClose {
-    first: Option<CloseAt>,
+    /// The first FIN or RST: how (`None` until one) and when, apart rather than as an
+    /// `Option<CloseAt>`, which would take twice the room.
+    first_how: Option<Close>,
+    first_ns: i64,
     fin: bool,
     rst: bool,
 }
 
 impl SideClose {
     fn record(&mut self, flags: u8, ts_ns: i64) {
-        if let Some(how) = Close::of(flags) {
-            self.first.get_or_insert(CloseAt { how, ts_ns });
+        if let (None, Some(how)) = (self.first_how, Close::of(flags)) {
+            (self.first_how, self.first_ns) = (Some(how), ts_ns);
         }
         self.fin |= flags & tcp_flags::FIN != 0;
         self.rst |= flags & tcp_flags::RST != 0;
@@ -61,7 +65,7 @@ impl SideClose {
 
     /// The first FIN or RST this side sent.
     fn first(&self) -> Option<CloseAt> {
-        self.first
+        self.first_how.map(|how| CloseAt { how, ts_ns: self.first_ns })
     }
 
     fn sent_fin(&self) -> bool {
@@ -102,12 +106,42 @@ pub struct SynAckSeen {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TcpState {
-    syn: Option<SynSeen>,
-    syn_ack: Option<SynAckSeen>,
+    syn: HeldSyn,
+    syn_ack: HeldSynAck,
     client: SideClose,
     server: SideClose,
     /// Segments seen after the connection closed (saturating): the last ACK of a FIN close.
     after_close: u8,
+}
+
+/// A [`SynSeen`] as held, unseen while `first_ns` is unknown: an `Option<SynSeen>` would
+/// take 8 bytes more on every TCP flow, and a busy capture holds hundreds of thousands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct HeldSyn {
+    isn: u32,
+    count: u16,
+    first_ns: Ns,
+    last_ns: i64,
+}
+
+impl HeldSyn {
+    fn get(self) -> Option<SynSeen> {
+        let HeldSyn { isn, count, first_ns, last_ns } = self;
+        Some(SynSeen { isn, count, first_ns: first_ns.get()?, last_ns })
+    }
+}
+
+/// A [`SynAckSeen`] as held, unseen while `ts_ns` is unknown (see [`HeldSyn`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct HeldSynAck {
+    isn: u32,
+    ts_ns: Ns,
+}
+
+impl HeldSynAck {
+    fn get(self) -> Option<SynAckSeen> {
+        Some(SynAckSeen { isn: self.isn, ts_ns: self.ts_ns.get()? })
+    }
 }
 
 impl TcpState {
@@ -125,34 +159,37 @@ impl TcpState {
 
     fn track_syn(&mut self, up: bool, seq: u32, ack: bool, ts_ns: i64) {
         if !ack && up {
-            let answered = self.syn_ack.is_some();
-            let syn = self.syn.get_or_insert(SynSeen { isn: seq, count: 0, first_ns: ts_ns, last_ns: ts_ns });
+            let answered = self.saw_syn_ack();
+            let syn = &mut self.syn;
+            if !syn.first_ns.is_some() {
+                *syn = HeldSyn { isn: seq, count: 0, first_ns: Ns::at(ts_ns), last_ns: ts_ns };
+            }
             // A SYN after the SYN-ACK repeats one the server already answered: not a retry.
             if !answered {
                 syn.count = syn.count.saturating_add(1);
                 syn.last_ns = ts_ns;
             }
-        } else if !up {
-            self.syn_ack.get_or_insert(SynAckSeen { isn: seq, ts_ns });
+        } else if !up && !self.saw_syn_ack() {
+            self.syn_ack = HeldSynAck { isn: seq, ts_ns: Ns::at(ts_ns) };
         }
     }
 
     /// The client's SYNs, when any was seen.
     pub fn syn(&self) -> Option<SynSeen> {
-        self.syn
+        self.syn.get()
     }
 
     /// The server's SYN-ACK, when seen.
     pub fn syn_ack(&self) -> Option<SynAckSeen> {
-        self.syn_ack
+        self.syn_ack.get()
     }
 
     pub fn saw_syn(&self) -> bool {
-        self.syn.is_some()
+        self.syn.first_ns.is_some()
     }
 
     pub fn saw_syn_ack(&self) -> bool {
-        self.syn_ack.is_some()
+        self.syn_ack.ts_ns.is_some()
     }
 
     /// The client asked to connect and no answer came (yet).
@@ -162,23 +199,23 @@ impl TcpState {
 
     /// SYNs the client sent (the first and its retransmissions).
     pub fn syns(&self) -> u16 {
-        self.syn.map_or(0, |s| s.count)
+        self.syn().map_or(0, |s| s.count)
     }
 
     /// The client's ISN, from its first SYN.
     pub fn client_isn(&self) -> Option<u32> {
-        self.syn.map(|s| s.isn)
+        self.syn().map(|s| s.isn)
     }
 
     /// The server's ISN, from its SYN-ACK.
     pub fn server_isn(&self) -> Option<u32> {
-        self.syn_ack.map(|s| s.isn)
+        self.syn_ack().map(|s| s.isn)
     }
 
     /// The path's round trip at connect: the last SYN before the SYN-ACK to the SYN-ACK (a
     /// retried connect still shows the round trip; the time lost to retries is the SYNs' span).
     pub fn connect_rtt_ns(&self) -> Option<i64> {
-        Some(self.syn_ack?.ts_ns - self.syn?.last_ns).filter(|d| *d >= 0)
+        Some(self.syn_ack()?.ts_ns - self.syn()?.last_ns).filter(|d| *d >= 0)
     }
 
     /// How the client closed, if it did.

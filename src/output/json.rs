@@ -412,7 +412,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         tls_version: ch.map(|c| tls_version_text(c.offered_version())),
         tls_offered_versions: offered.iter().map(|v| tls_version_text(*v)).collect(),
         tls_server_version: tls.server_version.map(tls_version_text),
-        tls_handshake_ms: match (tls.client_hello_ns, tls.server_hello_ns) {
+        tls_handshake_ms: match (tls.client_hello_ns.get(), tls.server_hello_ns.get()) {
             (Some(c), Some(s)) if s >= c => Some(((s - c) / 1_000) as f64 / 1e3),
             _ => None,
         },

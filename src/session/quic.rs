@@ -3,6 +3,7 @@
 
 use super::tracker::{Cx, Pass, PerFlow, Segment, Tracker};
 use super::Event;
+use crate::compact::{FrameNo, Ns};
 use crate::dissect::quic::{starts_with_initial, QuicProgress, QuicReader};
 use crate::dissect::tls::ClientHelloInfo;
 
@@ -100,8 +101,10 @@ fn hello_read(cx: &mut Cx<'_>, ch: ClientHelloInfo, ts_ns: i64, frame: Option<u6
     let shared = cx.hellos.share(ch);
     let tls = &mut cx.facts.tls;
     tls.client_hello = Some(shared);
-    tls.client_hello_ns = Some(ts_ns);
-    tls.client_hello_frame = frame.or(tls.client_hello_frame);
+    tls.client_hello_ns = Ns::at(ts_ns);
+    if let Some(n) = frame {
+        tls.client_hello_frame = FrameNo::at(n);
+    }
     cx.stats.quic_client_hellos += 1;
     if emit {
         cx.emit(Event::ClientHello(cx.id));

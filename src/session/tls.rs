@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::tracker::{Cx, Pass, PerFlow, Segment, Tracker};
 use super::{Event, TLS_CAP};
 use crate::capture::Frame;
+use crate::compact::{FrameNo, Ns};
 use crate::dissect::cert::CertInfo;
 use crate::dissect::tls::{whole_hello_record, AlertMessage, ClientHelloInfo, TlsEvent, TlsProgress, TlsReassembler};
 
@@ -18,24 +19,46 @@ const CONTENT_ALERT: u8 = 21;
 pub struct TlsFacts {
     /// Shared: views of the session (the timeline's model) hold it too, copied at each build.
     pub client_hello: Option<Arc<ClientHelloInfo>>,
-    pub client_hello_ns: Option<i64>,
-    pub client_hello_frame: Option<u64>,
+    pub client_hello_ns: Ns,
+    pub client_hello_frame: FrameNo,
     /// Version chosen by the server (ServerHello supported_versions, else legacy).
     pub server_version: Option<u16>,
-    pub server_hello_ns: Option<i64>,
-    pub server_hello_frame: Option<u64>,
+    pub server_hello_ns: Ns,
+    pub server_hello_frame: FrameNo,
     /// The server's leaf certificate, when it came in clear (TLS 1.2 and older; TLS 1.3
     /// encrypts it), and the frame that completed it.
     pub certificate: Option<Arc<CertInfo>>,
-    pub certificate_frame: Option<u64>,
+    pub certificate_frame: FrameNo,
     /// Alerts sent in clear either way, in capture order; the first [`MAX_FLOW_ALERTS`].
-    pub alerts: Vec<TlsAlert>,
+    pub alerts: Alerts,
     /// Capture time of the server's first payload (whatever it carries).
-    pub server_first_payload_ns: Option<i64>,
+    pub server_first_payload_ns: Ns,
 }
 
 /// Alerts kept per flow: a handshake that fails shows one or two.
 pub const MAX_FLOW_ALERTS: usize = 4;
+
+/// A flow's alerts, read as a slice. Boxed behind one pointer: few flows see an alert, and
+/// every flow would carry an empty vector's 24 bytes.
+#[derive(Debug, Clone, Default)]
+// The box is the point: one thin pointer (8 bytes) in every flow, where a `Vec` or a boxed
+// slice would take 24 or 16.
+#[allow(clippy::box_collection)]
+pub struct Alerts(Option<Box<Vec<TlsAlert>>>);
+
+impl Alerts {
+    fn push(&mut self, a: TlsAlert) {
+        self.0.get_or_insert_with(Box::default).push(a);
+    }
+}
+
+impl std::ops::Deref for Alerts {
+    type Target = [TlsAlert];
+
+    fn deref(&self) -> &[TlsAlert] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
 
 /// An alert seen in clear on a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +137,7 @@ impl Tracker for TlsTracker {
     fn tcp(&mut self, sides: &mut TlsSides, cx: &mut Cx<'_>, seg: &Segment<'_>) -> Pass {
         let up = seg.up();
         if !up {
-            cx.facts.tls.server_first_payload_ns.get_or_insert(seg.frame.ts_ns);
+            cx.facts.tls.server_first_payload_ns.get_or_set(seg.frame.ts_ns);
         }
         if self.late_start(sides, cx, seg) {
             self.read(sides, cx, seg);
@@ -137,8 +160,8 @@ impl Tracker for TlsTracker {
         let shared = cx.hellos.share(ch);
         let tls = &mut cx.facts.tls;
         tls.client_hello = Some(shared);
-        tls.client_hello_ns = Some(cx.flow.last_ns);
-        tls.client_hello_frame.get_or_insert(cx.flow.first_frame);
+        tls.client_hello_ns = Ns::at(cx.flow.last_ns);
+        tls.client_hello_frame.get_or_set(cx.flow.first_frame);
         sides.up.done = true;
         cx.stats.tls_client_hellos += 1;
         if emit {
@@ -251,19 +274,19 @@ fn on_event(cx: &mut Cx<'_>, up: bool, ev: TlsEvent, frame: &Frame<'_>) {
     match ev {
         TlsEvent::ClientHello(ch) if up => {
             tls.client_hello = Some(cx.hellos.share(ch));
-            tls.client_hello_ns = Some(frame.ts_ns);
-            tls.client_hello_frame = Some(frame.number);
+            tls.client_hello_ns = Ns::at(frame.ts_ns);
+            tls.client_hello_frame = FrameNo::at(frame.number);
             cx.stats.tls_client_hellos += 1;
             cx.emit(Event::ClientHello(cx.id));
         }
         TlsEvent::ServerHello(sh) if !up => {
             tls.server_version = Some(sh.version);
-            tls.server_hello_ns = Some(frame.ts_ns);
-            tls.server_hello_frame = Some(frame.number);
+            tls.server_hello_ns = Ns::at(frame.ts_ns);
+            tls.server_hello_frame = FrameNo::at(frame.number);
         }
         TlsEvent::Certificate(cert) if !up && tls.certificate.is_none() => {
             tls.certificate = Some(Arc::from(cert));
-            tls.certificate_frame = Some(frame.number);
+            tls.certificate_frame = FrameNo::at(frame.number);
         }
         TlsEvent::Alert(a) if tls.alerts.len() < MAX_FLOW_ALERTS => tls.alerts.push(TlsAlert {
             frame: frame.number,
@@ -297,4 +320,14 @@ fn looks_like_client_hello(p: &[u8]) -> bool {
 fn looks_like_server_start(p: &[u8]) -> bool {
     let tls_record = |ty: u8| p.len() >= 6 && p[0] == ty && p[1] == 3 && p[2] <= 4;
     (tls_record(0x16) && p[5] == 2) || (tls_record(0x15) && p[3] == 0 && p[4] == 2 && matches!(p[5], 1 | 2))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every flow carries these facts, TLS or not, until the report: growing them is a
+    /// decision this test makes visible.
+    #[test]
+    fn a_flow_s_tls_facts_stay_within_their_size() {
+        assert!(std::mem::size_of::<super::TlsFacts>() <= 80, "TlsFacts: {}", std::mem::size_of::<super::TlsFacts>());
+    }
 }

@@ -11,6 +11,7 @@
 use crate::packet::{tcp_flags, TcpSegment};
 
 use super::tracker::{Cx, Pass, Segment, Tracker};
+use crate::compact::Ns;
 
 mod records;
 
@@ -57,30 +58,6 @@ mod mark {
     pub const DUPLICATE_ACK: u16 = 1 << 9;
     /// Any of the three that tshark counts as a retransmission.
     pub const ANY_RETRANSMISSION: u16 = RETRANSMISSION | FAST_RETRANSMISSION | SPURIOUS_RETRANSMISSION;
-}
-
-/// A time or duration in nanoseconds that may be unknown, in 8 bytes rather than an
-/// `Option<i64>`'s 16: every
-/// TCP flow holds several, and a busy capture holds hundreds of thousands of flows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ns(i64);
-
-impl Ns {
-    const NONE: Ns = Ns(i64::MIN);
-
-    fn at(ns: i64) -> Ns {
-        Ns(ns.max(i64::MIN + 1))
-    }
-
-    pub fn get(self) -> Option<i64> {
-        (self != Ns::NONE).then_some(self.0)
-    }
-}
-
-impl Default for Ns {
-    fn default() -> Self {
-        Ns::NONE
-    }
 }
 
 /// One direction's sequence state, as Wireshark keeps it (`tcp_analyze_seq_info`); a zero

@@ -75,14 +75,14 @@ impl FlowRec {
             flow: f.clone(),
             activity,
             hello: facts.tls.client_hello.clone(),
-            hello_ns: facts.tls.client_hello_ns,
+            hello_ns: facts.tls.client_hello_ns.get(),
             server_version: facts.tls.server_version,
             clear_text: clear_text(facts, f),
             process: facts.process.clone(),
             certificate: facts.tls.certificate.clone(),
-            alerts: facts.tls.alerts.clone(),
+            alerts: facts.tls.alerts.to_vec(),
             transfer: facts.transfer.as_deref().map(|t| t.metrics),
-            server_hello_ns: facts.tls.server_hello_ns,
+            server_hello_ns: facts.tls.server_hello_ns.get(),
             stall: None,
         }
     }
@@ -112,10 +112,10 @@ impl FlowRec {
         }
         if self.hello.is_none() && facts.tls.client_hello.is_some() {
             self.hello = facts.tls.client_hello.clone();
-            self.hello_ns = facts.tls.client_hello_ns;
+            self.hello_ns = facts.tls.client_hello_ns.get();
         }
         self.server_version = facts.tls.server_version;
-        self.server_hello_ns = facts.tls.server_hello_ns;
+        self.server_hello_ns = facts.tls.server_hello_ns.get();
         if self.process.is_none() {
             self.process.clone_from(&facts.process);
         }
@@ -123,7 +123,7 @@ impl FlowRec {
             self.certificate.clone_from(&facts.tls.certificate);
         }
         if self.alerts.len() != facts.tls.alerts.len() {
-            self.alerts.clone_from(&facts.tls.alerts);
+            self.alerts = facts.tls.alerts.to_vec();
         }
     }
 }
