@@ -368,10 +368,11 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     }
     use std::io::Write;
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    // The JSON document is written as it is made: its flows are never all in memory at once.
+    // The JSON document and the text report are written as they are made: their flows are
+    // never all in memory at once.
     let written = match args.format {
         ReportFormat::Json => json::write(&mut stdout, &json::build(&session, &analysis, &info), stdout_is_terminal()),
-        ReportFormat::Text => stdout.write_all(text::report(&session, &analysis, &info).as_bytes()),
+        ReportFormat::Text => text::write_report(&mut stdout, &session, &analysis, &info),
         ReportFormat::Allowlist => stdout.write_all(text::allowlist(&analysis.endpoints).as_bytes()),
     };
     if let Err(e) = written.and_then(|_| stdout.flush()) {

@@ -41,6 +41,25 @@ impl Table {
         Table { width: vec![0; columns], text: String::new(), ends: Vec::new() }
     }
 
+    /// A table without a head row whose columns are at least `width` wide: rows laid out with
+    /// the widths of a whole table measured beforehand (see [`Table::forget_rows`]).
+    pub fn with_widths(width: &[usize]) -> Table {
+        Table { width: width.to_vec(), text: String::new(), ends: Vec::new() }
+    }
+
+    /// Drops the rows made so far and keeps the widths they gave: a table too big to hold is
+    /// measured row by row this way, then made again part by part with [`Table::with_widths`].
+    pub fn forget_rows(&mut self) {
+        debug_assert_eq!(self.ends.len() % self.width.len().max(1), 0, "forget_rows: a row is half made");
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// The column widths so far.
+    pub fn widths(&self) -> &[usize] {
+        &self.width
+    }
+
     /// `other`'s rows after this table's; the two have the same columns.
     pub fn append(&mut self, other: Table) {
         let base = self.text.len();
@@ -143,17 +162,30 @@ pub fn allowlist(rows: &[Endpoint]) -> String {
 /// The text report: what was read, the findings, the endpoints, then the flows, what was seen
 /// in clear, the DNS answers and the warnings, each as a table.
 pub fn report(s: &Session, a: &Analysis, info: &CaptureInfo) -> String {
+    let mut out = Vec::new();
+    // Writing into memory fails only if memory does, which aborts anyway.
+    let _ = write_report(&mut out, s, a, info);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`report`], written to `w` as it is made: the flows table, one row per flow, is never held
+/// whole, so a capture of hundreds of thousands of flows costs its report no more than a
+/// round of rows.
+pub fn write_report(w: &mut impl std::io::Write, s: &Session, a: &Analysis, info: &CaptureInfo) -> std::io::Result<()> {
     let mut o = String::new();
     header(&mut o, s, info);
     findings(&mut o, a);
     pulls(&mut o, a);
     let _ = writeln!(o, "\nENDPOINTS (what a firewall must allow)");
     o.push_str(&allowlist(&a.endpoints));
-    let order = flows(&mut o, s, a);
+    let _ = writeln!(o, "\nFLOWS by registry and role (DNS exchanges are summed in ENDPOINTS)");
+    w.write_all(o.as_bytes())?;
+    let order = flows(w, s, a)?;
+    o.clear();
     in_clear(&mut o, s, &order);
     dns(&mut o, s);
     warnings(&mut o, &s.stats);
-    o
+    w.write_all(o.as_bytes())
 }
 
 fn header(o: &mut String, s: &Session, info: &CaptureInfo) {
@@ -240,9 +272,8 @@ fn pulls(o: &mut String, a: &Analysis) {
     o.push_str(&t.render());
 }
 
-/// The flows table; returns its flows in the order shown.
-fn flows<'a>(o: &mut String, s: &Session, a: &'a Analysis) -> Vec<&'a FlowView> {
-    let _ = writeln!(o, "\nFLOWS by registry and role (DNS exchanges are summed in ENDPOINTS)");
+/// The flows table, written to `w`; returns its flows in the order shown.
+fn flows<'a>(w: &mut impl std::io::Write, s: &Session, a: &'a Analysis) -> std::io::Result<Vec<&'a FlowView>> {
     let mut order: Vec<&FlowView> = a.flows.iter().collect();
     // Keys made once per flow and borrowing the registry's name: a key made at each comparison
     // would copy the name and look the flow up every time.
@@ -261,21 +292,45 @@ fn flows<'a>(o: &mut String, s: &Session, a: &'a Analysis) -> Vec<&'a FlowView> 
     order.retain(|v| v.class.role != crate::classify::Role::Dns);
     const HEAD: [&str; 12] =
         ["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "RTT", "RATE↓", "OUTCOME"];
-    let mut flows = Table::new(&HEAD);
-    // Rows made on every core: a busy capture has hundreds of thousands.
-    let parts = crate::par::map_chunks(&order, crate::par::threads(8), 8192, |part| {
+    // Rows made on every core, twice: once to measure the columns, keeping no text, then round
+    // by round, each round laid out and written before the next is made. A busy capture has
+    // hundreds of thousands of rows; held whole, their text took more than the flows.
+    let threads = crate::par::threads(8);
+    let measured = crate::par::map_chunks(&order, threads, ROWS_MEASURED_PER_PART, |part| {
         let mut t = Table::headless(HEAD.len());
         for v in part {
             flow_row(&mut t, s, v, t0);
+            t.forget_rows();
         }
         t
     });
-    for part in parts {
-        flows.append(part);
+    let mut head = Table::new(&HEAD);
+    for part in measured {
+        head.append(part);
     }
-    flows.render_into(o);
-    order
+    let widths = head.widths().to_vec();
+    w.write_all(head.render().as_bytes())?;
+    for round in order.chunks(ROWS_PER_PART * threads) {
+        let parts = crate::par::map_chunks(round, threads, ROWS_PER_PART, |part| {
+            let mut t = Table::with_widths(&widths);
+            for v in part {
+                flow_row(&mut t, s, v, t0);
+            }
+            let mut lines = String::new();
+            t.render_into(&mut lines);
+            lines
+        });
+        for lines in parts {
+            w.write_all(lines.as_bytes())?;
+        }
+    }
+    Ok(order)
 }
+
+/// Rows a thread measures at a time (keeping nothing), and lays out at a time: enough to be
+/// worth a thread, few enough that a round of laid-out rows on every core stays a few MB.
+const ROWS_MEASURED_PER_PART: usize = 8192;
+const ROWS_PER_PART: usize = 2048;
 
 fn flow_row(t: &mut Table, s: &Session, v: &FlowView, t0: i64) {
     let f = &s.flows()[v.id as usize];
@@ -440,6 +495,29 @@ mod tests {
         }
         assert_eq!(joined.render(), whole.render());
         assert!(whole.render().contains("longer one  b          22\n"), "{}", whole.render());
+    }
+
+    #[test]
+    fn rows_measured_then_laid_out_in_parts_make_the_same_lines() {
+        let rows = [["a", "wide cell", "1"], ["longer one", "b", "22"], ["c", "d", "333"]];
+        let mut whole = Table::new(&["X", "Y", "Z"]);
+        rows.iter().for_each(|r| whole.row(r));
+        let mut measured = Table::new(&["X", "Y", "Z"]);
+        for r in &rows {
+            measured.row(r);
+            measured.forget_rows();
+        }
+        assert_eq!(measured.widths(), [10, 9, 3]);
+        let mut lines = String::new();
+        let mut head = Table::with_widths(measured.widths());
+        head.row(["X", "Y", "Z"]);
+        lines.push_str(&head.render());
+        for part in rows.chunks(2) {
+            let mut t = Table::with_widths(measured.widths());
+            part.iter().for_each(|r| t.row(r));
+            t.render_into(&mut lines);
+        }
+        assert_eq!(lines, whole.render());
     }
 
     #[test]
