@@ -52,7 +52,7 @@ pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Endpoint> {
         let i = *index.entry(key).or_insert_with(|| {
             out.push(Endpoint {
                 hostname: v.naming.hostname.as_deref().map(str::to_string),
-                well_known: v.well_known,
+                well_known: v.well_known.map(crate::classify::scope::WellKnown::name),
                 role: v.class.role.as_str(),
                 provider: v.class.provider.as_deref().map(str::to_string),
                 registry: v.class.registry.as_deref().map(str::to_string),

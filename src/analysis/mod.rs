@@ -38,8 +38,9 @@ pub struct FlowView {
     pub scope: Scope,
     /// What the server address is when it is a fixed one of the platform (Azure's DNS,
     /// instance metadata), whatever the flow's name.
-    pub well_known: Option<&'static str>,
-    pub tags: Vec<TagMatch>,
+    pub well_known: Option<crate::classify::scope::WellKnown>,
+    /// Boxed rather than a `Vec`: one view per flow, and most have no tag.
+    pub tags: Box<[TagMatch]>,
     /// How the flow ended, or where it broke.
     pub outcome: outcome::Outcome,
 }
@@ -57,7 +58,7 @@ impl FlowView {
             privatelink_alias: false,
             scope: Scope::Public,
             well_known: None,
-            tags: Vec::new(),
+            tags: Box::default(),
             outcome: outcome::Outcome::Ok,
         }
     }
@@ -207,7 +208,7 @@ impl Analyzer {
                 memo.reclassify.set(&mut class, c.registry.clone(), region);
             }
         }
-        let tags = self.tags.as_ref().map(|t| t.lookup(flow.server)).unwrap_or_default();
+        let tags = self.tags.as_ref().map(|t| t.lookup(flow.server).into_boxed_slice()).unwrap_or_default();
         let outcome = self.outcome(s, id, &class);
         FlowView {
             id,
@@ -217,7 +218,7 @@ impl Analyzer {
             via_private_link,
             privatelink_alias,
             scope,
-            well_known: crate::classify::scope::well_known(flow.server),
+            well_known: crate::classify::scope::WellKnown::of(flow.server),
             tags,
             outcome,
         }
@@ -397,5 +398,15 @@ pub fn role_label(role: Role) -> &'static str {
         Role::RegistryData => "registry data",
         Role::Dns => "dns",
         Role::Other => "other",
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// One view per flow is held from the analysis to the last line of the report: growing it
+    /// is a decision this test makes visible.
+    #[test]
+    fn a_flow_view_stays_within_its_size() {
+        assert!(std::mem::size_of::<super::FlowView>() <= 72, "FlowView: {}", std::mem::size_of::<super::FlowView>());
     }
 }

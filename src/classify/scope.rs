@@ -71,19 +71,40 @@ fn scope_v6(ip: Ipv6Addr) -> Scope {
     }
 }
 
-/// Addresses that mean something on their own, whatever name led to them.
-pub fn well_known(ip: IpAddr) -> Option<&'static str> {
-    let v4 = match ip {
-        IpAddr::V4(v4) => v4,
-        IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
-    };
-    match v4.octets() {
-        // The same virtual address is Azure's recursive resolver and the wireserver (VM agent,
-        // health probes); in a pull it is DNS, so that name leads.
-        [168, 63, 129, 16] => Some("Azure platform DNS"),
-        [169, 254, 169, 254] => Some("Azure instance metadata"),
-        _ => None,
+/// Addresses that mean something on their own, whatever name led to them. One byte, where
+/// the name would take sixteen: every flow's view holds one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WellKnown {
+    AzureDns,
+    AzureMetadata,
+}
+
+impl WellKnown {
+    pub fn of(ip: IpAddr) -> Option<WellKnown> {
+        let v4 = match ip {
+            IpAddr::V4(v4) => v4,
+            IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
+        };
+        match v4.octets() {
+            // The same virtual address is Azure's recursive resolver and the wireserver (VM
+            // agent, health probes); in a pull it is DNS, so that name leads.
+            [168, 63, 129, 16] => Some(WellKnown::AzureDns),
+            [169, 254, 169, 254] => Some(WellKnown::AzureMetadata),
+            _ => None,
+        }
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WellKnown::AzureDns => "Azure platform DNS",
+            WellKnown::AzureMetadata => "Azure instance metadata",
+        }
+    }
+}
+
+/// What the address is, when it means something on its own (see [`WellKnown`]).
+pub fn well_known(ip: IpAddr) -> Option<&'static str> {
+    WellKnown::of(ip).map(WellKnown::name)
 }
 
 #[cfg(test)]

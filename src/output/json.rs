@@ -437,7 +437,7 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         account: v.class.account.as_deref(),
         via_private_link: v.via_private_link,
         scope: v.scope.as_str(),
-        well_known: v.well_known,
+        well_known: v.well_known.map(crate::classify::scope::WellKnown::name),
         service_tags: v.tags.iter().map(|t| t.tag.as_str()).collect(),
         client_by: f.client_by,
         tcp_state: f.state_name(),

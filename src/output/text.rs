@@ -125,6 +125,21 @@ impl Table {
     }
 }
 
+/// Items written one after the other with `sep` between them, without a string made first.
+struct Joined<'a, T>(&'a [T], &'a str);
+
+impl<T: std::fmt::Display> std::fmt::Display for Joined<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, x) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(self.1)?;
+            }
+            write!(f, "{x}")?;
+        }
+        Ok(())
+    }
+}
+
 fn join<T: ToString>(v: &[T]) -> String {
     v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
 }
@@ -380,21 +395,25 @@ fn in_clear(o: &mut String, s: &Session, order: &[&FlowView]) {
 fn dns(o: &mut String, s: &Session) {
     let t0 = s.stats.first_ns.unwrap_or(0);
     let _ = writeln!(o, "\nDNS ANSWERS");
-    let rows: Vec<Vec<String>> = s
-        .dns
-        .iter()
-        .map(|d| {
-            vec![
-                format!("+{}s", secs(d.ts_ns - t0)),
-                d.server.to_string(),
-                d.msg.qtype.clone().unwrap_or_default(),
-                d.msg.chain.join(" → "),
-                if d.msg.addresses.is_empty() { rcode_name(d.msg.rcode).to_string() } else { join(&d.msg.addresses) },
-                d.msg.min_ttl.map_or("-".into(), |t| t.to_string()),
-            ]
-        })
-        .collect();
-    o.push_str(&table(&["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"], &rows));
+    // Cell by cell into one table: a busy capture has tens of thousands of answers, and a
+    // string per cell took more than the table.
+    let mut t = Table::new(&["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"]);
+    for d in s.dns.iter() {
+        t.cell(format_args!("+{}s", secs(d.ts_ns - t0)))
+            .cell(d.server)
+            .cell(d.msg.qtype.as_deref().unwrap_or_default())
+            .cell(Joined(&d.msg.chain, " → "));
+        if d.msg.addresses.is_empty() {
+            t.cell(rcode_name(d.msg.rcode));
+        } else {
+            t.cell(Joined(&d.msg.addresses, ", "));
+        }
+        match d.msg.min_ttl {
+            Some(ttl) => t.cell(ttl),
+            None => t.cell("-"),
+        };
+    }
+    t.render_into(o);
     if !s.dns.unanswered().is_empty() {
         let _ = writeln!(o, "\nUNANSWERED QUERIES");
         let rows: Vec<Vec<String>> = s

@@ -476,7 +476,7 @@ impl<'v> Registries<'v> {
 fn new_row(v: &FlowView, rec: &FlowRec, group: Group) -> Row {
     let f = &rec.flow;
     let unnamed = match v.well_known {
-        Some(w) => w,
+        Some(w) => w.name(),
         None if group == Group::Dns => "DNS server",
         None => "-",
     };
