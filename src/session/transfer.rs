@@ -172,8 +172,10 @@ impl TransferMetrics {
 pub struct Transfer {
     pub metrics: TransferMetrics,
     live: Option<Box<Sequence>>,
-    /// What [`Transfer::owed`] and [`Transfer::client_data_acked`] said when the state went.
-    owed: Owed,
+    /// What [`Transfer::owed`] and [`Transfer::client_data_acked`] said when the state went;
+    /// an answer owed is kept as its kind only, its time being `metrics.asked` (which no longer
+    /// changes), so that the whole stays within 120 bytes (a 128-byte allocation, not 144).
+    owed: OwedKind,
     client_data_acked: Option<bool>,
     /// Set by [`Transfer::settle`]: segments after it are not counted, since the state that
     /// would read them against the earlier ones is gone.
@@ -208,6 +210,15 @@ pub enum Owed {
     /// The client sent data (a request) after the server's last, at this capture time.
     Answer(i64),
     /// Nothing the capture shows: the exchange may have finished.
+    #[default]
+    Nothing,
+}
+
+/// [`Owed`] without its time, as a settled [`Transfer`] keeps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum OwedKind {
+    RestOfBody,
+    Answer,
     #[default]
     Nothing,
 }
@@ -260,14 +271,23 @@ impl Transfer {
     pub fn settle(&mut self) {
         self.settled = true;
         if let Some(q) = self.live.take() {
-            self.owed = q.owed(&self.metrics);
+            self.owed = match q.owed(&self.metrics) {
+                Owed::RestOfBody => OwedKind::RestOfBody,
+                Owed::Answer(_) => OwedKind::Answer,
+                Owed::Nothing => OwedKind::Nothing,
+            };
             self.client_data_acked = q.client_data_acked();
         }
     }
 
     /// What the client was still owed at the server's last data (see [`Owed`]).
     pub fn owed(&self) -> Owed {
-        self.live.as_ref().map_or(self.owed, |q| q.owed(&self.metrics))
+        match (&self.live, self.owed) {
+            (Some(q), _) => q.owed(&self.metrics),
+            (None, OwedKind::RestOfBody) => Owed::RestOfBody,
+            (None, OwedKind::Answer) => self.metrics.asked.get().map_or(Owed::Nothing, Owed::Answer),
+            (None, OwedKind::Nothing) => Owed::Nothing,
+        }
     }
 
     /// Whether the server acknowledged any of the client's data (a ClientHello dropped on the
