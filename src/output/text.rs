@@ -140,8 +140,8 @@ impl<T: std::fmt::Display> std::fmt::Display for Joined<'_, T> {
     }
 }
 
-fn join<T: ToString>(v: &[T]) -> String {
-    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    Joined(v, ", ").to_string()
 }
 
 /// A row's host: its name, else what the address is known to be, else what it serves.
