@@ -572,13 +572,12 @@ pub fn dns_failures_of<'a>(
     let names = NamesAsked::gather(answers, unanswered);
     // Names flows were opened for resolve by definition; a name the client resolved at all
     // (any query type) is not a failure, nor is one whose host a flow reached anyway.
-    let reached: FxHashSet<String> =
-        flows.iter().filter_map(|v| v.naming.hostname.as_deref().map(str::to_string)).collect();
+    let reached: FxHashSet<&str> = flows.iter().filter_map(|v| v.naming.hostname.as_deref()).collect();
     let mut other: Vec<String> = Vec::new();
     let mut other_queries = 0u64;
     for key in names.order {
         let n = &names.by_name[&key];
-        if n.resolved || reached.contains(&key) || (n.rcode.is_none() && n.unanswered == 0) {
+        if n.resolved || reached.contains(key.as_str()) || (n.rcode.is_none() && n.unanswered == 0) {
             continue;
         }
         // A nameless answer with an empty chain: look at the name itself.

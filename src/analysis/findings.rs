@@ -56,7 +56,7 @@ fn plain_http_registry(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) 
             .unwrap_or_else(|| s.flows()[v.id as usize].server.to_string());
         let key = v.class.registry.as_deref().map(str::to_string).unwrap_or_else(|| host.clone());
         let t = tallies.entry(key).or_insert_with(|| Tally::of(v.class.registry.as_deref().map(str::to_string)));
-        t.add_host(host);
+        t.add_host(&host);
         t.add(&s.flows()[v.id as usize]);
     }
     for t in tallies.into_values() {
@@ -149,7 +149,7 @@ fn private_link_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>
             .entry(v.class.registry.clone())
             .or_insert_with(|| Tally::of(v.class.registry.as_deref().map(str::to_string)));
         if let Some(h) = &v.naming.hostname {
-            t.add_host(h.to_string());
+            t.add_host(h);
         }
         t.add(f);
     }
@@ -206,9 +206,11 @@ impl Tally {
         self.flows += 1;
     }
 
-    fn add_host(&mut self, host: String) {
-        if self.seen_hosts.insert(host.clone()) {
-            self.hosts.push(host);
+    /// A host's name is copied once, when first seen: many flows share a few hosts.
+    fn add_host(&mut self, host: &str) {
+        if !self.seen_hosts.contains(host) {
+            self.seen_hosts.insert(host.to_string());
+            self.hosts.push(host.to_string());
         }
     }
 

@@ -258,6 +258,8 @@ impl Analyzer {
         const PARALLEL_FROM: usize = 8192;
         let ids: Vec<u32> = (0..s.flows().len() as u32).collect();
         let mut flows = self.views(s, &ids);
+        // A busy capture's ids are a MB: the passes below reuse the room.
+        drop(ids);
         infer(s, &mut flows);
         // The pulls and the findings read the same views and nothing of each other's.
         let parallel = flows.len() >= PARALLEL_FROM && crate::par::threads(2) > 1;

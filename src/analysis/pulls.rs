@@ -3,8 +3,6 @@
 //! stalled and idle (each instant counted once, see [`phases::breakdown`]), with the bytes, the
 //! throughput overall and of the best flow, and how many layer downloads ran at once.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::phases::{self, Breakdown, Phase, Span};
@@ -49,20 +47,21 @@ fn is_data(role: Role) -> bool {
 
 /// The pulls of every registry the flows name, in order of their first flow.
 pub fn build(s: &Session, flows: &[FlowView]) -> Vec<Pull> {
-    let mut by_registry: BTreeMap<&str, Vec<&FlowView>> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
+    // Registries in order of their first flow.
+    let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut registries: Vec<(&str, Vec<&FlowView>)> = Vec::new();
     for v in flows {
         if let Some(r) = v.class.registry.as_deref() {
-            let list = by_registry.entry(r).or_insert_with(|| {
-                order.push(r);
-                Vec::new()
+            let i = *index.entry(r).or_insert_with(|| {
+                registries.push((r, Vec::new()));
+                registries.len() - 1
             });
-            list.push(v);
+            registries[i].1.push(v);
         }
     }
     let now = s.now_ns().unwrap_or(0);
     let by_name = lookups_by_name(s);
-    order.into_iter().filter_map(|r| pull(s, r, &by_registry[r], &by_name, now)).collect()
+    registries.into_iter().filter_map(|(r, views)| pull(s, r, &views, &by_name, now)).collect()
 }
 
 fn pull(s: &Session, registry: &str, views: &[&FlowView], by_name: &LookupsByName, now: i64) -> Option<Pull> {
@@ -85,11 +84,11 @@ fn pull(s: &Session, registry: &str, views: &[&FlowView], by_name: &LookupsByNam
     for v in views {
         let f = &s.flows()[v.id as usize];
         let facts = s.flow(v.id).facts;
-        let own = phases::phases(&phases::Times::of(f, facts, now));
+        let from = spans.len();
+        phases::phases_into(&phases::Times::of(f, facts, now), &mut spans);
         if is_data(v.class.role) {
-            downloads.extend(own.iter().filter(|sp| sp.phase == Phase::Receiving));
+            downloads.extend(spans[from..].iter().filter(|sp| sp.phase == Phase::Receiving));
         }
-        spans.extend(own);
         p.start_ns = p.start_ns.min(f.first_ns);
         p.end_ns = p.end_ns.max(f.last_ns);
         p.flows += 1;
@@ -133,15 +132,17 @@ fn lookups_by_name(s: &Session) -> LookupsByName {
 /// lookups of the same names: the AAAA beside the A, a retry): from each lookup's first query to
 /// its answer, in the order of the answers.
 fn lookups(s: &Session, views: &[&FlowView], by_name: &LookupsByName) -> Vec<Span> {
-    let mut names: FxHashSet<String> = FxHashSet::default();
+    // The names as written first: a registry's flows share a few, normalized once each.
+    let mut written: FxHashSet<&str> = FxHashSet::default();
     for v in views {
         if let Some(a) = v.naming.answer.and_then(|i| s.dns.get(i as usize)) {
-            names.insert(normalize(a.query()));
+            written.insert(a.query());
         }
         if let Some(h) = &v.naming.hostname {
-            names.insert(normalize(h));
+            written.insert(h);
         }
     }
+    let names: FxHashSet<String> = written.into_iter().map(normalize).collect();
     let mut found: Vec<(usize, Span)> = names.iter().filter_map(|n| by_name.get(n)).flatten().copied().collect();
     found.sort_unstable_by_key(|&(i, _)| i);
     found.into_iter().map(|(_, span)| span).collect()

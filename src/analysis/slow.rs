@@ -41,11 +41,13 @@ const SAFE_MSS_V6: u32 = 1220;
 /// Every slow-pull finding. `fallback` are the flows [`ipv6_fallbacks`] explained, which the
 /// connect failures leave out.
 pub fn build(s: &Session, flows: &[FlowView], rules: &Rules, fallback: &FxHashSet<u32>, out: &mut Vec<Finding>) {
-    flow_findings(s, flows, out);
-    slow_downloads(s, flows, out);
-    far_registries(s, flows, out);
-    connect_retries(s, flows, out);
-    ipv6_fallback_findings(s, flows, fallback, out);
+    let g = Grouping::new(s, flows);
+    stalls(s, &g, out);
+    handshake_timeouts(s, &g, out);
+    slow_downloads(s, &g, out);
+    far_registries(s, &g, out);
+    connect_retries(s, &g, out);
+    ipv6_fallback_findings(s, flows, &g, fallback, out);
     dns_slow(s, flows, rules, out);
 }
 
@@ -102,24 +104,55 @@ fn host_of<'a>(s: &Session, v: &'a FlowView) -> Cow<'a, str> {
     }
 }
 
-/// The registry TCP flows that `keep` accepts, per registry and host, in order of first flow.
-fn hosts<'a>(s: &Session, flows: &'a [FlowView], keep: impl Fn(&FlowView, &Flow) -> bool) -> Vec<Host<'a>> {
-    // Borrowed keys: this runs over every flow, several times per report.
-    let mut order: FxHashMap<(Option<&'a str>, Cow<'a, str>), usize> = FxHashMap::default();
-    let mut out: Vec<Host<'a>> = Vec::new();
-    for v in flows.iter().filter(|v| is_registry_traffic(v)) {
-        let f = flow(s, v);
-        if f.proto != L4::Tcp || !keep(v, f) {
-            continue;
-        }
-        let registry = v.class.registry.as_deref();
-        let i = *order.entry((registry, host_of(s, v))).or_insert_with_key(|(registry, host)| {
-            out.push(Host { registry: registry.map(str::to_string), host: host.to_string(), views: Vec::new() });
-            out.len() - 1
-        });
-        out[i].views.push(v);
+/// The registry TCP flows of a report grouped by registry and host once: each finding keeps
+/// some of them, and hashing every flow's names again for each would cost a pass per finding.
+struct Grouping<'a> {
+    flows: &'a [FlowView],
+    keys: Vec<(Option<&'a str>, Cow<'a, str>)>,
+    /// Per flow, its index in `keys`; [`Grouping::NONE`] for flows no finding is about.
+    of: Vec<u32>,
+}
+
+impl<'a> Grouping<'a> {
+    const NONE: u32 = u32::MAX;
+
+    fn new(s: &Session, flows: &'a [FlowView]) -> Grouping<'a> {
+        let mut index: FxHashMap<(Option<&'a str>, Cow<'a, str>), u32> = FxHashMap::default();
+        let mut keys = Vec::new();
+        let of = flows
+            .iter()
+            .map(|v| {
+                if !is_registry_traffic(v) || flow(s, v).proto != L4::Tcp {
+                    return Self::NONE;
+                }
+                *index.entry((v.class.registry.as_deref(), host_of(s, v))).or_insert_with_key(|k| {
+                    keys.push(k.clone());
+                    keys.len() as u32 - 1
+                })
+            })
+            .collect();
+        Grouping { flows, keys, of }
     }
-    out
+
+    /// The flows that `keep` accepts, per registry and host, hosts in order of their first
+    /// flow kept.
+    fn hosts(&self, s: &Session, keep: impl Fn(&FlowView, &Flow) -> bool) -> Vec<Host<'a>> {
+        let mut slot = vec![Self::NONE; self.keys.len()];
+        let mut out: Vec<Host<'a>> = Vec::new();
+        for (v, &k) in self.flows.iter().zip(&self.of) {
+            if k == Self::NONE || !keep(v, flow(s, v)) {
+                continue;
+            }
+            let i = &mut slot[k as usize];
+            if *i == Self::NONE {
+                *i = out.len() as u32;
+                let (registry, host) = &self.keys[k as usize];
+                out.push(Host { registry: registry.map(str::to_string), host: host.to_string(), views: Vec::new() });
+            }
+            out[*i as usize].views.push(v);
+        }
+        out
+    }
 }
 
 fn seconds(ns: i64) -> f64 {
@@ -129,13 +162,14 @@ fn seconds(ns: i64) -> f64 {
 /// The findings of single flows that went wrong slowly: a stall, a handshake timeout (or the
 /// MTU black hole behind it). Live captures announce them flow by flow.
 pub fn flow_findings(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    stalls(s, flows, out);
-    handshake_timeouts(s, flows, out);
+    let g = Grouping::new(s, flows);
+    stalls(s, &g, out);
+    handshake_timeouts(s, &g, out);
 }
 
-fn stalls(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+fn stalls(s: &Session, g: &Grouping<'_>, out: &mut Vec<Finding>) {
     let now = s.now_ns().unwrap_or(0);
-    for h in hosts(s, flows, |v, _| v.outcome == Outcome::Stalled) {
+    for h in g.hosts(s, |v, _| v.outcome == Outcome::Stalled) {
         let worst = h
             .views
             .iter()
@@ -192,9 +226,9 @@ fn mtu_black_hole(s: &Session, v: &FlowView) -> bool {
     m.lost_segments_down > 0 && m.max_segment_down + 64 < mss && !frag_needed
 }
 
-fn handshake_timeouts(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
+fn handshake_timeouts(s: &Session, g: &Grouping<'_>, out: &mut Vec<Finding>) {
     let timed_out = |v: &FlowView, _: &Flow| v.outcome == Outcome::HandshakeTimeout;
-    for h in hosts(s, flows, timed_out) {
+    for h in g.hosts(s, timed_out) {
         let (mtu, plain): (Vec<&FlowView>, Vec<&FlowView>) = h.views.iter().partition(|v| mtu_black_hole(s, v));
         if !mtu.is_empty() {
             out.push(mtu_finding(s, &h, &mtu));
@@ -303,8 +337,8 @@ fn slow_transfer(s: &Session, v: &FlowView) -> Option<(i64, f64, &'static str)> 
     (goodput < SLOW_RATE_BPS || matches!(cause, "loss" | "receiver")).then_some((span, goodput, cause))
 }
 
-fn slow_downloads(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    for h in hosts(s, flows, |v, _| slow_transfer(s, v).is_some()) {
+fn slow_downloads(s: &Session, g: &Grouping<'_>, out: &mut Vec<Finding>) {
+    for h in g.hosts(s, |v, _| slow_transfer(s, v).is_some()) {
         let Some(big) = h.views.iter().copied().max_by_key(|v| flow(s, v).bytes_down) else { continue };
         let Some((span, goodput, cause)) = slow_transfer(s, big) else { continue };
         let mut sum = [0u64; 4];
@@ -388,8 +422,8 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     }
 }
 
-fn far_registries(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    for h in hosts(s, flows, |_, f| f.tcp.connect_rtt_ns().is_some()) {
+fn far_registries(s: &Session, g: &Grouping<'_>, out: &mut Vec<Finding>) {
+    for h in g.hosts(s, |_, f| f.tcp.connect_rtt_ns().is_some()) {
         let rtts: Vec<i64> = h.views.iter().filter_map(|v| flow(s, v).tcp.connect_rtt_ns()).collect();
         let Some(rtt) = median(rtts).filter(|&r| r >= FAR_RTT_NS) else { continue };
         let region = h.views.iter().find_map(|v| v.class.region.as_deref().map(str::to_string));
@@ -412,8 +446,8 @@ fn capitalize(s: &str) -> String {
     c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
-fn connect_retries(s: &Session, flows: &[FlowView], out: &mut Vec<Finding>) {
-    for h in hosts(s, flows, |_, f| f.tcp.saw_syn_ack() && f.tcp.saw_syn()) {
+fn connect_retries(s: &Session, g: &Grouping<'_>, out: &mut Vec<Finding>) {
+    for h in g.hosts(s, |_, f| f.tcp.saw_syn_ack() && f.tcp.saw_syn()) {
         let retried: Vec<&FlowView> = h.views.iter().copied().filter(|v| flow(s, v).tcp.syns() >= 2).collect();
         if retried.is_empty() {
             continue;
@@ -494,9 +528,15 @@ pub fn fallback_flows(s: &Session, flows: &[FlowView]) -> FxHashSet<u32> {
     fallbacks(s, flows).iter().map(|f| f.failed.id).collect()
 }
 
-fn ipv6_fallback_findings(s: &Session, flows: &[FlowView], fallback: &FxHashSet<u32>, out: &mut Vec<Finding>) {
+fn ipv6_fallback_findings(
+    s: &Session,
+    flows: &[FlowView],
+    g: &Grouping<'_>,
+    fallback: &FxHashSet<u32>,
+    out: &mut Vec<Finding>,
+) {
     let all = fallbacks(s, flows);
-    for h in hosts(s, flows, |v, _| fallback.contains(&v.id)) {
+    for h in g.hosts(s, |v, _| fallback.contains(&v.id)) {
         let mine: Vec<&Fallback<'_>> = all.iter().filter(|f| h.views.iter().any(|v| v.id == f.failed.id)).collect();
         let Some(first) = mine.first() else { continue };
         let v6 = flow(s, first.failed).server.is_ipv6();
@@ -533,19 +573,23 @@ fn ipv6_fallback_findings(s: &Session, flows: &[FlowView], fallback: &FxHashSet<
 /// Registry names whose lookup was slow or retried: the slowest lookup of each. Whether a name
 /// is the registry's: a flow its answer named says, else the rules.
 fn dns_slow(s: &Session, flows: &[FlowView], rules: &Rules, out: &mut Vec<Finding>) {
-    let mut named: BTreeMap<u32, &FlowView> = BTreeMap::new();
-    for v in flows {
-        if let Some(i) = v.naming.answer {
-            named.entry(i).or_insert(v);
+    let slow: Vec<(usize, i64)> = (s.dns.iter().enumerate())
+        .filter_map(|(i, a)| Some((i, a.latency_ns()?)))
+        .filter(|&(i, lat)| lat >= DNS_SLOW_NS || s.dns[i].queries >= 2 && lat >= DNS_RETRIED_NS)
+        .collect();
+    // The flow an answer named is looked up only for slow answers, which few captures have.
+    let mut named: FxHashMap<u32, &FlowView> = FxHashMap::default();
+    if !slow.is_empty() {
+        for v in flows {
+            if let Some(i) = v.naming.answer {
+                named.entry(i).or_insert(v);
+            }
         }
     }
     // The slowest lookup per name, with its registry (a registry's name may not say which).
     let mut worst: BTreeMap<String, (usize, i64, Option<String>)> = BTreeMap::new();
-    for (i, a) in s.dns.iter().enumerate() {
-        let Some(lat) = a.latency_ns() else { continue };
-        if !(lat >= DNS_SLOW_NS || a.queries >= 2 && lat >= DNS_RETRIED_NS) {
-            continue;
-        }
+    for (i, lat) in slow {
+        let a = &s.dns[i];
         let name = crate::session::naming::normalize(a.query());
         // Outer `None`: not a registry's name at all.
         let registry: Option<Option<String>> = match named.get(&(i as u32)) {
