@@ -8,7 +8,7 @@ use crate::format::{human_ms, human_rate, rcode_name};
 use super::json::CaptureInfo;
 use super::time::{rfc3339_us, secs};
 use crate::analysis::{role_label, Analysis, Endpoint, FlowView};
-use crate::session::Session;
+use crate::session::{DnsAnswer, Session};
 
 /// Left-aligned columns sized to their widest cell (cells are counted in chars).
 pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
@@ -198,7 +198,9 @@ pub fn write_report(w: &mut impl std::io::Write, s: &Session, a: &Analysis, info
     let order = flows(w, s, a)?;
     o.clear();
     in_clear(&mut o, s, &order);
-    dns(&mut o, s);
+    w.write_all(o.as_bytes())?;
+    dns(w, s)?;
+    o.clear();
     warnings(&mut o, &s.stats);
     w.write_all(o.as_bytes())
 }
@@ -289,47 +291,63 @@ fn pulls(o: &mut String, a: &Analysis) {
 
 /// The flows table, written to `w`; returns its flows in the order shown.
 fn flows<'a>(w: &mut impl std::io::Write, s: &Session, a: &'a Analysis) -> std::io::Result<Vec<&'a FlowView>> {
-    let mut order: Vec<&FlowView> = a.flows.iter().collect();
-    // Keys made once per flow and borrowing the registry's name: a key made at each comparison
-    // would copy the name and look the flow up every time.
-    fn key<'v>(s: &Session, v: &'v FlowView) -> (bool, Option<&'v str>, u8, i64) {
-        let registry = v.class.registry.as_deref();
-        (
-            registry.is_none(),
-            registry,
-            crate::analysis::endpoints::role_order(v.class.role),
-            s.flows()[v.id as usize].first_ns,
-        )
-    }
-    order.sort_by_cached_key(|v| key(s, v));
-    let t0 = s.stats.first_ns.unwrap_or(0);
     // DNS exchanges are one flow per query: they are summed per server in ENDPOINTS instead.
-    order.retain(|v| v.class.role != crate::classify::Role::Dns);
+    let shown = || a.flows.iter().enumerate().filter(|(_, v)| v.class.role != crate::classify::Role::Dns);
+    // By registry (by name, flows of none last), role, start. The registry goes in the key as
+    // its rank among the names: a key borrowing the name took twice the room, and a busy
+    // capture has hundreds of thousands of flows to sort.
+    let mut names: Vec<&str> = shown().filter_map(|(_, v)| v.class.registry.as_deref()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let rank: rustc_hash::FxHashMap<&str, u32> = names.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect();
+    let mut keys: Vec<(u32, u8, i64, u32)> = shown()
+        .map(|(i, v)| {
+            let registry = v.class.registry.as_deref().map_or(u32::MAX, |r| rank[r]);
+            let role = crate::analysis::endpoints::role_order(v.class.role);
+            (registry, role, s.flows()[v.id as usize].first_ns, i as u32)
+        })
+        .collect();
+    // The index last makes the order stable.
+    keys.sort_unstable();
+    let order: Vec<&FlowView> = keys.iter().map(|k| &a.flows[k.3 as usize]).collect();
+    drop(keys);
+    let t0 = s.stats.first_ns.unwrap_or(0);
     const HEAD: [&str; 12] =
         ["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "RTT", "RATE↓", "OUTCOME"];
-    // Rows made on every core, twice: once to measure the columns, keeping no text, then round
-    // by round, each round laid out and written before the next is made. A busy capture has
-    // hundreds of thousands of rows; held whole, their text took more than the flows.
+    write_streamed(w, &HEAD, &order, |t, v| flow_row(t, s, v, t0))?;
+    Ok(order)
+}
+
+/// Writes a table of many rows without holding its text: the rows are made on every core
+/// twice, once to measure the columns, keeping no text, then round by round, each round laid
+/// out and written before the next is made. A busy capture has hundreds of thousands of flows
+/// and tens of thousands of DNS answers; held whole, their text took more than the flows.
+fn write_streamed<T: Sync>(
+    w: &mut impl std::io::Write,
+    head: &[&str],
+    items: &[T],
+    row: impl Fn(&mut Table, &T) + Sync,
+) -> std::io::Result<()> {
     let threads = crate::par::threads(8);
-    let measured = crate::par::map_chunks(&order, threads, ROWS_MEASURED_PER_PART, |part| {
-        let mut t = Table::headless(HEAD.len());
-        for v in part {
-            flow_row(&mut t, s, v, t0);
+    let measured = crate::par::map_chunks(items, threads, ROWS_MEASURED_PER_PART, |part| {
+        let mut t = Table::headless(head.len());
+        for item in part {
+            row(&mut t, item);
             t.forget_rows();
         }
         t
     });
-    let mut head = Table::new(&HEAD);
+    let mut head = Table::new(head);
     for part in measured {
         head.append(part);
     }
     let widths = head.widths().to_vec();
     w.write_all(head.render().as_bytes())?;
-    for round in order.chunks(ROWS_PER_PART * threads) {
+    for round in items.chunks(ROWS_PER_PART * threads) {
         let parts = crate::par::map_chunks(round, threads, ROWS_PER_PART, |part| {
             let mut t = Table::with_widths(&widths);
-            for v in part {
-                flow_row(&mut t, s, v, t0);
+            for item in part {
+                row(&mut t, item);
             }
             let mut lines = String::new();
             t.render_into(&mut lines);
@@ -339,13 +357,13 @@ fn flows<'a>(w: &mut impl std::io::Write, s: &Session, a: &'a Analysis) -> std::
             w.write_all(lines.as_bytes())?;
         }
     }
-    Ok(order)
+    Ok(())
 }
 
 /// Rows a thread measures at a time (keeping nothing), and lays out at a time: enough to be
 /// worth a thread, few enough that a round of laid-out rows on every core stays a few MB.
 const ROWS_MEASURED_PER_PART: usize = 8192;
-const ROWS_PER_PART: usize = 2048;
+const ROWS_PER_PART: usize = 1024;
 
 fn flow_row(t: &mut Table, s: &Session, v: &FlowView, t0: i64) {
     let f = &s.flows()[v.id as usize];
@@ -392,13 +410,11 @@ fn in_clear(o: &mut String, s: &Session, order: &[&FlowView]) {
     }
 }
 
-fn dns(o: &mut String, s: &Session) {
+fn dns(w: &mut impl std::io::Write, s: &Session) -> std::io::Result<()> {
     let t0 = s.stats.first_ns.unwrap_or(0);
-    let _ = writeln!(o, "\nDNS ANSWERS");
-    // Cell by cell into one table: a busy capture has tens of thousands of answers, and a
-    // string per cell took more than the table.
-    let mut t = Table::new(&["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"]);
-    for d in s.dns.iter() {
+    w.write_all(b"\nDNS ANSWERS\n")?;
+    let answers: Vec<&DnsAnswer> = s.dns.iter().collect();
+    write_streamed(w, &["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"], &answers, |t, d| {
         t.cell(format_args!("+{}s", secs(d.ts_ns - t0)))
             .cell(d.server)
             .cell(d.msg.qtype.as_deref().unwrap_or_default())
@@ -412,18 +428,18 @@ fn dns(o: &mut String, s: &Session) {
             Some(ttl) => t.cell(ttl),
             None => t.cell("-"),
         };
-    }
-    t.render_into(o);
+    })?;
     if !s.dns.unanswered().is_empty() {
-        let _ = writeln!(o, "\nUNANSWERED QUERIES");
         let rows: Vec<Vec<String>> = s
             .dns
             .unanswered()
             .iter()
             .map(|q| vec![rfc3339_us(q.ts_ns), q.server.to_string(), q.qtype.clone(), q.query.clone()])
             .collect();
-        o.push_str(&table(&["TIME", "SERVER", "TYPE", "QUERY"], &rows));
+        w.write_all(b"\nUNANSWERED QUERIES\n")?;
+        w.write_all(table(&["TIME", "SERVER", "TYPE", "QUERY"], &rows).as_bytes())?;
     }
+    Ok(())
 }
 
 fn warnings(o: &mut String, st: &crate::session::Stats) {
