@@ -39,7 +39,27 @@ struct FindingsFailed {
 #[error("{0}")]
 struct InputError(String);
 
+/// glibc raises its mmap threshold (up to 32 MiB) each time a large block is freed; after the
+/// read-ahead buffers and the hot flow table have come and gone, large buffers then come from
+/// the heap, and the holes they leave hold the resident size up. A fixed threshold gives each
+/// buffer of 256 KiB or more a mapping of its own, returned on free (figures in
+/// docs/performance.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn fix_mmap_threshold() {
+    const THRESHOLD: i32 = 256 * 1024;
+    // SAFETY: mallopt sets a parameter of the allocator and touches no memory of ours; it runs
+    // first in main, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fix_mmap_threshold() {}
+
 fn main() -> ExitCode {
+    fix_mmap_threshold();
     // The attribution helper, re-executed by `acrscope live` as root: before clap, so that it
     // is no subcommand a user sees.
     let mut argv = std::env::args();
@@ -367,7 +387,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     use std::io::Write;
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, report_out()?);
     // The JSON document and the text report are written as they are made: their flows are
     // never all in memory at once.
     let written = match args.format {
@@ -488,6 +508,15 @@ impl ProgressLine {
 }
 
 /// Indent JSON for a person at a terminal; a pipe or a file gets it on one line.
+/// Standard output as a file of its own: the report is written in blocks of 64 KiB, and
+/// `std::io::Stdout` looks through each for a line end to flush at (a whole scan of a one-line
+/// JSON document that can be hundreds of MB).
+fn report_out() -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().context("standard output")?;
+    Ok(std::fs::File::from(fd))
+}
+
 fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
