@@ -112,7 +112,7 @@ impl Default for Analyzer {
 /// names the same few hosts over and over, and each answer costs a regex scan.
 /// It also hands out one shared copy of each host name, rather than one per flow.
 struct Memo<'s> {
-    classes: std::collections::HashMap<String, Arc<Classification>>,
+    classes: rustc_hash::FxHashMap<String, Arc<Classification>>,
     aliases: rustc_hash::FxHashMap<&'s str, bool>,
     names: rustc_hash::FxHashSet<Arc<str>>,
     /// The classes of DNS flows and of flows without a name.
@@ -280,7 +280,7 @@ impl Analyzer {
 /// (`*.<region>.cloudapp.azure.com`, the registry's front end), and a dedicated data endpoint
 /// of the same registry names its region outright: fill ACR flows from those, in that order.
 pub fn infer_regions(s: &Session, flows: &mut [FlowView]) {
-    let mut by_registry: std::collections::HashMap<Arc<str>, Arc<str>> = std::collections::HashMap::new();
+    let mut by_registry: rustc_hash::FxHashMap<Arc<str>, Arc<str>> = rustc_hash::FxHashMap::default();
     for v in flows.iter().filter(|v| v.class.role == Role::AcrDataDedicated) {
         if let (Some(r), Some(g)) = (&v.class.registry, &v.class.region) {
             by_registry.entry(r.clone()).or_insert_with(|| g.clone());
@@ -315,7 +315,7 @@ pub fn infer_blob_registries(s: &Session, flows: &mut [FlowView]) {
     }
     // Each client's logins by start time (a stable sort: of logins that began at the same
     // time, the later flow comes last and wins).
-    let mut logins: std::collections::HashMap<std::net::IpAddr, Vec<Login>> = std::collections::HashMap::new();
+    let mut logins: rustc_hash::FxHashMap<std::net::IpAddr, Vec<Login>> = rustc_hash::FxHashMap::default();
     for v in flows.iter().filter(|v| v.class.role == Role::AcrLogin) {
         let f = &s.flows()[v.id as usize];
         if let Some(reg) = &v.class.registry {

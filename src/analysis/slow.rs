@@ -4,10 +4,9 @@
 //! is about registry traffic only, one finding per registry host, and says what to do. The
 //! thresholds are the README's ("When a pull is slow or hangs").
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-
-use std::borrow::Cow;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 

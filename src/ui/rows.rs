@@ -2,8 +2,6 @@
 //! group headings, in the order a pull uses them, rows by first packet. Built when the model
 //! changes, never per frame.
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
@@ -380,7 +378,7 @@ pub fn build(
         registry_of.push(registries.id(v.class.registry.as_deref()));
         rows.push(Some(new_row(v, rec, group)));
     }
-    let mut by_server: HashMap<IpAddr, Vec<i64>> = HashMap::new();
+    let mut by_server: FxHashMap<IpAddr, Vec<i64>> = FxHashMap::default();
     for (_, a) in answers
         .iter()
         .enumerate()
