@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use serde::Serialize;
 
 use crate::analysis::findings::{Finding, FindingKind};
-use crate::analysis::Analyzer;
+use crate::analysis::{Analyzer, ViewCache};
 use crate::capture::live::{Drops, LiveError, LiveSource};
 use crate::capture::privileges::Confinement;
 use crate::engine;
@@ -32,6 +32,10 @@ const STATS_EVERY: Duration = Duration::from_secs(1);
 const ANNOUNCE_AFTER: Duration = Duration::from_secs(1);
 /// The longest a FIN-closed flow's `flow_close` waits for the last ACK.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How much of the capture's time passes between two looks at the flows still connecting and
+/// still open, for a connect that timed out or a transfer that stalled: those are judged over
+/// seconds, and a look at every batch of packets costs in proportion to the flows open.
+const SCAN_NS: i64 = 100_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -375,6 +379,10 @@ struct Announcer {
     hidden: u64,
     /// The DNS log by name, for the `finding` events of failing answers.
     dns_names: DnsNames,
+    /// What the rules said of the names of the flows announced so far.
+    views: ViewCache,
+    /// When (capture time) the connecting and open flows are looked at next.
+    next_scan_ns: Option<i64>,
 }
 
 /// How far a flow is announced ([`Announcer::state`]).
@@ -447,19 +455,24 @@ impl Announcer {
                 }
             }
         }
-        // A connect attempt fails without a packet saying so: look again at each call.
-        let mut still = Vec::new();
-        for id in std::mem::take(&mut self.connecting) {
-            let f = &s.flows()[id as usize];
-            if f.tcp.saw_syn_ack() {
-                continue;
+        // A connect attempt fails, and a transfer stalls, without a packet saying so: the flows
+        // are looked at again as the capture's clock goes on, every `SCAN_NS` of it.
+        let now = s.now_ns().unwrap_or(0);
+        if end || self.next_scan_ns.is_none_or(|next| now >= next) {
+            self.next_scan_ns = Some(now.saturating_add(SCAN_NS));
+            let mut still = Vec::new();
+            for id in std::mem::take(&mut self.connecting) {
+                let f = &s.flows()[id as usize];
+                if f.tcp.saw_syn_ack() {
+                    continue;
+                }
+                if !self.failure(s, a, out, id)? {
+                    still.push(id);
+                }
             }
-            if !self.failure(s, a, out, id)? {
-                still.push(id);
-            }
+            self.connecting = still;
+            wrote |= self.stalls(s, a, out)?;
         }
-        self.connecting = still;
-        wrote |= self.stalls(s, a, out)?;
         let due = Instant::now().checked_sub(ANNOUNCE_AFTER);
         let mut still = Vec::new();
         for (id, at) in std::mem::take(&mut self.waiting) {
@@ -525,7 +538,14 @@ impl Announcer {
         if self.hides(s, id) {
             return Ok(false);
         }
-        let v = a.view(s, id);
+        // Most flows looked at here have not failed, and their state says so without naming
+        // them. Only a certificate can make the outcome differ from it (see `Analyzer::outcome`).
+        let (flow, facts) = (&s.flows()[id as usize], s.flow(id).facts);
+        let seen = crate::analysis::outcome::outcome(flow, facts, s.now_ns().unwrap_or(flow.last_ns));
+        if !seen.failed() && facts.tls.certificate.is_none() {
+            return Ok(false);
+        }
+        let v = a.view(s, id, &mut self.views);
         if !v.outcome.failed() {
             return Ok(false);
         }
@@ -571,7 +591,7 @@ impl Announcer {
             return Ok(());
         }
         self.state[id as usize] = Stage::Opened;
-        let v = a.view(s, id);
+        let v = a.view(s, id, &mut self.views);
         line(out, "flow_open", &json::flow_record(s, &v))
     }
 
@@ -581,7 +601,7 @@ impl Announcer {
             return Ok(());
         }
         self.state[id as usize] = Stage::Closed;
-        let v = a.view(s, id);
+        let v = a.view(s, id, &mut self.views);
         line(out, "flow_close", &json::flow_record(s, &v))
     }
 }

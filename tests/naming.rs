@@ -4,7 +4,7 @@ mod common;
 
 use std::net::Ipv4Addr;
 
-use acrscope::analysis::{findings::FindingKind, Analyzer};
+use acrscope::analysis::{findings::FindingKind, Analyzer, ViewCache};
 use acrscope::session::naming::NameSource;
 use common::{dns_response, session_of, tcp, udp};
 
@@ -25,7 +25,7 @@ fn hostname(packets: &[(f64, Vec<u8>)], flow_port: u16) -> (Option<String>, Name
     let s = session_of(packets);
     let id = s.flows().iter().find(|f| f.client_port == flow_port).unwrap().id;
     let a = Analyzer::default();
-    let v = a.view(&s, id);
+    let v = a.view(&s, id, &mut ViewCache::default());
     (v.naming.hostname.as_deref().map(str::to_string), v.naming.source, v.chain(&s).to_vec())
 }
 
@@ -109,4 +109,22 @@ fn unnamed_flows_and_unused_answers_become_findings() {
     assert_eq!(unnamed.addresses[0].to_string(), "93.184.216.34");
     let unused = a.findings.iter().find(|f| f.kind() == FindingKind::UnusedDnsAnswers).unwrap();
     assert_eq!(unused.hosts, ["idle.example"]);
+}
+
+/// Views made one flow at a time with one cache kept between them (the live events, the
+/// annotations) are the views made each with nothing cached.
+#[test]
+fn a_view_is_the_same_whatever_its_cache_holds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/captures");
+    let a = Analyzer::default();
+    for name in ["scenario-a-blob.pcap", "scenario-b-dedicated.pcap", "scenario-c-privatelink.pcap"] {
+        let (s, _) = acrscope::pipeline::read_file(&dir.join(name), Default::default(), |_| {}).unwrap();
+        assert!(s.flows().len() > 5, "{name}");
+        let mut shared = ViewCache::default();
+        for id in (0..s.flows().len() as u32).chain(0..s.flows().len() as u32) {
+            let alone = format!("{:?}", a.view(&s, id, &mut ViewCache::default()));
+            let cached = format!("{:?}", a.view(&s, id, &mut shared));
+            assert_eq!(cached, alone, "{name}: flow {id}");
+        }
+    }
 }

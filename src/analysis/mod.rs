@@ -111,9 +111,9 @@ impl Default for Analyzer {
 /// What the rules said about names already seen during one `analyze`: a capture of many flows
 /// names the same few hosts over and over, and each answer costs a regex scan.
 /// It also hands out one shared copy of each host name, rather than one per flow.
-struct Memo<'s> {
+struct Memo {
     classes: rustc_hash::FxHashMap<String, Arc<Classification>>,
-    aliases: rustc_hash::FxHashMap<&'s str, bool>,
+    aliases: rustc_hash::FxHashMap<Box<str>, bool>,
     names: rustc_hash::FxHashSet<Arc<str>>,
     /// The classes of DNS flows and of flows without a name.
     dns: Arc<Classification>,
@@ -121,7 +121,7 @@ struct Memo<'s> {
     reclassify: Reclassify,
 }
 
-impl<'s> Memo<'s> {
+impl Memo {
     fn new() -> Self {
         Memo {
             classes: Default::default(),
@@ -131,6 +131,10 @@ impl<'s> Memo<'s> {
             unnamed: Default::default(),
             reclassify: Default::default(),
         }
+    }
+
+    fn len(&self) -> usize {
+        self.classes.len() + self.aliases.len() + self.names.len() + self.reclassify.done.len()
     }
 
     fn share(&mut self, name: Arc<str>) -> Arc<str> {
@@ -150,8 +154,32 @@ impl<'s> Memo<'s> {
         c
     }
 
-    fn is_alias(&mut self, rules: &Rules, name: &'s str) -> bool {
-        *self.aliases.entry(name).or_insert_with(|| rules.is_privatelink_alias(name))
+    fn is_alias(&mut self, rules: &Rules, name: &str) -> bool {
+        if let Some(&alias) = self.aliases.get(name) {
+            return alias;
+        }
+        let alias = rules.is_privatelink_alias(name);
+        self.aliases.insert(name.into(), alias);
+        alias
+    }
+}
+
+/// What the rules said about names, kept from one flow's view to the next by whoever asks for
+/// views one flow at a time ([`Analyzer::view`]: the live events, the pcapng annotations). A
+/// live capture names the same hosts over and over, and without it each flow would cost its
+/// names' regex scans again. Forgotten whole past [`ViewCache::MAX`] entries, so a capture of
+/// ever new names cannot grow it without bound.
+#[derive(Default)]
+pub struct ViewCache(Option<Memo>);
+
+impl ViewCache {
+    const MAX: usize = 1 << 16;
+
+    fn memo(&mut self) -> &mut Memo {
+        if self.0.as_ref().is_some_and(|m| m.len() > Self::MAX) {
+            self.0 = None;
+        }
+        self.0.get_or_insert_with(Memo::new)
     }
 }
 
@@ -182,11 +210,12 @@ impl Reclassify {
 }
 
 impl Analyzer {
-    pub fn view(&self, s: &Session, id: u32) -> FlowView {
-        self.view_memo(s, id, &mut Memo::new())
+    /// The view of flow `id`, with what `cache` knows of its names.
+    pub fn view(&self, s: &Session, id: u32, cache: &mut ViewCache) -> FlowView {
+        self.view_memo(s, id, cache.memo())
     }
 
-    fn view_memo<'s>(&self, s: &'s Session, id: u32, memo: &mut Memo<'s>) -> FlowView {
+    fn view_memo(&self, s: &Session, id: u32, memo: &mut Memo) -> FlowView {
         let flow = &s.flows()[id as usize];
         let mut naming = s.name_flow(id);
         naming.hostname = naming.hostname.take().map(|h| memo.share(h));

@@ -65,6 +65,7 @@ impl<'a, F: Front> Loop<'a, F> {
     /// After a batch: the front end hears of frames only if some were ingested since
     /// `packets_before`; the progress is published either way.
     pub fn batch_done(&mut self, packets_before: u64) -> anyhow::Result<()> {
+        self.sink.attribute(&mut self.shared);
         if self.shared.session.stats.packets != packets_before {
             self.front.update(&mut self.shared, Why::Frames)?;
         }
@@ -80,6 +81,7 @@ impl<'a, F: Front> Loop<'a, F> {
 
     /// The source has ended: the session is complete, the front end told.
     pub fn end(mut self) -> anyhow::Result<Shared> {
+        self.sink.attribute(&mut self.shared);
         self.shared.session.finish();
         self.shared.status.finished = true;
         self.tell(Why::End)?;
@@ -100,13 +102,21 @@ impl Sink {
     pub fn ingest(&mut self, shared: &mut Shared, frame: &Frame<'_>) {
         shared.status.start_ns.get_or_insert(frame.ts_ns);
         shared.session.ingest(frame);
-        if let Some(p) = self.opts.procs.as_mut() {
-            // At the first packet, while the socket is still there: a short flow is gone by
-            // the time it would be announced.
-            shared.attribution.get_or_insert_with(Attribution::default).catch_up(&mut shared.session, p);
-        }
         if let Some(r) = self.opts.save.as_mut() {
+            // The packet's comment names its flow's process: known before it is written.
+            if let Some(p) = self.opts.procs.as_mut() {
+                shared.attribution.get_or_insert_with(Attribution::default).catch_up(&mut shared.session, p);
+            }
             r.record(&shared.session, frame);
+        }
+    }
+
+    /// Asks for the processes of the flows opened since the last call, all at once, at the
+    /// end of each batch of packets: soon after each flow's first packet, while its socket is
+    /// still there (a short flow is gone by the time it would be announced).
+    pub fn attribute(&mut self, shared: &mut Shared) {
+        if let Some(p) = self.opts.procs.as_mut() {
+            shared.attribution.get_or_insert_with(Attribution::default).catch_up(&mut shared.session, p);
         }
     }
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use rustc_hash::FxHashMap;
 
 use crate::analysis::outcome::Outcome;
-use crate::analysis::{Analysis, Analyzer, FlowView};
+use crate::analysis::{Analysis, Analyzer, FlowView, ViewCache};
 use crate::capture::savefile::{PcapngWriter, Savefile};
 use crate::capture::source::{CaptureReader, OpenOptions};
 use crate::capture::Frame;
@@ -124,6 +124,7 @@ struct LiveComments {
     dns_seen: usize,
     /// Comments made, for the tests to see that they are not made per packet.
     made: u64,
+    views: ViewCache,
 }
 
 #[derive(Default)]
@@ -144,7 +145,14 @@ struct Inputs {
 
 impl LiveComments {
     fn new(analyzer: Analyzer) -> LiveComments {
-        LiveComments { analyzer, slots: Vec::new(), by_server: FxHashMap::default(), dns_seen: 0, made: 0 }
+        LiveComments {
+            analyzer,
+            slots: Vec::new(),
+            by_server: FxHashMap::default(),
+            dns_seen: 0,
+            made: 0,
+            views: ViewCache::default(),
+        }
     }
 
     fn comment(&mut self, s: &Session, id: u32) -> &str {
@@ -153,7 +161,7 @@ impl LiveComments {
         let now = inputs(s, id);
         let slot = &mut self.slots[id as usize];
         if slot.made_from != Some(now) {
-            write_annotation(&mut slot.text, s, &self.analyzer.view(s, id));
+            write_annotation(&mut slot.text, s, &self.analyzer.view(s, id, &mut self.views));
             slot.made_from = Some(now);
             self.made += 1;
         }
@@ -318,7 +326,7 @@ mod tests {
                 continue;
             };
             let comment = comment.unwrap_or_else(|| panic!("{tag}: frame {read} of flow {id} has no comment"));
-            write_annotation(&mut fresh, &again, &analyzer.view(&again, id));
+            write_annotation(&mut fresh, &again, &analyzer.view(&again, id, &mut Default::default()));
             assert_eq!(comment, fresh, "{tag}: frame {read}");
             if let Some(sni) = again.flow(id).facts.tls.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
                 assert!(comment.contains(&format!("host={sni} ")), "{tag}: frame {read}: {comment}");

@@ -39,6 +39,10 @@ pub const SUBCOMMAND: &str = "__procs-helper";
 /// How long the helper may take to start, and then to answer one lookup.
 const START_PATIENCE: Duration = Duration::from_secs(5);
 const ANSWER_PATIENCE: Duration = Duration::from_secs(2);
+/// Questions sent to the helper before its answers are read: their answers (a few hundred
+/// bytes each) must fit in the socket's buffer, or the helper would wait for room to answer
+/// while this side still writes.
+const MAX_ASKED: usize = 64;
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Answer {
@@ -104,26 +108,48 @@ impl Client {
     }
 
     pub fn lookup(&mut self, q: &Query) -> Result<Process, Miss> {
-        if self.gone {
-            return Err(Miss::HelperGone);
-        }
-        let answer = self.ask(q);
-        match answer {
-            Some(Answer::Found(p)) => Ok(p),
-            Some(Answer::Miss(m)) => Err(m),
-            None => {
-                // A helper that failed once is not waited for again on every new flow.
-                self.gone = true;
-                Err(Miss::HelperGone)
+        let mut found = Vec::with_capacity(1);
+        self.lookup_many(std::slice::from_ref(q), &mut found);
+        found.pop().unwrap_or(Err(Miss::HelperGone))
+    }
+
+    /// The answers to `qs`, in their order, into `out`. The questions go in one write and the
+    /// answers are read after: a round trip to the helper (two context switches) for a batch
+    /// of new flows, not for each.
+    pub fn lookup_many(&mut self, qs: &[Query], out: &mut Vec<Result<Process, Miss>>) {
+        for batch in qs.chunks(MAX_ASKED) {
+            let answers = if self.gone { None } else { self.ask(batch) };
+            match answers {
+                Some(a) => out.extend(a.into_iter().map(|a| match a {
+                    Answer::Found(p) => Ok(p),
+                    Answer::Miss(m) => Err(m),
+                })),
+                None => {
+                    // A helper that failed once is not waited for again on every new flow.
+                    self.gone = true;
+                    out.extend(batch.iter().map(|_| Err(Miss::HelperGone)));
+                }
             }
         }
     }
 
-    fn ask(&mut self, q: &Query) -> Option<Answer> {
-        writeln!(self.writer, "{} {} {}", q.proto.as_str(), q.client, q.server).ok()?;
+    fn ask(&mut self, qs: &[Query]) -> Option<Vec<Answer>> {
+        // Made whole first: formatted straight into the socket, each piece of a line (every
+        // octet of an address) would be a system call of its own.
+        use std::fmt::Write as _;
+        let mut request = String::new();
+        for q in qs {
+            let _ = writeln!(request, "{} {} {}", q.proto.as_str(), q.client, q.server);
+        }
+        self.writer.write_all(request.as_bytes()).ok()?;
+        let mut answers = Vec::with_capacity(qs.len());
         let mut line = String::new();
-        self.reader.read_line(&mut line).ok().filter(|&n| n > 0)?;
-        serde_json::from_str(&line).ok()
+        for _ in qs {
+            line.clear();
+            self.reader.read_line(&mut line).ok().filter(|&n| n > 0)?;
+            answers.push(serde_json::from_str(&line).ok()?);
+        }
+        Some(answers)
     }
 }
 
@@ -286,5 +312,47 @@ mod tests {
         assert!(matches!(&lines[0], Answer::Found(p) if p.pid == std::process::id()), "{:?}", lines[0]);
         assert!(matches!(lines[1], Answer::Miss(Miss::SocketGone)));
         assert!(matches!(lines[2], Answer::Miss(Miss::SocketGone)));
+    }
+
+    /// More questions than go in one exchange, asked at once: every answer comes back, in the
+    /// questions' order, and none is waited for in vain.
+    #[test]
+    fn many_questions_at_once_are_answered_in_order() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let theirs_out = theirs.try_clone().unwrap();
+        let helper = std::thread::spawn(move || serve(BufReader::new(theirs), theirs_out, &mut Resolver::default()));
+        ours.set_read_timeout(Some(ANSWER_PATIENCE)).unwrap();
+        let mut client = Client {
+            writer: ours.try_clone().unwrap(),
+            reader: BufReader::new(ours),
+            pid: 0,
+            holds: String::new(),
+            privileged: false,
+            gone: false,
+        };
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        let gone =
+            Query { proto: Proto::Tcp, client: "127.0.0.1:1".parse().unwrap(), server: "127.0.0.1:2".parse().unwrap() };
+        let ours_q =
+            Query { proto: Proto::Tcp, client: socket.local_addr().unwrap(), server: server.local_addr().unwrap() };
+        let mut qs: Vec<Query> = vec![gone; 3 * MAX_ASKED + 5];
+        let found_at = [0, MAX_ASKED - 1, MAX_ASKED, qs.len() - 1];
+        for &i in &found_at {
+            qs[i] = ours_q;
+        }
+        let mut answers = Vec::new();
+        client.lookup_many(&qs, &mut answers);
+        assert_eq!(answers.len(), qs.len());
+        for (i, a) in answers.iter().enumerate() {
+            if found_at.contains(&i) {
+                assert!(matches!(a, Ok(p) if p.pid == std::process::id()), "answer {i}: {a:?}");
+            } else {
+                assert!(matches!(a, Err(Miss::SocketGone)), "answer {i}: {a:?}");
+            }
+        }
+        assert!(client.lookup(&gone).is_err() && !client.gone);
+        drop(client);
+        helper.join().unwrap();
     }
 }

@@ -410,6 +410,14 @@ impl Attributor {
         }
     }
 
+    /// The answers to `qs`, in their order, into `out`.
+    pub fn lookup_many(&mut self, qs: &[Query], out: &mut Vec<Result<Process, Miss>>) {
+        match self {
+            Attributor::Helper(c) => c.lookup_many(qs, out),
+            Attributor::InProcess(r) => out.extend(qs.iter().map(|q| r.lookup(q))),
+        }
+    }
+
     /// For the `start` event.
     pub fn mode(&self) -> &'static str {
         match self {

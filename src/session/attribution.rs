@@ -15,23 +15,30 @@ pub struct Attribution {
 }
 
 impl Attribution {
-    /// Asks for the process of every flow opened since the last call; call it right after
-    /// each packet is ingested, while the flow's socket is most likely still there.
+    /// Asks for the process of every flow opened since the last call, in one exchange with the
+    /// helper; call it soon after the packets are ingested, while the flows' sockets are most
+    /// likely still there.
     pub fn catch_up(&mut self, s: &mut Session, procs: &mut Attributor) {
-        while self.next < s.flows().len() {
-            let id = self.next;
-            self.next += 1;
-            let f = &s.flows()[id];
-            let proto = match f.proto {
-                L4::Tcp => Proto::Tcp,
-                L4::Udp => Proto::Udp,
-            };
-            let q = Query {
-                proto,
+        let first = self.next;
+        let qs: Vec<Query> = s.flows()[first.min(s.flows().len())..]
+            .iter()
+            .map(|f| Query {
+                proto: match f.proto {
+                    L4::Tcp => Proto::Tcp,
+                    L4::Udp => Proto::Udp,
+                },
                 client: std::net::SocketAddr::new(f.client, f.client_port),
                 server: std::net::SocketAddr::new(f.server, f.server_port),
-            };
-            match procs.lookup(&q) {
+            })
+            .collect();
+        if qs.is_empty() {
+            return;
+        }
+        self.next += qs.len();
+        let mut answers = Vec::with_capacity(qs.len());
+        procs.lookup_many(&qs, &mut answers);
+        for (id, answer) in (first..).zip(answers) {
+            match answer {
                 Ok(p) => s.set_process(id as u32, Some(std::sync::Arc::new(p))),
                 Err(m) => *self.misses.entry(m).or_default() += 1,
             }
