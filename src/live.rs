@@ -538,11 +538,8 @@ impl Announcer {
         if self.hides(s, id) {
             return Ok(false);
         }
-        // Most flows looked at here have not failed, and their state says so without naming
-        // them. Only a certificate can make the outcome differ from it (see `Analyzer::outcome`).
-        let (flow, facts) = (&s.flows()[id as usize], s.flow(id).facts);
-        let seen = crate::analysis::outcome::outcome(flow, facts, s.now_ns().unwrap_or(flow.last_ns));
-        if !seen.failed() && facts.tls.certificate.is_none() {
+        // Most flows looked at here have not failed, and their state says so without naming them.
+        if !a.may_have_failed(s, id) {
             return Ok(false);
         }
         let v = a.view(s, id, &mut self.views);

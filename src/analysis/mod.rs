@@ -257,7 +257,7 @@ impl Analyzer {
     pub fn outcome(&self, s: &Session, id: u32, class: &Classification) -> outcome::Outcome {
         let flow = &s.flows()[id as usize];
         let facts = s.flow(id).facts;
-        let seen = outcome::outcome(flow, facts, s.now_ns().unwrap_or(flow.last_ns));
+        let seen = outcome::outcome(flow, facts, Self::now(s, flow));
         // A certificate from an issuer the rules do not expect for the provider is a gateway
         // reading the traffic, whether or not the client went on to trust it.
         if let (Some(provider), Some(cert)) = (class.provider.as_deref(), facts.tls.certificate.as_deref()) {
@@ -267,6 +267,18 @@ impl Analyzer {
             }
         }
         seen
+    }
+
+    /// Whether [`Self::outcome`] may say flow `id` failed, told from the flow's state alone,
+    /// without naming and classifying it: only a certificate makes the class matter.
+    pub fn may_have_failed(&self, s: &Session, id: u32) -> bool {
+        let (flow, facts) = (&s.flows()[id as usize], s.flow(id).facts);
+        facts.tls.certificate.is_some() || outcome::outcome(flow, facts, Self::now(s, flow)).failed()
+    }
+
+    /// The time a flow's outcome is judged at: the session's last packet.
+    fn now(s: &Session, flow: &crate::flow::Flow) -> i64 {
+        s.now_ns().unwrap_or(flow.last_ns)
     }
 
     /// The views of flows `ids`, in that order. Each flow is named and classified on its own,

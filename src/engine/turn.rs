@@ -102,11 +102,11 @@ impl Sink {
     pub fn ingest(&mut self, shared: &mut Shared, frame: &Frame<'_>) {
         shared.status.start_ns.get_or_insert(frame.ts_ns);
         shared.session.ingest(frame);
-        if let Some(r) = self.opts.save.as_mut() {
+        if self.opts.save.is_some() {
             // The packet's comment names its flow's process: known before it is written.
-            if let Some(p) = self.opts.procs.as_mut() {
-                shared.attribution.get_or_insert_with(Attribution::default).catch_up(&mut shared.session, p);
-            }
+            self.attribute(shared);
+        }
+        if let Some(r) = self.opts.save.as_mut() {
             r.record(&shared.session, frame);
         }
     }
