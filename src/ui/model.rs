@@ -222,12 +222,12 @@ impl Builder {
 
     /// Brings `model` up to date with `shared`.
     ///
-    /// After naming (which uses every core by itself) the work runs as two chains that meet
-    /// once: the flow records, the DNS pane and the flow rows on one thread; the inferences,
-    /// the endpoints, the findings and the host rows on the other. The flow rows need the
-    /// inferences and the host rows need the records, so each chain hands the other what it
-    /// made as soon as it is made, and the rows (which `report` does not make) do not wait
-    /// for everything else.
+    /// After naming (which uses every core by itself) the work runs as two chains: the flow
+    /// records, the DNS pane and the rows of both views on one thread; the inferences, the
+    /// endpoints, the findings and the pulls on the other. The rows need the inferences,
+    /// which the second chain hands over as soon as they are made, so the rows (which
+    /// `report` does not make) do not wait for the findings. The chains are split where
+    /// their CPU time is about even (docs/performance.md).
     pub fn update(&self, model: &mut Built, shared: &Shared, analyzer: &Analyzer) {
         let s = &shared.session;
         let parallel = s.flows().len() >= PARALLEL_FROM && self.threads.unwrap_or_else(|| crate::par::threads(2)) > 1;
@@ -244,28 +244,22 @@ impl Builder {
             *pull_times = pulls::build(s, views);
         };
         let (flow_rows, host_rows, hidden) = if parallel {
-            let (to_hosts, records_in) = std::sync::mpsc::sync_channel::<Records<'_>>(1);
-            let (to_flows, views_in) = std::sync::mpsc::sync_channel::<&[FlowView]>(1);
+            let (to_rows, views_in) = std::sync::mpsc::sync_channel::<&[FlowView]>(1);
             std::thread::scope(|scope| {
-                // Owned here, so that a panic drops it and the other chain stops waiting.
-                let to_flows = to_flows;
-                let flow_chain = scope.spawn(move || {
-                    let r = self.records(flows, answers, &mut pane, s);
-                    let _ = to_hosts.send(r.clone());
-                    // Nothing comes when the other chain panicked; its panic is carried on.
-                    let views = views_in.recv().ok()?;
-                    Some((self.lines(ViewKind::Flows, views, &r), r.hidden()))
+                let analysis_chain = scope.spawn(move || {
+                    analyse(views);
+                    let views: &[FlowView] = views;
+                    // Dropped by a panic too, so the rows chain stops waiting.
+                    let _ = to_rows.send(views);
+                    conclude(views);
                 });
-                analyse(views);
-                let views: &[FlowView] = views;
-                let _ = to_flows.send(views);
-                conclude(views);
-                let hosts = records_in.recv().ok().map(|r| self.lines(ViewKind::Endpoints, views, &r));
-                let flow_rows = flow_chain.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-                match (flow_rows, hosts) {
-                    (Some((f, hidden)), Some(h)) => (f, h, hidden),
-                    _ => unreachable!("each chain hands the other its part unless it panicked"),
-                }
+                let r = self.records(flows, answers, &mut pane, s);
+                let rows = views_in.recv().ok().map(|views| {
+                    (self.lines(ViewKind::Flows, views, &r), self.lines(ViewKind::Endpoints, views, &r), r.hidden())
+                });
+                // A panic of the analysis chain is carried on; without one, the views came.
+                analysis_chain.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                rows.expect("the analysis chain hands over the views unless it panicked")
             })
         } else {
             let r = self.records(flows, answers, &mut pane, s);
@@ -327,8 +321,7 @@ impl Builder {
     }
 }
 
-/// What the records chain of a build hands the rows of both views.
-#[derive(Clone)]
+/// The records a build's rows of both views are made from.
 struct Records<'m> {
     flows: &'m [FlowRec],
     answers: &'m [AnswerRec],
