@@ -20,7 +20,7 @@
 //! itself, which is all the helper is for. That is also why the lookups do not run in the
 //! sandboxed packet parser even without root.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -179,10 +179,18 @@ pub fn main(args: &[String]) -> u8 {
     0
 }
 
-/// Answers lookups until the parent closes its end.
-fn serve(input: impl BufRead, mut out: impl Write, resolver: &mut Resolver) {
-    for line in input.lines() {
-        let Ok(line) = line else { return };
+/// Answers lookups until the parent closes its end. The answers to questions that came
+/// together go out together: they are flushed once no further whole question is already read,
+/// so a batch of new flows costs the parent one read, not one per flow.
+fn serve<R: Read>(mut input: BufReader<R>, out: impl Write, resolver: &mut Resolver) {
+    let mut out = BufWriter::new(out);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
         let answer = match parse_request(&line) {
             Some(q) => match resolver.lookup(&q) {
                 Ok(p) => Answer::Found(p),
@@ -191,7 +199,10 @@ fn serve(input: impl BufRead, mut out: impl Write, resolver: &mut Resolver) {
             None => Answer::Miss(Miss::SocketGone),
         };
         let Ok(text) = serde_json::to_string(&answer) else { return };
-        if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+        if writeln!(out, "{text}").is_err() {
+            return;
+        }
+        if !input.buffer().contains(&b'\n') && out.flush().is_err() {
             return;
         }
     }
@@ -305,7 +316,7 @@ mod tests {
             server.local_addr().unwrap()
         );
         let mut out = Vec::new();
-        serve(input.as_bytes(), &mut out, &mut Resolver::default());
+        serve(BufReader::new(input.as_bytes()), &mut out, &mut Resolver::default());
         let lines: Vec<Answer> =
             String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 3);
@@ -354,5 +365,41 @@ mod tests {
         assert!(client.lookup(&gone).is_err() && !client.gone);
         drop(client);
         helper.join().unwrap();
+    }
+
+    /// Counts the writes it is given.
+    struct Writes(usize);
+
+    impl Write for Writes {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += 1;
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Gives one line per read, as questions asked one at a time arrive.
+    struct OneLineAtATime<'a>(std::str::Lines<'a>);
+
+    impl Read for OneLineAtATime<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some(l) = self.0.next() else { return Ok(0) };
+            let line = format!("{l}\n");
+            buf[..line.len()].copy_from_slice(line.as_bytes());
+            Ok(line.len())
+        }
+    }
+
+    #[test]
+    fn questions_read_together_are_answered_in_one_write_and_a_lone_one_at_once() {
+        let questions = "tcp 127.0.0.1:1 127.0.0.1:2\n".repeat(5);
+        let mut together = Writes(0);
+        serve(BufReader::new(questions.as_bytes()), &mut together, &mut Resolver::default());
+        assert_eq!(together.0, 1, "five answers read together, one write");
+        let mut alone = Writes(0);
+        serve(BufReader::new(OneLineAtATime(questions.lines())), &mut alone, &mut Resolver::default());
+        assert_eq!(alone.0, 5, "each answer written before the next question is waited for");
     }
 }
