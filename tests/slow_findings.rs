@@ -35,7 +35,7 @@ fn report(path: &Path) -> Value {
 /// (expected.json, its capture) of every lab capture in the repository.
 fn captures() -> Vec<(Value, PathBuf)> {
     let mut out = Vec::new();
-    for dir in ["tests/fixtures/lab", "tests/fixtures/lab/path"] {
+    for dir in ["tests/fixtures/lab", "tests/fixtures/lab/path", "tests/fixtures/lab-extra/path"] {
         let dir = root().join(dir);
         for e in std::fs::read_dir(&dir).unwrap() {
             let file = e.unwrap().file_name().to_string_lossy().to_string();
@@ -75,7 +75,7 @@ fn each_path_scenario_is_named_and_no_other_pull_raises_a_slow_finding() {
             }
         }
     }
-    assert!(expected_total >= 11, "the path scenarios j-r are in tests/fixtures/lab/path");
+    assert!(expected_total >= 16, "the path scenarios j-r and their variants are in tests/fixtures/lab*/path");
     assert!(misses.is_empty(), "{}", misses.join("\n"));
 }
 

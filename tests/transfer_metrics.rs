@@ -43,7 +43,9 @@ fn capture_of(dir: &Path, name: &str) -> PathBuf {
 
 fn lab_captures() -> Vec<LabCapture> {
     let mut out = Vec::new();
-    for dir in ["tests/fixtures/lab", "tests/fixtures/lab/path", "tests/fixtures/lab-extra"] {
+    for dir in
+        ["tests/fixtures/lab", "tests/fixtures/lab/path", "tests/fixtures/lab-extra", "tests/fixtures/lab-extra/path"]
+    {
         let dir = root().join(dir);
         for e in std::fs::read_dir(&dir).unwrap() {
             let file = e.unwrap().file_name().to_string_lossy().to_string();
@@ -133,7 +135,7 @@ fn record(
 #[test]
 fn transfer_metrics_agree_with_tshark_on_the_lab_captures() {
     let labs = lab_captures();
-    assert!(labs.len() >= 16, "the lab captures a-d and j-r carry tcp_analysis, found {}", labs.len());
+    assert!(labs.len() >= 21, "the lab captures a-d, j-r and the path variants carry tcp_analysis, found {}", labs.len());
     let mut tally = Tally::default();
     let mut misses = Vec::new();
     let mut right = 0;
