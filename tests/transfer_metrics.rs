@@ -135,7 +135,11 @@ fn record(
 #[test]
 fn transfer_metrics_agree_with_tshark_on_the_lab_captures() {
     let labs = lab_captures();
-    assert!(labs.len() >= 21, "the lab captures a-d, j-r and the path variants carry tcp_analysis, found {}", labs.len());
+    assert!(
+        labs.len() >= 21,
+        "the lab captures a-d, j-r and the path variants carry tcp_analysis, found {}",
+        labs.len()
+    );
     let mut tally = Tally::default();
     let mut misses = Vec::new();
     let mut right = 0;

@@ -16,7 +16,7 @@ use super::outcome::{ms, stalled, Outcome};
 use super::FlowView;
 use crate::classify::rules::{Role, Rules};
 use crate::flow::{Flow, L4};
-use crate::format::{human_bytes, human_rate};
+use crate::format::{human_bytes, human_ms, human_rate};
 use crate::session::Session;
 
 /// A data transfer is slow when its data took this long...
@@ -429,11 +429,11 @@ fn far_registries(s: &Session, g: &Grouping<'_>, out: &mut Vec<Finding>) {
         let fields = kind::FarRegistry { rtt_ms: (ms(rtt) * 10.0).round() / 10.0, region };
         let in_region = fields.region.as_deref().map(|r| format!(" (in {r})")).unwrap_or_default();
         let message = format!(
-            "{}{in_region} is far from this client: its connections take {} ms per round trip (median of {}), and \
+            "{}{in_region} is far from this client: its connections take {} per round trip (median of {}), and \
              every request, handshake and window of data pays it. Add a geo-replica of the registry in the client's \
              region (Premium tier), or pull from a machine near the registry.",
             capitalize(&h.named()),
-            fields.rtt_ms,
+            human_ms(rtt),
             plural(h.views.len() as u64, "connection"),
         );
         out.push(Finding::new(fields, Severity::Warning, h.about(s, &h.views), message));
