@@ -511,8 +511,9 @@ impl Announcer {
         Ok(wrote)
     }
 
-    /// A transfer stalls without a packet saying so: each open TCP flow is looked at on every
-    /// call, and a stall is announced while it lasts (the flow still open). Whether one was.
+    /// A transfer stalls, or a handshake times out, without a packet saying so: each open TCP
+    /// flow is looked at on every call, and either is announced while it lasts (the flow still
+    /// open). Whether one was.
     fn stalls(&mut self, s: &Session, a: &Analyzer, out: &mut impl Write) -> std::io::Result<bool> {
         let now = s.now_ns().unwrap_or(0);
         let mut wrote = false;
@@ -522,7 +523,7 @@ impl Announcer {
             if f.tcp.closed() {
                 continue;
             }
-            if crate::analysis::outcome::stalled(f, s.flow(id).facts, now).is_none() {
+            if !crate::analysis::outcome::went_silent(f, s.flow(id).facts, now) {
                 still.push(id);
                 continue;
             }

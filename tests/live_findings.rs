@@ -150,3 +150,48 @@ fn a_layer_download_that_stops_mid_body_is_announced_as_a_stall_while_it_lasts()
     let closed = closed.expect("the flow's close after the client gave up");
     assert_eq!(closed["outcome"], "stalled", "{closed}");
 }
+
+#[test]
+#[ignore = "needs root"]
+fn a_client_hello_left_unanswered_is_announced_as_a_handshake_timeout_while_it_waits() {
+    use std::io::{Read, Write};
+    let ip = Ipv4Addr::new(127, 0, 0, 85);
+    let server = TcpListener::bind(SocketAddrV4::new(ip, 0)).unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (mut child, mut lines) = capture(ip, port);
+    // The registry takes the connection and the ClientHello, and never answers it: a device on
+    // the path that holds the handshake.
+    let (done, until_done) = std::sync::mpsc::channel::<()>();
+    let registry = std::thread::spawn(move || {
+        let (mut c, _) = server.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = c.read(&mut buf).unwrap();
+        let _ = until_done.recv();
+    });
+    let mut client = TcpStream::connect(SocketAddrV4::new(ip, port)).unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    client.write_all(&common::client_hello("contoso.azurecr.io")).unwrap();
+    let mut finding = None;
+    for l in lines.by_ref() {
+        let v: serde_json::Value = serde_json::from_str(&l.unwrap()).unwrap();
+        match v["event"].as_str() {
+            Some("flow_close") if v["client_port"] == client_port => panic!("the flow closed before its timeout: {v}"),
+            Some("finding") => {
+                finding = Some(v);
+                break;
+            }
+            Some("summary") => break,
+            _ => {}
+        }
+    }
+    drop(client);
+    let _ = done.send(());
+    registry.join().unwrap();
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let finding = finding.expect("a finding event while the ClientHello waits");
+    assert_eq!(finding["kind"], "tls-handshake-timeout", "{finding}");
+    assert_eq!(finding["hello_acked"], true, "the server's stack acknowledged it: {finding}");
+    assert!(finding["waited_s"].as_f64().unwrap() >= 5.0, "{finding}");
+}

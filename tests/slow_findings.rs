@@ -105,4 +105,8 @@ fn an_mtu_black_hole_is_a_handshake_timeout_explained() {
     assert_eq!(kinds, ["mtu-black-hole"], "the black hole explains the timeouts: no second finding");
     let f = &got["findings"][0];
     assert_eq!((f["mss_up"].as_u64(), f["max_segment_down"].as_u64()), (Some(1460), Some(34)));
+    // The ClientHellos waited in the handshake, not in a stall: the pull's time says so too.
+    let pull = &got["pulls"][0];
+    assert_eq!(pull["stalled_s"].as_f64(), Some(0.0), "{pull}");
+    assert!(pull["tls_handshake_s"].as_f64().unwrap() > 19.9, "{pull}");
 }

@@ -174,6 +174,13 @@ fn handshake_timed_out(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> bool {
     end - ch_ns >= HANDSHAKE_PATIENCE_NS
 }
 
+/// The server went silent while the client waited on it: the ClientHello got no answer (see
+/// [`handshake_timed_out`]) or the transfer stalled. Neither comes with a packet saying so, so
+/// a live capture asks this of its open flows as its clock goes on.
+pub fn went_silent(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> bool {
+    handshake_timed_out(flow, facts, now_ns) || stalled(flow, facts, now_ns).is_some()
+}
+
 /// A stall: how it looked, for the outcome and the finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stall {
@@ -214,6 +221,11 @@ impl StallEnd {
 /// ended, or before `now_ns` while it is still open.
 pub fn stalled(flow: &Flow, facts: &FlowFacts, now_ns: i64) -> Option<Stall> {
     use crate::session::transfer::Owed;
+    // A ClientHello that got no answer is a handshake that timed out, whatever came before it:
+    // its wait is the handshake's in every view, as it is in the flow's outcome.
+    if handshake_timed_out(flow, facts, now_ns) {
+        return None;
+    }
     let t = facts.transfer.as_deref()?;
     let last = t.metrics.last_data_down_ns()?;
     let (since, mid_body) = match t.owed() {
