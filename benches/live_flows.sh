@@ -64,32 +64,9 @@ cat "$capture" >/dev/null  # into the page cache: the replay reads at the rate a
 mkdir -p "$out"
 ns_a="acrs-lf-a-$$" ns_b="acrs-lf-b-$$" veth_a="acrlf$$a" veth_b="acrlf$$b"
 pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    ip netns del "$ns_a" 2>/dev/null || true
-    ip netns del "$ns_b" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ip netns add "$ns_a"
-ip netns add "$ns_b"
-ip link add "$veth_a" netns "$ns_a" type veth peer name "$veth_b" netns "$ns_b"
-for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_a" link set "$veth_a" up
-ip -n "$ns_b" link set "$veth_b" up
+source "$here/common/netns.sh"
+netns_pair
 # No addresses and no routes: the replayed packets end at the veth pair.
-
-wait_for() {
-    local file=$1 pattern=$2 pid=$3 i
-    for i in $(seq 100); do
-        grep -q "$pattern" "$file" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 
 ip netns exec "$ns_a" /usr/bin/time -v -o "$out/tcpdump.time" \
     tcpdump -i "$veth_a" -n -w /dev/null -B 32768 2>"$out/tcpdump.stderr" &

@@ -84,29 +84,8 @@ addr_b=10.99.0.2
 mkdir -p "$out"
 
 pids=()
-cleanup() {
-    local p
-    # The started pids are wrappers (timeout, /usr/bin/time): stop their children first.
-    for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    # Deleting a namespace deletes the veth end inside it, and so its peer.
-    ip netns del "$ns_a" 2>/dev/null || true
-    ip netns del "$ns_b" 2>/dev/null || true
-    ip link del "$veth_a" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for n in "$ns_a" "$ns_b"; do
-    ! ip netns list | grep -qw "$n" || die "namespace $n exists already"
-done
-ip netns add "$ns_a"
-ip netns add "$ns_b"
-ip link add "$veth_a" netns "$ns_a" type veth peer name "$veth_b" netns "$ns_b"
-ip -n "$ns_a" link set lo up
-ip -n "$ns_b" link set lo up
-ip -n "$ns_a" link set "$veth_a" mtu 1500 up
-ip -n "$ns_b" link set "$veth_b" mtu 1500 up
+source "$here/common/netns.sh"
+netns_pair
 ip -n "$ns_a" addr add "$addr_a/30" dev "$veth_a"
 ip -n "$ns_b" addr add "$addr_b/30" dev "$veth_b"
 if [ "$offloads" = off ]; then
@@ -115,17 +94,6 @@ if [ "$offloads" = off ]; then
         echo "live_throughput: warning: could not turn offloads off; packets may be GSO-sized" >&2
 fi
 # The only route each side has is the /30: nothing can leave the pair.
-
-# Waits (up to 10 s) for a pattern in a file; fails if the process died first.
-wait_for() {
-    local file=$1 pattern=$2 pid=$3 i
-    for i in $(seq 100); do
-        grep -q "$pattern" "$file" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 
 # `/usr/bin/time -v` fields: user+sys over wall as a percentage, and peak RSS in MiB.
 time_field() { awk -F': ' -v k="$2" '$1 ~ k {print $2}' "$1" | tail -1; }

@@ -83,6 +83,36 @@ fn cut_record(len: u16, sent: usize) -> Vec<u8> {
     r
 }
 
+/// A registry on `server` that takes one connection, plays `script` on it, then holds the
+/// socket open and silent until the returned sender is dropped or sent to.
+fn silent_registry(
+    server: TcpListener,
+    script: impl FnOnce(&mut TcpStream) + Send + 'static,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let (done, until_done) = std::sync::mpsc::channel::<()>();
+    let registry = std::thread::spawn(move || {
+        let (mut c, _) = server.accept().unwrap();
+        script(&mut c);
+        let _ = until_done.recv();
+    });
+    (done, registry)
+}
+
+/// The first `finding` event, read while the flow of `client_port` is still open: its close
+/// coming first fails the test, the capture's end gives `None`.
+fn first_finding_while_open(lines: &mut Lines<BufReader<ChildStdout>>, client_port: u16) -> Option<serde_json::Value> {
+    for l in lines.by_ref() {
+        let v: serde_json::Value = serde_json::from_str(&l.unwrap()).unwrap();
+        match v["event"].as_str() {
+            Some("flow_close") if v["client_port"] == client_port => panic!("the flow closed before its finding: {v}"),
+            Some("finding") => return Some(v),
+            Some("summary") => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 #[test]
 #[ignore = "needs root"]
 fn a_layer_download_that_stops_mid_body_is_announced_as_a_stall_while_it_lasts() {
@@ -93,15 +123,12 @@ fn a_layer_download_that_stops_mid_body_is_announced_as_a_stall_while_it_lasts()
     let (mut child, mut lines) = capture(ip, port);
     // The registry answers the handshake and the request, sends a tenth of a 16 KB record,
     // then nothing, its socket kept open until the client has gone.
-    let (done, until_done) = std::sync::mpsc::channel::<()>();
-    let registry = std::thread::spawn(move || {
-        let (mut c, _) = server.accept().unwrap();
+    let (done, registry) = silent_registry(server, |c| {
         let mut buf = [0u8; 4096];
         let _ = c.read(&mut buf).unwrap();
         c.write_all(&server_hello()).unwrap();
         let _ = c.read(&mut buf).unwrap();
         c.write_all(&cut_record(16_000, 1_600)).unwrap();
-        let _ = until_done.recv();
     });
     let mut client = TcpStream::connect(SocketAddrV4::new(ip, port)).unwrap();
     let client_port = client.local_addr().unwrap().port();
@@ -114,19 +141,7 @@ fn a_layer_download_that_stops_mid_body_is_announced_as_a_stall_while_it_lasts()
         got += client.read(&mut buf).unwrap();
     }
     // No packet follows: the capture's own clock must find the stall.
-    let mut finding = None;
-    for l in lines.by_ref() {
-        let v: serde_json::Value = serde_json::from_str(&l.unwrap()).unwrap();
-        match v["event"].as_str() {
-            Some("flow_close") if v["client_port"] == client_port => panic!("the flow closed before its stall: {v}"),
-            Some("finding") => {
-                finding = Some(v);
-                break;
-            }
-            Some("summary") => break,
-            _ => {}
-        }
-    }
+    let finding = first_finding_while_open(&mut lines, client_port);
     let finding = finding.expect("a finding event while the transfer is stalled");
     assert_eq!(finding["kind"], "stall", "{finding}");
     assert_eq!(finding["client_port"], client_port, "{finding}");
@@ -161,29 +176,13 @@ fn a_client_hello_left_unanswered_is_announced_as_a_handshake_timeout_while_it_w
     let (mut child, mut lines) = capture(ip, port);
     // The registry takes the connection and the ClientHello, and never answers it: a device on
     // the path that holds the handshake.
-    let (done, until_done) = std::sync::mpsc::channel::<()>();
-    let registry = std::thread::spawn(move || {
-        let (mut c, _) = server.accept().unwrap();
-        let mut buf = [0u8; 4096];
-        let _ = c.read(&mut buf).unwrap();
-        let _ = until_done.recv();
+    let (done, registry) = silent_registry(server, |c| {
+        let _ = c.read(&mut [0u8; 4096]).unwrap();
     });
     let mut client = TcpStream::connect(SocketAddrV4::new(ip, port)).unwrap();
     let client_port = client.local_addr().unwrap().port();
     client.write_all(&common::client_hello("contoso.azurecr.io")).unwrap();
-    let mut finding = None;
-    for l in lines.by_ref() {
-        let v: serde_json::Value = serde_json::from_str(&l.unwrap()).unwrap();
-        match v["event"].as_str() {
-            Some("flow_close") if v["client_port"] == client_port => panic!("the flow closed before its timeout: {v}"),
-            Some("finding") => {
-                finding = Some(v);
-                break;
-            }
-            Some("summary") => break,
-            _ => {}
-        }
-    }
+    let finding = first_finding_while_open(&mut lines, client_port);
     drop(client);
     let _ = done.send(());
     registry.join().unwrap();
