@@ -606,7 +606,8 @@ impl Announcer {
 
 /// One event line: `"event"` first, then the record's fields.
 fn line(out: &mut impl Write, event: &str, record: &impl Serialize) -> std::io::Result<()> {
-    let body = serde_json::to_vec(record)?;
+    let mut body = Vec::with_capacity(1024);
+    crate::output::literal_keys::write(&mut body, record)?;
     write!(out, "{{\"event\":\"{event}\"")?;
     match body.get(1..) {
         Some(rest) if rest != b"}" => {

@@ -9,7 +9,7 @@ pub use crate::format::{rcode_name, tls_version_name, tls_version_text};
 
 use super::time::Rfc3339Us;
 use crate::analysis::{Analysis, FlowView};
-use crate::session::{DnsAnswer, PendingQuery, Session, Stats, TransferMetrics};
+use crate::session::{DnsAnswer, PendingQuery, Session, Stats};
 
 /// The whole document. Its long arrays are [`Each`]: written record by record, so a report
 /// on hundreds of thousands of flows is never held in memory whole.
@@ -114,7 +114,7 @@ impl<'a, T, R> Each<'a, T, R> {
 /// A record of a long array, as one line of JSON.
 pub trait Record: Serialize {
     fn write_line(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        serde_json::to_writer(out, self)
+        super::literal_keys::write(out, self)
     }
 }
 
@@ -131,9 +131,13 @@ impl<'a, T: Sync, R: Record> Each<'a, T, R> {
     fn write_compact(&self, out: &mut impl std::io::Write, par: Par) -> std::io::Result<()> {
         out.write_all(b"[")?;
         let mut first = true;
+        // The parts' buffers go round from one round to the next: fresh ones would be fresh
+        // pages, faulted in and zeroed by the kernel for every megabyte written.
+        let spare = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
+        let take = || spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
         for round in self.items.chunks(par.per_part * par.threads) {
             let parts = crate::par::map_chunks(round, par.threads, par.per_part, |part| {
-                let mut buf = Vec::with_capacity(part.len() * 1024);
+                let mut buf = take().unwrap_or_else(|| Vec::with_capacity(part.len() * 1024));
                 for (i, item) in part.iter().enumerate() {
                     if i > 0 {
                         buf.push(b',');
@@ -147,7 +151,10 @@ impl<'a, T: Sync, R: Record> Each<'a, T, R> {
                     out.write_all(b",")?;
                 }
                 first = false;
-                out.write_all(&part?)?;
+                let mut part = part?;
+                out.write_all(&part)?;
+                part.clear();
+                spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(part);
             }
         }
         out.write_all(b"]")
@@ -282,8 +289,17 @@ pub struct FlowRecord<'a> {
     pub retransmissions_up: u32,
     pub retransmissions_down: u32,
     /// How the transfer went, as tshark's TCP analysis counts it (docs/json.md); null for UDP.
-    #[serde(flatten)]
-    pub transfer: TransferRecord,
+    pub lost_segments_down: Option<u32>,
+    pub out_of_order_down: Option<u32>,
+    pub zero_windows_up: Option<u32>,
+    pub zero_windows_down: Option<u32>,
+    pub window_full_down: Option<u32>,
+    pub max_gap_down_s: Option<f64>,
+    pub goodput_down_bps: Option<f64>,
+    pub mss_up: Option<u16>,
+    pub mss_down: Option<u16>,
+    pub max_segment_down: Option<u32>,
+    pub ttfb_ms: Option<f64>,
     /// How each side first closed: "fin", "rst" or null.
     pub client_close: Option<&'static str>,
     pub server_close: Option<&'static str>,
@@ -447,7 +463,17 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         syn_span_s: crate::analysis::outcome::syn_span_ns(f) as f64 / 1e9,
         retransmissions_up: transfer.map_or(0, |t| t.retransmissions_up),
         retransmissions_down: transfer.map_or(0, |t| t.retransmissions_down),
-        transfer: TransferRecord::of(transfer),
+        lost_segments_down: transfer.map(|m| m.lost_segments_down),
+        out_of_order_down: transfer.map(|m| m.out_of_order_down),
+        zero_windows_up: transfer.map(|m| m.zero_windows_up),
+        zero_windows_down: transfer.map(|m| m.zero_windows_down),
+        window_full_down: transfer.map(|m| m.window_full_down),
+        max_gap_down_s: transfer.and_then(|m| m.max_gap_down_ns()).map(|g| (g / 1_000) as f64 / 1e6),
+        goodput_down_bps: transfer.and_then(|m| m.goodput_down_bps()).map(|b| (b * 10.0).round() / 10.0),
+        mss_up: transfer.and_then(|m| m.mss_up()),
+        mss_down: transfer.and_then(|m| m.mss_down()),
+        max_segment_down: transfer.map(|m| m.max_segment_down),
+        ttfb_ms: transfer.and_then(|m| m.ttfb_ns()).filter(|t| *t >= 0).map(crate::analysis::outcome::ms),
         client_close: f.tcp.client_close().map(|c| c.how.as_str()),
         server_close: f.tcp.server_close().map(|c| c.how.as_str()),
         icmp: f.icmp().map(IcmpRecord::of),
@@ -456,43 +482,6 @@ pub fn flow_record<'a>(s: &'a Session, v: &'a FlowView) -> FlowRecord<'a> {
         interface: f.interface,
         ifindex: f.ifindex,
         process: facts.process.as_deref(),
-    }
-}
-
-/// The transfer metrics of a TCP flow, all null for UDP; docs/json.md says what each counts.
-#[derive(Debug, Default, Serialize)]
-pub struct TransferRecord {
-    pub lost_segments_down: Option<u32>,
-    pub out_of_order_down: Option<u32>,
-    pub zero_windows_up: Option<u32>,
-    pub zero_windows_down: Option<u32>,
-    pub window_full_down: Option<u32>,
-    pub max_gap_down_s: Option<f64>,
-    pub goodput_down_bps: Option<f64>,
-    pub mss_up: Option<u16>,
-    pub mss_down: Option<u16>,
-    pub max_segment_down: Option<u32>,
-    pub ttfb_ms: Option<f64>,
-}
-
-impl TransferRecord {
-    pub fn of(m: Option<&TransferMetrics>) -> TransferRecord {
-        let Some(m) = m else {
-            return TransferRecord::default();
-        };
-        TransferRecord {
-            lost_segments_down: Some(m.lost_segments_down),
-            out_of_order_down: Some(m.out_of_order_down),
-            zero_windows_up: Some(m.zero_windows_up),
-            zero_windows_down: Some(m.zero_windows_down),
-            window_full_down: Some(m.window_full_down),
-            max_gap_down_s: m.max_gap_down_ns().map(|g| (g / 1_000) as f64 / 1e6),
-            goodput_down_bps: m.goodput_down_bps().map(|b| (b * 10.0).round() / 10.0),
-            mss_up: m.mss_up(),
-            mss_down: m.mss_down(),
-            max_segment_down: Some(m.max_segment_down),
-            ttfb_ms: m.ttfb_ns().filter(|t| *t >= 0).map(crate::analysis::outcome::ms),
-        }
     }
 }
 

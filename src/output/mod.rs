@@ -2,6 +2,7 @@
 
 pub mod annotate;
 pub mod json;
+pub mod literal_keys;
 pub mod progress;
 pub mod text;
 pub mod time;

@@ -343,18 +343,24 @@ fn write_streamed<T: Sync>(
     }
     let widths = head.widths().to_vec();
     w.write_all(head.render().as_bytes())?;
+    // A round's tables and lines go on to the next: fresh ones would be fresh pages, faulted
+    // in and zeroed by the kernel for every megabyte written.
+    let spare = std::sync::Mutex::new(Vec::<(Table, String)>::new());
+    let take = || spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
     for round in items.chunks(ROWS_PER_PART * threads) {
         let parts = crate::par::map_chunks(round, threads, ROWS_PER_PART, |part| {
-            let mut t = Table::with_widths(&widths);
+            let (mut t, mut lines) = take().unwrap_or_else(|| (Table::with_widths(&widths), String::new()));
             for item in part {
                 row(&mut t, item);
             }
-            let mut lines = String::new();
             t.render_into(&mut lines);
-            lines
+            t.forget_rows();
+            (t, lines)
         });
-        for lines in parts {
+        for (t, mut lines) in parts {
             w.write_all(lines.as_bytes())?;
+            lines.clear();
+            spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((t, lines));
         }
     }
     Ok(())
