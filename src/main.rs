@@ -381,7 +381,12 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         pipeline::read_all(reader, limits, |bytes| bar.update(bytes))
     };
     bar.finish();
-    let analysis = analyzer.analyze(&session);
+    // The allowlist prints the endpoints; only `--fail-on` would read its findings.
+    let parts = match (args.format, args.fail_on) {
+        (ReportFormat::Allowlist, None) => acrscope::analysis::Parts::EndpointsOnly,
+        _ => acrscope::analysis::Parts::All,
+    };
+    let analysis = analyzer.analyze_parts(&session, parts);
     if let (Some(f), Some(path)) = (out, &args.annotate) {
         acrscope::output::annotate::write(&args.file, f, &session, &analysis, &frame_flows)
             .with_context(|| format!("writing {}", path.display()))?;

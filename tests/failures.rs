@@ -168,6 +168,14 @@ fn fail_on_exits_3_when_such_a_finding_exists_and_0_otherwise() {
     let warn = Command::new(BIN).args(["report", "--fail-on", "warning"]).arg(&d).output().unwrap();
     let err = Command::new(BIN).args(["report", "--fail-on", "error"]).arg(&d).output().unwrap();
     assert_eq!((warn.status.code(), err.status.code()), (Some(3), Some(0)));
+    // The allowlist prints no findings, and still stops on them.
+    let out = Command::new(BIN)
+        .args(["report", "--format", "allowlist", "--fail-on", "error"])
+        .arg(&failing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("REGISTRY"), "the allowlist is still written");
 }
 
 #[test]
