@@ -40,6 +40,36 @@ pub fn map_chunks<'t, T: Sync, R: Send>(
     })
 }
 
+/// `make` applied to every part on `threads` threads of its own, and `each` given the results
+/// on this thread in the order of the parts, as they come: consuming one (writing it into a
+/// file, say) overlaps making the next. A thread holds at most one result waiting. Stops at
+/// the first error of `each`.
+pub fn make_in_order<P: Sync, R: Send, E>(
+    parts: &[P],
+    threads: usize,
+    make: impl Fn(&P) -> R + Sync,
+    mut each: impl FnMut(usize, R) -> Result<(), E>,
+) -> Result<(), E> {
+    if threads <= 1 || parts.len() <= 1 {
+        return parts.iter().enumerate().try_for_each(|(i, p)| each(i, make(p)));
+    }
+    let make = &make;
+    std::thread::scope(|scope| {
+        let ready: Vec<_> = (0..threads)
+            .map(|t| {
+                let (send, ready) = std::sync::mpsc::sync_channel(0);
+                scope.spawn(move || {
+                    // A send fails once `each` stopped: then so does this thread.
+                    let _ = parts.iter().skip(t).step_by(threads).try_for_each(|p| send.send(make(p)));
+                });
+                ready
+            })
+            .collect();
+        // A thread that panicked sends nothing more; the scope carries its panic on.
+        (0..parts.len()).map_while(|i| Some((i, ready[i % threads].recv().ok()?))).try_for_each(|(i, r)| each(i, r))
+    })
+}
+
 /// `f` applied to consecutive slices of `items` on up to `threads` threads (this one included),
 /// each writing the results of its slice to the same places of `out` (as long as `items`).
 /// The results land where they stay: a vector of hundreds of thousands of results is never
@@ -86,6 +116,40 @@ pub fn join<RA: Send, RB>(parallel: bool, a: impl FnOnce() -> RA + Send, b: impl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_made_on_threads_are_consumed_in_order_until_an_error() {
+        let parts: Vec<u32> = (0..50).collect();
+        for threads in 1..=4 {
+            let mut got = Vec::new();
+            let done: Result<(), ()> = make_in_order(
+                &parts,
+                threads,
+                |p| p * 2,
+                |i, r| {
+                    got.push((i, r));
+                    Ok(())
+                },
+            );
+            assert_eq!(done, Ok(()));
+            assert_eq!(got, (0..50).map(|i| (i as usize, i * 2)).collect::<Vec<_>>(), "{threads} threads");
+            let mut seen = 0;
+            let stopped = make_in_order(
+                &parts,
+                threads,
+                |p| *p,
+                |i, _| {
+                    seen += 1;
+                    if i == 7 {
+                        Err(i)
+                    } else {
+                        Ok(())
+                    }
+                },
+            );
+            assert_eq!((stopped, seen), (Err(7), 8), "{threads} threads");
+        }
+    }
 
     #[test]
     fn results_come_in_order_and_cover_every_item() {

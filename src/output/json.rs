@@ -75,6 +75,8 @@ pub fn pull_record(p: &crate::analysis::pulls::Pull) -> PullRecord<'_> {
     }
 }
 
+use std::sync::{Mutex, PoisonError};
+
 /// A JSON array of one record per item, each made only when it is written.
 pub struct Each<'a, T, R> {
     items: &'a [T],
@@ -90,7 +92,7 @@ struct Par {
 
 /// Records each thread writes at a time on one line: big enough to be worth a thread, small
 /// enough that the parts in memory stay a few megabytes.
-const RECORDS_PER_PART: usize = 2048;
+const RECORDS_PER_PART: usize = 1024;
 
 impl<'a, T, R> Each<'a, T, R> {
     pub fn new(items: &'a [T], record: impl Fn(&'a T) -> R + Send + Sync + 'a) -> Self {
@@ -129,35 +131,30 @@ impl<'a, T: Sync, R: Record> Each<'a, T, R> {
     /// written on every core: a report of hundreds of thousands of flows is hundreds of
     /// megabytes of JSON.
     fn write_compact(&self, out: &mut impl std::io::Write, par: Par) -> std::io::Result<()> {
-        out.write_all(b"[")?;
-        let mut first = true;
-        // The parts' buffers go round from one round to the next: fresh ones would be fresh
-        // pages, faulted in and zeroed by the kernel for every megabyte written.
-        let spare = std::sync::Mutex::new(Vec::<Vec<u8>>::new());
-        let take = || spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-        for round in self.items.chunks(par.per_part * par.threads) {
-            let parts = crate::par::map_chunks(round, par.threads, par.per_part, |part| {
-                let mut buf = take().unwrap_or_else(|| Vec::with_capacity(part.len() * 1024));
-                for (i, item) in part.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    (self.record)(item).write_line(&mut buf)?;
+        let parts: Vec<&'a [T]> = self.items.chunks(par.per_part.max(1)).collect();
+        // The parts' buffers go round: fresh ones would be fresh pages, faulted in and zeroed
+        // by the kernel for every megabyte written.
+        let spare = Mutex::new(Vec::<Vec<u8>>::new());
+        let make = |part: &'a [T]| {
+            let mut buf = spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+            for (i, item) in part.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
                 }
-                Ok::<_, serde_json::Error>(buf)
-            });
-            for part in parts {
-                if !first {
-                    out.write_all(b",")?;
-                }
-                first = false;
-                let mut part = part?;
-                out.write_all(&part)?;
-                part.clear();
-                spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(part);
+                (self.record)(item).write_line(&mut buf)?;
             }
-        }
-        out.write_all(b"]")
+            Ok::<_, serde_json::Error>(buf)
+        };
+        let mut write = |i: usize, part: serde_json::Result<Vec<u8>>| -> std::io::Result<()> {
+            let mut part = part?;
+            out.write_all(if i == 0 { b"[" } else { b"," })?;
+            out.write_all(&part)?;
+            part.clear();
+            spare.lock().unwrap_or_else(PoisonError::into_inner).push(part);
+            Ok(())
+        };
+        crate::par::make_in_order(&parts, par.threads, |p| make(p), &mut write)?;
+        out.write_all(if parts.is_empty() { b"[]" } else { b"]" })
     }
 }
 

@@ -343,27 +343,26 @@ fn write_streamed<T: Sync>(
     }
     let widths = head.widths().to_vec();
     w.write_all(head.render().as_bytes())?;
-    // A round's tables and lines go on to the next: fresh ones would be fresh pages, faulted
-    // in and zeroed by the kernel for every megabyte written.
+    // The parts' tables and lines go round: fresh ones would be fresh pages, faulted in and
+    // zeroed by the kernel for every megabyte written.
     let spare = std::sync::Mutex::new(Vec::<(Table, String)>::new());
-    let take = || spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-    for round in items.chunks(ROWS_PER_PART * threads) {
-        let parts = crate::par::map_chunks(round, threads, ROWS_PER_PART, |part| {
-            let (mut t, mut lines) = take().unwrap_or_else(|| (Table::with_widths(&widths), String::new()));
-            for item in part {
-                row(&mut t, item);
-            }
-            t.render_into(&mut lines);
-            t.forget_rows();
-            (t, lines)
-        });
-        for (t, mut lines) in parts {
-            w.write_all(lines.as_bytes())?;
-            lines.clear();
-            spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((t, lines));
+    let parts: Vec<&[T]> = items.chunks(ROWS_PER_PART).collect();
+    let make = |part: &&[T]| {
+        let taken = spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let (mut t, mut lines) = taken.unwrap_or_else(|| (Table::with_widths(&widths), String::new()));
+        for item in *part {
+            row(&mut t, item);
         }
-    }
-    Ok(())
+        t.render_into(&mut lines);
+        t.forget_rows();
+        (t, lines)
+    };
+    crate::par::make_in_order(&parts, threads, make, |_, (t, mut lines)| {
+        w.write_all(lines.as_bytes())?;
+        lines.clear();
+        spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((t, lines));
+        Ok(())
+    })
 }
 
 /// Rows a thread measures at a time (keeping nothing), and lays out at a time: enough to be
