@@ -83,19 +83,27 @@ fn cut_record(len: u16, sent: usize) -> Vec<u8> {
     r
 }
 
-/// A registry on `server` that takes one connection, plays `script` on it, then holds the
-/// socket open and silent until the returned sender is dropped or sent to.
-fn silent_registry(
-    server: TcpListener,
-    script: impl FnOnce(&mut TcpStream) + Send + 'static,
-) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+/// A registry watched by `acrscope live`: on a loopback port of `ip`, it takes one connection,
+/// plays `script` on it, then holds the socket open and silent until `done` is sent to.
+struct SilentRegistry {
+    port: u16,
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    done: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn silent_registry(ip: Ipv4Addr, script: impl FnOnce(&mut TcpStream) + Send + 'static) -> SilentRegistry {
+    let server = TcpListener::bind(SocketAddrV4::new(ip, 0)).unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (child, lines) = capture(ip, port);
     let (done, until_done) = std::sync::mpsc::channel::<()>();
-    let registry = std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let (mut c, _) = server.accept().unwrap();
         script(&mut c);
         let _ = until_done.recv();
     });
-    (done, registry)
+    SilentRegistry { port, child, lines, done, thread }
 }
 
 /// The first `finding` event, read while the flow of `client_port` is still open: its close
@@ -118,12 +126,9 @@ fn first_finding_while_open(lines: &mut Lines<BufReader<ChildStdout>>, client_po
 fn a_layer_download_that_stops_mid_body_is_announced_as_a_stall_while_it_lasts() {
     use std::io::{Read, Write};
     let ip = Ipv4Addr::new(127, 0, 0, 84);
-    let server = TcpListener::bind(SocketAddrV4::new(ip, 0)).unwrap();
-    let port = server.local_addr().unwrap().port();
-    let (mut child, mut lines) = capture(ip, port);
     // The registry answers the handshake and the request, sends a tenth of a 16 KB record,
     // then nothing, its socket kept open until the client has gone.
-    let (done, registry) = silent_registry(server, |c| {
+    let SilentRegistry { port, mut child, mut lines, done, thread: registry } = silent_registry(ip, |c| {
         let mut buf = [0u8; 4096];
         let _ = c.read(&mut buf).unwrap();
         c.write_all(&server_hello()).unwrap();
@@ -171,12 +176,9 @@ fn a_layer_download_that_stops_mid_body_is_announced_as_a_stall_while_it_lasts()
 fn a_client_hello_left_unanswered_is_announced_as_a_handshake_timeout_while_it_waits() {
     use std::io::{Read, Write};
     let ip = Ipv4Addr::new(127, 0, 0, 85);
-    let server = TcpListener::bind(SocketAddrV4::new(ip, 0)).unwrap();
-    let port = server.local_addr().unwrap().port();
-    let (mut child, mut lines) = capture(ip, port);
     // The registry takes the connection and the ClientHello, and never answers it: a device on
     // the path that holds the handshake.
-    let (done, registry) = silent_registry(server, |c| {
+    let SilentRegistry { port, mut child, mut lines, done, thread: registry } = silent_registry(ip, |c| {
         let _ = c.read(&mut [0u8; 4096]).unwrap();
     });
     let mut client = TcpStream::connect(SocketAddrV4::new(ip, port)).unwrap();
