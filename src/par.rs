@@ -70,6 +70,32 @@ pub fn make_in_order<P: Sync, R: Send, E>(
     })
 }
 
+/// Buffers that go round between the threads making parts and the one consuming them: fresh
+/// ones would be fresh pages, faulted in and zeroed by the kernel for every megabyte made.
+pub struct Spare<T>(std::sync::Mutex<Vec<T>>);
+
+impl<T> Spare<T> {
+    pub fn new() -> Self {
+        Self(std::sync::Mutex::new(Vec::new()))
+    }
+
+    /// A buffer given back earlier, if any.
+    pub fn take(&self) -> Option<T> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop()
+    }
+
+    /// `buf` kept for the next `take`; the caller clears it first.
+    pub fn give(&self, buf: T) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(buf);
+    }
+}
+
+impl<T> Default for Spare<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// `f` applied to consecutive slices of `items` on up to `threads` threads (this one included),
 /// each writing the results of its slice to the same places of `out` (as long as `items`).
 /// The results land where they stay: a vector of hundreds of thousands of results is never

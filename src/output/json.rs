@@ -75,8 +75,6 @@ pub fn pull_record(p: &crate::analysis::pulls::Pull) -> PullRecord<'_> {
     }
 }
 
-use std::sync::{Mutex, PoisonError};
-
 /// A JSON array of one record per item, each made only when it is written.
 pub struct Each<'a, T, R> {
     items: &'a [T],
@@ -132,11 +130,9 @@ impl<'a, T: Sync, R: Record> Each<'a, T, R> {
     /// megabytes of JSON.
     fn write_compact(&self, out: &mut impl std::io::Write, par: Par) -> std::io::Result<()> {
         let parts: Vec<&'a [T]> = self.items.chunks(par.per_part.max(1)).collect();
-        // The parts' buffers go round: fresh ones would be fresh pages, faulted in and zeroed
-        // by the kernel for every megabyte written.
-        let spare = Mutex::new(Vec::<Vec<u8>>::new());
+        let spare = crate::par::Spare::<Vec<u8>>::new();
         let make = |part: &'a [T]| {
-            let mut buf = spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+            let mut buf = spare.take().unwrap_or_default();
             for (i, item) in part.iter().enumerate() {
                 if i > 0 {
                     buf.push(b',');
@@ -150,7 +146,7 @@ impl<'a, T: Sync, R: Record> Each<'a, T, R> {
             out.write_all(if i == 0 { b"[" } else { b"," })?;
             out.write_all(&part)?;
             part.clear();
-            spare.lock().unwrap_or_else(PoisonError::into_inner).push(part);
+            spare.give(part);
             Ok(())
         };
         crate::par::make_in_order(&parts, par.threads, |p| make(p), &mut write)?;

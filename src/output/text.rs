@@ -343,12 +343,10 @@ fn write_streamed<T: Sync>(
     }
     let widths = head.widths().to_vec();
     w.write_all(head.render().as_bytes())?;
-    // The parts' tables and lines go round: fresh ones would be fresh pages, faulted in and
-    // zeroed by the kernel for every megabyte written.
-    let spare = std::sync::Mutex::new(Vec::<(Table, String)>::new());
+    let spare = crate::par::Spare::<(Table, String)>::new();
     let parts: Vec<&[T]> = items.chunks(ROWS_PER_PART).collect();
     let make = |part: &&[T]| {
-        let taken = spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let taken = spare.take();
         let (mut t, mut lines) = taken.unwrap_or_else(|| (Table::with_widths(&widths), String::new()));
         for item in *part {
             row(&mut t, item);
@@ -360,7 +358,7 @@ fn write_streamed<T: Sync>(
     crate::par::make_in_order(&parts, threads, make, |_, (t, mut lines)| {
         w.write_all(lines.as_bytes())?;
         lines.clear();
-        spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((t, lines));
+        spare.give((t, lines));
         Ok(())
     })
 }
