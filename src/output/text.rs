@@ -314,8 +314,19 @@ fn flows<'a>(w: &mut impl std::io::Write, s: &Session, a: &'a Analysis) -> std::
     let t0 = s.stats.first_ns.unwrap_or(0);
     const HEAD: [&str; 12] =
         ["REGISTRY", "ROLE", "HOST", "BY", "FLOW", "SCOPE", "START", "DURATION", "UP/DOWN", "RTT", "RATE↓", "OUTCOME"];
-    write_streamed(w, &HEAD, &order, |t, v| flow_row(t, s, v, t0))?;
+    // Widths do not depend on the order: measured in the flows' own order, a flow's record,
+    // facts and transfer analysis are read where the previous one's ended, not from memory
+    // the sort scattered them over.
+    let by_id: Vec<&FlowView> = shown().map(|(_, v)| v).collect();
+    write_streamed(w, &HEAD, Rows { measured: &by_id, shown: &order }, |t, v| flow_row(t, s, v, t0))?;
     Ok(order)
+}
+
+/// The items of a table: `shown` in the order of its rows, `measured` the same items in the
+/// order cheapest to read.
+struct Rows<'a, T> {
+    measured: &'a [T],
+    shown: &'a [T],
 }
 
 /// Writes a table of many rows without holding its text: the rows are made on every core
@@ -325,11 +336,12 @@ fn flows<'a>(w: &mut impl std::io::Write, s: &Session, a: &'a Analysis) -> std::
 fn write_streamed<T: Sync>(
     w: &mut impl std::io::Write,
     head: &[&str],
-    items: &[T],
+    rows: Rows<T>,
     row: impl Fn(&mut Table, &T) + Sync,
 ) -> std::io::Result<()> {
+    debug_assert_eq!(rows.measured.len(), rows.shown.len());
     let threads = crate::par::threads(8);
-    let measured = crate::par::map_chunks(items, threads, ROWS_MEASURED_PER_PART, |part| {
+    let measured = crate::par::map_chunks(rows.measured, threads, ROWS_MEASURED_PER_PART, |part| {
         let mut t = Table::headless(head.len());
         for item in part {
             row(&mut t, item);
@@ -344,7 +356,7 @@ fn write_streamed<T: Sync>(
     let widths = head.widths().to_vec();
     w.write_all(head.render().as_bytes())?;
     let spare = crate::par::Spare::<(Table, String)>::new();
-    let parts: Vec<&[T]> = items.chunks(ROWS_PER_PART).collect();
+    let parts: Vec<&[T]> = rows.shown.chunks(ROWS_PER_PART).collect();
     let make = |part: &&[T]| {
         let taken = spare.take();
         let (mut t, mut lines) = taken.unwrap_or_else(|| (Table::with_widths(&widths), String::new()));
@@ -417,21 +429,26 @@ fn dns(w: &mut impl std::io::Write, s: &Session) -> std::io::Result<()> {
     let t0 = s.stats.first_ns.unwrap_or(0);
     w.write_all(b"\nDNS ANSWERS\n")?;
     let answers: Vec<&DnsAnswer> = s.dns.iter().collect();
-    write_streamed(w, &["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"], &answers, |t, d| {
-        t.cell(format_args!("+{}s", secs(d.ts_ns - t0)))
-            .cell(d.server)
-            .cell(d.msg.qtype.as_deref().unwrap_or_default())
-            .cell(Joined(&d.msg.chain, " → "));
-        if d.msg.addresses.is_empty() {
-            t.cell(rcode_name(d.msg.rcode));
-        } else {
-            t.cell(Joined(&d.msg.addresses, ", "));
-        }
-        match d.msg.min_ttl {
-            Some(ttl) => t.cell(ttl),
-            None => t.cell("-"),
-        };
-    })?;
+    write_streamed(
+        w,
+        &["TIME", "SERVER", "TYPE", "CHAIN", "ADDRESSES", "TTL"],
+        Rows { measured: &answers, shown: &answers },
+        |t, d| {
+            t.cell(format_args!("+{}s", secs(d.ts_ns - t0)))
+                .cell(d.server)
+                .cell(d.msg.qtype.as_deref().unwrap_or_default())
+                .cell(Joined(&d.msg.chain, " → "));
+            if d.msg.addresses.is_empty() {
+                t.cell(rcode_name(d.msg.rcode));
+            } else {
+                t.cell(Joined(&d.msg.addresses, ", "));
+            }
+            match d.msg.min_ttl {
+                Some(ttl) => t.cell(ttl),
+                None => t.cell("-"),
+            };
+        },
+    )?;
     if !s.dns.unanswered().is_empty() {
         let rows: Vec<Vec<String>> = s
             .dns
