@@ -12,7 +12,7 @@ use acrscope::ui::app::App;
 use acrscope::ui::theme::Theme;
 use acrscope::ui::ViewKind;
 use acrscope::ui::{self, model};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 
 fn shared(flows: usize) -> Shared {
     let session = common::many_flows_session(flows);
@@ -44,4 +44,12 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+// criterion_main!, with the allocator set first as the program sets it: a cold build makes
+// megabytes of vectors, and whether they come back as fresh pages depends on that setting
+// (docs/performance.md).
+fn main() {
+    acrscope::malloc::fix_mmap_threshold();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod flow;
 pub mod format;
 pub mod live;
+pub mod malloc;
 pub mod output;
 pub mod packet;
 pub mod par;

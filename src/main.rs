@@ -39,27 +39,8 @@ struct FindingsFailed {
 #[error("{0}")]
 struct InputError(String);
 
-/// glibc raises its mmap threshold (up to 32 MiB) each time a large block is freed; after the
-/// read-ahead buffers and the hot flow table have come and gone, large buffers then come from
-/// the heap, and the holes they leave hold the resident size up. A fixed threshold gives each
-/// buffer of 256 KiB or more a mapping of its own, returned on free (figures in
-/// docs/performance.md).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn fix_mmap_threshold() {
-    const THRESHOLD: i32 = 256 * 1024;
-    // SAFETY: mallopt sets a parameter of the allocator and touches no memory of ours; it runs
-    // first in main, before any thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn fix_mmap_threshold() {}
-
 fn main() -> ExitCode {
-    fix_mmap_threshold();
+    acrscope::malloc::fix_mmap_threshold();
     // The attribution helper, re-executed by `acrscope live` as root: before clap, so that it
     // is no subcommand a user sees.
     let mut argv = std::env::args();
