@@ -7,6 +7,8 @@
 #   benches/compare.sh --quick         # small captures, a smoke run of a minute or two
 #   benches/compare.sh --no-tshark     # acrscope and tcpdump only
 #   benches/compare.sh --runs 5        # best of 5 instead of 3
+#   benches/compare.sh --ui            # also the timeline UI at --speed max (benches/ui_load.sh)
+#   sudo benches/compare.sh --live     # also 1,000,000 flows through `live` (benches/live_flows.sh)
 #
 # Captures (written once to target/bench-data/, reused while their parameters are unchanged):
 #   a  200 ACR pulls in the four set-ups: ~1.1 GB, ~1.1 M packets, 1,000 TLS flows, 400 DNS answers
@@ -36,6 +38,10 @@ Options:
   --data-dir DIR      where captures and outputs go (default target/bench-data)
   --no-build          use the binaries already in target/release
   --generate-only     build and generate the captures, measure nothing
+  --ui                also time the timeline UI at --speed max against report on each capture
+                      (benches/ui_load.sh; needs tmux)
+  --live              also replay 1,000,000 short flows through `acrscope live` on a veth pair
+                      (benches/live_flows.sh; as root, needs iproute2 and tcpreplay)
   -h, --help          this text
 
 MB are 10^6 bytes, throughout (MB/s of the capture file, peak RSS).
@@ -54,6 +60,8 @@ SEED=1
 DATA_DIR=
 BUILD=1
 GENERATE_ONLY=0
+UI=0
+LIVE=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -71,6 +79,8 @@ while [ $# -gt 0 ]; do
         --data-dir=*) DATA_DIR=${1#*=} ;;
         --no-build) BUILD=0 ;;
         --generate-only) GENERATE_ONLY=1 ;;
+        --ui) UI=1 ;;
+        --live) LIVE=1 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -100,6 +110,12 @@ command -v cargo >/dev/null 2>&1 || [ "$BUILD" = 0 ] \
     || problems+=("cargo not found: install Rust from https://rustup.rs (or pass --no-build)")
 command -v tcpdump >/dev/null 2>&1 || missing_pkgs+=(tcpdump)
 if [ "$TSHARK" = 1 ] && [ "$GENERATE_ONLY" = 0 ]; then command -v tshark >/dev/null 2>&1 || missing_pkgs+=(tshark); fi
+if [ "$UI" = 1 ]; then command -v tmux >/dev/null 2>&1 || missing_pkgs+=(tmux); fi
+if [ "$LIVE" = 1 ]; then
+    [ "$(id -u)" = 0 ] || problems+=("--live makes network namespaces: run it as root (sudo)")
+    command -v tcpreplay >/dev/null 2>&1 || missing_pkgs+=(tcpreplay)
+    command -v ip >/dev/null 2>&1 || missing_pkgs+=(iproute2)
+fi
 if [ ! -x /usr/bin/time ] || ! /usr/bin/time -v true >/dev/null 2>&1; then
     missing_pkgs+=(time)   # the shell keyword `time` cannot report peak RSS; GNU time can
 fi
@@ -348,6 +364,36 @@ for cap in "${SELECTED[@]}"; do
     echo "   acrscope/tcpdump = $(calc '%.3f' 'a / t' a="${WALL[$cap.acrscope]}" t="${WALL[$cap.tcpdump]}")"
 done
 
+# ---- the UI and live ---------------------------------------------------------------------------
+
+declare -A UI_MS REP_MS
+if [ "$UI" = 1 ]; then
+    files=()
+    for cap in "${SELECTED[@]}"; do files+=("$(cap_file "$cap")"); done
+    echo
+    echo "== the timeline UI at --speed max against report --format json (benches/ui_load.sh, best of $RUNS)"
+    ui_out=$(benches/ui_load.sh --bin "$ACRSCOPE" --runs "$RUNS" "${files[@]}")
+    sed 's/^/   /' <<<"$ui_out"
+    for cap in "${SELECTED[@]}"; do
+        v=$(awk -v f="$(basename "$(cap_file "$cap")")" '$1 == f { print $2, $3 }' <<<"$ui_out")
+        [ -n "$v" ] || { echo "compare.sh: ui_load.sh printed no row for $cap" >&2; exit 1; }
+        UI_MS[$cap]=${v% *}
+        REP_MS[$cap]=${v#* }
+    done
+fi
+LIVE_FLOWS=1000000
+[ "$QUICK" = 1 ] && LIVE_FLOWS=10000
+LIVE_ROW=
+if [ "$LIVE" = 1 ]; then
+    echo
+    echo "== $LIVE_FLOWS short TLS flows replayed through acrscope live (benches/live_flows.sh)"
+    live_out=$(benches/live_flows.sh --bin "$ACRSCOPE" --flows "$LIVE_FLOWS")
+    sed '/^$/d; s/^/   /' <<<"$live_out"
+    # packets, kernel drops, flows, peak MB, KB per flow
+    LIVE_ROW=$(awk '$1 == "acrscope" { print $2, $3, $4, $5, $6 }' <<<"$live_out")
+    [ -n "$LIVE_ROW" ] || { echo "compare.sh: live_flows.sh printed no acrscope row" >&2; exit 1; }
+fi
+
 # ---- targets ----------------------------------------------------------------------------------
 
 echo
@@ -356,7 +402,7 @@ if [ "$QUICK" = 1 ]; then
 else
     echo "== targets"
 fi
-met=0; missed=0
+met=0; missed=0; unmeasured=0
 check() {  # check DESCRIPTION FIGURE CONDITION(awk, on x) SHOWN
     local desc=$1 fig=$2 cond=$3
     if awk -v x="$fig" "BEGIN { exit !($cond) }"; then
@@ -364,6 +410,9 @@ check() {  # check DESCRIPTION FIGURE CONDITION(awk, on x) SHOWN
     else
         printf '   MISSED  %-46s %s\n' "$desc" "$4"; missed=$((missed + 1))
     fi
+}
+not_measured() {  # not_measured DESCRIPTION HOW
+    printf '   -       %-46s not measured (%s)\n' "$1" "$2"; unmeasured=$((unmeasured + 1))
 }
 has() { case ",$CAPTURES," in *",$1,"*) return 0 ;; esac; return 1; }
 rss_mb() { calc '%.1f' 'k * 1024 / 1e6' k="${RSS[$1.acrscope]}"; }
@@ -402,4 +451,26 @@ if has a && has c; then
     check "(c) peak RSS within 10% of (a)" "$r" 'x <= 10 && x >= -10' \
         "$(rss_mb c) MB vs $(rss_mb a) MB: ${r}%"
 fi
-echo "   $met met, $missed missed. Results: $RESULTS"
+# One frame of the UI, read from the source (src/ui/run.rs) so that the two cannot disagree.
+frame_ms=$(sed -n 's/^const FRAME: Duration = Duration::from_millis(\([0-9]*\));.*/\1/p' src/ui/run.rs)
+[ -n "$frame_ms" ] || { echo "compare.sh: no FRAME in src/ui/run.rs" >&2; exit 1; }
+for cap in a b; do
+    has "$cap" || continue
+    desc="($cap) UI at --speed max <= report + one frame"
+    if [ "$UI" = 1 ]; then
+        r=$((UI_MS[$cap] - REP_MS[$cap]))
+        check "$desc" "$r" "x <= $frame_ms" \
+            "UI ${UI_MS[$cap]} ms, report ${REP_MS[$cap]} ms, one frame $frame_ms ms"
+    else
+        not_measured "$desc" "--ui"
+    fi
+done
+desc="live, $LIVE_FLOWS flows: peak RSS <= 1 KB per flow"
+if [ -n "$LIVE_ROW" ]; then
+    read -r l_packets l_drops l_flows l_mb l_kb <<<"$LIVE_ROW"
+    check "$desc" "$l_kb" 'x <= 1' \
+        "$l_kb KB per flow ($l_mb MB, $l_flows flows, $l_drops of $l_packets packets dropped)"
+else
+    not_measured "$desc" "sudo compare.sh --live"
+fi
+echo "   $met met, $missed missed, $unmeasured not measured. Results: $RESULTS"
