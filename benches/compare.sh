@@ -366,15 +366,21 @@ done
 
 # ---- the UI and live ---------------------------------------------------------------------------
 
+has() { case ",$CAPTURES," in *",$1,"*) return 0 ;; esac; return 1; }
+# Another script's table, set in under this one's headings.
+indent() { sed '/^$/d; s/^/   /'; }
+# The UI's target is stated for (a) and (b) only.
+UI_CAPS=()
+for cap in a b; do has "$cap" && UI_CAPS+=("$cap"); done
 declare -A UI_MS REP_MS
-if [ "$UI" = 1 ]; then
+if [ "$UI" = 1 ] && [ ${#UI_CAPS[@]} -gt 0 ]; then
     files=()
-    for cap in "${SELECTED[@]}"; do files+=("$(cap_file "$cap")"); done
+    for cap in "${UI_CAPS[@]}"; do files+=("$(cap_file "$cap")"); done
     echo
     echo "== the timeline UI at --speed max against report --format json (benches/ui_load.sh, best of $RUNS)"
     ui_out=$(benches/ui_load.sh --bin "$ACRSCOPE" --runs "$RUNS" "${files[@]}")
-    sed 's/^/   /' <<<"$ui_out"
-    for cap in "${SELECTED[@]}"; do
+    indent <<<"$ui_out"
+    for cap in "${UI_CAPS[@]}"; do
         v=$(awk -v f="$(basename "$(cap_file "$cap")")" '$1 == f { print $2, $3 }' <<<"$ui_out")
         [ -n "$v" ] || { echo "compare.sh: ui_load.sh printed no row for $cap" >&2; exit 1; }
         UI_MS[$cap]=${v% *}
@@ -388,7 +394,7 @@ if [ "$LIVE" = 1 ]; then
     echo
     echo "== $LIVE_FLOWS short TLS flows replayed through acrscope live (benches/live_flows.sh)"
     live_out=$(benches/live_flows.sh --bin "$ACRSCOPE" --flows "$LIVE_FLOWS")
-    sed '/^$/d; s/^/   /' <<<"$live_out"
+    indent <<<"$live_out"
     # packets, kernel drops, flows, peak MB, KB per flow
     LIVE_ROW=$(awk '$1 == "acrscope" { print $2, $3, $4, $5, $6 }' <<<"$live_out")
     [ -n "$LIVE_ROW" ] || { echo "compare.sh: live_flows.sh printed no acrscope row" >&2; exit 1; }
@@ -414,7 +420,6 @@ check() {  # check DESCRIPTION FIGURE CONDITION(awk, on x) SHOWN
 not_measured() {  # not_measured DESCRIPTION HOW
     printf '   -       %-46s not measured (%s)\n' "$1" "$2"; unmeasured=$((unmeasured + 1))
 }
-has() { case ",$CAPTURES," in *",$1,"*) return 0 ;; esac; return 1; }
 rss_mb() { calc '%.1f' 'k * 1024 / 1e6' k="${RSS[$1.acrscope]}"; }
 if has a; then
     r=$(calc '%.3f' 'a / t' a="${WALL[a.acrscope]}" t="${WALL[a.tcpdump]}")
@@ -454,8 +459,7 @@ fi
 # One frame of the UI, read from the source (src/ui/run.rs) so that the two cannot disagree.
 frame_ms=$(sed -n 's/^const FRAME: Duration = Duration::from_millis(\([0-9]*\));.*/\1/p' src/ui/run.rs)
 [ -n "$frame_ms" ] || { echo "compare.sh: no FRAME in src/ui/run.rs" >&2; exit 1; }
-for cap in a b; do
-    has "$cap" || continue
+for cap in "${UI_CAPS[@]}"; do
     desc="($cap) UI at --speed max <= report + one frame"
     if [ "$UI" = 1 ]; then
         r=$((UI_MS[$cap] - REP_MS[$cap]))
